@@ -1,0 +1,137 @@
+"""Request-scoped dependencies: the database session, who is calling, CSRF."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from relaydesk.server.auth.rbac import PermissionSet
+from relaydesk.server.db.models import ConsoleLogin, Organisation, User
+from relaydesk.server.domain import credentials, signin
+from relaydesk.server.domain.actor import Actor
+from relaydesk.server.domain.errors import Forbidden, Unauthenticated
+from relaydesk.server.domain.organisations import ip_allowed
+from relaydesk.server.runtime import Runtime
+
+SESSION_COOKIE = "relaydesk_session"
+CSRF_COOKIE = "relaydesk_csrf"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def runtime(request: Request) -> Runtime:
+    return request.app.state.runtime  # type: ignore[no-any-return]
+
+
+async def _db_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One transaction per request, committed before the response is sent."""
+    async with runtime(request).sessionmaker() as session:
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            raise
+        else:
+            await session.commit()
+
+
+Db = Annotated[AsyncSession, Depends(_db_session, scope="function")]
+
+
+def client_ip(request: Request) -> str:
+    if runtime(request).settings.trust_proxy_headers:
+        forwarded = request.headers.get("x-forwarded-for")
+        if forwarded:
+            return forwarded.split(",")[0].strip()
+    return request.client.host if request.client else ""
+
+
+ClientIp = Annotated[str, Depends(client_ip)]
+
+
+@dataclass
+class BrowserLogin:
+    login: ConsoleLogin
+    user: User
+
+
+def _check_csrf(request: Request, login: ConsoleLogin) -> None:
+    if request.method in SAFE_METHODS:
+        return
+    sent = request.headers.get(CSRF_HEADER, "")
+    if not sent or not secrets.compare_digest(sent, login.csrf_token):
+        raise Forbidden(
+            "csrf_failed",
+            "This request lacks the anti-forgery token; reload the page and try again.",
+        )
+
+
+async def _enforce_ip_policy(db: AsyncSession, user: User, ip: str) -> None:
+    organisation = await db.get(Organisation, user.organisation_id)
+    if organisation is not None and not ip_allowed(organisation.console_ip_ranges, ip):
+        raise Forbidden(
+            "ip_not_allowed",
+            f"Your organisation does not allow console access from your address ({ip}).",
+        )
+
+
+async def optional_browser_login(request: Request, db: Db) -> BrowserLogin | None:
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    login = await signin.find_login(db, token)
+    if login is None:
+        return None
+    user = await db.get(User, login.user_id)
+    if user is None or not user.is_active:
+        return None
+    return BrowserLogin(login, user)
+
+
+async def browser_login(
+    request: Request,
+    db: Db,
+    ip: ClientIp,
+    found: Annotated[BrowserLogin | None, Depends(optional_browser_login)],
+) -> BrowserLogin:
+    """A cookie sign-in at any stage (for the steps that complete it)."""
+    if found is None:
+        raise Unauthenticated("not_signed_in", "Sign in first.")
+    _check_csrf(request, found.login)
+    await _enforce_ip_policy(db, found.user, ip)
+    return found
+
+
+async def current_actor(
+    request: Request,
+    db: Db,
+    ip: ClientIp,
+    found: Annotated[BrowserLogin | None, Depends(optional_browser_login)],
+) -> Actor:
+    authorization = request.headers.get("authorization", "")
+    if authorization.lower().startswith("bearer "):
+        match = await credentials.user_for_api_token(db, authorization[7:].strip())
+        if match is None:
+            raise Unauthenticated("invalid_token", "The API token is unknown, revoked or expired.")
+        user, _ = match
+        await _enforce_ip_policy(db, user, ip)
+        return Actor(user=user, ip=ip, permissions=PermissionSet.of(user), via_api_token=True)
+    if found is None:
+        raise Unauthenticated("not_signed_in", "Sign in first, or send an API token.")
+    _check_csrf(request, found.login)
+    if found.login.stage != signin.Stage.COMPLETE:
+        raise Forbidden(
+            "signin_incomplete",
+            f"Finish signing in first (next step: {found.login.stage.replace('_', ' ')}).",
+        )
+    await _enforce_ip_policy(db, found.user, ip)
+    return Actor(user=found.user, ip=ip, permissions=PermissionSet.of(found.user))
+
+
+CurrentActor = Annotated[Actor, Depends(current_actor)]
+CurrentLogin = Annotated[BrowserLogin, Depends(browser_login)]

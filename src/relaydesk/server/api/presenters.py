@@ -1,0 +1,81 @@
+"""Model rows → response bodies, where the mapping is more than attribute copying."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from relaydesk.server.api import schemas
+from relaydesk.server.auth.rbac import PermissionSet
+from relaydesk.server.db.models import Organisation, Role, RoleAssignment, User
+from relaydesk.server.domain.permissions import Permission
+from relaydesk.server.domain.roles import assignment_counts
+from relaydesk.server.domain.users import team_ids_of
+
+
+async def me(db: AsyncSession, user: User) -> schemas.Me:
+    organisation = await db.get(Organisation, user.organisation_id)
+    assert organisation is not None
+    permissions = PermissionSet.of(user).all
+    return schemas.Me(
+        id=user.id,
+        email=user.email,
+        name=user.name,
+        title=user.title,
+        company=user.company,
+        verified_domain=user.verified_domain,
+        picture=user.picture,
+        language=user.language,  # type: ignore[arg-type]
+        totp_enabled=user.totp_enabled,
+        organisation=schemas.OrganisationRef(id=organisation.id, name=organisation.name),
+        roles=[schemas.RoleRef(id=a.role.id, name=a.role.name) for a in user.role_assignments],
+        permissions=sorted(p.value for p in permissions),
+        is_admin=Permission.ADMINISTER in permissions,
+    )
+
+
+def role_assignment(assignment: RoleAssignment) -> schemas.RoleAssignmentOut:
+    return schemas.RoleAssignmentOut(
+        id=assignment.id,
+        role_id=assignment.role_id,
+        role_name=assignment.role.name,
+        scope="all" if assignment.all_devices else "groups",
+        device_group_ids=list(assignment.device_group_ids),
+    )
+
+
+async def users(db: AsyncSession, rows: list[User]) -> list[schemas.UserOut]:
+    teams = await team_ids_of(db, [u.id for u in rows])
+    return [
+        schemas.UserOut(
+            id=u.id,
+            email=u.email,
+            name=u.name,
+            title=u.title,
+            company=u.company,
+            verified_domain=u.verified_domain,
+            picture=u.picture,
+            language=u.language,  # type: ignore[arg-type]
+            is_active=u.is_active,
+            totp_enabled=u.totp_enabled,
+            created_at=u.created_at,
+            role_assignments=[role_assignment(a) for a in u.role_assignments],
+            team_ids=teams[u.id],
+        )
+        for u in rows
+    ]
+
+
+async def roles(db: AsyncSession, rows: list[Role]) -> list[schemas.RoleOut]:
+    counts = await assignment_counts(db, [r.id for r in rows])
+    return [
+        schemas.RoleOut(
+            id=r.id,
+            name=r.name,
+            description=r.description,
+            permissions=list(r.permissions),
+            allowed_paths=list(r.allowed_paths),
+            builtin=r.builtin is not None,
+            assignment_count=counts[r.id],
+        )
+        for r in rows
+    ]

@@ -1,0 +1,99 @@
+"""The application factory: settings → database → routers → web app."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import FileResponse, HTMLResponse, Response
+
+from relaydesk import __version__
+from relaydesk.server.api.errors import ERROR_RESPONSES, install_error_handlers
+from relaydesk.server.api.middleware import BodySizeLimit, SecurityHeaders
+from relaydesk.server.api.routers import (
+    audit,
+    auth,
+    device_groups,
+    health,
+    me,
+    organisation,
+    roles,
+    teams,
+    users,
+)
+from relaydesk.server.config import Settings
+from relaydesk.server.runtime import Runtime
+
+API_PREFIX = "/api/v1"
+WEB_DIST = Path(__file__).parent / "web_dist"
+SPA_AREAS = ("login", "console", "admin", "account", "portal")
+
+NOT_BUILT = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>relaydesk</title></head>
+<body><h1>relaydesk</h1><p>The web app has not been built. Run <code>scripts/setup.sh</code>
+(or <code>npm run build</code> in <code>web/</code>) and reload.</p></body></html>"""
+
+
+def api_router() -> APIRouter:
+    router = APIRouter(prefix=API_PREFIX, responses=ERROR_RESPONSES)
+    for module in (health, auth, me, users, teams, roles, device_groups, organisation, audit):
+        router.include_router(module.router)
+    return router
+
+
+def _mount_web_app(app: FastAPI, dist: Path) -> None:
+    index = dist / "index.html"
+
+    def spa_page() -> Response:
+        if index.exists():
+            return FileResponse(index, headers={"Cache-Control": "no-cache"})
+        return HTMLResponse(NOT_BUILT)
+
+    @app.get("/", include_in_schema=False)
+    async def portal_home() -> Response:
+        return spa_page()
+
+    @app.get("/{path:path}", include_in_schema=False)
+    async def web_asset(path: str) -> Response:
+        if path.startswith(("api/", "relay/", "agent/")):
+            return Response(
+                '{"detail":"Not found.","code":"not_found"}',
+                status_code=404,
+                media_type="application/json",
+            )
+        candidate = (dist / path).resolve()
+        if candidate.is_file() and dist.resolve() in candidate.parents:
+            cache = (
+                "public, max-age=31536000, immutable" if path.startswith("assets/") else "no-cache"
+            )
+            return FileResponse(candidate, headers={"Cache-Control": cache})
+        if path.split("/", 1)[0] in SPA_AREAS:
+            return spa_page()
+        return Response("Not found", status_code=404, media_type="text/plain")
+
+
+def create_app(settings: Settings, web_dist: Path = WEB_DIST) -> FastAPI:
+    runtime = Runtime.create(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        await runtime.close()
+
+    app = FastAPI(
+        title="relaydesk",
+        version=__version__,
+        description="Self-hosted remote support: REST API of the server.",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    install_error_handlers(app)
+    app.include_router(api_router())
+    _mount_web_app(app, web_dist)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
+    return app

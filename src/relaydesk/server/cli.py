@@ -1,0 +1,229 @@
+"""The `relaydesk` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from relaydesk import __version__
+from relaydesk.server.config import Settings, load_settings
+from relaydesk.server.db import migrate
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(host=getattr(args, "host", None), port=getattr(args, "port", None))
+
+
+def _prepare(settings: Settings) -> None:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrate.upgrade(settings.effective_database_url)
+
+
+def _with_db(settings: Settings, work: Callable[[Any], Awaitable[Any]]) -> Any:
+    from relaydesk.server.db.engine import make_engine, make_sessionmaker
+
+    async def run() -> Any:
+        engine = make_engine(settings.effective_database_url)
+        try:
+            async with make_sessionmaker(engine)() as db:
+                result = await work(db)
+                await db.commit()
+                return result
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def _public_url(settings: Settings) -> str:
+    if settings.public_url:
+        return settings.public_url.rstrip("/") + "/"
+    host = "localhost" if settings.host in ("0.0.0.0", "::") else settings.host
+    return f"http://{host}:{settings.port}/"
+
+
+def _serve(settings: Settings) -> None:
+    import uvicorn
+
+    from relaydesk.server.app import create_app
+
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        ws="websockets-sansio",
+        log_level="info",
+        proxy_headers=settings.trust_proxy_headers,
+        server_header=False,
+    )
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    _prepare(settings)
+    _serve(settings)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from relaydesk.server.domain.demo import ensure_demo
+
+    settings = _settings(args)
+    _prepare(settings)
+    setup = _with_db(settings, ensure_demo)
+    lines = [
+        "",
+        "relaydesk demo is ready.",
+        f"Sign in at: {_public_url(settings)}login",
+        f"Administrator e-mail: {setup.admin_email}",
+    ]
+    if setup.one_time_password:
+        lines.append(f"One-time password: {setup.one_time_password}")
+        lines.append("(You will choose your own password at first sign-in.)")
+    else:
+        lines.append("The administrator already exists; use the password you chose.")
+    lines.append(f"Data directory: {settings.data_dir}")
+    lines.append("")
+    print("\n".join(lines), flush=True)
+    _serve(settings)
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    _prepare(settings)
+    print("Database is at the latest schema.")
+    return 0
+
+
+def cmd_create_user(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from relaydesk.server.db.models import Organisation
+    from relaydesk.server.domain.errors import DomainError
+    from relaydesk.server.domain.users import (
+        NewUser,
+        SystemActor,
+        assign_role,
+        create_user,
+        role_by_name,
+    )
+
+    settings = _settings(args)
+    _prepare(settings)
+    password = None
+    if not sys.stdin.isatty():
+        password = sys.stdin.readline().rstrip("\n") or None
+
+    async def work(db: Any) -> tuple[str, str | None]:
+        query = select(Organisation).order_by(Organisation.id)
+        if args.organisation:
+            query = query.where(Organisation.name == args.organisation)
+        organisation = (await db.execute(query)).scalars().first()
+        if organisation is None:
+            raise SystemExit("No organisation found; run `relaydesk demo` or name an existing one.")
+        role = await role_by_name(db, organisation.id, args.role)
+        if role is None:
+            raise SystemExit(f"No role named '{args.role}' in {organisation.name}.")
+        by = SystemActor(organisation.id)
+        user, generated = await create_user(
+            db, by, NewUser(email=args.email, name=args.name, password=password)
+        )
+        await assign_role(db, by, user, role, True, [])
+        return user.email, generated
+
+    try:
+        email, generated = _with_db(settings, work)
+    except DomainError as error:
+        print(f"error: {error.message}", file=sys.stderr)
+        return 2
+    print(f"Created {email} with role {args.role}.")
+    if generated:
+        print(f"One-time password: {generated}")
+    return 0
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from relaydesk.server.domain import audit
+
+    settings = _settings(args)
+    if not settings.database_url and not (settings.data_dir / "relaydesk.sqlite3").exists():
+        print(
+            f"error: no database in {settings.data_dir}; set RELAYDESK_DATA_DIR.", file=sys.stderr
+        )
+        return 2
+    checked, breaks = _with_db(settings, audit.verify)
+    if not breaks:
+        print(f"Audit log intact: {checked} entries verified.")
+        return 0
+    for broken in breaks:
+        print(
+            f"Audit chain of organisation {broken.organisation_id} broken at entry "
+            f"{broken.seq}: {broken.reason}.",
+        )
+    return 1
+
+
+def cmd_openapi(args: argparse.Namespace) -> int:
+    from relaydesk.server.app import create_app
+
+    settings = load_settings(database_url="sqlite+aiosqlite:///:memory:")
+    print(json.dumps(create_app(settings).openapi(), indent=2, sort_keys=True))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="relaydesk", description="relaydesk server")
+    parser.add_argument("--version", action="version", version=f"relaydesk {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    for name, handler, text in (
+        ("serve", cmd_serve, "apply migrations and serve"),
+        ("demo", cmd_demo, "create the demo organisation if needed, print how to sign in, serve"),
+    ):
+        command = sub.add_parser(name, help=text)
+        command.add_argument("--host")
+        command.add_argument("--port", type=int)
+        command.set_defaults(handler=handler)
+
+    sub.add_parser("migrate", help="bring the database schema up to date").set_defaults(
+        handler=cmd_migrate
+    )
+    sub.add_parser("openapi", help="print the OpenAPI schema").set_defaults(handler=cmd_openapi)
+
+    admin = sub.add_parser("admin", help="administration").add_subparsers(
+        dest="admin_command", required=True
+    )
+    create = admin.add_parser(
+        "create-user", help="create a user (password from stdin, or generated)"
+    )
+    create.add_argument("--email", required=True)
+    create.add_argument("--name", required=True)
+    create.add_argument("--role", required=True, help="role name, e.g. 'Help desk operator'")
+    create.add_argument("--organisation", help="organisation name (default: the first one)")
+    create.set_defaults(handler=cmd_create_user)
+
+    audit_cmd = sub.add_parser("audit", help="audit log").add_subparsers(
+        dest="audit_command", required=True
+    )
+    audit_cmd.add_parser("verify", help="check the hash chain").set_defaults(
+        handler=cmd_audit_verify
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    args = build_parser().parse_args(argv)
+    return int(args.handler(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

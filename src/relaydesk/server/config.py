@@ -1,0 +1,55 @@
+"""Server settings: environment variables RELAYDESK_*, optionally a TOML config file."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RELAYDESK_", extra="forbid")
+
+    data_dir: Path = Field(default=Path("data"))
+    database_url: str | None = None
+    redis_url: str | None = None
+    public_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_body_bytes: int = 2 * 1024 * 1024
+    session_hours: int = 12
+    login_failures_before_lockout: int = 10
+    lockout_window_minutes: int = 15
+    ip_failures_per_window: int = 50
+    trust_proxy_headers: bool = False
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{self.data_dir / 'relaydesk.sqlite3'}"
+
+    @property
+    def secure_cookies(self) -> bool:
+        return bool(self.public_url and self.public_url.startswith("https://"))
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from RELAYDESK_CONFIG (a TOML file) overlaid by env vars, then explicit overrides."""
+    file_values: dict[str, Any] = {}
+    config_path = os.environ.get("RELAYDESK_CONFIG")
+    if config_path:
+        with open(config_path, "rb") as handle:
+            file_values = tomllib.load(handle)
+    env_values = Settings().model_dump(exclude_unset=True)
+    merged = {**file_values, **env_values, **{k: v for k, v in overrides.items() if v is not None}}
+    return Settings(**merged)
