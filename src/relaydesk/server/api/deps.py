@@ -11,11 +11,11 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaydesk.server.auth.rbac import PermissionSet
-from relaydesk.server.db.models import ConsoleLogin, Organisation, User
+from relaydesk.server.db.models import ConsoleLogin, User
 from relaydesk.server.domain import credentials, signin
 from relaydesk.server.domain.actor import Actor
 from relaydesk.server.domain.errors import Forbidden, Unauthenticated
-from relaydesk.server.domain.organisations import ip_allowed
+from relaydesk.server.domain.organisations import check_console_address_of
 from relaydesk.server.runtime import Runtime
 
 SESSION_COOKIE = "relaydesk_session"
@@ -71,26 +71,12 @@ def _check_csrf(request: Request, login: ConsoleLogin) -> None:
         )
 
 
-async def _enforce_ip_policy(db: AsyncSession, user: User, ip: str) -> None:
-    organisation = await db.get(Organisation, user.organisation_id)
-    if organisation is not None and not ip_allowed(organisation.console_ip_ranges, ip):
-        raise Forbidden(
-            "ip_not_allowed",
-            f"Your organisation does not allow console access from your address ({ip}).",
-        )
-
-
 async def optional_browser_login(request: Request, db: Db) -> BrowserLogin | None:
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return None
-    login = await signin.find_login(db, token)
-    if login is None:
-        return None
-    user = await db.get(User, login.user_id)
-    if user is None or not user.is_active:
-        return None
-    return BrowserLogin(login, user)
+    found = await signin.find_login(db, token)
+    return BrowserLogin(*found) if found else None
 
 
 async def browser_login(
@@ -103,7 +89,7 @@ async def browser_login(
     if found is None:
         raise Unauthenticated("not_signed_in", "Sign in first.")
     _check_csrf(request, found.login)
-    await _enforce_ip_policy(db, found.user, ip)
+    await check_console_address_of(db, found.user.organisation_id, ip)
     return found
 
 
@@ -119,7 +105,7 @@ async def current_actor(
         if match is None:
             raise Unauthenticated("invalid_token", "The API token is unknown, revoked or expired.")
         user, _ = match
-        await _enforce_ip_policy(db, user, ip)
+        await check_console_address_of(db, user.organisation_id, ip)
         return Actor(user=user, ip=ip, permissions=PermissionSet.of(user), via_api_token=True)
     if found is None:
         raise Unauthenticated("not_signed_in", "Sign in first, or send an API token.")
@@ -129,7 +115,7 @@ async def current_actor(
             "signin_incomplete",
             f"Finish signing in first (next step: {found.login.stage.replace('_', ' ')}).",
         )
-    await _enforce_ip_policy(db, found.user, ip)
+    await check_console_address_of(db, found.user.organisation_id, ip)
     return Actor(user=found.user, ip=ip, permissions=PermissionSet.of(found.user))
 
 

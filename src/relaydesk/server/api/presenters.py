@@ -6,15 +6,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaydesk.server.api import schemas
 from relaydesk.server.auth.rbac import PermissionSet
-from relaydesk.server.db.models import Organisation, Role, RoleAssignment, User
+from relaydesk.server.db.models import Role, RoleAssignment, User
+from relaydesk.server.domain.organisations import get_organisation
 from relaydesk.server.domain.permissions import Permission
 from relaydesk.server.domain.roles import assignment_counts
 from relaydesk.server.domain.users import team_ids_of
 
 
 async def me(db: AsyncSession, user: User) -> schemas.Me:
-    organisation = await db.get(Organisation, user.organisation_id)
-    assert organisation is not None
+    organisation = await get_organisation(db, user.organisation_id)
     permissions = PermissionSet.of(user).all
     return schemas.Me(
         id=user.id,

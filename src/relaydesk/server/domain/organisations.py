@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from relaydesk.server.db.models import Organisation, Role
 from relaydesk.server.domain import audit
 from relaydesk.server.domain.actor import Actor
-from relaydesk.server.domain.errors import Invalid, NotFound
+from relaydesk.server.domain.errors import Forbidden, Invalid, NotFound
 from relaydesk.server.domain.permissions import BUILTIN_ROLES, Permission
 
 SETTING_FIELDS = (
@@ -86,6 +86,18 @@ def ip_allowed(ranges: list[str], ip: str) -> bool:
     except ValueError:
         return False
     return any(address in ipaddress.ip_network(r) for r in ranges)
+
+
+def check_console_address(organisation: Organisation, ip: str) -> None:
+    if not ip_allowed(organisation.console_ip_ranges, ip):
+        raise Forbidden(
+            "ip_not_allowed",
+            f"Your organisation does not allow console access from your address ({ip}).",
+        )
+
+
+async def check_console_address_of(db: AsyncSession, organisation_id: int, ip: str) -> None:
+    check_console_address(await get_organisation(db, organisation_id), ip)
 
 
 @dataclass(frozen=True)

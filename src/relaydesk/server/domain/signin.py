@@ -16,7 +16,7 @@ from relaydesk.server.auth.tokens import new_secret_token, token_hash
 from relaydesk.server.db.models import ConsoleLogin, LoginFailure, Organisation, User, utcnow
 from relaydesk.server.domain import audit
 from relaydesk.server.domain.errors import Forbidden, Locked, Unauthenticated
-from relaydesk.server.domain.organisations import ip_allowed
+from relaydesk.server.domain.organisations import check_console_address
 from relaydesk.server.domain.throttle import AttemptThrottle
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,7 @@ def next_stage(user: User, organisation: Organisation, mfa_verified: bool) -> St
 @dataclass
 class NewLogin:
     login: ConsoleLogin
+    user: User
     cookie_token: str
 
 
@@ -133,7 +134,9 @@ async def sign_in(
         raise invalid
     organisation = await db.get(Organisation, user.organisation_id)
     assert organisation is not None
-    if not ip_allowed(organisation.console_ip_ranges, ip):
+    try:
+        check_console_address(organisation, ip)
+    except Forbidden:
         await audit.record(
             db,
             organisation.id,
@@ -144,10 +147,7 @@ async def sign_in(
             target=user.email,
         )
         await db.commit()
-        raise Forbidden(
-            "ip_not_allowed",
-            f"Your organisation does not allow console access from your address ({ip}).",
-        )
+        raise
     await db.execute(delete(LoginFailure).where(LoginFailure.user_id == user.id))
     cookie_token = new_secret_token()
     stage = next_stage(user, organisation, mfa_verified=False)
@@ -171,10 +171,11 @@ async def sign_in(
         target=user.email,
         details={"next_step": stage.value},
     )
-    return NewLogin(login, cookie_token)
+    return NewLogin(login, user, cookie_token)
 
 
-async def find_login(db: AsyncSession, cookie_token: str) -> ConsoleLogin | None:
+async def find_login(db: AsyncSession, cookie_token: str) -> tuple[ConsoleLogin, User] | None:
+    """The unexpired sign-in of an active user that a cookie token belongs to."""
     login = (
         await db.execute(
             select(ConsoleLogin).where(ConsoleLogin.token_hash == token_hash(cookie_token))
@@ -182,7 +183,10 @@ async def find_login(db: AsyncSession, cookie_token: str) -> ConsoleLogin | None
     ).scalar_one_or_none()
     if login is None or login.expires_at <= utcnow():
         return None
-    return login
+    user = await db.get(User, login.user_id)
+    if user is None or not user.is_active:
+        return None
+    return login, user
 
 
 async def advance(db: AsyncSession, login: ConsoleLogin, user: User, ip: str) -> Stage:

@@ -269,6 +269,19 @@ async def assign_role(
     return assignment
 
 
+async def assign_role_by_id(
+    db: AsyncSession,
+    actor: Actor,
+    user_id: int,
+    role_id: int,
+    all_devices: bool,
+    device_group_ids: list[int],
+) -> RoleAssignment:
+    user = await get_user(db, actor, user_id)
+    role = await get_owned(db, Role, role_id, actor.organisation_id, "role")
+    return await assign_role(db, actor, user, role, all_devices, device_group_ids)
+
+
 async def unassign_role(db: AsyncSession, actor: Actor, user_id: int, assignment_id: int) -> None:
     user = await get_user(db, actor, user_id)
     matches = [a for a in user.role_assignments if a.id == assignment_id]

@@ -63,8 +63,7 @@ async def login(
     )
     await db.flush()
     _set_cookies(request, response, new.cookie_token, new.login.csrf_token)
-    user = await db.get(User, new.login.user_id)
-    return await sign_in_state(db, new.login, user)
+    return await sign_in_state(db, new.login, new.user)
 
 
 @router.get("/state", response_model=schemas.SignInState)

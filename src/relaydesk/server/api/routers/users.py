@@ -5,9 +5,7 @@ from starlette.status import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from relaydesk.server.api import presenters, schemas
 from relaydesk.server.api.deps import CurrentActor, Db
-from relaydesk.server.db.models import Role
 from relaydesk.server.domain import users
-from relaydesk.server.domain.ownership import get_owned
 
 router = APIRouter(prefix="/users", tags=["users"])
 
@@ -55,10 +53,8 @@ async def delete_user(user_id: schemas.Id, db: Db, actor: CurrentActor) -> Respo
 async def assign_role(
     user_id: schemas.Id, body: schemas.RoleAssignmentCreate, db: Db, actor: CurrentActor
 ) -> schemas.RoleAssignmentOut:
-    user = await users.get_user(db, actor, user_id)
-    role = await get_owned(db, Role, body.role_id, actor.organisation_id, "role")
-    assignment = await users.assign_role(
-        db, actor, user, role, body.scope == "all", body.device_group_ids
+    assignment = await users.assign_role_by_id(
+        db, actor, user_id, body.role_id, body.scope == "all", body.device_group_ids
     )
     return presenters.role_assignment(assignment)
 
