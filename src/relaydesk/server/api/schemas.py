@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 ShortText = Annotated[str, StringConstraints(max_length=200)]
@@ -15,6 +15,16 @@ TotpCode = Annotated[str, StringConstraints(min_length=1, max_length=12)]
 Language = Literal["en", "fr", "de"]
 Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
 Picture = Annotated[str, StringConstraints(max_length=400_000)]
+
+
+def _email(value: str) -> str:
+    local, at, domain = value.strip().rpartition("@")
+    if not at or not local or "." not in domain.strip(".") or any(c.isspace() for c in value.strip()):
+        raise ValueError("is not an e-mail address (expected name@example.com)")
+    return value.strip().lower()
+
+
+Email = Annotated[str, StringConstraints(min_length=3, max_length=320), AfterValidator(_email)]
 
 
 class Request(BaseModel):
@@ -146,7 +156,7 @@ class UserOut(Response):
 
 
 class UserCreate(Request):
-    email: EmailStr
+    email: Email
     name: Name
     title: ShortText = ""
     company: ShortText = ""
