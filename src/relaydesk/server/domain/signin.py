@@ -161,6 +161,7 @@ async def sign_in(
         expires_at=utcnow() + policy.session_lifetime,
     )
     db.add(login)
+    await db.flush()
     await audit.record(
         db,
         organisation.id,

@@ -61,7 +61,6 @@ async def login(
     new = await signin.sign_in(
         db, body.email, body.password, ip, rt.signin_policy, rt.signin_throttle
     )
-    await db.flush()
     _set_cookies(request, response, new.cookie_token, new.login.csrf_token)
     return await sign_in_state(db, new.login, new.user)
 
