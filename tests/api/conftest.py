@@ -19,7 +19,8 @@ from relaydesk.server.config import Settings
 from relaydesk.server.db import migrate
 from relaydesk.server.db.models import User
 from relaydesk.server.domain import organisations
-from relaydesk.server.domain.users import NewUser, SystemActor, assign_role, create_user, role_by_builtin
+from relaydesk.server.domain.actor import SystemActor
+from relaydesk.server.domain.users import NewUser, assign_role, create_user, role_by_builtin
 
 PASSWORD = "Correct-Horse-7-Battery"
 
@@ -71,7 +72,9 @@ class Harness:
     ) -> User:
         async with self.db() as db:
             by = SystemActor(organisation_id)
-            user, _ = await create_user(db, by, NewUser(email=email, name=email.split("@")[0].title(), password=password))
+            user, _ = await create_user(
+                db, by, NewUser(email=email, name=email.split("@")[0].title(), password=password)
+            )
             user.must_change_password = must_change_password
             user.totp_secret = totp_secret
             if role is not None:
@@ -79,10 +82,17 @@ class Harness:
                 await assign_role(db, by, user, role_row, True, [])
             return user
 
-    async def signed_in(self, email: str, password: str = PASSWORD, ip: str = "127.0.0.1",
-                        totp_secret: str | None = None) -> httpx.AsyncClient:
+    async def signed_in(
+        self,
+        email: str,
+        password: str = PASSWORD,
+        ip: str = "127.0.0.1",
+        totp_secret: str | None = None,
+    ) -> httpx.AsyncClient:
         client = self.client(ip)
-        response = await client.post("/api/v1/auth/login", json={"email": email, "password": password})
+        response = await client.post(
+            "/api/v1/auth/login", json={"email": email, "password": password}
+        )
         assert response.status_code == 200, response.text
         if response.json()["stage"] == "mfa":
             assert totp_secret, "account has TOTP; pass its secret"
@@ -115,7 +125,9 @@ async def harness(
     tmp_path: Path, database_url: str, settings_overrides: dict[str, Any]
 ) -> AsyncIterator[Harness]:
     await asyncio.to_thread(migrate.upgrade, database_url)
-    app = create_app(make_settings(tmp_path, database_url, **settings_overrides), web_dist=tmp_path / "no-web")
+    app = create_app(
+        make_settings(tmp_path, database_url, **settings_overrides), web_dist=tmp_path / "no-web"
+    )
     h = Harness(app)
     yield h
     await h.close()

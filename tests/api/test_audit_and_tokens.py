@@ -45,7 +45,9 @@ async def test_export_csv_and_json(org: Org) -> None:
     assert rows[0]["seq"] == "1"
     assert any(json.loads(r["details"]).get("name") == "Tier 1 — 你好" for r in rows)
 
-    as_json = (await org.admin.get("/api/v1/audit/export", params={"format": "json", "action": "team."})).json()
+    as_json = (
+        await org.admin.get("/api/v1/audit/export", params={"format": "json", "action": "team."})
+    ).json()
     assert [e["action"] for e in as_json] == ["team.created"]
     bad = await org.admin.get("/api/v1/audit/export", params={"format": "xml"})
     assert bad.status_code == 422
@@ -56,30 +58,42 @@ async def test_the_chain_reveals_edits_and_deletions(org: Org, harness: Harness)
     async with harness.db() as db:
         checked, breaks = await audit.verify(db)
         assert checked >= 3 and breaks == []
-        await db.execute(text("UPDATE audit_entries SET actor_label = 'someone else' WHERE seq = 2"))
+        await db.execute(
+            text("UPDATE audit_entries SET actor_label = 'someone else' WHERE seq = 2")
+        )
     async with harness.db() as db:
         _, breaks = await audit.verify(db)
         assert [(b.seq, b.reason) for b in breaks] == [(2, "entry content was changed")]
 
 
-async def test_api_token_is_shown_once_and_works_without_a_cookie(org: Org, harness: Harness) -> None:
-    created = await org.admin.post("/api/v1/me/tokens", json={"name": "CMDB sync", "expires_in_days": 30})
+async def test_api_token_is_shown_once_and_works_without_a_cookie(
+    org: Org, harness: Harness
+) -> None:
+    created = await org.admin.post(
+        "/api/v1/me/tokens", json={"name": "CMDB sync", "expires_in_days": 30}
+    )
     assert created.status_code == 201
     token = created.json()["token"]
     assert token.startswith("rdk_")
     listed = (await org.admin.get("/api/v1/me/tokens")).json()
     assert [t["name"] for t in listed] == ["CMDB sync"]
     assert token not in json.dumps(listed)
-    assert (await org.admin.post("/api/v1/me/tokens", json={"name": "CMDB sync"})).status_code == 409
+    assert (
+        await org.admin.post("/api/v1/me/tokens", json={"name": "CMDB sync"})
+    ).status_code == 409
 
     integration = harness.client()
     headers = {"authorization": f"Bearer {token}"}
     me = await integration.get("/api/v1/me", headers=headers)
     assert me.json()["email"] == "ada@acme.test"
-    made = await integration.post("/api/v1/device-groups", json={"name": "From CMDB"}, headers=headers)
+    made = await integration.post(
+        "/api/v1/device-groups", json={"name": "From CMDB"}, headers=headers
+    )
     assert made.status_code == 201  # no CSRF token needed with a bearer token
 
-    entries = (await org.admin.get("/api/v1/audit", params={"action": "api_token.created"})).json()["items"]
+    entries = (await org.admin.get("/api/v1/audit", params={"action": "api_token.created"})).json()[
+        "items"
+    ]
     assert entries[0]["details"]["name"] == "CMDB sync"
     assert token not in json.dumps(entries)
 
@@ -97,9 +111,13 @@ async def test_a_token_carries_only_its_owners_permissions(org: Org, harness: Ha
     await harness.user(org.id, "viewer@acme.test", "viewer")
     viewer = await harness.signed_in("viewer@acme.test")
     token = (await viewer.post("/api/v1/me/tokens", json={"name": "script"})).json()["token"]
-    response = await harness.client().get("/api/v1/users", headers={"authorization": f"Bearer {token}"})
+    response = await harness.client().get(
+        "/api/v1/users", headers={"authorization": f"Bearer {token}"}
+    )
     assert response.status_code == 403
-    garbage = await harness.client().get("/api/v1/users", headers={"authorization": "Bearer rdk_nope"})
+    garbage = await harness.client().get(
+        "/api/v1/users", headers={"authorization": "Bearer rdk_nope"}
+    )
     assert garbage.status_code == 401
 
 

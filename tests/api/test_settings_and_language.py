@@ -38,7 +38,9 @@ async def test_settings_are_saved_audited_and_kept(org: Org) -> None:
     response = await org.admin.patch("/api/v1/organisation/settings", json=change)
     assert response.status_code == 200
     assert (await org.admin.get("/api/v1/organisation/settings")).json().items() >= change.items()
-    [entry] = (await org.admin.get("/api/v1/audit", params={"action": "settings.changed"})).json()["items"]
+    [entry] = (await org.admin.get("/api/v1/audit", params={"action": "settings.changed"})).json()[
+        "items"
+    ]
     assert entry["details"]["retention_days"] == {"from": 30, "to": 90}
     assert entry["actor_label"] == "ada@acme.test"
 

@@ -20,10 +20,16 @@ async def audit_actions(org: Org, action: str) -> list[dict[str, Any]]:
     return response.json()["items"]
 
 
-async def test_one_time_password_must_be_replaced_before_the_console_opens(org: Org, harness: Harness) -> None:
-    await harness.user(org.id, "new@acme.test", "operator", password="Temporary-Pass-1", must_change_password=True)
+async def test_one_time_password_must_be_replaced_before_the_console_opens(
+    org: Org, harness: Harness
+) -> None:
+    await harness.user(
+        org.id, "new@acme.test", "operator", password="Temporary-Pass-1", must_change_password=True
+    )
     client = harness.client()
-    response = await client.post("/api/v1/auth/login", json={"email": "new@acme.test", "password": "Temporary-Pass-1"})
+    response = await client.post(
+        "/api/v1/auth/login", json={"email": "new@acme.test", "password": "Temporary-Pass-1"}
+    )
     assert response.json() == {"stage": "password_change", "user": None}
 
     refused = await client.get("/api/v1/me")
@@ -45,7 +51,9 @@ async def test_one_time_password_must_be_replaced_before_the_console_opens(org: 
     )
     assert changed.status_code == 200
     assert changed.json()["stage"] == "complete"
-    assert changed.json()["user"]["roles"] == [{"id": changed.json()["user"]["roles"][0]["id"], "name": "Help desk operator"}]
+    assert changed.json()["user"]["roles"] == [
+        {"id": changed.json()["user"]["roles"][0]["id"], "name": "Help desk operator"}
+    ]
     assert (await client.get("/api/v1/me")).status_code == 200
     assert await audit_actions(org, "auth.password_changed")
 
@@ -55,7 +63,10 @@ async def test_wrong_password_is_refused_and_audited(org: Org, harness: Harness)
         "/api/v1/auth/login", json={"email": "ada@acme.test", "password": "nope"}
     )
     assert response.status_code == 401
-    assert response.json() == {"detail": "The e-mail address or password is wrong.", "code": "invalid_credentials"}
+    assert response.json() == {
+        "detail": "The e-mail address or password is wrong.",
+        "code": "invalid_credentials",
+    }
     [entry] = await audit_actions(org, "auth.signin_failed")
     assert entry["ip"] == "10.9.8.7"
     assert entry["details"] == {"reason": "wrong password"}
@@ -69,17 +80,23 @@ async def test_unknown_account_gets_the_same_answer_as_a_wrong_password(harness:
     assert response.json()["code"] == "invalid_credentials"
 
 
-async def test_ten_failures_lock_the_account_with_a_clear_message(org: Org, harness: Harness) -> None:
+async def test_ten_failures_lock_the_account_with_a_clear_message(
+    org: Org, harness: Harness
+) -> None:
     await harness.user(org.id, "bob@acme.test", "operator")
     client = harness.client("10.0.0.2")
     statuses = []
     for _ in range(10):
-        response = await client.post("/api/v1/auth/login", json={"email": "bob@acme.test", "password": "wrong"})
+        response = await client.post(
+            "/api/v1/auth/login", json={"email": "bob@acme.test", "password": "wrong"}
+        )
         statuses.append(response.status_code)
     assert statuses == [401] * 9 + [423]
     assert "locked" in response.json()["detail"]
 
-    right = await client.post("/api/v1/auth/login", json={"email": "bob@acme.test", "password": PASSWORD})
+    right = await client.post(
+        "/api/v1/auth/login", json={"email": "bob@acme.test", "password": PASSWORD}
+    )
     assert right.status_code == 423
     assert right.json()["code"] == "account_locked"
     locks = await audit_actions(org, "auth.account_locked")
@@ -117,7 +134,9 @@ async def test_totp_enrolment_then_second_factor_at_sign_in(org: Org, harness: H
     assert good.json()["user"]["totp_enabled"] is True
 
     client = harness.client()
-    first = await client.post("/api/v1/auth/login", json={"email": "ada@acme.test", "password": PASSWORD})
+    first = await client.post(
+        "/api/v1/auth/login", json={"email": "ada@acme.test", "password": PASSWORD}
+    )
     assert first.json()["stage"] == "mfa"
     assert (await client.get("/api/v1/me")).status_code == 403
     wrong = await client.post("/api/v1/auth/mfa", json={"code": "123456"}, headers=csrf(client))
@@ -130,10 +149,14 @@ async def test_totp_enrolment_then_second_factor_at_sign_in(org: Org, harness: H
         assert replay.json()["stage"] == "complete"
     else:
         assert replay.json()["code"] == "invalid_totp"
-    assert [e["action"] for e in await audit_actions(org, "auth.totp_enabled")] == ["auth.totp_enabled"]
+    assert [e["action"] for e in await audit_actions(org, "auth.totp_enabled")] == [
+        "auth.totp_enabled"
+    ]
 
 
-async def test_totp_cannot_be_turned_off_while_the_organisation_requires_it(org: Org, harness: Harness) -> None:
+async def test_totp_cannot_be_turned_off_while_the_organisation_requires_it(
+    org: Org, harness: Harness
+) -> None:
     secret = pyotp.random_base32()
     await harness.user(org.id, "tom@acme.test", "operator", totp_secret=secret)
     tom = await harness.signed_in("tom@acme.test", totp_secret=secret)
@@ -144,15 +167,23 @@ async def test_totp_cannot_be_turned_off_while_the_organisation_requires_it(org:
     await org.admin.patch("/api/v1/organisation/settings", json={"mfa_required": False})
     wrong = await tom.post("/api/v1/me/totp/disable", json={"current_password": "bad"})
     assert wrong.status_code == 401
-    assert (await tom.post("/api/v1/me/totp/disable", json={"current_password": PASSWORD})).status_code == 204
+    assert (
+        await tom.post("/api/v1/me/totp/disable", json={"current_password": PASSWORD})
+    ).status_code == 204
     assert (await tom.get("/api/v1/me")).json()["totp_enabled"] is False
 
 
-async def test_mfa_required_makes_users_without_totp_enrol_at_sign_in(org: Org, harness: Harness) -> None:
+async def test_mfa_required_makes_users_without_totp_enrol_at_sign_in(
+    org: Org, harness: Harness
+) -> None:
     await harness.user(org.id, "eve@acme.test", "operator")
-    assert (await org.admin.patch("/api/v1/organisation/settings", json={"mfa_required": True})).status_code == 200
+    assert (
+        await org.admin.patch("/api/v1/organisation/settings", json={"mfa_required": True})
+    ).status_code == 200
     client = harness.client()
-    first = await client.post("/api/v1/auth/login", json={"email": "eve@acme.test", "password": PASSWORD})
+    first = await client.post(
+        "/api/v1/auth/login", json={"email": "eve@acme.test", "password": PASSWORD}
+    )
     assert first.json()["stage"] == "mfa_enrolment"
     assert (await client.get("/api/v1/users")).status_code == 403
     setup = await client.post("/api/v1/me/totp/setup", headers=csrf(client))
@@ -165,19 +196,24 @@ async def test_mfa_required_makes_users_without_totp_enrol_at_sign_in(org: Org, 
     assert confirmed.json()["user"]["email"] == "eve@acme.test"
 
 
-async def test_console_ip_ranges_apply_at_sign_in_and_on_every_request(org: Org, harness: Harness) -> None:
+async def test_console_ip_ranges_apply_at_sign_in_and_on_every_request(
+    org: Org, harness: Harness
+) -> None:
     locking_out = await org.admin.patch(
         "/api/v1/organisation/settings", json={"console_ip_ranges": ["192.0.2.0/24"]}
     )
     assert locking_out.status_code == 422
     assert locking_out.json()["code"] == "ip_ranges_exclude_you"
 
-    bad = await org.admin.patch("/api/v1/organisation/settings", json={"console_ip_ranges": ["10.0.0.300/8"]})
+    bad = await org.admin.patch(
+        "/api/v1/organisation/settings", json={"console_ip_ranges": ["10.0.0.300/8"]}
+    )
     assert bad.status_code == 422
     assert "10.0.0.300/8" in bad.json()["detail"]
 
     saved = await org.admin.patch(
-        "/api/v1/organisation/settings", json={"console_ip_ranges": ["127.0.0.0/8", "2001:db8::/32"]}
+        "/api/v1/organisation/settings",
+        json={"console_ip_ranges": ["127.0.0.0/8", "2001:db8::/32"]},
     )
     assert saved.json()["console_ip_ranges"] == ["127.0.0.0/8", "2001:db8::/32"]
 
@@ -196,15 +232,21 @@ async def test_state_changes_need_the_csrf_token(org: Org) -> None:
     refused = await org.admin.post("/api/v1/device-groups", json={"name": "Servers"})
     assert refused.status_code == 403
     assert refused.json()["code"] == "csrf_failed"
-    forged = await org.admin.post("/api/v1/device-groups", json={"name": "Servers"}, headers={"x-csrf-token": "forged"})
+    forged = await org.admin.post(
+        "/api/v1/device-groups", json={"name": "Servers"}, headers={"x-csrf-token": "forged"}
+    )
     assert forged.status_code == 403
     assert (await org.admin.get("/api/v1/device-groups")).status_code == 200
-    accepted = await org.admin.post("/api/v1/device-groups", json={"name": "Servers"}, headers={"x-csrf-token": token})
+    accepted = await org.admin.post(
+        "/api/v1/device-groups", json={"name": "Servers"}, headers={"x-csrf-token": token}
+    )
     assert accepted.status_code == 201
 
 
 async def test_session_cookie_is_httponly_and_samesite(harness: Harness, org: Org) -> None:
-    response = await harness.client().post("/api/v1/auth/login", json={"email": "ada@acme.test", "password": PASSWORD})
+    response = await harness.client().post(
+        "/api/v1/auth/login", json={"email": "ada@acme.test", "password": PASSWORD}
+    )
     cookies = response.headers.get_list("set-cookie")
     session = next(c for c in cookies if c.startswith("relaydesk_session="))
     assert "HttpOnly" in session and "SameSite=lax" in session
@@ -213,15 +255,22 @@ async def test_session_cookie_is_httponly_and_samesite(harness: Harness, org: Or
 
 @pytest.mark.parametrize("settings_overrides", [{"public_url": "https://support.example.test"}])
 async def test_session_cookie_is_secure_when_served_over_tls(harness: Harness, org: Org) -> None:
-    response = await harness.client().post("/api/v1/auth/login", json={"email": "ada@acme.test", "password": PASSWORD})
-    session = next(c for c in response.headers.get_list("set-cookie") if c.startswith("relaydesk_session="))
+    response = await harness.client().post(
+        "/api/v1/auth/login", json={"email": "ada@acme.test", "password": PASSWORD}
+    )
+    session = next(
+        c for c in response.headers.get_list("set-cookie") if c.startswith("relaydesk_session=")
+    )
     assert "Secure" in session
 
 
 async def test_sign_out_ends_the_session(org: Org) -> None:
     assert (await org.admin.get("/api/v1/auth/state")).json()["stage"] == "complete"
     assert (await org.admin.post("/api/v1/auth/logout")).status_code == 204
-    assert (await org.admin.get("/api/v1/auth/state")).json() == {"stage": "signed_out", "user": None}
+    assert (await org.admin.get("/api/v1/auth/state")).json() == {
+        "stage": "signed_out",
+        "user": None,
+    }
     assert (await org.admin.get("/api/v1/me")).status_code == 401
 
 
@@ -236,7 +285,11 @@ async def test_sign_out_is_audited(org: Org, harness: Harness) -> None:
 async def test_deactivated_user_loses_his_session(org: Org, harness: Harness) -> None:
     bob = await harness.user(org.id, "bob@acme.test", "operator")
     client = await harness.signed_in("bob@acme.test")
-    assert (await org.admin.patch(f"/api/v1/users/{bob.id}", json={"is_active": False})).status_code == 200
+    assert (
+        await org.admin.patch(f"/api/v1/users/{bob.id}", json={"is_active": False})
+    ).status_code == 200
     assert (await client.get("/api/v1/me")).status_code == 401
-    again = await harness.client().post("/api/v1/auth/login", json={"email": "bob@acme.test", "password": PASSWORD})
+    again = await harness.client().post(
+        "/api/v1/auth/login", json={"email": "bob@acme.test", "password": PASSWORD}
+    )
     assert again.status_code == 401

@@ -12,7 +12,9 @@ RELAYDESK = str(Path(sys.executable).parent / "relaydesk")
 AGENT = str(Path(sys.executable).parent / "relaydesk-agent")
 
 
-def run(args: list[str], data_dir: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    args: list[str], data_dir: Path, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RELAYDESK_")}
     env["RELAYDESK_DATA_DIR"] = str(data_dir)
     return subprocess.run(
@@ -25,7 +27,11 @@ def test_migrate_then_create_user_with_password_from_stdin(tmp_path: Path) -> No
     assert migrated.returncode == 0, migrated.stderr
     assert "latest schema" in migrated.stdout
 
-    no_org = run(["admin", "create-user", "--email", "x@y.test", "--name", "X", "--role", "Viewer"], tmp_path, "")
+    no_org = run(
+        ["admin", "create-user", "--email", "x@y.test", "--name", "X", "--role", "Viewer"],
+        tmp_path,
+        "",
+    )
     assert no_org.returncode != 0
     assert "No organisation found" in no_org.stderr
 
@@ -35,17 +41,32 @@ def test_create_user_audit_verify_and_tamper_detection(tmp_path: Path) -> None:
     # `relaydesk demo` serves forever (the end-to-end tests run it); here its set-up step alone.
     assert run(["migrate"], tmp_path).returncode == 0
     subprocess.run(
-        [sys.executable, "-c", (
-            "import asyncio\n"
-            "from relaydesk.server.config import load_settings\n"
-            "from relaydesk.server.cli import _with_db\n"
-            "from relaydesk.server.domain.demo import ensure_demo\n"
-            "_with_db(load_settings(), ensure_demo)\n"
-        )],
-        check=True, env={**os.environ, "RELAYDESK_DATA_DIR": str(tmp_path)}, timeout=60,
+        [
+            sys.executable,
+            "-c",
+            (
+                "import asyncio\n"
+                "from relaydesk.server.config import load_settings\n"
+                "from relaydesk.server.cli import _with_db\n"
+                "from relaydesk.server.domain.demo import ensure_demo\n"
+                "_with_db(load_settings(), ensure_demo)\n"
+            ),
+        ],
+        check=True,
+        env={**os.environ, "RELAYDESK_DATA_DIR": str(tmp_path)},
+        timeout=60,
     )
     created = run(
-        ["admin", "create-user", "--email", "Tech@Demo.test", "--name", "Tech", "--role", "Help desk operator"],
+        [
+            "admin",
+            "create-user",
+            "--email",
+            "Tech@Demo.test",
+            "--name",
+            "Tech",
+            "--role",
+            "Help desk operator",
+        ],
         tmp_path,
         "A-strong-password-42\n",
     )
@@ -53,14 +74,26 @@ def test_create_user_audit_verify_and_tamper_detection(tmp_path: Path) -> None:
     assert "Created tech@demo.test with role Help desk operator." in created.stdout
     assert "One-time password" not in created.stdout
 
-    generated = run(["admin", "create-user", "--email", "v@demo.test", "--name", "V", "--role", "Viewer"], tmp_path, "")
+    generated = run(
+        ["admin", "create-user", "--email", "v@demo.test", "--name", "V", "--role", "Viewer"],
+        tmp_path,
+        "",
+    )
     assert "One-time password: " in generated.stdout
 
-    duplicate = run(["admin", "create-user", "--email", "tech@demo.test", "--name", "T", "--role", "Viewer"], tmp_path, "")
+    duplicate = run(
+        ["admin", "create-user", "--email", "tech@demo.test", "--name", "T", "--role", "Viewer"],
+        tmp_path,
+        "",
+    )
     assert duplicate.returncode == 2
     assert "already in use" in duplicate.stderr
 
-    unknown_role = run(["admin", "create-user", "--email", "z@demo.test", "--name", "Z", "--role", "Wizard"], tmp_path, "")
+    unknown_role = run(
+        ["admin", "create-user", "--email", "z@demo.test", "--name", "Z", "--role", "Wizard"],
+        tmp_path,
+        "",
+    )
     assert unknown_role.returncode != 0 and "No role named 'Wizard'" in unknown_role.stderr
 
     verified = run(["audit", "verify"], tmp_path)

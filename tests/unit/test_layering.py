@@ -24,15 +24,29 @@ def test_edges_run_no_queries_and_build_no_sql() -> None:
     for path in _edge_modules():
         tree = ast.parse(path.read_text(), str(path))
         for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("sqlalchemy"):
+            if (
+                isinstance(node, ast.ImportFrom)
+                and node.module
+                and node.module.startswith("sqlalchemy")
+            ):
                 names = {alias.name for alias in node.names}
                 if names - {"AsyncSession"}:
-                    offences.append(f"{path.name}:{node.lineno} imports {sorted(names)} from sqlalchemy")
+                    offences.append(
+                        f"{path.name}:{node.lineno} imports {sorted(names)} from sqlalchemy"
+                    )
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
                 target = node.func.value
-                if isinstance(target, ast.Name) and target.id == "db" and node.func.attr in QUERY_CALLS:
+                if (
+                    isinstance(target, ast.Name)
+                    and target.id == "db"
+                    and node.func.attr in QUERY_CALLS
+                ):
                     offences.append(f"{path.name}:{node.lineno} calls db.{node.func.attr}")
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in QUERY_BUILDERS:
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id in QUERY_BUILDERS
+            ):
                 offences.append(f"{path.name}:{node.lineno} builds SQL with {node.func.id}()")
     assert offences == []
 
@@ -43,7 +57,8 @@ def test_edges_exist_so_the_check_above_means_something() -> None:
 
 def test_import_contracts_hold() -> None:
     lint_imports = shutil.which("lint-imports") or str(Path(sys.executable).parent / "lint-imports")
-    result = subprocess.run([lint_imports, "--no-cache"], capture_output=True, text=True,
-                            cwd=SERVER.parents[2])
+    result = subprocess.run(
+        [lint_imports, "--no-cache"], capture_output=True, text=True, cwd=SERVER.parents[2]
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "3 kept, 0 broken" in result.stdout

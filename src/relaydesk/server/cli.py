@@ -105,10 +105,10 @@ def cmd_create_user(args: argparse.Namespace) -> int:
     from sqlalchemy import select
 
     from relaydesk.server.db.models import Organisation
+    from relaydesk.server.domain.actor import SystemActor
     from relaydesk.server.domain.errors import DomainError
     from relaydesk.server.domain.users import (
         NewUser,
-        SystemActor,
         assign_role,
         create_user,
         role_by_name,

@@ -19,7 +19,12 @@ Picture = Annotated[str, StringConstraints(max_length=400_000)]
 
 def _email(value: str) -> str:
     local, at, domain = value.strip().rpartition("@")
-    if not at or not local or "." not in domain.strip(".") or any(c.isspace() for c in value.strip()):
+    if (
+        not at
+        or not local
+        or "." not in domain.strip(".")
+        or any(c.isspace() for c in value.strip())
+    ):
         raise ValueError("is not an e-mail address (expected name@example.com)")
     return value.strip().lower()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 from pathlib import Path
 
 from alembic import command
@@ -18,7 +19,7 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
-def _in_thread(func, *args):  # type: ignore[no-untyped-def]
+def _in_thread(func: Any, *args: Any) -> Any:
     """env.py runs its own event loop; keep it off any loop that is already running."""
     try:
         asyncio.get_running_loop()

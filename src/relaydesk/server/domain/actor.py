@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from relaydesk.server.auth.rbac import PermissionSet
 from relaydesk.server.db.models import User
+from relaydesk.server.domain.audit import Who
 from relaydesk.server.domain.errors import Forbidden
 from relaydesk.server.domain.permissions import PERMISSION_LABELS, Permission
 
@@ -25,6 +26,10 @@ class Actor:
     def label(self) -> str:
         return self.user.email
 
+    @property
+    def who(self) -> Who:
+        return Who.of_user(self.user, self.ip)
+
     def require(self, permission: Permission) -> None:
         if not self.permissions.has(permission):
             raise Forbidden(
@@ -35,7 +40,12 @@ class Actor:
 
 
 @dataclass(frozen=True)
-class Origin:
-    """Where an unauthenticated request (sign-in, CLI) comes from."""
+class SystemActor:
+    """The command line acting on an organisation, outside any user's rights."""
 
-    ip: str
+    organisation_id: int
+    label: str = "command line"
+
+    @property
+    def who(self) -> Who:
+        return Who.system(self.organisation_id, self.label)

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relaydesk.server.db.models import AuditEntry, Organisation, utcnow
+from relaydesk.server.db.models import AuditEntry, Organisation, User, utcnow
 
 GENESIS = "0" * 64
 
@@ -40,18 +40,39 @@ def entry_digest(
     return hashlib.sha256(body.encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class Who:
+    """Who did something, in which organisation, from which address."""
+
+    organisation_id: int
+    actor_id: int | None
+    label: str
+    ip: str = ""
+
+    @classmethod
+    def of_user(cls, user: User, ip: str) -> Who:
+        return cls(user.organisation_id, user.id, user.email, ip)
+
+    @classmethod
+    def system(cls, organisation_id: int, label: str = "system") -> Who:
+        return cls(organisation_id, None, label)
+
+
 async def record(
     db: AsyncSession,
-    organisation_id: int,
+    who: Who,
     action: str,
     *,
-    actor_id: int | None = None,
-    actor_label: str = "",
-    ip: str = "",
     target: str = "",
     details: dict[str, Any] | None = None,
 ) -> AuditEntry:
     """Append an entry to the organisation's chain. The caller commits."""
+    organisation_id, actor_id, actor_label, ip = (
+        who.organisation_id,
+        who.actor_id,
+        who.label,
+        who.ip,
+    )
     lock = select(Organisation).where(Organisation.id == organisation_id).with_for_update()
     organisation = (await db.execute(lock)).scalar_one()
     seq = organisation.audit_head_seq + 1
@@ -87,7 +108,7 @@ class AuditFilter:
     until: datetime | None = None
 
 
-def _filtered(organisation_id: int, where: AuditFilter) -> Select[tuple[AuditEntry]]:
+def _filtered(organisation_id: int, where: AuditFilter) -> Select[AuditEntry]:
     query = select(AuditEntry).where(AuditEntry.organisation_id == organisation_id)
     if where.actor_id is not None:
         query = query.where(AuditEntry.actor_id == where.actor_id)

@@ -12,6 +12,7 @@ from relaydesk.server.auth import passwords, totp
 from relaydesk.server.auth.tokens import new_api_token, token_hash
 from relaydesk.server.db.models import ApiToken, Organisation, User, utcnow
 from relaydesk.server.domain import audit
+from relaydesk.server.domain.audit import Who
 from relaydesk.server.domain.errors import Conflict, Invalid, NotFound, Unauthenticated
 
 
@@ -37,10 +38,6 @@ def check_account_password(password: str, user_email: str) -> None:
         )
 
 
-def _audit_fields(user: User, ip: str) -> dict[str, object]:
-    return {"actor_id": user.id, "actor_label": user.email, "ip": ip, "target": user.email}
-
-
 async def change_password(
     db: AsyncSession, user: User, current_password: str, new_password: str, ip: str
 ) -> None:
@@ -55,7 +52,7 @@ async def change_password(
     check_account_password(new_password, user.email)
     user.password_hash = passwords.hash_password(new_password)
     user.must_change_password = False
-    await audit.record(db, user.organisation_id, "auth.password_changed", **_audit_fields(user, ip))
+    await audit.record(db, Who.of_user(user, ip), "auth.password_changed", target=user.email)
 
 
 @dataclass(frozen=True)
@@ -90,7 +87,7 @@ async def confirm_totp_enrolment(db: AsyncSession, user: User, code: str, ip: st
     user.totp_secret = user.totp_pending_secret
     user.totp_pending_secret = None
     user.totp_last_step = step
-    await audit.record(db, user.organisation_id, "auth.totp_enabled", **_audit_fields(user, ip))
+    await audit.record(db, Who.of_user(user, ip), "auth.totp_enabled", target=user.email)
 
 
 async def disable_totp(db: AsyncSession, user: User, current_password: str, ip: str) -> None:
@@ -107,7 +104,7 @@ async def disable_totp(db: AsyncSession, user: User, current_password: str, ip: 
         )
     user.totp_secret = None
     user.totp_last_step = 0
-    await audit.record(db, user.organisation_id, "auth.totp_disabled", **_audit_fields(user, ip))
+    await audit.record(db, Who.of_user(user, ip), "auth.totp_disabled", target=user.email)
 
 
 @dataclass(frozen=True)
@@ -143,11 +140,8 @@ async def create_api_token(
     await db.flush()
     await audit.record(
         db,
-        user.organisation_id,
+        Who.of_user(user, ip),
         "api_token.created",
-        actor_id=user.id,
-        actor_label=user.email,
-        ip=ip,
         target=f"api_token:{row.id}",
         details={"name": name, "expires_at": expires_at},
     )
@@ -168,11 +162,8 @@ async def revoke_api_token(db: AsyncSession, user: User, token_id: int, ip: str)
     await db.delete(row)
     await audit.record(
         db,
-        user.organisation_id,
+        Who.of_user(user, ip),
         "api_token.revoked",
-        actor_id=user.id,
-        actor_label=user.email,
-        ip=ip,
         target=f"api_token:{row.id}",
         details={"name": row.name},
     )

@@ -8,10 +8,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaydesk.server.db.models import Organisation, User
+from relaydesk.server.domain.actor import SystemActor
 from relaydesk.server.domain.organisations import create_organisation
 from relaydesk.server.domain.users import (
     NewUser,
-    SystemActor,
     assign_role,
     create_user,
     role_by_builtin,

@@ -15,15 +15,6 @@ from relaydesk.server.domain.ownership import clean_name, ensure_name_free, get_
 from relaydesk.server.domain.permissions import Permission
 
 
-def _audit_kwargs(actor: Actor, group_id: int) -> dict[str, Any]:
-    return {
-        "actor_id": actor.user.id,
-        "actor_label": actor.label,
-        "ip": actor.ip,
-        "target": f"device_group:{group_id}",
-    }
-
-
 async def list_groups(db: AsyncSession, actor: Actor) -> list[DeviceGroup]:
     actor.require(Permission.ADMINISTER)
     rows = await db.execute(
@@ -50,10 +41,10 @@ async def create_group(db: AsyncSession, actor: Actor, name: str, description: s
     await db.flush()
     await audit.record(
         db,
-        actor.organisation_id,
+        actor.who,
         "device_group.created",
+        target=f"device_group:{group.id}",
         details={"name": name},
-        **_audit_kwargs(actor, group.id),
     )
     return group
 
@@ -76,11 +67,7 @@ async def update_group(
         group.description = changes["description"].strip()
     if diff:
         await audit.record(
-            db,
-            actor.organisation_id,
-            "device_group.updated",
-            details=diff,
-            **_audit_kwargs(actor, group.id),
+            db, actor.who, "device_group.updated", target=f"device_group:{group.id}", details=diff
         )
     return group
 
@@ -99,8 +86,8 @@ async def delete_group(db: AsyncSession, actor: Actor, group_id: int) -> None:
     await db.delete(group)
     await audit.record(
         db,
-        actor.organisation_id,
+        actor.who,
         "device_group.deleted",
+        target=f"device_group:{group.id}",
         details={"name": group.name},
-        **_audit_kwargs(actor, group.id),
     )

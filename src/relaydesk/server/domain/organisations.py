@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from relaydesk.server.db.models import Organisation, Role
 from relaydesk.server.domain import audit
 from relaydesk.server.domain.actor import Actor
+from relaydesk.server.domain.audit import Who
 from relaydesk.server.domain.errors import Forbidden, Invalid, NotFound
 from relaydesk.server.domain.permissions import BUILTIN_ROLES, Permission
 
@@ -49,7 +50,7 @@ async def create_organisation(
                 builtin=key,
             )
         )
-    await audit.record(db, organisation.id, "organisation.created", target=name)
+    await audit.record(db, Who.system(organisation.id), "organisation.created", target=name)
     await db.flush()
     return organisation
 
@@ -157,16 +158,7 @@ async def update_settings(db: AsyncSession, actor: Actor, changes: dict[str, Any
     for key, value in changes.items():
         setattr(organisation, key, value)
     if diff:
-        await audit.record(
-            db,
-            organisation.id,
-            "settings.changed",
-            actor_id=actor.user.id,
-            actor_label=actor.label,
-            ip=actor.ip,
-            target="organisation",
-            details=diff,
-        )
+        await audit.record(db, actor.who, "settings.changed", target="organisation", details=diff)
     return organisation
 
 

@@ -76,15 +76,6 @@ async def get_role(db: AsyncSession, actor: Actor, role_id: int) -> Role:
     return await get_owned(db, Role, role_id, actor.organisation_id, "role")
 
 
-def _audit_kwargs(actor: Actor, role: Role) -> dict[str, Any]:
-    return {
-        "actor_id": actor.user.id,
-        "actor_label": actor.label,
-        "ip": actor.ip,
-        "target": f"role:{role.id}",
-    }
-
-
 async def create_role(
     db: AsyncSession,
     actor: Actor,
@@ -107,14 +98,14 @@ async def create_role(
     await db.flush()
     await audit.record(
         db,
-        actor.organisation_id,
+        actor.who,
         "role.created",
+        target=f"role:{role.id}",
         details={
             "name": name,
             "permissions": role.permissions,
             "allowed_paths": role.allowed_paths,
         },
-        **_audit_kwargs(actor, role),
     )
     return role
 
@@ -151,9 +142,7 @@ async def update_role(
     for key, value in cleaned.items():
         setattr(role, key, value)
     if diff:
-        await audit.record(
-            db, actor.organisation_id, "role.updated", details=diff, **_audit_kwargs(actor, role)
-        )
+        await audit.record(db, actor.who, "role.updated", target=f"role:{role.id}", details=diff)
     return role
 
 
@@ -169,9 +158,5 @@ async def delete_role(db: AsyncSession, actor: Actor, role_id: int) -> None:
         )
     await db.delete(role)
     await audit.record(
-        db,
-        actor.organisation_id,
-        "role.deleted",
-        details={"name": role.name},
-        **_audit_kwargs(actor, role),
+        db, actor.who, "role.deleted", target=f"role:{role.id}", details={"name": role.name}
     )

@@ -15,6 +15,7 @@ from relaydesk.server.auth import passwords, totp
 from relaydesk.server.auth.tokens import new_secret_token, token_hash
 from relaydesk.server.db.models import ConsoleLogin, LoginFailure, Organisation, User, utcnow
 from relaydesk.server.domain import audit
+from relaydesk.server.domain.audit import Who
 from relaydesk.server.domain.errors import Forbidden, Locked, Unauthenticated
 from relaydesk.server.domain.organisations import check_console_address
 from relaydesk.server.domain.throttle import AttemptThrottle
@@ -87,22 +88,16 @@ async def record_failure(
     await db.flush()
     await audit.record(
         db,
-        user.organisation_id,
+        Who.of_user(user, ip),
         "auth.signin_failed",
-        actor_id=user.id,
-        actor_label=user.email,
-        ip=ip,
         target=user.email,
         details={"reason": reason},
     )
     if await _recent_failures(db, user, policy) == policy.failures_before_lockout:
         await audit.record(
             db,
-            user.organisation_id,
+            Who.of_user(user, ip),
             "auth.account_locked",
-            actor_id=user.id,
-            actor_label=user.email,
-            ip=ip,
             target=user.email,
             details={"failures": policy.failures_before_lockout},
         )
@@ -137,15 +132,7 @@ async def sign_in(
     try:
         check_console_address(organisation, ip)
     except Forbidden:
-        await audit.record(
-            db,
-            organisation.id,
-            "auth.ip_refused",
-            actor_id=user.id,
-            actor_label=user.email,
-            ip=ip,
-            target=user.email,
-        )
+        await audit.record(db, Who.of_user(user, ip), "auth.ip_refused", target=user.email)
         await db.commit()
         raise
     await db.execute(delete(LoginFailure).where(LoginFailure.user_id == user.id))
@@ -164,11 +151,8 @@ async def sign_in(
     await db.flush()
     await audit.record(
         db,
-        organisation.id,
+        Who.of_user(user, ip),
         "auth.password_accepted" if stage != Stage.COMPLETE else "auth.signed_in",
-        actor_id=user.id,
-        actor_label=user.email,
-        ip=ip,
         target=user.email,
         details={"next_step": stage.value},
     )
@@ -198,15 +182,7 @@ async def advance(db: AsyncSession, login: ConsoleLogin, user: User, ip: str) ->
     stage = next_stage(user, organisation, login.mfa_verified)
     login.stage = stage.value
     if stage == Stage.COMPLETE and before != Stage.COMPLETE:
-        await audit.record(
-            db,
-            organisation.id,
-            "auth.signed_in",
-            actor_id=user.id,
-            actor_label=user.email,
-            ip=ip,
-            target=user.email,
-        )
+        await audit.record(db, Who.of_user(user, ip), "auth.signed_in", target=user.email)
     return stage
 
 
@@ -236,12 +212,4 @@ async def verify_mfa(
 
 async def sign_out(db: AsyncSession, login: ConsoleLogin, user: User, ip: str) -> None:
     await db.delete(login)
-    await audit.record(
-        db,
-        user.organisation_id,
-        "auth.signed_out",
-        actor_id=user.id,
-        actor_label=user.email,
-        ip=ip,
-        target=user.email,
-    )
+    await audit.record(db, Who.of_user(user, ip), "auth.signed_out", target=user.email)

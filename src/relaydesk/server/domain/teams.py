@@ -63,11 +63,8 @@ async def create_team(
     members = await _set_members(db, team, member_ids)
     await audit.record(
         db,
-        actor.organisation_id,
+        actor.who,
         "team.created",
-        actor_id=actor.user.id,
-        actor_label=actor.label,
-        ip=actor.ip,
         target=f"team:{team.id}",
         details={"name": name, "members": members},
     )
@@ -94,16 +91,7 @@ async def update_team(
         if before != after:
             details["members"] = {"from": before, "to": after}
     if details:
-        await audit.record(
-            db,
-            actor.organisation_id,
-            "team.updated",
-            actor_id=actor.user.id,
-            actor_label=actor.label,
-            ip=actor.ip,
-            target=f"team:{team.id}",
-            details=details,
-        )
+        await audit.record(db, actor.who, "team.updated", target=f"team:{team.id}", details=details)
     return team
 
 
@@ -112,12 +100,5 @@ async def delete_team(db: AsyncSession, actor: Actor, team_id: int) -> None:
     await db.execute(delete(TeamMember).where(TeamMember.team_id == team.id))
     await db.delete(team)
     await audit.record(
-        db,
-        actor.organisation_id,
-        "team.deleted",
-        actor_id=actor.user.id,
-        actor_label=actor.label,
-        ip=actor.ip,
-        target=f"team:{team_id}",
-        details={"name": team.name},
+        db, actor.who, "team.deleted", target=f"team:{team_id}", details={"name": team.name}
     )

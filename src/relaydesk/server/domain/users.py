@@ -18,27 +18,12 @@ from relaydesk.server.db.models import (
     User,
 )
 from relaydesk.server.domain import audit
-from relaydesk.server.domain.actor import Actor
+from relaydesk.server.domain.actor import Actor, SystemActor
 from relaydesk.server.domain.credentials import check_account_password
 from relaydesk.server.domain.errors import Conflict, Invalid, NotFound
 from relaydesk.server.domain.ownership import get_owned
 from relaydesk.server.domain.permissions import Permission
 from relaydesk.server.domain.profiles import check_language, check_picture, check_verified_domain
-
-
-@dataclass(frozen=True)
-class SystemActor:
-    """The command line acting on an organisation, outside any user's rights."""
-
-    organisation_id: int
-    label: str = "command line"
-    ip: str = ""
-
-
-def _who(by: Actor | SystemActor) -> dict[str, Any]:
-    if isinstance(by, Actor):
-        return {"actor_id": by.user.id, "actor_label": by.label, "ip": by.ip}
-    return {"actor_id": None, "actor_label": by.label, "ip": by.ip}
 
 
 @dataclass(frozen=True)
@@ -114,11 +99,10 @@ async def create_user(
     await db.flush()
     await audit.record(
         db,
-        by.organisation_id,
+        by.who,
         "user.created",
         target=f"user:{user.id}",
         details={"email": email, "name": user.name},
-        **_who(by),
     )
     return user, generated
 
@@ -188,14 +172,7 @@ async def update_user(
     if diff:
         if "picture" in diff:
             diff["picture"] = {"changed": True}
-        await audit.record(
-            db,
-            actor.organisation_id,
-            "user.updated",
-            target=f"user:{user.id}",
-            details=diff,
-            **_who(actor),
-        )
+        await audit.record(db, actor.who, "user.updated", target=f"user:{user.id}", details=diff)
     return user
 
 
@@ -207,12 +184,7 @@ async def delete_user(db: AsyncSession, actor: Actor, user_id: int) -> None:
     await db.delete(user)
     await _keep_an_administrator(db, actor.organisation_id)
     await audit.record(
-        db,
-        actor.organisation_id,
-        "user.deleted",
-        target=f"user:{user_id}",
-        details={"email": email},
-        **_who(actor),
+        db, actor.who, "user.deleted", target=f"user:{user_id}", details={"email": email}
     )
 
 
@@ -257,14 +229,13 @@ async def assign_role(
     await db.flush()
     await audit.record(
         db,
-        by.organisation_id,
+        by.who,
         "role.assigned",
         target=f"user:{user.id}",
         details={
             "role": role.name,
             "scope": "all devices" if all_devices else {"device_groups": groups},
         },
-        **_who(by),
     )
     return assignment
 
@@ -292,12 +263,7 @@ async def unassign_role(db: AsyncSession, actor: Actor, user_id: int, assignment
     user.role_assignments.remove(assignment)
     await _keep_an_administrator(db, actor.organisation_id)
     await audit.record(
-        db,
-        actor.organisation_id,
-        "role.unassigned",
-        target=f"user:{user.id}",
-        details={"role": role_name},
-        **_who(actor),
+        db, actor.who, "role.unassigned", target=f"user:{user.id}", details={"role": role_name}
     )
 
 
@@ -332,11 +298,6 @@ async def update_own_profile(db: AsyncSession, actor: Actor, changes: dict[str, 
         setattr(user, key, value)
     if diff:
         await audit.record(
-            db,
-            actor.organisation_id,
-            "user.profile_changed",
-            target=f"user:{user.id}",
-            details=diff,
-            **_who(actor),
+            db, actor.who, "user.profile_changed", target=f"user:{user.id}", details=diff
         )
     return user
