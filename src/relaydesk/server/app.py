@@ -30,8 +30,9 @@ API_PREFIX = "/api/v1"
 WEB_DIST = Path(__file__).parent / "web_dist"
 SPA_AREAS = ("login", "console", "admin", "account", "portal")
 
-NOT_BUILT = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>relaydesk</title></head>
-<body><h1>relaydesk</h1><p>The web app has not been built. Run <code>scripts/setup.sh</code>
+NOT_BUILT = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>relaydesk</title></head><body><h1>relaydesk</h1>
+<p>The web app has not been built. Run <code>scripts/setup.sh</code>
 (or <code>npm run build</code> in <code>web/</code>) and reload.</p></body></html>"""
 
 
@@ -44,6 +45,7 @@ def api_router() -> APIRouter:
 
 def _mount_web_app(app: FastAPI, dist: Path) -> None:
     index = dist / "index.html"
+    root = dist.resolve()
 
     def spa_page() -> Response:
         if index.exists():
@@ -63,7 +65,7 @@ def _mount_web_app(app: FastAPI, dist: Path) -> None:
                 media_type="application/json",
             )
         candidate = (dist / path).resolve()
-        if candidate.is_file() and dist.resolve() in candidate.parents:
+        if candidate.is_file() and root in candidate.parents:  # noqa: ASYNC240 (stat only)
             cache = (
                 "public, max-age=31536000, immutable" if path.startswith("assets/") else "no-cache"
             )

@@ -44,7 +44,7 @@ class Settings(BaseSettings):
 
 
 def load_settings(**overrides: Any) -> Settings:
-    """Settings from RELAYDESK_CONFIG (a TOML file) overlaid by env vars, then explicit overrides."""
+    """Settings from RELAYDESK_CONFIG (a TOML file), overlaid by env vars, then overrides."""
     file_values: dict[str, Any] = {}
     config_path = os.environ.get("RELAYDESK_CONFIG")
     if config_path:

@@ -28,7 +28,8 @@ def qr_data_url(uri: str) -> str:
 
 
 def matching_step(secret: str, code: str, last_step: int, now: float | None = None) -> int | None:
-    """The time step the code belongs to (±1 step of drift), or None. Steps ≤ last_step are replays."""
+    """The time step the code belongs to (±1 step of drift), or None.
+    Steps up to last_step were used before: replays."""
     code = code.strip().replace(" ", "")
     if not (code.isdigit() and len(code) == 6):
         return None

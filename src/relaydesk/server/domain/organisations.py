@@ -73,7 +73,8 @@ def normalise_ip_ranges(ranges: list[str]) -> list[str]:
         except ValueError:
             raise Invalid(
                 "invalid_ip_range",
-                f"'{text}' is not an IP address or range (write e.g. 192.0.2.0/24 or 2001:db8::/32).",
+                f"'{text}' is not an IP address or range "
+                "(write e.g. 192.0.2.0/24 or 2001:db8::/32).",
                 field="console_ip_ranges",
             ) from None
     return result

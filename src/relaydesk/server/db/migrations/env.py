@@ -1,4 +1,4 @@
-"""Alembic environment: runs migrations over the async engine given by relaydesk.server.db.migrate."""
+"""Alembic environment: runs the migrations over the async engine (see db/migrate.py)."""
 
 from __future__ import annotations
 
