@@ -1,0 +1,262 @@
+"""The control channel's two ends as sans-I/O state machines: frames in, events out, frames to
+send queued. The asyncio code around them only moves frames.
+
+Handshake:  agent → hello;  server → challenge (or refused);  agent → proof;
+            server → welcome (or refused).  Then requests both ways until end or close."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum, auto
+from typing import Any
+
+from relaydesk.protocol import identity
+from relaydesk.protocol.codec import (
+    ProtocolError,
+    encode,
+    parse_agent_message,
+    parse_server_message,
+)
+from relaydesk.protocol.messages import (
+    PROTOCOL_VERSION,
+    Challenge,
+    Ended,
+    EndSession,
+    Error,
+    Hello,
+    Message,
+    Ping,
+    Pong,
+    Proof,
+    Refused,
+    SysinfoReport,
+    SysinfoRequest,
+    Welcome,
+)
+
+
+class State(Enum):
+    IDLE = auto()
+    HELLO_SENT = auto()
+    AWAIT_HELLO = auto()
+    AWAIT_PROOF = auto()
+    AUTHENTICATED = auto()
+    ESTABLISHED = auto()
+    CLOSED = auto()
+
+
+# --- events --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Event:
+    pass
+
+
+@dataclass(frozen=True)
+class BadFrame(Event):
+    """The peer sent something unusable; an error went back and the channel stays open."""
+
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class PeerError(Event):
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Established(Event):
+    device_id: int
+    session_id: int
+    heartbeat_seconds: int
+
+
+@dataclass(frozen=True)
+class RefusedByServer(Event):
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class SysinfoWanted(Event):
+    request_id: str
+
+
+@dataclass(frozen=True)
+class EndRequested(Event):
+    reason: str
+
+
+@dataclass(frozen=True)
+class HelloReceived(Event):
+    hello: Hello
+
+
+@dataclass(frozen=True)
+class ProofAccepted(Event):
+    pass
+
+
+@dataclass(frozen=True)
+class SysinfoReceived(Event):
+    request_id: str
+    info: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class AgentEnded(Event):
+    cleaned_up: bool
+
+
+@dataclass(frozen=True)
+class Closed(Event):
+    """This side decided the channel is over (after a refusal)."""
+
+    code: str
+    message: str
+
+
+class _Connection:
+    def __init__(self, state: State) -> None:
+        self.state = state
+        self._outgoing: list[str] = []
+
+    def _send(self, message: Message) -> None:
+        self._outgoing.append(encode(message))
+
+    def data_to_send(self) -> list[str]:
+        frames, self._outgoing = self._outgoing, []
+        return frames
+
+    def _bad(self, code: str, message: str) -> list[Event]:
+        self._send(Error(type="error", code=code, message=message[:500]))
+        return [BadFrame(code, message)]
+
+    @property
+    def closed(self) -> bool:
+        return self.state is State.CLOSED
+
+
+class AgentConnection(_Connection):
+    def __init__(self, hello: Hello, key: identity.DeviceKey) -> None:
+        super().__init__(State.IDLE)
+        self.hello = hello
+        self._key = key
+
+    def start(self) -> None:
+        self._send(self.hello)
+        self.state = State.HELLO_SENT
+
+    def receive(self, frame: str | bytes) -> list[Event]:
+        if self.closed:
+            return []
+        try:
+            message = parse_server_message(frame)
+        except ProtocolError as error:
+            return self._bad(error.code, error.message)
+        if isinstance(message, Refused):
+            self.state = State.CLOSED
+            return [RefusedByServer(message.code, message.message)]
+        if isinstance(message, Error):
+            return [PeerError(message.code, message.message)]
+        if isinstance(message, Ping):
+            self._send(Pong(type="pong"))
+            return []
+        if isinstance(message, Challenge) and self.state is State.HELLO_SENT:
+            self._send(Proof(type="proof", signature=self._key.sign(message.nonce)))
+            self.state = State.AWAIT_PROOF
+            return []
+        if isinstance(message, Welcome) and self.state is State.AWAIT_PROOF:
+            self.state = State.ESTABLISHED
+            return [Established(message.device_id, message.session_id, message.heartbeat_seconds)]
+        if self.state is State.ESTABLISHED:
+            if isinstance(message, SysinfoRequest):
+                return [SysinfoWanted(message.request_id)]
+            if isinstance(message, EndSession):
+                return [EndRequested(message.reason)]
+        return self._bad("unexpected_message", f"'{message.type}' is not expected now.")
+
+    def send_sysinfo(self, request_id: str, info: dict[str, Any]) -> None:
+        self._send(SysinfoReport(type="sysinfo", request_id=request_id, info=info))
+
+    def send_ended(self, cleaned_up: bool) -> None:
+        self._send(Ended(type="ended", cleaned_up=cleaned_up))
+        self.state = State.CLOSED
+
+
+class ServerConnection(_Connection):
+    def __init__(self) -> None:
+        super().__init__(State.AWAIT_HELLO)
+        self.hello: Hello | None = None
+        self._nonce = ""
+
+    def receive(self, frame: str | bytes) -> list[Event]:
+        if self.closed:
+            return []
+        try:
+            message = parse_agent_message(frame)
+        except ProtocolError as error:
+            if self.state in (State.AWAIT_HELLO, State.AWAIT_PROOF):
+                return self.refuse(error.code, error.message)
+            return self._bad(error.code, error.message)
+        if isinstance(message, Error):
+            return [PeerError(message.code, message.message)]
+        if isinstance(message, Pong):
+            return []
+        if isinstance(message, Hello) and self.state is State.AWAIT_HELLO:
+            if message.protocol != PROTOCOL_VERSION:
+                return self.refuse(
+                    "protocol_mismatch",
+                    f"This server speaks protocol version {PROTOCOL_VERSION}; the agent speaks "
+                    f"{message.protocol}. Download the agent again from the portal.",
+                )
+            if not identity.valid_public_key(message.public_key):
+                return self.refuse("bad_public_key", "The agent's public key is not Ed25519.")
+            self.hello = message
+            return [HelloReceived(message)]
+        if isinstance(message, Proof) and self.state is State.AWAIT_PROOF:
+            assert self.hello is not None
+            if not identity.verify(self.hello.public_key, self._nonce, message.signature):
+                return self.refuse("bad_proof", "The agent could not prove its identity.")
+            self.state = State.AUTHENTICATED
+            return [ProofAccepted()]
+        if self.state is State.ESTABLISHED:
+            if isinstance(message, SysinfoReport):
+                return [SysinfoReceived(message.request_id, message.info)]
+            if isinstance(message, Ended):
+                self.state = State.CLOSED
+                return [AgentEnded(message.cleaned_up)]
+        if self.state in (State.AWAIT_HELLO, State.AWAIT_PROOF):
+            return self.refuse("unexpected_message", f"'{message.type}' before the handshake.")
+        return self._bad("unexpected_message", f"'{message.type}' is not expected now.")
+
+    def challenge(self) -> None:
+        self._nonce = identity.new_nonce()
+        self._send(Challenge(type="challenge", nonce=self._nonce))
+        self.state = State.AWAIT_PROOF
+
+    def welcome(self, device_id: int, session_id: int, heartbeat_seconds: int) -> None:
+        self._send(
+            Welcome(
+                type="welcome",
+                device_id=device_id,
+                session_id=session_id,
+                heartbeat_seconds=heartbeat_seconds,
+            )
+        )
+        self.state = State.ESTABLISHED
+
+    def refuse(self, code: str, message: str) -> list[Event]:
+        self._send(Refused(type="refused", code=code, message=message[:500]))
+        self.state = State.CLOSED
+        return [Closed(code, message)]
+
+    def request_sysinfo(self, request_id: str) -> None:
+        self._send(SysinfoRequest(type="sysinfo_request", request_id=request_id))
+
+    def end_session(self, reason: str) -> None:
+        self._send(EndSession(type="end", reason=reason[:500]))
+
+    def ping(self) -> None:
+        self._send(Ping(type="ping"))

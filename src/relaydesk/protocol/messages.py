@@ -1,0 +1,136 @@
+"""Control-channel messages (JSON text frames). Version 1.
+
+A frame is one JSON object with a "type". Unknown types, missing or extra fields, wrong types
+and oversized frames are protocol errors: they are answered with an "error" message and never
+raise out of the parser."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter
+
+PROTOCOL_VERSION = 1
+MAX_FRAME_BYTES = 1024 * 1024
+
+Text = Annotated[str, StringConstraints(max_length=500)]
+Code = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+B64 = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+RequestId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+Mode = Literal["attended", "adhoc", "unattended"]
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DeviceFacts(Message):
+    hostname: Text
+    os: Text
+    os_version: Text = ""
+    username: Text = ""
+
+
+class SessionKeyCredential(Message):
+    kind: Literal["session_key"]
+    key: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+
+
+class ResumeCredential(Message):
+    """A device that enrolled before and is coming back to its session."""
+
+    kind: Literal["resume"]
+    device_id: Annotated[int, Field(ge=1)]
+    session_id: Annotated[int, Field(ge=1)]
+
+
+Credential = Annotated[SessionKeyCredential | ResumeCredential, Field(discriminator="kind")]
+
+
+# --- agent → server -------------------------------------------------------------------------
+class Hello(Message):
+    type: Literal["hello"]
+    protocol: int
+    agent_version: Text
+    mode: Mode
+    public_key: B64
+    credential: Credential
+    device: DeviceFacts
+
+
+class Proof(Message):
+    type: Literal["proof"]
+    signature: B64
+
+
+class SysinfoReport(Message):
+    type: Literal["sysinfo"]
+    request_id: RequestId
+    info: dict[str, Any]
+
+
+class Ended(Message):
+    """The agent has cleaned up after the end of its session and is about to exit."""
+
+    type: Literal["ended"]
+    cleaned_up: bool
+
+
+class Pong(Message):
+    type: Literal["pong"]
+
+
+# --- server → agent -------------------------------------------------------------------------
+class Challenge(Message):
+    type: Literal["challenge"]
+    nonce: B64
+
+
+class Welcome(Message):
+    type: Literal["welcome"]
+    device_id: int
+    session_id: int
+    heartbeat_seconds: int = 20
+
+
+class Refused(Message):
+    """The server will not serve this agent; the connection closes after it."""
+
+    type: Literal["refused"]
+    code: Code
+    message: Text
+
+
+class SysinfoRequest(Message):
+    type: Literal["sysinfo_request"]
+    request_id: RequestId
+
+
+class EndSession(Message):
+    type: Literal["end"]
+    reason: Text
+
+
+class Ping(Message):
+    type: Literal["ping"]
+
+
+# --- both ways ------------------------------------------------------------------------------
+class Error(Message):
+    """The peer sent something this side cannot use; the connection stays open."""
+
+    type: Literal["error"]
+    code: Code
+    message: Text
+
+
+AgentMessage = Annotated[
+    Hello | Proof | SysinfoReport | Ended | Pong | Error, Field(discriminator="type")
+]
+ServerMessage = Annotated[
+    Challenge | Welcome | Refused | SysinfoRequest | EndSession | Ping | Error,
+    Field(discriminator="type"),
+]
+
+AGENT_MESSAGES: TypeAdapter[AgentMessage] = TypeAdapter(AgentMessage)
+SERVER_MESSAGES: TypeAdapter[ServerMessage] = TypeAdapter(ServerMessage)
