@@ -1,16 +1,79 @@
-"""relaydesk-agent command line. The agent proper arrives with the attended-sessions work."""
+"""relaydesk-agent: the program that runs on the supported computer."""
+
+from __future__ import annotations
 
 import argparse
+import asyncio
+import sys
+from datetime import datetime
+from pathlib import Path
 
 from relaydesk import __version__
+from relaydesk.agent import link
+from relaydesk.agent.modes import EXIT_ERROR, AttendedMode
+
+
+def status(line: str) -> None:
+    print(f"[{datetime.now():%H:%M:%S}] {line}", flush=True)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="relaydesk-agent", description="relaydesk support client")
+    parser.add_argument("--version", action="version", version=f"relaydesk-agent {__version__}")
+    parser.add_argument("--server", help="the relaydesk server, e.g. https://support.example.com")
+    parser.add_argument("--key", help="the session key your technician gave you")
+    parser.add_argument(
+        "--pin-sha256",
+        help="SHA-256 fingerprint of the server TLS certificate; other certificates are refused",
+    )
+    parser.add_argument(
+        "--give-up-after",
+        type=float,
+        default=600.0,
+        help="seconds to keep retrying an unreachable server before exiting (default 600)",
+    )
+    parser.add_argument(
+        "--remove-on-exit",
+        action="append",
+        type=Path,
+        default=[],
+        help="a folder to delete when the session ends (used by the portal's download script)",
+    )
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="relaydesk-agent", description="relaydesk agent")
-    parser.add_argument("--version", action="version", version=f"relaydesk-agent {__version__}")
-    parser.parse_args(argv)
-    print(f"relaydesk-agent {__version__}: no mode implemented yet; see issue 3")
-    return 0
+    args = build_parser().parse_args(argv)
+    if not args.server or not args.key:
+        print(
+            "relaydesk-agent: give --server and --key (from your technician or the portal).",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
+    try:
+        link.control_url(args.server)
+    except ValueError as error:
+        print(f"relaydesk-agent: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    mode = AttendedMode(args.key, remove_on_exit=args.remove_on_exit)
+    status(f"relaydesk-agent {__version__}: connecting to {args.server}")
+    try:
+        outcome = asyncio.run(
+            link.run(
+                args.server,
+                mode,
+                status,
+                pin_sha256=args.pin_sha256,
+                give_up_after=args.give_up_after,
+            )
+        )
+    except KeyboardInterrupt:
+        mode.cleanup()
+        status("Stopped.")
+        return EXIT_ERROR
+    stream = sys.stdout if outcome.exit_code == 0 else sys.stderr
+    print(outcome.message, file=stream, flush=True)
+    return outcome.exit_code
 
 
 if __name__ == "__main__":

@@ -19,11 +19,17 @@ from relaydesk.server.api.routers import (
     health,
     me,
     organisation,
+    portal,
+    reports,
     roles,
+    support,
     teams,
     users,
 )
 from relaydesk.server.config import Settings
+from relaydesk.server.realtime.agents import agent_endpoint
+from relaydesk.server.realtime.console import console_endpoint
+from relaydesk.server.realtime.portal import portal_endpoint
 from relaydesk.server.runtime import Runtime
 
 API_PREFIX = "/api/v1"
@@ -38,7 +44,20 @@ NOT_BUILT = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 
 def api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX, responses=ERROR_RESPONSES)
-    for module in (health, auth, me, users, teams, roles, device_groups, organisation, audit):
+    for module in (
+        health,
+        auth,
+        me,
+        users,
+        teams,
+        roles,
+        device_groups,
+        organisation,
+        audit,
+        support,
+        reports,
+        portal,
+    ):
         router.include_router(module.router)
     return router
 
@@ -95,6 +114,9 @@ def create_app(settings: Settings, web_dist: Path = WEB_DIST) -> FastAPI:
     app.state.runtime = runtime
     install_error_handlers(app)
     app.include_router(api_router())
+    app.add_api_websocket_route("/agent/ws", agent_endpoint)
+    app.add_api_websocket_route(f"{API_PREFIX}/console/ws", console_endpoint)
+    app.add_api_websocket_route(f"{API_PREFIX}/portal/ws", portal_endpoint)
     _mount_web_app(app, web_dist)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)

@@ -74,6 +74,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from relaydesk.server.domain.demo import ensure_demo
 
     settings = _settings(args)
+    if not settings.smtp_host:
+        settings = settings.model_copy(update={"mail_outbox": True})
     _prepare(settings)
     setup = _with_db(settings, ensure_demo)
     lines = [
@@ -88,6 +90,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     else:
         lines.append("The administrator already exists; use the password you chose.")
     lines.append(f"Data directory: {settings.data_dir}")
+    if settings.mail_outbox:
+        lines.append(f"Mail is not sent in the demo; it is written to {settings.outbox_dir}")
     lines.append("")
     print("\n".join(lines), flush=True)
     _serve(settings)

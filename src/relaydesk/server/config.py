@@ -25,7 +25,19 @@ class Settings(BaseSettings):
     login_failures_before_lockout: int = 10
     lockout_window_minutes: int = 15
     ip_failures_per_window: int = 50
+    key_failures_per_window: int = 20
     trust_proxy_headers: bool = False
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_starttls: bool = False
+    smtp_username: str | None = None
+    smtp_password: str | None = Field(default=None, repr=False)
+    mail_from: str = "relaydesk <support@localhost>"
+    mail_outbox: bool = False
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.data_dir / "outbox"
 
     @field_validator("data_dir")
     @classmethod

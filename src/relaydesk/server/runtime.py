@@ -2,15 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from relaydesk.server.broker import MemoryBroker
 from relaydesk.server.config import Settings
 from relaydesk.server.db.engine import make_engine, make_sessionmaker
+from relaydesk.server.domain.notifications import Broker, publish_committed
 from relaydesk.server.domain.signin import SignInPolicy
 from relaydesk.server.domain.throttle import AttemptThrottle
+from relaydesk.server.mail.sending import Mailer, OutboxMailer, SmtpMailer
+from relaydesk.server.presence import Presence
+
+
+def _mailer(settings: Settings) -> Mailer | None:
+    if settings.smtp_host:
+        return SmtpMailer(
+            settings.smtp_host,
+            settings.smtp_port,
+            starttls=settings.smtp_starttls,
+            username=settings.smtp_username,
+            password=settings.smtp_password,
+        )
+    if settings.mail_outbox:
+        return OutboxMailer(settings.outbox_dir)
+    return None
 
 
 @dataclass
@@ -20,6 +40,10 @@ class Runtime:
     sessionmaker: async_sessionmaker[AsyncSession]
     signin_policy: SignInPolicy
     signin_throttle: AttemptThrottle = field(repr=False)
+    key_throttle: AttemptThrottle = field(repr=False)
+    broker: Broker = field(repr=False)
+    mailer: Mailer | None = field(repr=False)
+    presence: Presence = field(default_factory=Presence, repr=False)
 
     @classmethod
     def create(cls, settings: Settings) -> Runtime:
@@ -37,7 +61,19 @@ class Runtime:
             signin_throttle=AttemptThrottle(
                 settings.ip_failures_per_window, window.total_seconds()
             ),
+            key_throttle=AttemptThrottle(settings.key_failures_per_window, window.total_seconds()),
+            broker=MemoryBroker(),
+            mailer=_mailer(settings),
         )
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A session whose work is committed at the end of the block (rolled back on error),
+        then its announced events published."""
+        async with self.sessionmaker() as db:
+            yield db
+            await db.commit()
+            await publish_committed(db, self.broker)
 
     async def close(self) -> None:
         await self.engine.dispose()

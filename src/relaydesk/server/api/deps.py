@@ -30,14 +30,8 @@ def runtime(request: Request) -> Runtime:
 
 async def _db_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One transaction per request, committed before the response is sent."""
-    async with runtime(request).sessionmaker() as session:
-        try:
-            yield session
-        except BaseException:
-            await session.rollback()
-            raise
-        else:
-            await session.commit()
+    async with runtime(request).transaction() as session:
+        yield session
 
 
 Db = Annotated[AsyncSession, Depends(_db_session, scope="function")]

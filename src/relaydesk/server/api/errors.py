@@ -20,6 +20,7 @@ STATUS_BY_KIND = {
     "unauthenticated": 401,
     "locked": 423,
     "rate_limited": 429,
+    "unavailable": 503,
 }
 
 
@@ -97,4 +98,5 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     422: {"model": ValidationErrorBody | ErrorBody, "description": "Invalid input"},
     423: {"model": ErrorBody, "description": "Account locked"},
     429: {"model": ErrorBody, "description": "Too many attempts"},
+    503: {"model": ErrorBody, "description": "A service it needs is unavailable"},
 }

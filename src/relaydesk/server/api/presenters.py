@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relaydesk.server.api import schemas
+from relaydesk.server.api import schemas, support_schemas
 from relaydesk.server.auth.rbac import PermissionSet
 from relaydesk.server.db.models import Role, RoleAssignment, User
+from relaydesk.server.domain import support_sessions, teams
 from relaydesk.server.domain.organisations import get_organisation
 from relaydesk.server.domain.permissions import Permission
+from relaydesk.server.domain.portal import Technician
 from relaydesk.server.domain.roles import assignment_counts
+from relaydesk.server.domain.support_sessions import SessionCard
 from relaydesk.server.domain.users import team_ids_of
 
 
@@ -79,3 +82,45 @@ async def roles(db: AsyncSession, rows: list[Role]) -> list[schemas.RoleOut]:
         )
         for r in rows
     ]
+
+
+def session_out(card: SessionCard) -> support_schemas.SessionOut:
+    s = card.session
+    return support_schemas.SessionOut(
+        id=s.id,
+        status=s.status,  # type: ignore[arg-type]
+        customer_name=s.customer_name,
+        issue_description=s.issue_description,
+        queue_user_id=s.queue_user_id,
+        queue_team_id=s.queue_team_id,
+        owner_id=s.owner_id,
+        owner_name=card.owner_name,
+        position=card.position,
+        device=support_schemas.DeviceOut.model_validate(card.device),
+        created_at=s.created_at,
+        queued_at=s.queued_at,
+        accepted_at=s.accepted_at,
+        ended_at=s.ended_at,
+        ended_by=s.ended_by,
+    )
+
+
+def technician_out(technician: Technician | None) -> support_schemas.TechnicianOut | None:
+    if technician is None:
+        return None
+    return support_schemas.TechnicianOut.model_validate(technician)
+
+
+async def queue(db: AsyncSession, user: User) -> support_schemas.QueueOut:
+    view = await support_sessions.queue_for(db, user)
+    names = {t.id: t.name for t in await teams.teams_of_user(db, user)}
+    return support_schemas.QueueOut(
+        personal=[session_out(c) for c in view.personal],
+        teams=[
+            support_schemas.TeamQueue(
+                team_id=tid, team_name=names.get(tid, ""), sessions=[session_out(c) for c in cards]
+            )
+            for tid, cards in view.teams.items()
+        ],
+        mine=[session_out(c) for c in view.mine],
+    )

@@ -46,3 +46,9 @@ class RateLimited(DomainError):
     def __init__(self, code: str, message: str, retry_after: int) -> None:
         super().__init__(code, message, retry_after=retry_after)
         self.retry_after = retry_after
+
+
+class Unavailable(DomainError):
+    """Something the rule depends on (mail server, agent) cannot be reached now."""
+
+    kind = "unavailable"

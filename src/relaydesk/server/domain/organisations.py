@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relaydesk.server.db.models import Organisation, Role
+from relaydesk.server.db.models import Organisation, Portal, Role
 from relaydesk.server.domain import audit
 from relaydesk.server.domain.actor import Actor
 from relaydesk.server.domain.audit import Who
@@ -50,6 +50,14 @@ async def create_organisation(
                 builtin=key,
             )
         )
+    db.add(
+        Portal(
+            organisation_id=organisation.id,
+            name="Support portal",
+            slug=f"portal-{organisation.id}",
+            is_default=True,
+        )
+    )
     await audit.record(db, Who.system(organisation.id), "organisation.created", target=name)
     await db.flush()
     return organisation

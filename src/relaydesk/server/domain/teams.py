@@ -102,3 +102,13 @@ async def delete_team(db: AsyncSession, actor: Actor, team_id: int) -> None:
     await audit.record(
         db, actor.who, "team.deleted", target=f"team:{team_id}", details={"name": team.name}
     )
+
+
+async def teams_of_user(db: AsyncSession, user: User) -> list[Team]:
+    rows = await db.execute(
+        select(Team)
+        .join(TeamMember, TeamMember.team_id == Team.id)
+        .where(TeamMember.user_id == user.id)
+        .order_by(Team.name)
+    )
+    return list(rows.scalars())

@@ -36,5 +36,10 @@ class AttemptThrottle:
                 retry_after=retry_after,
             )
 
+    def delay(self, key: str, now: float | None = None) -> float:
+        """How long to make the next answer wait: each recent failure slows it a little more."""
+        failures = self._prune(key, time.monotonic() if now is None else now)
+        return min(2.0, 0.1 * len(failures))
+
     def fail(self, key: str, now: float | None = None) -> None:
         self._failures[key].append(time.monotonic() if now is None else now)

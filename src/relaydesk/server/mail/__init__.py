@@ -1,0 +1,1 @@
+"""Sending e-mail: SMTP in production, an outbox folder for the demo."""

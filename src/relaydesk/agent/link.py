@@ -1,0 +1,165 @@
+"""The control channel's transport: connect, run the protocol state machine, reconnect with
+exponential backoff and jitter after the network or the server goes away (REL-1)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import random
+import ssl
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlparse, urlunparse
+
+import websockets
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+
+from relaydesk.agent import sysinfo
+from relaydesk.agent.modes import (
+    EXIT_TLS_MISMATCH,
+    EXIT_UNREACHABLE,
+    AgentMode,
+    Outcome,
+)
+from relaydesk.protocol import control
+from relaydesk.protocol.messages import MAX_FRAME_BYTES
+
+Status = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Backoff:
+    first: float = 0.5
+    factor: float = 2.0
+    ceiling: float = 30.0
+
+    def delay(self, attempt: int) -> float:
+        """Full jitter: anywhere up to the exponential bound, so that many agents cut off at
+        once do not come back at once."""
+        bound = min(self.ceiling, self.first * self.factor**attempt)
+        return random.uniform(bound / 2, bound)
+
+
+def control_url(server: str) -> str:
+    parsed = urlparse(server)
+    scheme = {"http": "ws", "https": "wss", "ws": "ws", "wss": "wss"}.get(parsed.scheme)
+    if scheme is None or not parsed.netloc:
+        raise ValueError(f"'{server}' is not a server address (expected https://host[:port])")
+    return urlunparse((scheme, parsed.netloc, parsed.path.rstrip("/") + "/agent/ws", "", "", ""))
+
+
+def _ssl_context(url: str, pin_sha256: str | None) -> ssl.SSLContext | None:
+    if not url.startswith("wss://"):
+        return None
+    context = ssl.create_default_context()
+    if pin_sha256:
+        # The pinned fingerprint replaces the certificate authorities: self-signed is fine,
+        # any other certificate is refused after the handshake (see _pinned_certificate_ok).
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def _pinned_certificate_ok(ws: ClientConnection, pin_sha256: str) -> bool:
+    ssl_object = ws.transport.get_extra_info("ssl_object")
+    if ssl_object is None:
+        return False
+    der = ssl_object.getpeercert(binary_form=True)
+    fingerprint = hashlib.sha256(der or b"").hexdigest()
+    return fingerprint == pin_sha256.lower().replace(":", "").removeprefix("sha256")
+
+
+class TlsMismatch(Exception):
+    pass
+
+
+async def _converse(ws: ClientConnection, mode: AgentMode, status: Status) -> Outcome | None:
+    """One connection's life. An Outcome ends the agent; None means reconnect."""
+    connection = control.AgentConnection(mode.hello(), mode.key)
+    connection.start()
+
+    async def flush() -> None:
+        for frame in connection.data_to_send():
+            await ws.send(frame)
+
+    await flush()
+    try:
+        async for frame in ws:
+            for event in connection.receive(frame):
+                if isinstance(event, control.Established):
+                    mode.established(event.device_id, event.session_id)
+                    status(f"Connected (session {event.session_id}). Waiting for the technician.")
+                elif isinstance(event, control.RefusedByServer):
+                    return mode.refused(event.code, event.message)
+                elif isinstance(event, control.SysinfoWanted):
+                    info = await asyncio.to_thread(sysinfo.collect)
+                    connection.send_sysinfo(event.request_id, info)
+                elif isinstance(event, control.EndRequested):
+                    cleaned, outcome = mode.end(event.reason)
+                    connection.send_ended(cleaned)
+                    await flush()
+                    return outcome
+                elif isinstance(event, control.PeerError | control.BadFrame):
+                    status(f"Protocol problem ({event.code}): {event.message}")
+            await flush()
+    except ConnectionClosed:
+        pass
+    return None
+
+
+async def run(
+    server: str,
+    mode: AgentMode,
+    status: Status,
+    *,
+    pin_sha256: str | None = None,
+    give_up_after: float = 600.0,
+    backoff: Backoff = Backoff(),
+) -> Outcome:
+    url = control_url(server)
+    context = _ssl_context(url, pin_sha256)
+    attempt = 0
+    unreachable_since: float | None = None
+    while True:
+        try:
+            async with connect(
+                url,
+                ssl=context,
+                compression=None,
+                max_size=MAX_FRAME_BYTES,
+                open_timeout=10,
+                ping_interval=20,
+                ping_timeout=20,
+            ) as ws:
+                if pin_sha256 and not _pinned_certificate_ok(ws, pin_sha256):
+                    raise TlsMismatch
+                attempt, unreachable_since = 0, None
+                outcome = await _converse(ws, mode, status)
+                if outcome is not None:
+                    return outcome
+                status("Connection to the server lost; reconnecting.")
+        except TlsMismatch:
+            return Outcome(
+                EXIT_TLS_MISMATCH,
+                "The server's TLS certificate does not match the pinned fingerprint; "
+                "refusing to connect (someone may be intercepting the connection).",
+            )
+        except (OSError, InvalidHandshake, InvalidURI, TimeoutError, ConnectionClosed) as error:
+            unreachable_since = unreachable_since or time.monotonic()
+            waited = time.monotonic() - unreachable_since
+            if waited >= give_up_after:
+                return Outcome(
+                    EXIT_UNREACHABLE,
+                    f"Could not reach the server at {server} for {int(waited)} seconds; giving up.",
+                )
+            status(f"Cannot reach the server ({_describe(error)}); retrying.")
+        await asyncio.sleep(backoff.delay(attempt))
+        attempt += 1
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, websockets.exceptions.InvalidStatus):
+        return f"HTTP {error.response.status_code}"
+    return str(error) or type(error).__name__

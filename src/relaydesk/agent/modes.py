@@ -1,0 +1,124 @@
+"""How the agent behaves in each mode: which credential it presents, what a refusal means, what
+to do when the session ends. The connection code knows nothing of modes."""
+
+from __future__ import annotations
+
+import getpass
+import platform
+import shutil
+import socket
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from relaydesk import __version__
+from relaydesk.protocol import identity
+from relaydesk.protocol.messages import (
+    PROTOCOL_VERSION,
+    Credential,
+    DeviceFacts,
+    Hello,
+    Mode,
+    ResumeCredential,
+    SessionKeyCredential,
+)
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_KEY_REFUSED = 2
+EXIT_UNREACHABLE = 3
+EXIT_TLS_MISMATCH = 4
+EXIT_PROTOCOL_MISMATCH = 5
+
+KEY_REFUSALS = {"session_key_unknown", "session_key_expired", "session_key_used"}
+
+
+def device_facts() -> DeviceFacts:
+    try:
+        username = getpass.getuser()
+    except (KeyError, OSError):
+        username = ""
+    return DeviceFacts(
+        hostname=socket.gethostname()[:500],
+        os=f"{platform.system()} {platform.release()}"[:500],
+        os_version=platform.version()[:500],
+        username=username[:500],
+    )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    exit_code: int
+    message: str
+
+
+class AgentMode(Protocol):
+    name: Mode
+    key: identity.DeviceKey
+
+    def hello(self) -> Hello: ...
+
+    def established(self, device_id: int, session_id: int) -> None: ...
+
+    def refused(self, code: str, message: str) -> Outcome: ...
+
+    def end(self, reason: str) -> tuple[bool, Outcome]: ...
+
+
+class AttendedMode:
+    """A temporary agent for one session: it keeps its key pair and enrolment in a private
+    temporary folder, and removes that folder (and anything else it was told to) at the end."""
+
+    name: Mode = "attended"
+
+    def __init__(self, session_key: str, remove_on_exit: list[Path] | None = None) -> None:
+        self.session_key = session_key
+        self.key = identity.DeviceKey.generate()
+        self.workdir = Path(tempfile.mkdtemp(prefix="relaydesk-agent-"))
+        (self.workdir / "device.key").write_bytes(self.key.private_bytes())
+        (self.workdir / "device.key").chmod(0o600)
+        self.remove_on_exit = [self.workdir, *(remove_on_exit or [])]
+        self.device_id: int | None = None
+        self.session_id: int | None = None
+
+    def _credential(self) -> Credential:
+        if self.device_id is not None and self.session_id is not None:
+            return ResumeCredential(
+                kind="resume", device_id=self.device_id, session_id=self.session_id
+            )
+        return SessionKeyCredential(kind="session_key", key=self.session_key)
+
+    def hello(self) -> Hello:
+        return Hello(
+            type="hello",
+            protocol=PROTOCOL_VERSION,
+            agent_version=__version__,
+            mode=self.name,
+            public_key=self.key.public_key_b64,
+            credential=self._credential(),
+            device=device_facts(),
+        )
+
+    def established(self, device_id: int, session_id: int) -> None:
+        self.device_id, self.session_id = device_id, session_id
+        (self.workdir / "enrolment").write_text(f"{device_id} {session_id}\n")
+
+    def cleanup(self) -> bool:
+        for path in self.remove_on_exit:
+            shutil.rmtree(path, ignore_errors=True)
+        return not any(path.exists() for path in self.remove_on_exit)
+
+    def refused(self, code: str, message: str) -> Outcome:
+        self.cleanup()
+        if code == "session_ended":
+            return Outcome(EXIT_OK, "The support session has ended.")
+        if code in KEY_REFUSALS:
+            return Outcome(EXIT_KEY_REFUSED, message)
+        if code == "protocol_mismatch":
+            return Outcome(EXIT_PROTOCOL_MISMATCH, message)
+        return Outcome(EXIT_ERROR, message)
+
+    def end(self, reason: str) -> tuple[bool, Outcome]:
+        cleaned = self.cleanup()
+        return cleaned, Outcome(EXIT_OK, reason)

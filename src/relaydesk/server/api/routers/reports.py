@@ -1,0 +1,44 @@
+"""Session reports (GOV-8)."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from relaydesk.server.api import presenters
+from relaydesk.server.api import support_schemas as s
+from relaydesk.server.api.deps import CurrentActor, Db
+from relaydesk.server.api.schemas import Id
+from relaydesk.server.domain import support_sessions
+
+router = APIRouter(prefix="/reports", tags=["reports"])
+
+
+@router.get("/sessions", response_model=s.SessionReportList)
+async def list_sessions(
+    db: Db,
+    actor: CurrentActor,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> s.SessionReportList:
+    rows, total = await support_sessions.reports(db, actor, limit, offset)
+    cards = [await support_sessions.card(db, r) for r in rows]
+    return s.SessionReportList(items=[presenters.session_out(c) for c in cards], total=total)
+
+
+@router.get("/sessions/{session_id}", response_model=s.SessionReport)
+async def get_report(session_id: Id, db: Db, actor: CurrentActor) -> s.SessionReport:
+    session = await support_sessions.report(db, actor, session_id)
+    end = session.ended_at
+    start = session.accepted_at or session.created_at
+    return s.SessionReport(
+        session=presenters.session_out(await support_sessions.card(db, session)),
+        events=[
+            s.SessionEventOut.model_validate(e)
+            for e in await support_sessions.events_of(db, session)
+        ],
+        chat=[
+            s.ChatMessageOut.model_validate(m)
+            for m in await support_sessions.chat_history(db, session)
+        ],
+        duration_seconds=int((end - start).total_seconds()) if end else None,
+    )

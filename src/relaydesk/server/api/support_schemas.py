@@ -1,0 +1,183 @@
+"""Bodies of the attended-support API: keys, queues, sessions, chat, portal, reports."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import StringConstraints
+
+from relaydesk.server.api.schemas import Email, Id, Request, Response
+
+ChatText = Annotated[str, StringConstraints(min_length=1, max_length=4000)]
+KeyText = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+CustomerName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class PortalOut(Response):
+    id: int
+    name: str
+    slug: str
+    is_default: bool
+
+
+class SessionKeyCreate(Request):
+    validity_minutes: Literal[15, 60, 240, 1440, 10080] = 60
+    portal_id: Id | None = None
+
+
+class SessionKeyIssued(Response):
+    key: str
+    url: str
+    expires_at: datetime
+    portal: PortalOut
+
+
+class SessionKeyEmail(Request):
+    key: KeyText
+    email: Email
+
+
+class DeviceOut(Response):
+    id: int
+    hostname: str
+    os: str
+    os_version: str
+    username: str
+
+
+class SessionOut(Response):
+    id: int
+    status: Literal["waiting", "active", "held", "ended"]
+    customer_name: str
+    issue_description: str
+    queue_user_id: int | None
+    queue_team_id: int | None
+    owner_id: int | None
+    owner_name: str | None
+    position: int | None
+    device: DeviceOut
+    created_at: datetime
+    queued_at: datetime
+    accepted_at: datetime | None
+    ended_at: datetime | None
+    ended_by: str
+
+
+class TeamQueue(Response):
+    team_id: int
+    team_name: str
+    sessions: list[SessionOut]
+
+
+class QueueOut(Response):
+    personal: list[SessionOut]
+    teams: list[TeamQueue]
+    mine: list[SessionOut]
+
+
+class ChatMessageOut(Response):
+    id: int
+    session_id: int
+    at: datetime
+    sender: Literal["technician", "customer", "system"]
+    sender_name: str
+    text: str
+
+
+class ChatPost(Request):
+    text: ChatText
+
+
+class SessionDetail(Response):
+    session: SessionOut
+    chat: list[ChatMessageOut]
+    chat_enabled: bool
+
+
+class SysinfoRequested(Response):
+    request_id: str
+
+
+class SessionEventOut(Response):
+    id: int
+    at: datetime
+    kind: str
+    actor_label: str
+    details: dict[str, Any]
+
+
+class SessionReportList(Response):
+    items: list[SessionOut]
+    total: int
+
+
+class SessionReport(Response):
+    session: SessionOut
+    events: list[SessionEventOut]
+    chat: list[ChatMessageOut]
+    duration_seconds: int | None
+
+
+# --- public portal ---------------------------------------------------------------------------
+class TechnicianOut(Response):
+    id: int
+    name: str
+    title: str
+    company: str
+    picture: str | None
+    verified_domain: str
+
+
+class IssueTypeOut(Response):
+    id: int
+    name: str
+
+
+class PortalFrontOut(Response):
+    organisation_name: str
+    portal_name: str
+    portal_slug: str
+    remote_support_enabled: bool
+    chat_enabled: bool
+    technicians: list[TechnicianOut]
+    issue_types: list[IssueTypeOut]
+
+
+class PortalKeyEntry(Request):
+    key: KeyText
+
+
+class PortalPickTechnician(Request):
+    portal: Annotated[str, StringConstraints(max_length=64)] | None = None
+    technician_id: Id
+    customer_name: CustomerName
+
+
+class PortalIssue(Request):
+    portal: Annotated[str, StringConstraints(max_length=64)] | None = None
+    issue_type_id: Id
+    customer_name: CustomerName
+    description: Annotated[str, StringConstraints(max_length=4000)] = ""
+
+
+class AgentCommands(Response):
+    linux_macos: str
+    windows_powershell: str
+    script_url_linux_macos: str
+    script_url_windows: str
+
+
+class CustomerStartOut(Response):
+    customer_token: str
+    key: str
+    technician: TechnicianOut | None
+    team_name: str | None
+    commands: AgentCommands
+
+
+class CustomerSessionOut(Response):
+    status: Literal["waiting_for_agent", "waiting", "active", "held", "ended"]
+    technician: TechnicianOut | None
+    chat: list[ChatMessageOut]
+    chat_enabled: bool

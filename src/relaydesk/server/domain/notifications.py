@@ -1,0 +1,49 @@
+"""What the rules announce after a change commits; the broker delivers it to the console, portal
+and agent hubs (in-process, or through Redis with several nodes).
+
+Topics:  org:{id}       queue changes and session updates, for the organisation's consoles
+         session:{id}   what the customer's portal page of that session shows
+         agent:{id}     commands for the agent of that session (end, sysinfo request)"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+class Broker(Protocol):
+    async def publish(self, topic: str, event: dict[str, Any]) -> None: ...
+
+    def subscribe(
+        self, topic: str
+    ) -> AbstractAsyncContextManager[AsyncIterator[dict[str, Any]]]: ...
+
+
+def org_topic(organisation_id: int) -> str:
+    return f"org:{organisation_id}"
+
+
+def session_topic(session_id: int) -> str:
+    return f"session:{session_id}"
+
+
+def agent_topic(session_id: int) -> str:
+    return f"agent:{session_id}"
+
+
+def announce(db: AsyncSession, topic: str, event: dict[str, Any]) -> None:
+    """Queue an event on the transaction; it is published only after the commit, so nobody
+    hears of a change that was rolled back."""
+    db.info.setdefault(_PENDING, []).append((topic, event))
+
+
+async def publish_committed(db: AsyncSession, broker: Broker) -> None:
+    pending: list[tuple[str, dict[str, Any]]] = db.info.pop(_PENDING, [])
+    for topic, event in pending:
+        await broker.publish(topic, event)
+
+
+_PENDING = "relaydesk.pending_events"

@@ -1,0 +1,182 @@
+"""The public customer portal (ATT-2, ATT-10, GOV-6): what a customer may see and start without
+an account. Every way in ends with a single-use key for the agent and a secret for the page."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from relaydesk.server.auth.rbac import PermissionSet
+from relaydesk.server.auth.tokens import token_hash
+from relaydesk.server.db.models import IssueType, Organisation, Portal, Team, User
+from relaydesk.server.domain.errors import Invalid, NotFound
+from relaydesk.server.domain.permissions import Permission
+from relaydesk.server.domain.session_keys import (
+    IssuedKey,
+    KeyRefusal,
+    issue_for_customer,
+    normalise_key,
+    redeemable,
+    require_remote_support,
+)
+from relaydesk.server.domain.throttle import AttemptThrottle
+
+
+@dataclass(frozen=True)
+class Technician:
+    id: int
+    name: str
+    title: str
+    company: str
+    picture: str | None
+    verified_domain: str
+
+    @classmethod
+    def of(cls, user: User) -> Technician:
+        return cls(user.id, user.name, user.title, user.company, user.picture, user.verified_domain)
+
+
+@dataclass(frozen=True)
+class PortalFront:
+    portal: Portal
+    organisation: Organisation
+    technicians: list[Technician]
+    issue_types: list[IssueType]
+
+
+async def find_portal(db: AsyncSession, slug: str | None) -> Portal:
+    query = (
+        select(Portal).where(Portal.slug == slug)
+        if slug
+        else (select(Portal).where(Portal.is_default).order_by(Portal.organisation_id).limit(1))
+    )
+    portal = (await db.execute(query)).scalar_one_or_none()
+    if portal is None:
+        raise NotFound("portal_not_found", "There is no support portal at this address.")
+    return portal
+
+
+async def _available(db: AsyncSession, portal: Portal, online_user_ids: set[int]) -> list[User]:
+    if not online_user_ids:
+        return []
+    rows = await db.execute(
+        select(User)
+        .where(
+            User.organisation_id == portal.organisation_id,
+            User.is_active.is_(True),
+            User.id.in_(online_user_ids),
+        )
+        .order_by(User.name)
+    )
+    return [u for u in rows.scalars() if PermissionSet.of(u).has(Permission.VIEW_SCREEN)]
+
+
+async def front(db: AsyncSession, slug: str | None, online_user_ids: set[int]) -> PortalFront:
+    portal = await find_portal(db, slug)
+    organisation = await db.get(Organisation, portal.organisation_id)
+    assert organisation is not None
+    issue_types = await db.execute(
+        select(IssueType)
+        .where(IssueType.organisation_id == portal.organisation_id)
+        .order_by(IssueType.name)
+    )
+    technicians = [Technician.of(u) for u in await _available(db, portal, online_user_ids)]
+    return PortalFront(portal, organisation, technicians, list(issue_types.scalars()))
+
+
+@dataclass(frozen=True)
+class CustomerStart:
+    """What the portal page gets once the customer is on his way: the key for the agent's
+    command, the page's own secret, and who will help."""
+
+    key: str
+    customer_secret: str
+    portal: Portal
+    technician: Technician | None
+    team_name: str | None
+
+
+def _give_secret(issued: IssuedKey) -> str:
+    secret = secrets.token_urlsafe(32)
+    issued.row.customer_secret_hash = token_hash(secret)
+    return secret
+
+
+async def start_with_key(
+    db: AsyncSession, typed: str, ip: str, throttle: AttemptThrottle
+) -> CustomerStart | KeyRefusal:
+    judged = await redeemable(db, typed, ip, throttle)
+    if isinstance(judged, KeyRefusal):
+        return judged
+    await require_remote_support(db, judged.organisation_id)
+    portal = await db.get(Portal, judged.portal_id)
+    assert portal is not None
+    technician = await db.get(User, judged.created_by_id) if judged.created_by_id else None
+    secret = secrets.token_urlsafe(32)
+    judged.customer_secret_hash = token_hash(secret)
+    return CustomerStart(
+        normalise_key(typed),
+        secret,
+        portal,
+        Technician.of(technician) if technician else None,
+        None,
+    )
+
+
+def _customer_name(name: str) -> str:
+    cleaned = " ".join(name.split())
+    if not cleaned:
+        raise Invalid(
+            "name_required",
+            "Tell us your name so the technician can greet you.",
+            field="customer_name",
+        )
+    return cleaned[:200]
+
+
+async def start_with_technician(
+    db: AsyncSession, slug: str | None, technician_id: int, customer_name: str, online: set[int]
+) -> CustomerStart:
+    portal = await find_portal(db, slug)
+    await require_remote_support(db, portal.organisation_id)
+    available = {u.id: u for u in await _available(db, portal, online)}
+    if technician_id not in available:
+        raise NotFound(
+            "technician_unavailable",
+            "That technician is not available right now; pick another or describe your issue.",
+        )
+    issued = await issue_for_customer(
+        db,
+        portal,
+        queue_user_id=technician_id,
+        queue_team_id=None,
+        customer_name=_customer_name(customer_name),
+    )
+    secret = _give_secret(issued)
+    return CustomerStart(issued.key, secret, portal, Technician.of(available[technician_id]), None)
+
+
+async def start_with_issue(
+    db: AsyncSession, slug: str | None, issue_type_id: int, customer_name: str, description: str
+) -> CustomerStart:
+    portal = await find_portal(db, slug)
+    await require_remote_support(db, portal.organisation_id)
+    issue_type = await db.get(IssueType, issue_type_id)
+    if issue_type is None or issue_type.organisation_id != portal.organisation_id:
+        raise NotFound("issue_type_not_found", "Pick one of the listed kinds of issue.")
+    team = await db.get(Team, issue_type.team_id)
+    assert team is not None
+    issued = await issue_for_customer(
+        db,
+        portal,
+        queue_user_id=None,
+        queue_team_id=team.id,
+        customer_name=_customer_name(customer_name),
+        issue_type_id=issue_type.id,
+        issue_description=description.strip()[:4000],
+    )
+    secret = _give_secret(issued)
+    return CustomerStart(issued.key, secret, portal, None, team.name)

@@ -1,0 +1,258 @@
+"""Session keys (ATT-1): random, single-use, expiring, stored hashed; and how a key typed by a
+customer or presented by an agent is judged."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import aiosmtplib
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from relaydesk.server.auth.tokens import token_hash
+from relaydesk.server.db.models import Organisation, Portal, SessionKey, utcnow
+from relaydesk.server.domain import audit
+from relaydesk.server.domain.actor import Actor
+from relaydesk.server.domain.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable
+from relaydesk.server.domain.ownership import get_owned
+from relaydesk.server.domain.permissions import Permission
+from relaydesk.server.domain.throttle import AttemptThrottle
+from relaydesk.server.mail.sending import Mailer, compose
+
+KEY_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read out over the phone
+KEY_GROUPS = 3
+KEY_GROUP_LENGTH = 4
+VALIDITY_CHOICES_MINUTES = (15, 60, 240, 1440, 10080)
+
+
+def new_key() -> str:
+    groups = [
+        "".join(secrets.choice(KEY_ALPHABET) for _ in range(KEY_GROUP_LENGTH))
+        for _ in range(KEY_GROUPS)
+    ]
+    return "-".join(groups)
+
+
+def normalise_key(typed: str) -> str:
+    """What a person typed → the canonical key (case, spaces and dashes do not matter)."""
+    letters = "".join(c for c in typed.upper() if c.isalnum())
+    if len(letters) != KEY_GROUPS * KEY_GROUP_LENGTH:
+        return letters
+    return "-".join(
+        letters[i : i + KEY_GROUP_LENGTH] for i in range(0, len(letters), KEY_GROUP_LENGTH)
+    )
+
+
+def key_url(public_url: str, portal: Portal, key: str) -> str:
+    return f"{public_url.rstrip('/')}/?portal={portal.slug}&key={key}"
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    key: str
+    row: SessionKey
+    portal: Portal
+
+
+async def default_portal(db: AsyncSession, organisation_id: int) -> Portal:
+    row = await db.execute(
+        select(Portal).where(Portal.organisation_id == organisation_id, Portal.is_default)
+    )
+    return row.scalar_one()
+
+
+async def list_portals(db: AsyncSession, actor: Actor) -> list[Portal]:
+    rows = await db.execute(
+        select(Portal).where(Portal.organisation_id == actor.organisation_id).order_by(Portal.id)
+    )
+    return list(rows.scalars())
+
+
+async def require_remote_support(db: AsyncSession, organisation_id: int) -> Organisation:
+    organisation = await db.get(Organisation, organisation_id)
+    if organisation is None or not organisation.remote_support_enabled:
+        raise Forbidden(
+            "remote_support_disabled",
+            "Remote support is turned off for this organisation; an administrator can turn it "
+            "on in the organisation settings.",
+        )
+    return organisation
+
+
+async def generate(
+    db: AsyncSession, actor: Actor, validity_minutes: int, portal_id: int | None
+) -> IssuedKey:
+    actor.require(Permission.GENERATE_SESSION_KEYS)
+    await require_remote_support(db, actor.organisation_id)
+    if validity_minutes not in VALIDITY_CHOICES_MINUTES:
+        choices = ", ".join(str(m) for m in VALIDITY_CHOICES_MINUTES)
+        raise Invalid(
+            "invalid_validity",
+            f"Choose a validity of {choices} minutes.",
+            field="validity_minutes",
+        )
+    portal = (
+        await get_owned(db, Portal, portal_id, actor.organisation_id, "portal")
+        if portal_id is not None
+        else await default_portal(db, actor.organisation_id)
+    )
+    key = new_key()
+    row = SessionKey(
+        organisation_id=actor.organisation_id,
+        portal_id=portal.id,
+        key_hash=token_hash(key),
+        origin="technician",
+        created_by_id=actor.user.id,
+        queue_user_id=actor.user.id,
+        expires_at=utcnow() + timedelta(minutes=validity_minutes),
+    )
+    db.add(row)
+    await db.flush()
+    await audit.record(
+        db,
+        actor.who,
+        "session_key.generated",
+        target=f"session_key:{row.id}",
+        details={"validity_minutes": validity_minutes, "portal": portal.name},
+    )
+    return IssuedKey(key, row, portal)
+
+
+async def issue_for_customer(
+    db: AsyncSession,
+    portal: Portal,
+    *,
+    queue_user_id: int | None,
+    queue_team_id: int | None,
+    customer_name: str,
+    issue_type_id: int | None = None,
+    issue_description: str = "",
+) -> IssuedKey:
+    """A key the portal makes for a customer who picked a technician or filled the issue form."""
+    key = new_key()
+    row = SessionKey(
+        organisation_id=portal.organisation_id,
+        portal_id=portal.id,
+        key_hash=token_hash(key),
+        origin="portal",
+        queue_user_id=queue_user_id,
+        queue_team_id=queue_team_id,
+        customer_name=customer_name,
+        issue_type_id=issue_type_id,
+        issue_description=issue_description,
+        expires_at=utcnow() + timedelta(minutes=60),
+    )
+    db.add(row)
+    await db.flush()
+    return IssuedKey(key, row, portal)
+
+
+async def find_for_email(db: AsyncSession, actor: Actor, key: str) -> SessionKey:
+    row = await _by_key(db, key)
+    if (
+        row is None
+        or row.organisation_id != actor.organisation_id
+        or row.created_by_id != actor.user.id
+    ):
+        raise NotFound("session_key_unknown", "You have no session key like that.")
+    if row.used_at is not None:
+        raise Conflict("session_key_used", "This session key has already been used.")
+    if row.expires_at <= utcnow():
+        raise Conflict("session_key_expired", "This session key has expired; generate a new one.")
+    return row
+
+
+async def _by_key(db: AsyncSession, typed: str) -> SessionKey | None:
+    row = await db.execute(
+        select(SessionKey).where(SessionKey.key_hash == token_hash(normalise_key(typed)))
+    )
+    return row.scalar_one_or_none()
+
+
+@dataclass(frozen=True)
+class KeyRefusal:
+    code: str
+    message: str
+
+
+UNKNOWN = KeyRefusal(
+    "session_key_unknown",
+    "This session key is not known. Check it with your technician; keys look like ABCD-EFGH-JKMN.",
+)
+EXPIRED = KeyRefusal(
+    "session_key_expired",
+    "This session key has expired. Ask your technician for a new one.",
+)
+USED = KeyRefusal(
+    "session_key_used",
+    "This session key has already been used to start a session. Ask your technician for a new one.",
+)
+
+
+async def redeemable(
+    db: AsyncSession, typed: str, ip: str, throttle: AttemptThrottle, now: datetime | None = None
+) -> SessionKey | KeyRefusal:
+    """Judge a key typed on the portal or presented by an agent. Wrong keys count against the
+    address (SEC-2); the caller turns a refusal into its own kind of answer."""
+    throttle.check(ip)
+    row = await _by_key(db, typed)
+    if row is None:
+        throttle.fail(ip)
+        await asyncio.sleep(throttle.delay(ip))
+        return UNKNOWN
+    if row.used_at is not None:
+        return USED
+    if row.expires_at <= (now or utcnow()):
+        return EXPIRED
+    return row
+
+
+async def email_key(
+    db: AsyncSession,
+    actor: Actor,
+    key: str,
+    recipient: str,
+    public_url: str,
+    mailer: Mailer | None,
+    sender: str,
+) -> None:
+    """Send the customer the key's link (ATT-1)."""
+    if mailer is None:
+        raise Unavailable(
+            "mail_not_configured",
+            "This server has no mail server configured (RELAYDESK_SMTP_HOST); "
+            "copy the link instead.",
+        )
+    row = await find_for_email(db, actor, key)
+    portal = await db.get(Portal, row.portal_id)
+    assert portal is not None
+    url = key_url(public_url, portal, normalise_key(key))
+    body = (
+        f"Hello,\n\n{actor.user.name}"
+        + (
+            f" ({actor.user.title}, {actor.user.company})"
+            if actor.user.title and actor.user.company
+            else ""
+        )
+        + " is ready to help you with your computer.\n\n"
+        f"Open this link to start the support session:\n{url}\n\n"
+        f"Or go to {public_url.rstrip('/')}/ and type the session key {normalise_key(key)}.\n"
+        f"The key is valid until {row.expires_at:%Y-%m-%d %H:%M} UTC and works once.\n"
+    )
+    message = compose(sender, recipient, f"Your support session with {actor.user.name}", body)
+    try:
+        await mailer.send(message)
+    except (OSError, aiosmtplib.SMTPException) as error:
+        raise Unavailable(
+            "mail_failed", f"The mail server refused or could not be reached: {error}"
+        ) from None
+    await audit.record(
+        db,
+        actor.who,
+        "session_key.emailed",
+        target=f"session_key:{row.id}",
+        details={"to": recipient},
+    )

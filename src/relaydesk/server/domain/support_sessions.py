@@ -1,0 +1,504 @@
+"""Attended support sessions: from an agent's arrival through queues, acceptance, chat, hold and
+end (ATT-3, ATT-4, ATT-9, TOOL-5, TOOL-6, GOV-8)."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from relaydesk.protocol.messages import Hello
+from relaydesk.server.auth.tokens import token_hash
+from relaydesk.server.db.models import (
+    ChatMessage,
+    Device,
+    Organisation,
+    SessionEvent,
+    SessionKey,
+    SupportSession,
+    TeamMember,
+    User,
+    utcnow,
+)
+from relaydesk.server.domain import audit
+from relaydesk.server.domain.actor import Actor
+from relaydesk.server.domain.audit import Who
+from relaydesk.server.domain.errors import Conflict, Forbidden, Invalid, NotFound
+from relaydesk.server.domain.notifications import agent_topic, announce, org_topic, session_topic
+from relaydesk.server.domain.permissions import Permission
+from relaydesk.server.domain.session_keys import USED, KeyRefusal
+
+OPEN_STATUSES = ("waiting", "active", "held")
+MAX_CHAT_LENGTH = 4000
+
+
+def _event(
+    db: AsyncSession, session: SupportSession, kind: str, actor: str, **details: Any
+) -> None:
+    db.add(SessionEvent(session_id=session.id, kind=kind, actor_label=actor, details=details))
+
+
+def _announce_queue(db: AsyncSession, session: SupportSession, change: str) -> None:
+    announce(
+        db,
+        org_topic(session.organisation_id),
+        {"type": "queue.changed", "session_id": session.id, "change": change},
+    )
+
+
+def _announce_state(db: AsyncSession, session: SupportSession, technician: str = "") -> None:
+    announce(
+        db,
+        session_topic(session.id),
+        {"type": "state", "status": session.status, "technician": technician},
+    )
+
+
+# --- agents arriving ------------------------------------------------------------------------
+async def enrol_attended(
+    db: AsyncSession, key: SessionKey, hello: Hello, ip: str
+) -> SupportSession | KeyRefusal:
+    """The agent proved its key pair: make the temporary device and the waiting session, and
+    use up the key. A key used meanwhile by another agent is refused."""
+    fresh = await db.get(SessionKey, key.id, with_for_update=True, populate_existing=True)
+    if fresh is None or fresh.used_at is not None:
+        return USED
+    organisation = await db.get(Organisation, fresh.organisation_id)
+    assert organisation is not None
+    if not organisation.remote_support_enabled:
+        return KeyRefusal(
+            "remote_support_disabled", "Remote support is turned off for this organisation."
+        )
+    device = Device(
+        organisation_id=fresh.organisation_id,
+        kind="temporary",
+        public_key=hello.public_key,
+        hostname=hello.device.hostname,
+        os=hello.device.os,
+        os_version=hello.device.os_version,
+        username=hello.device.username,
+        last_seen_at=utcnow(),
+    )
+    db.add(device)
+    await db.flush()
+    session = SupportSession(
+        organisation_id=fresh.organisation_id,
+        portal_id=fresh.portal_id,
+        device_id=device.id,
+        status="waiting",
+        queue_user_id=fresh.queue_user_id,
+        queue_team_id=fresh.queue_team_id,
+        customer_name=fresh.customer_name or hello.device.username,
+        issue_type_id=fresh.issue_type_id,
+        issue_description=fresh.issue_description,
+        customer_secret_hash=fresh.customer_secret_hash,
+    )
+    db.add(session)
+    await db.flush()
+    fresh.used_at = utcnow()
+    fresh.session_id = session.id
+    _event(db, session, "agent.connected", hello.device.hostname, ip=ip, first=True)
+    await audit.record(
+        db,
+        Who.system(session.organisation_id, label=f"agent on {device.hostname}"),
+        "session.started",
+        target=f"session:{session.id}",
+        details={"device": device.hostname, "ip": ip, "key": fresh.id},
+    )
+    _announce_queue(db, session, "arrived")
+    _announce_state(db, session)
+    return session
+
+
+async def resumable(
+    db: AsyncSession, device_id: int, session_id: int, public_key: str
+) -> SupportSession | KeyRefusal:
+    session = await db.get(SupportSession, session_id)
+    device = await db.get(Device, device_id)
+    if session is None or device is None or session.device_id != device.id:
+        return KeyRefusal("session_unknown", "This session does not exist on this server.")
+    if device.public_key != public_key:
+        return KeyRefusal("bad_proof", "This device's identity does not match its enrolment.")
+    if session.status == "ended":
+        return KeyRefusal("session_ended", "This support session has ended.")
+    return session
+
+
+async def agent_reconnected(db: AsyncSession, session_id: int, ip: str) -> SupportSession:
+    session = await db.get(SupportSession, session_id)
+    assert session is not None
+    device = await db.get(Device, session.device_id)
+    assert device is not None
+    device.last_seen_at = utcnow()
+    _event(db, session, "agent.reconnected", device.hostname, ip=ip)
+    announce(db, org_topic(session.organisation_id), _session_updated(session, online=True))
+    return session
+
+
+def _session_updated(session: SupportSession, **extra: Any) -> dict[str, Any]:
+    return {"type": "session.updated", "session_id": session.id, **extra}
+
+
+async def agent_disconnected(db: AsyncSession, session_id: int) -> None:
+    session = await db.get(SupportSession, session_id)
+    if session is None or session.status == "ended":
+        return
+    device = await db.get(Device, session.device_id)
+    if device is not None:
+        device.last_seen_at = utcnow()
+    _event(db, session, "agent.disconnected", device.hostname if device else "")
+    announce(db, org_topic(session.organisation_id), _session_updated(session, online=False))
+
+
+async def agent_cleaned_up(db: AsyncSession, session_id: int, cleaned_up: bool) -> None:
+    session = await db.get(SupportSession, session_id)
+    if session is None:
+        return
+    device = await db.get(Device, session.device_id)
+    if device is not None and device.kind == "temporary" and cleaned_up:
+        device.removed_at = utcnow()
+    _event(db, session, "agent.removed", device.hostname if device else "", cleaned_up=cleaned_up)
+
+
+# --- who sees what --------------------------------------------------------------------------
+async def team_ids_of_user(db: AsyncSession, user_id: int) -> list[int]:
+    rows = await db.execute(select(TeamMember.team_id).where(TeamMember.user_id == user_id))
+    return [tid for (tid,) in rows]
+
+
+async def can_see(db: AsyncSession, user: User, session: SupportSession) -> bool:
+    if session.organisation_id != user.organisation_id:
+        return False
+    if user.id in (session.owner_id, session.queue_user_id):
+        return True
+    if session.queue_team_id is not None and session.owner_id is None:
+        return session.queue_team_id in await team_ids_of_user(db, user.id)
+    return False
+
+
+async def get_visible(db: AsyncSession, actor: Actor, session_id: int) -> SupportSession:
+    session = await db.get(SupportSession, session_id)
+    if session is None or not await can_see(db, actor.user, session):
+        raise NotFound("session_not_found", f"No support session with id {session_id}.")
+    return session
+
+
+@dataclass(frozen=True)
+class SessionCard:
+    session: SupportSession
+    device: Device
+    owner_name: str | None
+    position: int | None
+
+
+async def _cards(db: AsyncSession, sessions: Sequence[SupportSession]) -> list[SessionCard]:
+    cards = []
+    for session in sessions:
+        device = await db.get(Device, session.device_id)
+        assert device is not None
+        owner = await db.get(User, session.owner_id) if session.owner_id else None
+        position = None
+        if session.status == "waiting":
+            ahead = await db.execute(
+                select(SupportSession.id).where(
+                    SupportSession.organisation_id == session.organisation_id,
+                    SupportSession.status == "waiting",
+                    SupportSession.queue_user_id.is_(None)
+                    if session.queue_user_id is None
+                    else SupportSession.queue_user_id == session.queue_user_id,
+                    SupportSession.queue_team_id.is_(None)
+                    if session.queue_team_id is None
+                    else SupportSession.queue_team_id == session.queue_team_id,
+                    SupportSession.queued_at < session.queued_at,
+                )
+            )
+            position = len(ahead.all()) + 1
+        cards.append(SessionCard(session, device, owner.name if owner else None, position))
+    return cards
+
+
+@dataclass(frozen=True)
+class QueueView:
+    personal: list[SessionCard]
+    teams: dict[int, list[SessionCard]]
+    mine: list[SessionCard]
+
+
+async def queue_for(db: AsyncSession, user: User) -> QueueView:
+    team_ids = await team_ids_of_user(db, user.id)
+    rows = await db.execute(
+        select(SupportSession)
+        .where(
+            SupportSession.organisation_id == user.organisation_id,
+            SupportSession.status.in_(OPEN_STATUSES),
+            or_(
+                SupportSession.owner_id == user.id,
+                SupportSession.queue_user_id == user.id,
+                SupportSession.queue_team_id.in_(team_ids),
+            ),
+        )
+        .order_by(SupportSession.queued_at)
+    )
+    personal, mine = [], []
+    teams: dict[int, list[SessionCard]] = {tid: [] for tid in team_ids}
+    for card in await _cards(db, list(rows.scalars())):
+        s = card.session
+        if s.status == "active" and s.owner_id == user.id:
+            mine.append(card)
+        elif s.status in ("waiting", "held") and s.queue_user_id == user.id:
+            personal.append(card)
+        elif s.status == "waiting" and s.queue_team_id in teams and s.queue_user_id is None:
+            teams[s.queue_team_id].append(card)
+    return QueueView(personal, teams, mine)
+
+
+async def card(db: AsyncSession, session: SupportSession) -> SessionCard:
+    return (await _cards(db, [session]))[0]
+
+
+# --- a technician working the session --------------------------------------------------------
+async def accept(db: AsyncSession, actor: Actor, session_id: int) -> SupportSession:
+    session = await get_visible(db, actor, session_id)
+    if session.status == "active" and session.owner_id == actor.user.id:
+        return session
+    if session.status not in ("waiting", "held"):
+        raise Conflict("session_not_waiting", "This session is not waiting in a queue any more.")
+    session.status = "active"
+    session.owner_id = actor.user.id
+    session.queue_user_id = actor.user.id
+    session.accepted_at = session.accepted_at or utcnow()
+    _event(db, session, "session.accepted", actor.label)
+    await audit.record(db, actor.who, "session.accepted", target=f"session:{session.id}")
+    _announce_queue(db, session, "accepted")
+    _announce_state(db, session, technician=actor.user.name)
+    return session
+
+
+def _require_owner(actor: Actor, session: SupportSession) -> None:
+    if session.owner_id != actor.user.id or session.status != "active":
+        raise Forbidden(
+            "not_session_owner", "Only the technician who owns this session may do this."
+        )
+
+
+async def hold(db: AsyncSession, actor: Actor, session_id: int) -> SupportSession:
+    session = await get_visible(db, actor, session_id)
+    _require_owner(actor, session)
+    session.status = "held"
+    session.queue_user_id = actor.user.id
+    session.queued_at = utcnow()
+    _event(db, session, "session.held", actor.label)
+    await audit.record(db, actor.who, "session.held", target=f"session:{session.id}")
+    _announce_queue(db, session, "held")
+    _announce_state(db, session)
+    return session
+
+
+async def _finish(db: AsyncSession, session: SupportSession, by: str, reason: str) -> None:
+    session.status = "ended"
+    session.ended_at = utcnow()
+    session.ended_by = by
+    _event(db, session, "session.ended", by, reason=reason)
+    announce(db, agent_topic(session.id), {"type": "end", "reason": reason})
+    _announce_queue(db, session, "ended")
+    _announce_state(db, session)
+
+
+async def end(db: AsyncSession, actor: Actor, session_id: int) -> SupportSession:
+    session = await get_visible(db, actor, session_id)
+    if session.status == "ended":
+        raise Conflict("session_ended", "This session has already ended.")
+    if session.owner_id not in (None, actor.user.id) or (
+        session.owner_id is None and session.queue_user_id != actor.user.id
+    ):
+        raise Forbidden(
+            "not_session_owner", "Only the technician who owns this session may end it."
+        )
+    await _finish(db, session, actor.label, f"{actor.user.name} ended the support session.")
+    await audit.record(db, actor.who, "session.ended", target=f"session:{session.id}")
+    return session
+
+
+async def end_by_customer(db: AsyncSession, session: SupportSession) -> None:
+    if session.status == "ended":
+        return
+    await _finish(db, session, "customer", "The customer ended the support session.")
+    await audit.record(
+        db,
+        Who.system(session.organisation_id, "customer"),
+        "session.ended",
+        target=f"session:{session.id}",
+        details={"by": "customer"},
+    )
+
+
+async def request_sysinfo(db: AsyncSession, actor: Actor, session_id: int) -> str:
+    session = await get_visible(db, actor, session_id)
+    _require_owner(actor, session)
+    request_id = secrets.token_hex(8)
+    _event(db, session, "sysinfo.viewed", actor.label)
+    announce(db, agent_topic(session.id), {"type": "sysinfo_request", "request_id": request_id})
+    return request_id
+
+
+async def sysinfo_arrived(
+    db: AsyncSession, session_id: int, request_id: str, info: dict[str, Any]
+) -> None:
+    session = await db.get(SupportSession, session_id)
+    if session is None:
+        return
+    announce(
+        db,
+        org_topic(session.organisation_id),
+        {
+            "type": "session.sysinfo",
+            "session_id": session.id,
+            "request_id": request_id,
+            "info": info,
+        },
+    )
+
+
+# --- chat -----------------------------------------------------------------------------------
+async def _chat_allowed(db: AsyncSession, session: SupportSession) -> None:
+    organisation = await db.get(Organisation, session.organisation_id)
+    if organisation is not None and organisation.chat_disabled:
+        raise Forbidden("chat_disabled", "Chat is turned off for this organisation.")
+    if session.status == "ended":
+        raise Conflict("session_ended", "This session has ended; chat is closed.")
+
+
+def _clean_text(text: str) -> str:
+    cleaned = text.strip()
+    if not cleaned:
+        raise Invalid("empty_message", "Type a message first.", field="text")
+    if len(cleaned) > MAX_CHAT_LENGTH:
+        raise Invalid(
+            "message_too_long",
+            f"Messages may have at most {MAX_CHAT_LENGTH} characters.",
+            field="text",
+        )
+    return cleaned
+
+
+def chat_event(message: ChatMessage) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "session_id": message.session_id,
+        "at": message.at.isoformat(),
+        "sender": message.sender,
+        "sender_name": message.sender_name,
+        "text": message.text,
+    }
+
+
+async def _post(db: AsyncSession, session: SupportSession, message: ChatMessage) -> ChatMessage:
+    db.add(message)
+    await db.flush()
+    _event(db, session, "chat", message.sender_name, sender=message.sender)
+    payload = chat_event(message)
+    announce(db, org_topic(session.organisation_id), {"type": "session.chat", **payload})
+    announce(db, session_topic(session.id), {"type": "chat", **payload})
+    return message
+
+
+async def chat_from_technician(
+    db: AsyncSession, actor: Actor, session_id: int, text: str
+) -> ChatMessage:
+    session = await get_visible(db, actor, session_id)
+    await _chat_allowed(db, session)
+    if session.owner_id != actor.user.id:
+        raise Forbidden("not_session_owner", "Accept the session before chatting in it.")
+    return await _post(
+        db,
+        session,
+        ChatMessage(
+            session_id=session.id,
+            sender="technician",
+            sender_user_id=actor.user.id,
+            sender_name=actor.user.name,
+            text=_clean_text(text),
+            at=utcnow(),
+        ),
+    )
+
+
+async def chat_from_customer(db: AsyncSession, session: SupportSession, text: str) -> ChatMessage:
+    await _chat_allowed(db, session)
+    return await _post(
+        db,
+        session,
+        ChatMessage(
+            session_id=session.id,
+            sender="customer",
+            sender_name=session.customer_name or "Customer",
+            text=_clean_text(text),
+            at=utcnow(),
+        ),
+    )
+
+
+async def chat_history(db: AsyncSession, session: SupportSession) -> list[ChatMessage]:
+    rows = await db.execute(
+        select(ChatMessage).where(ChatMessage.session_id == session.id).order_by(ChatMessage.id)
+    )
+    return list(rows.scalars())
+
+
+async def events_of(db: AsyncSession, session: SupportSession) -> list[SessionEvent]:
+    rows = await db.execute(
+        select(SessionEvent).where(SessionEvent.session_id == session.id).order_by(SessionEvent.id)
+    )
+    return list(rows.scalars())
+
+
+# --- the customer's side --------------------------------------------------------------------
+async def by_customer_secret(db: AsyncSession, secret: str) -> SupportSession | SessionKey | None:
+    """The session a customer's portal page follows, or its key while the agent is not there."""
+    digest = token_hash(secret)
+    session = (
+        await db.execute(
+            select(SupportSession).where(SupportSession.customer_secret_hash == digest)
+        )
+    ).scalar_one_or_none()
+    if session is not None:
+        return session
+    return (
+        await db.execute(select(SessionKey).where(SessionKey.customer_secret_hash == digest))
+    ).scalar_one_or_none()
+
+
+# --- reports (GOV-8) ------------------------------------------------------------------------
+async def reports(
+    db: AsyncSession, actor: Actor, limit: int, offset: int
+) -> tuple[list[SupportSession], int]:
+    actor.require(Permission.ADMINISTER)
+    base = select(SupportSession).where(SupportSession.organisation_id == actor.organisation_id)
+    total = len((await db.execute(base.with_only_columns(SupportSession.id))).all())
+    rows = await db.execute(base.order_by(SupportSession.id.desc()).limit(limit).offset(offset))
+    return list(rows.scalars()), total
+
+
+async def report(db: AsyncSession, actor: Actor, session_id: int) -> SupportSession:
+    actor.require(Permission.ADMINISTER)
+    session = await db.get(SupportSession, session_id)
+    if session is None or session.organisation_id != actor.organisation_id:
+        raise NotFound("session_not_found", f"No support session with id {session_id}.")
+    return session
+
+
+async def user_can_see(db: AsyncSession, user: User, session_id: int) -> bool:
+    session = await db.get(SupportSession, session_id)
+    return session is not None and await can_see(db, user, session)
+
+
+async def arrival_for(db: AsyncSession, user: User, session_id: int) -> SessionCard | None:
+    """The new session a technician should be told about, if it landed in one of his queues."""
+    session = await db.get(SupportSession, session_id)
+    if session is None or session.status != "waiting" or not await can_see(db, user, session):
+        return None
+    return await card(db, session)

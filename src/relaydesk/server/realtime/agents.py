@@ -1,0 +1,156 @@
+"""The agents' control channel, /agent/ws: moves frames between the WebSocket and the
+protocol's ServerConnection, and hands every decision to domain/."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from fastapi import WebSocket, WebSocketDisconnect
+
+from relaydesk.protocol import control
+from relaydesk.protocol.messages import ResumeCredential, SessionKeyCredential
+from relaydesk.server.db.models import SessionKey
+from relaydesk.server.domain import session_keys, support_sessions
+from relaydesk.server.domain.errors import DomainError
+from relaydesk.server.domain.notifications import agent_topic
+from relaydesk.server.domain.session_keys import KeyRefusal
+from relaydesk.server.runtime import Runtime
+
+log = logging.getLogger(__name__)
+HEARTBEAT_SECONDS = 20
+
+
+class AgentLink:
+    def __init__(self, runtime: Runtime, websocket: WebSocket, ip: str) -> None:
+        self.runtime = runtime
+        self.websocket = websocket
+        self.ip = ip
+        self.connection = control.ServerConnection()
+        self.key: SessionKey | None = None
+        self.session_id: int | None = None
+        self.ended = False
+        self._send_lock = asyncio.Lock()
+        self._stack = contextlib.AsyncExitStack()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def flush(self) -> None:
+        async with self._send_lock:
+            for frame in self.connection.data_to_send():
+                await self.websocket.send_text(frame)
+
+    async def run(self) -> None:
+        try:
+            while not self.connection.closed:
+                frame = await asyncio.wait_for(
+                    self.websocket.receive_text(), timeout=HEARTBEAT_SECONDS * 3
+                )
+                for event in self.connection.receive(frame):
+                    await self.handle(event)
+                await self.flush()
+            await self.websocket.close(code=1000)
+        except (WebSocketDisconnect, TimeoutError, RuntimeError):
+            pass
+        finally:
+            for task in self._tasks:
+                task.cancel()
+            await self._stack.aclose()
+            if self.session_id is not None and not self.ended:
+                async with self.runtime.transaction() as db:
+                    await support_sessions.agent_disconnected(db, self.session_id)
+
+    def _refuse(self, refusal: KeyRefusal) -> None:
+        self.connection.refuse(refusal.code, refusal.message)
+
+    async def handle(self, event: control.Event) -> None:
+        if isinstance(event, control.HelloReceived):
+            await self.on_hello(event)
+        elif isinstance(event, control.ProofAccepted):
+            await self.on_proof()
+        elif isinstance(event, control.SysinfoReceived):
+            assert self.session_id is not None
+            async with self.runtime.transaction() as db:
+                await support_sessions.sysinfo_arrived(
+                    db, self.session_id, event.request_id, event.info
+                )
+        elif isinstance(event, control.AgentEnded):
+            self.ended = True
+            async with self.runtime.transaction() as db:
+                assert self.session_id is not None
+                await support_sessions.agent_cleaned_up(db, self.session_id, event.cleaned_up)
+        elif isinstance(event, control.Closed | control.BadFrame | control.PeerError):
+            log.info("agent channel from %s: %s (%s)", self.ip, event.code, event.message)
+
+    async def on_hello(self, event: control.HelloReceived) -> None:
+        credential = event.hello.credential
+        try:
+            async with self.runtime.transaction() as db:
+                if isinstance(credential, SessionKeyCredential):
+                    judged = await session_keys.redeemable(
+                        db, credential.key, self.ip, self.runtime.key_throttle
+                    )
+                    if isinstance(judged, KeyRefusal):
+                        self._refuse(judged)
+                        return
+                    self.key = judged
+                elif isinstance(credential, ResumeCredential):
+                    found = await support_sessions.resumable(
+                        db, credential.device_id, credential.session_id, event.hello.public_key
+                    )
+                    if isinstance(found, KeyRefusal):
+                        self._refuse(found)
+                        return
+                    self.session_id = found.id
+        except DomainError as error:
+            self.connection.refuse(error.code, error.message)
+            return
+        self.connection.challenge()
+
+    async def on_proof(self) -> None:
+        hello = self.connection.hello
+        assert hello is not None
+        async with self.runtime.transaction() as db:
+            if self.key is not None:
+                result = await support_sessions.enrol_attended(db, self.key, hello, self.ip)
+                if isinstance(result, KeyRefusal):
+                    self._refuse(result)
+                    return
+                session = result
+            else:
+                assert self.session_id is not None
+                session = await support_sessions.agent_reconnected(db, self.session_id, self.ip)
+            self.session_id = session.id
+            await self._listen(session.id)
+            self.connection.welcome(session.device_id, session.id, HEARTBEAT_SECONDS)
+
+    async def _listen(self, session_id: int) -> None:
+        """Commands for this agent (end, sysinfo) arrive through the broker."""
+        events = await self._stack.enter_async_context(
+            self.runtime.broker.subscribe(agent_topic(session_id))
+        )
+        self._tasks.append(asyncio.create_task(self._forward(events)))
+        self._tasks.append(asyncio.create_task(self._heartbeat()))
+
+    async def _forward(self, events: Any) -> None:
+        async for command in events:
+            if command["type"] == "end":
+                self.connection.end_session(command["reason"])
+            elif command["type"] == "sysinfo_request":
+                self.connection.request_sysinfo(command["request_id"])
+            with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+                await self.flush()
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+            self.connection.ping()
+            with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+                await self.flush()
+
+
+async def agent_endpoint(websocket: WebSocket) -> None:
+    await websocket.accept()
+    ip = websocket.client.host if websocket.client else ""
+    await AgentLink(websocket.app.state.runtime, websocket, ip).run()

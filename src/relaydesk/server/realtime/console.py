@@ -1,0 +1,109 @@
+"""The console's WebSocket, /api/v1/console/ws: pushes queue changes, arrival notifications,
+chat, session updates and system information to the technicians allowed to see them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+from urllib.parse import urlparse
+
+from fastapi import WebSocket, WebSocketDisconnect
+
+from relaydesk.server.api import presenters
+from relaydesk.server.api.deps import SESSION_COOKIE
+from relaydesk.server.db.models import User
+from relaydesk.server.domain import signin, support_sessions
+from relaydesk.server.domain.errors import DomainError
+from relaydesk.server.domain.notifications import org_topic
+from relaydesk.server.domain.organisations import check_console_address_of
+from relaydesk.server.runtime import Runtime
+
+SESSION_EVENTS = {"session.chat", "session.updated", "session.sysinfo"}
+
+
+def same_origin(websocket: WebSocket) -> bool:
+    """Browsers send Origin on WebSockets; a page of another site must not ride our cookie."""
+    origin = websocket.headers.get("origin")
+    return origin is None or urlparse(origin).netloc == websocket.headers.get("host")
+
+
+async def _signed_in_user(runtime: Runtime, websocket: WebSocket, ip: str) -> User | None:
+    token = websocket.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    async with runtime.transaction() as db:
+        found = await signin.find_login(db, token)
+        if found is None or found[0].stage != signin.Stage.COMPLETE:
+            return None
+        try:
+            await check_console_address_of(db, found[1].organisation_id, ip)
+        except DomainError:
+            return None
+        return found[1]
+
+
+class ConsoleFeed:
+    def __init__(self, runtime: Runtime, websocket: WebSocket, user: User) -> None:
+        self.runtime = runtime
+        self.websocket = websocket
+        self.user = user
+
+    async def send_queue(self) -> None:
+        async with self.runtime.transaction() as db:
+            queue = await presenters.queue(db, self.user)
+        await self.websocket.send_json({"type": "queue", "queue": queue.model_dump(mode="json")})
+
+    async def deliver(self, event: dict[str, Any]) -> None:
+        if event["type"] == "queue.changed":
+            await self.send_queue()
+            if event.get("change") == "arrived":
+                async with self.runtime.transaction() as db:
+                    arrival = await support_sessions.arrival_for(db, self.user, event["session_id"])
+                if arrival is not None:
+                    await self.websocket.send_json(
+                        {
+                            "type": "notification",
+                            "kind": "session_arrived",
+                            "session": presenters.session_out(arrival).model_dump(mode="json"),
+                        }
+                    )
+        elif event["type"] in SESSION_EVENTS:
+            async with self.runtime.transaction() as db:
+                visible = await support_sessions.user_can_see(db, self.user, event["session_id"])
+            if visible:
+                await self.websocket.send_json(event)
+
+    async def run(self) -> None:
+        async with self.runtime.broker.subscribe(org_topic(self.user.organisation_id)) as events:
+            await self.send_queue()
+            async for event in events:
+                await self.deliver(event)
+
+
+async def _until_closed(websocket: WebSocket) -> None:
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+        while True:
+            await websocket.receive_text()
+
+
+async def console_endpoint(websocket: WebSocket) -> None:
+    runtime: Runtime = websocket.app.state.runtime
+    ip = websocket.client.host if websocket.client else ""
+    if not same_origin(websocket):
+        await websocket.close(code=4403, reason="cross-origin")
+        return
+    user = await _signed_in_user(runtime, websocket, ip)
+    if user is None:
+        await websocket.close(code=4401, reason="sign in first")
+        return
+    await websocket.accept()
+    runtime.presence.arrive(user.id)
+    feed = asyncio.create_task(ConsoleFeed(runtime, websocket, user).run())
+    closed = asyncio.create_task(_until_closed(websocket))
+    try:
+        await asyncio.wait({feed, closed}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        feed.cancel()
+        closed.cancel()
+        runtime.presence.leave(user.id)

@@ -1,0 +1,81 @@
+"""The customer portal page's WebSocket, /api/v1/portal/ws?token=…: the state and chat of the
+one session that token belongs to."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from fastapi import WebSocket, WebSocketDisconnect
+
+from relaydesk.server.api import presenters
+from relaydesk.server.api import support_schemas as s
+from relaydesk.server.domain.customer import CustomerView, customer_view
+from relaydesk.server.domain.errors import DomainError
+from relaydesk.server.domain.notifications import session_topic
+from relaydesk.server.realtime.console import _until_closed, same_origin
+from relaydesk.server.runtime import Runtime
+
+AGENT_WAIT_POLL_SECONDS = 1.0
+
+
+def _snapshot(view: CustomerView) -> dict[str, object]:
+    return {
+        "type": "snapshot",
+        "status": view.status,
+        "technician": (
+            presenters.technician_out(view.technician).model_dump(mode="json")  # type: ignore[union-attr]
+            if view.technician
+            else None
+        ),
+        "chat": [s.ChatMessageOut.model_validate(m).model_dump(mode="json") for m in view.chat],
+        "chat_enabled": view.chat_enabled,
+    }
+
+
+async def _follow(runtime: Runtime, websocket: WebSocket, token: str) -> None:
+    last_status = None
+    while True:
+        async with runtime.transaction() as db:
+            view = await customer_view(db, token)
+        if view.session_id is None:
+            if view.status != last_status:
+                await websocket.send_json(_snapshot(view))
+                last_status = view.status
+            await asyncio.sleep(AGENT_WAIT_POLL_SECONDS)
+            continue
+        async with runtime.broker.subscribe(session_topic(view.session_id)) as events:
+            async with runtime.transaction() as db:
+                view = await customer_view(db, token)
+            await websocket.send_json(_snapshot(view))
+            async for event in events:
+                if event["type"] == "state":
+                    async with runtime.transaction() as db:
+                        view = await customer_view(db, token)
+                    await websocket.send_json(_snapshot(view))
+                else:
+                    await websocket.send_json(event)
+
+
+async def portal_endpoint(websocket: WebSocket) -> None:
+    runtime: Runtime = websocket.app.state.runtime
+    token = websocket.query_params.get("token", "")
+    if not same_origin(websocket):
+        await websocket.close(code=4403, reason="cross-origin")
+        return
+    await websocket.accept()
+    follow = asyncio.create_task(_follow(runtime, websocket, token))
+    closed = asyncio.create_task(_until_closed(websocket))
+    try:
+        done, _ = await asyncio.wait({follow, closed}, return_when=asyncio.FIRST_COMPLETED)
+        if follow in done and isinstance(follow.exception(), DomainError):
+            error = follow.exception()
+            assert isinstance(error, DomainError)
+            with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+                await websocket.send_json(
+                    {"type": "error", "code": error.code, "detail": error.message}
+                )
+                await websocket.close(code=4404)
+    finally:
+        follow.cancel()
+        closed.cancel()
