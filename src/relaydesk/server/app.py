@@ -16,6 +16,7 @@ from relaydesk.server.api.routers import (
     audit,
     auth,
     device_groups,
+    downloads,
     health,
     me,
     organisation,
@@ -114,6 +115,7 @@ def create_app(settings: Settings, web_dist: Path = WEB_DIST) -> FastAPI:
     app.state.runtime = runtime
     install_error_handlers(app)
     app.include_router(api_router())
+    app.include_router(downloads.router)
     app.add_api_websocket_route("/agent/ws", agent_endpoint)
     app.add_api_websocket_route(f"{API_PREFIX}/console/ws", console_endpoint)
     app.add_api_websocket_route(f"{API_PREFIX}/portal/ws", portal_endpoint)

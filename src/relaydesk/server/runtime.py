@@ -15,6 +15,7 @@ from relaydesk.server.db.engine import make_engine, make_sessionmaker
 from relaydesk.server.domain.notifications import Broker, publish_committed
 from relaydesk.server.domain.signin import SignInPolicy
 from relaydesk.server.domain.throttle import AttemptThrottle
+from relaydesk.server.downloads.agent_wheel import AgentWheel
 from relaydesk.server.mail.sending import Mailer, OutboxMailer, SmtpMailer
 from relaydesk.server.presence import Presence
 
@@ -44,6 +45,10 @@ class Runtime:
     broker: Broker = field(repr=False)
     mailer: Mailer | None = field(repr=False)
     presence: Presence = field(default_factory=Presence, repr=False)
+    agent_wheel: AgentWheel = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.agent_wheel = AgentWheel(self.settings.data_dir / "agent_dist")
 
     @classmethod
     def create(cls, settings: Settings) -> Runtime:

@@ -1,0 +1,45 @@
+"""Public downloads of the support client (outside /api/v1: these are files, not API)."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import FileResponse, PlainTextResponse
+
+from relaydesk.server.api.deps import runtime
+from relaydesk.server.api.routers.support import public_url
+from relaydesk.server.domain.errors import NotFound
+from relaydesk.server.downloads import launchers
+from relaydesk.server.downloads.agent_wheel import wheel_name
+
+router = APIRouter(prefix="/portal", include_in_schema=False)
+
+Key = Annotated[str | None, Query(max_length=64)]
+
+
+@router.get("/agent.sh")
+async def posix_launcher(request: Request, key: Key = None) -> PlainTextResponse:
+    return PlainTextResponse(
+        launchers.posix_script(public_url(request), key),
+        headers={"Content-Disposition": 'attachment; filename="relaydesk-support.sh"'},
+    )
+
+
+@router.get("/agent.ps1")
+async def powershell_launcher(request: Request, key: Key = None) -> PlainTextResponse:
+    return PlainTextResponse(
+        launchers.powershell_script(public_url(request), key),
+        headers={"Content-Disposition": 'attachment; filename="relaydesk-support.ps1"'},
+    )
+
+
+@router.get("/download/{filename}")
+async def agent_wheel(filename: str, request: Request) -> FileResponse:
+    if filename != wheel_name():
+        raise NotFound("download_not_found", f"No download named {filename[:80]}.")
+    path = await runtime(request).agent_wheel.ensure()
+    if path is None:
+        raise NotFound(
+            "agent_package_unavailable",
+            "This server cannot offer the support client package (no source tree to build it).",
+        )
+    return FileResponse(path, media_type="application/octet-stream", filename=filename)

@@ -1,0 +1,1 @@
+"""What a customer downloads to start the support client: launcher scripts and the agent wheel."""
