@@ -44,7 +44,8 @@ def _public_url(settings: Settings) -> str:
     if settings.public_url:
         return settings.public_url.rstrip("/") + "/"
     host = "localhost" if settings.host in ("0.0.0.0", "::") else settings.host
-    return f"http://{host}:{settings.port}/"
+    scheme = "https" if settings.tls_certfile else "http"
+    return f"{scheme}://{host}:{settings.port}/"
 
 
 def _serve(settings: Settings) -> None:
@@ -60,6 +61,8 @@ def _serve(settings: Settings) -> None:
         log_level="info",
         proxy_headers=settings.trust_proxy_headers,
         server_header=False,
+        ssl_certfile=str(settings.tls_certfile) if settings.tls_certfile else None,
+        ssl_keyfile=str(settings.tls_keyfile) if settings.tls_keyfile else None,
     )
 
 

@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     ip_failures_per_window: int = 50
     key_failures_per_window: int = 20
     trust_proxy_headers: bool = False
+    tls_certfile: Path | None = None
+    tls_keyfile: Path | None = None
     smtp_host: str | None = None
     smtp_port: int = 25
     smtp_starttls: bool = False
@@ -52,7 +54,9 @@ class Settings(BaseSettings):
 
     @property
     def secure_cookies(self) -> bool:
-        return bool(self.public_url and self.public_url.startswith("https://"))
+        return self.tls_certfile is not None or bool(
+            self.public_url and self.public_url.startswith("https://")
+        )
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -1,0 +1,218 @@
+"""The real agent process against the real server process: enrolment with a session key, the
+queue, system information, the end of the session, refusals, reconnection after a crash."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import websockets
+
+from relaydesk.protocol import identity
+from relaydesk.protocol.messages import DeviceFacts, Hello, SessionKeyCredential
+from tests.fixtures.common import free_port
+from tests.integration.technician import Technician, next_event
+
+AGENT = str(Path(sys.executable).parent / "relaydesk-agent")
+
+
+def start_agent(server_url: str, key: str, *extra: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [AGENT, "--server", server_url, "--key", key, *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def finish(agent: subprocess.Popen[str], timeout: float = 30) -> tuple[int, str]:
+    output, _ = agent.communicate(timeout=timeout)
+    return agent.returncode, output
+
+
+@pytest.fixture
+def technician(relaydesk_server: Any) -> Technician:
+    return Technician(relaydesk_server).sign_in_first_time()
+
+
+def test_attended_session_from_key_to_end(technician: Technician, relaydesk_server: Any) -> None:
+    key = technician.new_key()
+    with technician.console() as console:
+        next_event(console, "queue")
+        agent = start_agent(relaydesk_server.url, key)
+        try:
+            arrival = next_event(console, "notification")
+            assert arrival["kind"] == "session_arrived"
+            session = arrival["session"]
+            assert session["device"]["hostname"] == socket.gethostname()
+            assert session["status"] == "waiting"
+
+            sid = session["id"]
+            assert technician.post(f"/api/v1/sessions/{sid}/accept").status_code == 200
+            assert technician.post(f"/api/v1/sessions/{sid}/sysinfo").status_code == 202
+            info = next_event(console, "session.sysinfo")["info"]
+            assert info["hostname"] == socket.gethostname()
+            assert info["memory"]["total_bytes"] > 0
+            assert info["disks"] and info["network"] and info["processes"]["by_cpu"]
+            assert info["os"]["system"] == "Linux"
+
+            ended = technician.post(f"/api/v1/sessions/{sid}/end")
+            assert ended.json()["session"]["status"] == "ended"
+            code, output = finish(agent)
+        finally:
+            agent.kill()
+    assert code == 0, output
+    assert "ended the support session" in output
+    work = [line for line in output.splitlines() if "relaydesk-agent-" in line]
+    assert work == []  # the agent never printed its private folder; check it is gone instead:
+    leftovers = [
+        p for p in Path("/tmp").glob("relaydesk-agent-*") if p.stat().st_mtime > time.time() - 60
+    ]
+    assert leftovers == []
+    report = technician.http.get(f"/api/v1/reports/sessions/{sid}").json()
+    kinds = [e["kind"] for e in report["events"]]
+    assert kinds[:2] == ["agent.connected", "session.accepted"]
+    assert "sysinfo.viewed" in kinds and "session.ended" in kinds
+    assert kinds[-1] == "agent.removed" and report["events"][-1]["details"] == {"cleaned_up": True}
+
+
+def test_unknown_key_makes_the_agent_exit_with_the_reason(relaydesk_server: Any) -> None:
+    code, output = finish(start_agent(relaydesk_server.url, "AAAA-BBBB-CCCC"))
+    assert code == 2
+    assert "This session key is not known" in output
+
+
+def test_used_key_is_refused(technician: Technician, relaydesk_server: Any) -> None:
+    key = technician.new_key()
+    first = start_agent(relaydesk_server.url, key)
+    try:
+        technician.wait_for_waiting_session()
+        code, output = finish(start_agent(relaydesk_server.url, key))
+    finally:
+        first.kill()
+    assert code == 2
+    assert "already been used" in output
+
+
+def test_expired_key_is_refused(technician: Technician, relaydesk_server: Any) -> None:
+    key = technician.new_key()
+    with sqlite3.connect(relaydesk_server.data_dir / "relaydesk.sqlite3") as db:
+        db.execute("UPDATE session_keys SET expires_at = '2000-01-01 00:00:00.000000'")
+    code, output = finish(start_agent(relaydesk_server.url, key))
+    assert code == 2
+    assert "has expired" in output
+
+
+def test_unreachable_server_is_retried_then_given_up(tmp_path: Path) -> None:
+    port = free_port()
+    code, output = finish(
+        start_agent(f"http://127.0.0.1:{port}", "AAAA-BBBB-CCCC", "--give-up-after", "2")
+    )
+    assert code == 3
+    assert output.count("Cannot reach the server") >= 2
+    assert "giving up" in output
+
+
+def test_protocol_version_mismatch_is_refused(relaydesk_server: Any) -> None:
+    key = identity.DeviceKey.generate()
+    hello = Hello(
+        type="hello",
+        protocol=99,
+        agent_version="future",
+        mode="attended",
+        public_key=key.public_key_b64,
+        credential=SessionKeyCredential(kind="session_key", key="AAAA-BBBB-CCCC"),
+        device=DeviceFacts(hostname="h", os="Linux"),
+    )
+
+    async def talk() -> dict[str, Any]:
+        url = relaydesk_server.url.replace("http", "ws") + "/agent/ws"
+        async with websockets.connect(url) as ws:
+            await ws.send(hello.model_dump_json())
+            return dict(json.loads(await ws.recv()))
+
+    answer = asyncio.run(talk())
+    assert answer["type"] == "refused"
+    assert answer["code"] == "protocol_mismatch"
+
+
+def test_garbage_on_the_control_channel_gets_an_error_not_a_crash(relaydesk_server: Any) -> None:
+    async def talk() -> list[dict[str, Any]]:
+        url = relaydesk_server.url.replace("http", "ws") + "/agent/ws"
+        async with websockets.connect(url) as ws:
+            await ws.send("this is not json")
+            return [json.loads(await ws.recv())]
+
+    [answer] = asyncio.run(talk())
+    assert answer == {
+        "type": "refused",
+        "code": "malformed_json",
+        "message": "The frame is not valid JSON.",
+    }
+    import httpx
+
+    assert httpx.get(f"{relaydesk_server.url}/api/v1/health").status_code == 200
+
+
+def test_session_survives_a_server_crash(technician: Technician, relaydesk_server: Any) -> None:
+    key = technician.new_key()
+    agent = start_agent(relaydesk_server.url, key)
+    try:
+        sid = technician.wait_for_waiting_session()["id"]
+        technician.post(f"/api/v1/sessions/{sid}/accept")
+        technician.post(f"/api/v1/sessions/{sid}/chat", json={"text": "Before the crash ✓"})
+
+        relaydesk_server.kill()
+        relaydesk_server.start()
+        technician.sign_in()
+
+        deadline = time.monotonic() + 30
+        kinds: list[str] = []
+        while time.monotonic() < deadline:
+            kinds = [
+                e["kind"]
+                for e in technician.http.get(f"/api/v1/reports/sessions/{sid}").json()["events"]
+            ]
+            if "agent.reconnected" in kinds:
+                break
+            time.sleep(0.2)
+        assert "agent.reconnected" in kinds
+        detail = technician.http.get(f"/api/v1/sessions/{sid}").json()
+        assert detail["session"]["status"] == "active"
+        assert [m["text"] for m in detail["chat"]] == ["Before the crash ✓"]
+
+        with technician.console() as console:
+            technician.post(f"/api/v1/sessions/{sid}/sysinfo")
+            assert (
+                next_event(console, "session.sysinfo")["info"]["hostname"] == socket.gethostname()
+            )
+        technician.post(f"/api/v1/sessions/{sid}/end")
+        code, output = finish(agent)
+    finally:
+        agent.kill()
+    assert code == 0, output
+    assert "reconnecting" in output.lower() or "Cannot reach" in output
+
+
+def test_key_link_is_emailed_through_smtp(relaydesk_server_factory: Any, smtp_server: Any) -> None:
+    server = relaydesk_server_factory(env=smtp_server.settings_env())
+    tech = Technician(server).sign_in_first_time()
+    key = tech.new_key()
+    response = tech.post(
+        "/api/v1/session-keys/email", json={"key": key, "email": "maria@customer.test"}
+    )
+    assert response.status_code == 204, response.text
+    [message] = smtp_server.wait_for(1)
+    assert message["To"] == "maria@customer.test"
+    assert "Demo Administrator" in message["Subject"]
+    body = message.get_content()
+    assert f"{server.url}/?portal=portal-1&key={key}" in body
+    assert key in body
