@@ -272,18 +272,20 @@ async def test_other_technicians_and_organisations_do_not_see_the_session(
 
 
 async def test_issue_form_routes_to_the_team_queue(org: Org, harness: Harness) -> None:
-    from relaydesk.server.db.models import IssueType
-
     team = (
         await org.admin.post(
             "/api/v1/teams", json={"name": "Printers", "member_ids": [org.admin_user.id]}
         )
     ).json()
-    async with harness.db() as db:
-        issue_type = IssueType(organisation_id=org.id, team_id=team["id"], name="Printing problem")
-        db.add(issue_type)
-        await db.flush()
-        issue_type_id = issue_type.id
+    created = await org.admin.post(
+        "/api/v1/issue-types", json={"name": "Printing problem", "team_id": team["id"]}
+    )
+    assert created.status_code == 201, created.text
+    issue_type_id = created.json()["id"]
+    duplicate = await org.admin.post(
+        "/api/v1/issue-types", json={"name": "Printing problem", "team_id": team["id"]}
+    )
+    assert duplicate.status_code == 409
     front = (await harness.client().get("/api/v1/portal")).json()
     assert front["issue_types"] == [{"id": issue_type_id, "name": "Printing problem"}]
     start = await harness.client().post(

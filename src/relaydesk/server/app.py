@@ -18,6 +18,7 @@ from relaydesk.server.api.routers import (
     device_groups,
     downloads,
     health,
+    issue_types,
     me,
     organisation,
     portal,
@@ -58,6 +59,7 @@ def api_router() -> APIRouter:
         support,
         reports,
         portal,
+        issue_types,
     ):
         router.include_router(module.router)
     return router

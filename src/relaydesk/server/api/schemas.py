@@ -255,6 +255,22 @@ class DeviceGroupUpdate(Request):
     description: LongText | None = None
 
 
+class IssueTypeOut(Response):
+    id: int
+    name: str
+    team_id: int
+
+
+class IssueTypeCreate(Request):
+    name: Name
+    team_id: Id
+
+
+class IssueTypeUpdate(Request):
+    name: Name | None = None
+    team_id: Id | None = None
+
+
 # --- organisation settings ------------------------------------------------------------------
 class OrganisationSettings(Response):
     name: str
