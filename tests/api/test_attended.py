@@ -125,6 +125,10 @@ async def test_guessing_keys_is_slowed_then_refused(harness: Harness, org: Org) 
         for n in range(2, 6)
     ]
     assert codes == [404, 404, 404, 429]
+    refusals = (await org.admin.get("/api/v1/audit", params={"action": "portal."})).json()["items"]
+    assert [(e["action"], e["ip"]) for e in refusals] == [
+        ("portal.key_guessing_refused", "198.51.100.9")
+    ]
     other = await harness.client("198.51.100.10").post(
         "/api/v1/portal/keys", json={"key": "AAAA-BBBB-CCCC"}
     )

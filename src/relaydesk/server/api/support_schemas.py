@@ -146,6 +146,7 @@ class PortalFrontOut(Response):
 
 class PortalKeyEntry(Request):
     key: KeyText
+    portal: Annotated[str, StringConstraints(max_length=64)] | None = None
 
 
 class PortalPickTechnician(Request):

@@ -12,7 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from relaydesk.server.auth.rbac import PermissionSet
 from relaydesk.server.auth.tokens import token_hash
 from relaydesk.server.db.models import IssueType, Organisation, Portal, Team, User
-from relaydesk.server.domain.errors import Invalid, NotFound
+from relaydesk.server.domain import audit
+from relaydesk.server.domain.audit import Who
+from relaydesk.server.domain.errors import Invalid, NotFound, RateLimited
 from relaydesk.server.domain.permissions import Permission
 from relaydesk.server.domain.session_keys import (
     IssuedKey,
@@ -106,9 +108,21 @@ def _give_secret(issued: IssuedKey) -> str:
 
 
 async def start_with_key(
-    db: AsyncSession, typed: str, ip: str, throttle: AttemptThrottle
+    db: AsyncSession, typed: str, ip: str, throttle: AttemptThrottle, slug: str | None = None
 ) -> CustomerStart | KeyRefusal:
-    judged = await redeemable(db, typed, ip, throttle)
+    try:
+        judged = await redeemable(db, typed, ip, throttle)
+    except RateLimited:
+        # Kept although the request fails: the organisation behind this portal sees who guessed.
+        entrance = await find_portal(db, slug)
+        await audit.record(
+            db,
+            Who(entrance.organisation_id, None, "portal visitor", ip),
+            "portal.key_guessing_refused",
+            target=f"portal:{entrance.slug}",
+        )
+        await db.commit()
+        raise
     if isinstance(judged, KeyRefusal):
         return judged
     await require_remote_support(db, judged.organisation_id)

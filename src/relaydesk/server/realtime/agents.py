@@ -104,6 +104,8 @@ class AgentLink:
                         return
                     self.session_id = found.id
         except DomainError as error:
+            if error.code == "too_many_attempts":
+                log.warning("agent key guessing from %s refused", self.ip)
             self.connection.refuse(error.code, error.message)
             return
         self.connection.challenge()

@@ -66,7 +66,9 @@ async def front(
 async def enter_key(
     body: s.PortalKeyEntry, request: Request, db: Db, ip: ClientIp
 ) -> s.CustomerStartOut:
-    result = await portal.start_with_key(db, body.key, ip, runtime(request).key_throttle)
+    result = await portal.start_with_key(
+        db, body.key, ip, runtime(request).key_throttle, body.portal
+    )
     if isinstance(result, KeyRefusal):
         error = NotFound if result.code == "session_key_unknown" else Conflict
         raise error(result.code, result.message)
