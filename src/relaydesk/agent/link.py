@@ -23,6 +23,8 @@ from relaydesk.agent.modes import (
     AgentMode,
     Outcome,
 )
+from relaydesk.agent.tools import tool_handlers
+from relaydesk.agent.tunnels import TunnelManager
 from relaydesk.protocol import control
 from relaydesk.protocol.messages import MAX_FRAME_BYTES
 
@@ -75,7 +77,9 @@ class TlsMismatch(Exception):
     pass
 
 
-async def _converse(ws: ClientConnection, mode: AgentMode, status: Status) -> Outcome | None:
+async def _converse(
+    ws: ClientConnection, mode: AgentMode, status: Status, tunnels: TunnelManager
+) -> Outcome | None:
     """One connection's life. An Outcome ends the agent; None means reconnect."""
     connection = control.AgentConnection(mode.hello(), mode.key)
     connection.start()
@@ -96,7 +100,14 @@ async def _converse(ws: ClientConnection, mode: AgentMode, status: Status) -> Ou
                 elif isinstance(event, control.SysinfoWanted):
                     info = await asyncio.to_thread(sysinfo.collect)
                     connection.send_sysinfo(event.request_id, info)
+                elif isinstance(event, control.TunnelRequested):
+                    tunnels.open(event)
+                elif isinstance(event, control.TunnelClosing):
+                    tunnels.close(event.tunnel_id)
+                elif isinstance(event, control.InputPolicyChanged):
+                    tunnels.input.set(event.allowed)
                 elif isinstance(event, control.EndRequested):
+                    tunnels.close_all()
                     cleaned, outcome = mode.end(event.reason)
                     connection.send_ended(cleaned)
                     await flush()
@@ -106,6 +117,7 @@ async def _converse(ws: ClientConnection, mode: AgentMode, status: Status) -> Ou
             await flush()
     except ConnectionClosed:
         pass
+    tunnels.close_all()
     return None
 
 
@@ -120,6 +132,13 @@ async def run(
 ) -> Outcome:
     url = control_url(server)
     context = _ssl_context(url, pin_sha256)
+    tunnels = TunnelManager(
+        url,
+        context,
+        tool_handlers(),
+        status,
+        verify=lambda ws: not pin_sha256 or _pinned_certificate_ok(ws, pin_sha256),
+    )
     attempt = 0
     unreachable_since: float | None = None
     while True:
@@ -136,7 +155,7 @@ async def run(
                 if pin_sha256 and not _pinned_certificate_ok(ws, pin_sha256):
                     raise TlsMismatch
                 attempt, unreachable_since = 0, None
-                outcome = await _converse(ws, mode, status)
+                outcome = await _converse(ws, mode, status, tunnels)
                 if outcome is not None:
                     return outcome
                 status("Connection to the server lost; reconnecting.")

@@ -24,6 +24,7 @@ from relaydesk.protocol.messages import (
     EndSession,
     Error,
     Hello,
+    InputPolicy,
     Message,
     Ping,
     Pong,
@@ -31,6 +32,8 @@ from relaydesk.protocol.messages import (
     Refused,
     SysinfoReport,
     SysinfoRequest,
+    TunnelClose,
+    TunnelOpen,
     Welcome,
 )
 
@@ -86,6 +89,24 @@ class SysinfoWanted(Event):
 @dataclass(frozen=True)
 class EndRequested(Event):
     reason: str
+
+
+@dataclass(frozen=True)
+class TunnelRequested(Event):
+    tunnel_id: str
+    kind: str
+    token: str
+    input_allowed: bool
+
+
+@dataclass(frozen=True)
+class TunnelClosing(Event):
+    tunnel_id: str
+
+
+@dataclass(frozen=True)
+class InputPolicyChanged(Event):
+    allowed: bool
 
 
 @dataclass(frozen=True)
@@ -175,6 +196,16 @@ class AgentConnection(_Connection):
                 return [SysinfoWanted(message.request_id)]
             if isinstance(message, EndSession):
                 return [EndRequested(message.reason)]
+            if isinstance(message, TunnelOpen):
+                return [
+                    TunnelRequested(
+                        message.tunnel_id, message.kind, message.token, message.input_allowed
+                    )
+                ]
+            if isinstance(message, TunnelClose):
+                return [TunnelClosing(message.tunnel_id)]
+            if isinstance(message, InputPolicy):
+                return [InputPolicyChanged(message.allowed)]
         return self._bad("unexpected_message", f"'{message.type}' is not expected now.")
 
     def send_sysinfo(self, request_id: str, info: dict[str, Any]) -> None:
@@ -260,3 +291,20 @@ class ServerConnection(_Connection):
 
     def ping(self) -> None:
         self._send(Ping(type="ping"))
+
+    def open_tunnel(self, tunnel_id: str, kind: str, token: str, input_allowed: bool) -> None:
+        self._send(
+            TunnelOpen(
+                type="tunnel_open",
+                tunnel_id=tunnel_id,
+                kind=kind,  # type: ignore[arg-type]
+                token=token,
+                input_allowed=input_allowed,
+            )
+        )
+
+    def close_tunnel(self, tunnel_id: str) -> None:
+        self._send(TunnelClose(type="tunnel_close", tunnel_id=tunnel_id))
+
+    def set_input_policy(self, allowed: bool) -> None:
+        self._send(InputPolicy(type="input_policy", allowed=allowed))

@@ -115,6 +115,32 @@ class Ping(Message):
     type: Literal["ping"]
 
 
+TunnelKind = Literal["screen", "shell", "files"]
+TunnelId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{8,64}$")]
+
+
+class TunnelOpen(Message):
+    """Open /relay/{tunnel_id}?token=… and serve `kind` on it."""
+
+    type: Literal["tunnel_open"]
+    tunnel_id: TunnelId
+    kind: TunnelKind
+    token: B64
+    input_allowed: bool = False
+
+
+class TunnelClose(Message):
+    type: Literal["tunnel_close"]
+    tunnel_id: TunnelId
+
+
+class InputPolicy(Message):
+    """Whether remote input may reach this device now (consent given or revoked)."""
+
+    type: Literal["input_policy"]
+    allowed: bool
+
+
 # --- both ways ------------------------------------------------------------------------------
 class Error(Message):
     """The peer sent something this side cannot use; the connection stays open."""
@@ -128,7 +154,16 @@ AgentMessage = Annotated[
     Hello | Proof | SysinfoReport | Ended | Pong | Error, Field(discriminator="type")
 ]
 ServerMessage = Annotated[
-    Challenge | Welcome | Refused | SysinfoRequest | EndSession | Ping | Error,
+    Challenge
+    | Welcome
+    | Refused
+    | SysinfoRequest
+    | EndSession
+    | Ping
+    | TunnelOpen
+    | TunnelClose
+    | InputPolicy
+    | Error,
     Field(discriminator="type"),
 ]
 

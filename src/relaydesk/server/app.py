@@ -24,6 +24,7 @@ from relaydesk.server.api.routers import (
     portal,
     reports,
     roles,
+    screen,
     support,
     teams,
     users,
@@ -32,6 +33,7 @@ from relaydesk.server.config import Settings
 from relaydesk.server.realtime.agents import agent_endpoint
 from relaydesk.server.realtime.console import console_endpoint
 from relaydesk.server.realtime.portal import portal_endpoint
+from relaydesk.server.realtime.relay import relay_endpoint
 from relaydesk.server.runtime import Runtime
 
 API_PREFIX = "/api/v1"
@@ -60,6 +62,7 @@ def api_router() -> APIRouter:
         reports,
         portal,
         issue_types,
+        screen,
     ):
         router.include_router(module.router)
     return router
@@ -121,6 +124,7 @@ def create_app(settings: Settings, web_dist: Path = WEB_DIST) -> FastAPI:
     app.add_api_websocket_route("/agent/ws", agent_endpoint)
     app.add_api_websocket_route(f"{API_PREFIX}/console/ws", console_endpoint)
     app.add_api_websocket_route(f"{API_PREFIX}/portal/ws", portal_endpoint)
+    app.add_api_websocket_route("/relay/{tunnel_id}", relay_endpoint)
     _mount_web_app(app, web_dist)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)

@@ -15,9 +15,11 @@ from relaydesk.server.db.engine import make_engine, make_sessionmaker
 from relaydesk.server.domain.notifications import Broker, publish_committed
 from relaydesk.server.domain.signin import SignInPolicy
 from relaydesk.server.domain.throttle import AttemptThrottle
+from relaydesk.server.domain.tunnels import TunnelRegistry
 from relaydesk.server.downloads.agent_wheel import AgentWheel
 from relaydesk.server.mail.sending import Mailer, OutboxMailer, SmtpMailer
 from relaydesk.server.presence import Presence
+from relaydesk.server.relay.pipe import RelayHub
 
 
 def _mailer(settings: Settings) -> Mailer | None:
@@ -46,9 +48,12 @@ class Runtime:
     mailer: Mailer | None = field(repr=False)
     presence: Presence = field(default_factory=Presence, repr=False)
     agent_wheel: AgentWheel = field(init=False, repr=False)
+    tunnels: TunnelRegistry = field(default_factory=TunnelRegistry, repr=False)
+    relay: RelayHub = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.agent_wheel = AgentWheel(self.settings.data_dir / "agent_dist")
+        self.relay = RelayHub(self.tunnels, self.broker)
 
     @classmethod
     def create(cls, settings: Settings) -> Runtime:

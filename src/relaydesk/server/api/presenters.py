@@ -102,6 +102,8 @@ def session_out(card: SessionCard) -> support_schemas.SessionOut:
         accepted_at=s.accepted_at,
         ended_at=s.ended_at,
         ended_by=s.ended_by,
+        screen_state=s.screen_state,  # type: ignore[arg-type]
+        screen_requested=s.screen_requested,  # type: ignore[arg-type]
     )
 
 

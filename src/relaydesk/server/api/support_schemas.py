@@ -62,6 +62,8 @@ class SessionOut(Response):
     accepted_at: datetime | None
     ended_at: datetime | None
     ended_by: str
+    screen_state: Literal["off", "requested", "view", "control"]
+    screen_requested: Literal["", "view", "control"]
 
 
 class TeamQueue(Response):
@@ -180,5 +182,21 @@ class CustomerStartOut(Response):
 class CustomerSessionOut(Response):
     status: Literal["waiting_for_agent", "waiting", "active", "held", "ended"]
     technician: TechnicianOut | None
+    screen_state: Literal["off", "requested", "view", "control"]
+    screen_requested: Literal["", "view", "control"]
     chat: list[ChatMessageOut]
     chat_enabled: bool
+
+
+class ScreenRequest(Request):
+    mode: Literal["view", "control"]
+
+
+class ScreenAnswer(Request):
+    allow: bool
+
+
+class TunnelOut(Response):
+    tunnel_id: str
+    path: str
+    expires_in_seconds: int

@@ -325,6 +325,9 @@ class SupportSession(Base):
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     ended_by: Mapped[str] = mapped_column(String(320), default="")
+    # Screen sharing consent (TOOL-2): off, requested, view, control.
+    screen_state: Mapped[str] = mapped_column(String(20), default="off", server_default="off")
+    screen_requested: Mapped[str] = mapped_column(String(20), default="", server_default="")
 
 
 class SessionEvent(Base):

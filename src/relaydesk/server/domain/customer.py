@@ -20,6 +20,8 @@ class CustomerView:
     chat: list[ChatMessage]
     chat_enabled: bool
     session_id: int | None
+    screen_state: str = "off"
+    screen_requested: str = ""
 
 
 async def _found(db: AsyncSession, secret: str) -> SupportSession | SessionKey:
@@ -53,7 +55,14 @@ async def customer_view(db: AsyncSession, secret: str) -> CustomerView:
         technician_id = found.owner_id or found.queue_user_id
         status, chat, session_id = found.status, await chat_history(db, found), found.id
     technician = await db.get(User, technician_id) if technician_id else None
+    screen = (
+        (found.screen_state, found.screen_requested)
+        if isinstance(found, SupportSession)
+        else ("off", "")
+    )
     return CustomerView(
+        screen_state=screen[0],
+        screen_requested=screen[1],
         status=status,
         technician=Technician.of(technician) if technician else None,
         chat=chat,

@@ -36,7 +36,7 @@ OPEN_STATUSES = ("waiting", "active", "held")
 MAX_CHAT_LENGTH = 4000
 
 
-def _event(
+def record_event(
     db: AsyncSession, session: SupportSession, kind: str, actor: str, **details: Any
 ) -> None:
     db.add(SessionEvent(session_id=session.id, kind=kind, actor_label=actor, details=details))
@@ -101,7 +101,7 @@ async def enrol_attended(
     await db.flush()
     fresh.used_at = utcnow()
     fresh.session_id = session.id
-    _event(db, session, "agent.connected", hello.device.hostname, ip=ip, first=True)
+    record_event(db, session, "agent.connected", hello.device.hostname, ip=ip, first=True)
     await audit.record(
         db,
         Who.system(session.organisation_id, label=f"agent on {device.hostname}"),
@@ -134,7 +134,7 @@ async def agent_reconnected(db: AsyncSession, session_id: int, ip: str) -> Suppo
     device = await db.get(Device, session.device_id)
     assert device is not None
     device.last_seen_at = utcnow()
-    _event(db, session, "agent.reconnected", device.hostname, ip=ip)
+    record_event(db, session, "agent.reconnected", device.hostname, ip=ip)
     announce(db, org_topic(session.organisation_id), _session_updated(session, online=True))
     return session
 
@@ -150,7 +150,7 @@ async def agent_disconnected(db: AsyncSession, session_id: int) -> None:
     device = await db.get(Device, session.device_id)
     if device is not None:
         device.last_seen_at = utcnow()
-    _event(db, session, "agent.disconnected", device.hostname if device else "")
+    record_event(db, session, "agent.disconnected", device.hostname if device else "")
     announce(db, org_topic(session.organisation_id), _session_updated(session, online=False))
 
 
@@ -161,7 +161,9 @@ async def agent_cleaned_up(db: AsyncSession, session_id: int, cleaned_up: bool) 
     device = await db.get(Device, session.device_id)
     if device is not None and device.kind == "temporary" and cleaned_up:
         device.removed_at = utcnow()
-    _event(db, session, "agent.removed", device.hostname if device else "", cleaned_up=cleaned_up)
+    record_event(
+        db, session, "agent.removed", device.hostname if device else "", cleaned_up=cleaned_up
+    )
 
 
 # --- who sees what --------------------------------------------------------------------------
@@ -271,14 +273,14 @@ async def accept(db: AsyncSession, actor: Actor, session_id: int) -> SupportSess
     session.owner_id = actor.user.id
     session.queue_user_id = actor.user.id
     session.accepted_at = session.accepted_at or utcnow()
-    _event(db, session, "session.accepted", actor.label)
+    record_event(db, session, "session.accepted", actor.label)
     await audit.record(db, actor.who, "session.accepted", target=f"session:{session.id}")
     _announce_queue(db, session, "accepted")
     _announce_state(db, session, technician=actor.user.name)
     return session
 
 
-def _require_owner(actor: Actor, session: SupportSession) -> None:
+def require_owner(actor: Actor, session: SupportSession) -> None:
     if session.owner_id != actor.user.id or session.status != "active":
         raise Forbidden(
             "not_session_owner", "Only the technician who owns this session may do this."
@@ -287,11 +289,11 @@ def _require_owner(actor: Actor, session: SupportSession) -> None:
 
 async def hold(db: AsyncSession, actor: Actor, session_id: int) -> SupportSession:
     session = await get_visible(db, actor, session_id)
-    _require_owner(actor, session)
+    require_owner(actor, session)
     session.status = "held"
     session.queue_user_id = actor.user.id
     session.queued_at = utcnow()
-    _event(db, session, "session.held", actor.label)
+    record_event(db, session, "session.held", actor.label)
     await audit.record(db, actor.who, "session.held", target=f"session:{session.id}")
     _announce_queue(db, session, "held")
     _announce_state(db, session)
@@ -302,7 +304,7 @@ async def _finish(db: AsyncSession, session: SupportSession, by: str, reason: st
     session.status = "ended"
     session.ended_at = utcnow()
     session.ended_by = by
-    _event(db, session, "session.ended", by, reason=reason)
+    record_event(db, session, "session.ended", by, reason=reason)
     announce(db, agent_topic(session.id), {"type": "end", "reason": reason})
     _announce_queue(db, session, "ended")
     _announce_state(db, session)
@@ -338,9 +340,9 @@ async def end_by_customer(db: AsyncSession, session: SupportSession) -> None:
 
 async def request_sysinfo(db: AsyncSession, actor: Actor, session_id: int) -> str:
     session = await get_visible(db, actor, session_id)
-    _require_owner(actor, session)
+    require_owner(actor, session)
     request_id = secrets.token_hex(8)
-    _event(db, session, "sysinfo.viewed", actor.label)
+    record_event(db, session, "sysinfo.viewed", actor.label)
     announce(db, agent_topic(session.id), {"type": "sysinfo_request", "request_id": request_id})
     return request_id
 
@@ -399,7 +401,7 @@ def chat_event(message: ChatMessage) -> dict[str, Any]:
 async def _post(db: AsyncSession, session: SupportSession, message: ChatMessage) -> ChatMessage:
     db.add(message)
     await db.flush()
-    _event(db, session, "chat", message.sender_name, sender=message.sender)
+    record_event(db, session, "chat", message.sender_name, sender=message.sender)
     payload = chat_event(message)
     announce(db, org_topic(session.organisation_id), {"type": "session.chat", **payload})
     announce(db, session_topic(session.id), {"type": "chat", **payload})

@@ -141,6 +141,20 @@ class AgentLink:
                 self.connection.end_session(command["reason"])
             elif command["type"] == "sysinfo_request":
                 self.connection.request_sysinfo(command["request_id"])
+            elif command["type"] == "tunnel_open":
+                self.connection.open_tunnel(
+                    command["tunnel_id"],
+                    command["kind"],
+                    command["token"],
+                    command["input_allowed"],
+                )
+            elif command["type"] == "input_policy":
+                self.connection.set_input_policy(command["allowed"])
+            elif command["type"] == "close_tunnels":
+                assert self.session_id is not None
+                for tunnel in self.runtime.tunnels.of_session(self.session_id):
+                    if tunnel.kind == command["kind"]:
+                        self.connection.close_tunnel(tunnel.id)
             with contextlib.suppress(RuntimeError, WebSocketDisconnect):
                 await self.flush()
 

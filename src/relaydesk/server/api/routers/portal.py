@@ -9,7 +9,8 @@ from relaydesk.server.api import presenters
 from relaydesk.server.api import support_schemas as s
 from relaydesk.server.api.deps import ClientIp, Db, runtime
 from relaydesk.server.api.routers.support import public_url
-from relaydesk.server.domain import portal, support_sessions
+from relaydesk.server.domain import portal, screen, support_sessions
+from relaydesk.server.domain.audit import Who
 from relaydesk.server.domain.customer import customer_view, require_customer_session
 from relaydesk.server.domain.errors import Conflict, NotFound
 from relaydesk.server.domain.session_keys import KeyRefusal
@@ -101,6 +102,8 @@ async def my_session(db: Db, token: CustomerToken) -> s.CustomerSessionOut:
         technician=presenters.technician_out(view.technician),
         chat=[s.ChatMessageOut.model_validate(m) for m in view.chat],
         chat_enabled=view.chat_enabled,
+        screen_state=view.screen_state,  # type: ignore[arg-type]
+        screen_requested=view.screen_requested,  # type: ignore[arg-type]
     )
 
 
@@ -116,4 +119,25 @@ async def customer_chat(body: s.ChatPost, db: Db, token: CustomerToken) -> s.Cha
 async def customer_end(db: Db, token: CustomerToken) -> Response:
     session = await require_customer_session(db, token)
     await support_sessions.end_by_customer(db, session)
+    return Response(status_code=HTTP_204_NO_CONTENT)
+
+
+@router.post("/session/screen/answer", status_code=HTTP_204_NO_CONTENT)
+async def answer_screen_request(body: s.ScreenAnswer, db: Db, token: CustomerToken) -> Response:
+    await screen.answer(db, await require_customer_session(db, token), body.allow)
+    return Response(status_code=HTTP_204_NO_CONTENT)
+
+
+@router.post("/session/screen/revoke-control", status_code=HTTP_204_NO_CONTENT)
+async def revoke_control(db: Db, token: CustomerToken) -> Response:
+    await screen.revoke_control(db, await require_customer_session(db, token))
+    return Response(status_code=HTTP_204_NO_CONTENT)
+
+
+@router.post("/session/screen/stop", status_code=HTTP_204_NO_CONTENT)
+async def stop_sharing(db: Db, token: CustomerToken) -> Response:
+    session = await require_customer_session(db, token)
+    await screen.stop_sharing(
+        db, session, "customer", Who.system(session.organisation_id, "customer")
+    )
     return Response(status_code=HTTP_204_NO_CONTENT)

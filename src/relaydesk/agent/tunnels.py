@@ -1,0 +1,110 @@
+"""The agent's end of tunnels: when the server says so, open /relay/{id}?token=… and serve one
+tool on it. Which tools this agent can serve is a table of handlers; the connection code only
+moves bytes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ssl
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+from urllib.parse import quote
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from relaydesk.protocol import control
+
+
+class ByteStream(Protocol):
+    async def read(self) -> bytes: ...
+
+    async def write(self, data: bytes) -> None: ...
+
+
+class WebSocketStream:
+    """A tunnel's WebSocket seen as a byte stream (b"" at the end)."""
+
+    def __init__(self, websocket: ClientConnection) -> None:
+        self.websocket = websocket
+
+    async def read(self) -> bytes:
+        try:
+            message = await self.websocket.recv()
+        except ConnectionClosed:
+            return b""
+        return message if isinstance(message, bytes) else message.encode()
+
+    async def write(self, data: bytes) -> None:
+        await self.websocket.send(data)
+
+
+@dataclass
+class InputSwitch:
+    """Whether remote input may reach the device; tools that take input consult it."""
+
+    allowed: bool = False
+    listeners: list[Callable[[bool], None]] = field(default_factory=list)
+
+    def set(self, allowed: bool) -> None:
+        self.allowed = allowed
+        for listener in self.listeners:
+            listener(allowed)
+
+
+Handler = Callable[[ByteStream, InputSwitch], Awaitable[None]]
+Status = Callable[[str], None]
+
+
+class TunnelManager:
+    def __init__(
+        self,
+        control_url: str,
+        ssl_context: ssl.SSLContext | None,
+        handlers: dict[str, Handler],
+        status: Status,
+        verify: Callable[[ClientConnection], bool] = lambda _: True,
+    ) -> None:
+        self.base = control_url.removesuffix("/agent/ws")
+        self.ssl_context = ssl_context
+        self.handlers = handlers
+        self.status = status
+        self.verify = verify
+        self.input = InputSwitch()
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+
+    def open(self, request: control.TunnelRequested) -> None:
+        self.input.set(request.input_allowed)
+        task = asyncio.create_task(self._serve(request))
+        self._tasks[request.tunnel_id] = task
+        task.add_done_callback(lambda _: self._tasks.pop(request.tunnel_id, None))
+
+    def close(self, tunnel_id: str) -> None:
+        task = self._tasks.get(tunnel_id)
+        if task is not None:
+            task.cancel()
+
+    def close_all(self) -> None:
+        for task in list(self._tasks.values()):
+            task.cancel()
+
+    async def _serve(self, request: control.TunnelRequested) -> None:
+        url = f"{self.base}/relay/{quote(request.tunnel_id)}?token={quote(request.token)}"
+        handler = self.handlers.get(request.kind)
+        with contextlib.suppress(OSError, ConnectionClosed, asyncio.CancelledError):
+            async with connect(
+                url, ssl=self.ssl_context, compression=None, max_size=None, open_timeout=10
+            ) as websocket:
+                if not self.verify(websocket):
+                    return
+                if handler is None:
+                    self.status(
+                        f"The technician asked for '{request.kind}', which this agent cannot serve."
+                    )
+                    await websocket.close(4400, f"this agent cannot serve {request.kind}")
+                    return
+                self.status(f"Tool opened: {request.kind}.")
+                await handler(WebSocketStream(websocket), self.input)
+        self.status(f"Tool closed: {request.kind}.")

@@ -1,0 +1,161 @@
+"""Screen sharing with consent (TOOL-1, TOOL-2, GOV-2): the technician asks for view only or
+full control, the customer allows or denies on the portal and may revoke control or stop sharing
+at any moment; a granted screen is reached through a tunnel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from relaydesk.server.db.models import SupportSession
+from relaydesk.server.domain import audit
+from relaydesk.server.domain.actor import Actor
+from relaydesk.server.domain.audit import Who
+from relaydesk.server.domain.errors import Conflict, Forbidden, Invalid
+from relaydesk.server.domain.notifications import agent_topic, announce, org_topic, session_topic
+from relaydesk.server.domain.permissions import Permission
+from relaydesk.server.domain.support_sessions import get_visible, record_event, require_owner
+from relaydesk.server.domain.tunnels import IssuedTunnel, TunnelRegistry
+
+MODES = ("view", "control")
+
+
+def _announce(db: AsyncSession, session: SupportSession, **extra: Any) -> None:
+    state = {"state": session.screen_state, "requested": session.screen_requested}
+    announce(
+        db,
+        org_topic(session.organisation_id),
+        {"type": "session.screen", "session_id": session.id, **state, **extra},
+    )
+    announce(db, session_topic(session.id), {"type": "screen", **state, **extra})
+
+
+async def request(db: AsyncSession, actor: Actor, session_id: int, mode: str) -> SupportSession:
+    session = await get_visible(db, actor, session_id)
+    require_owner(actor, session)
+    if mode not in MODES:
+        raise Invalid("invalid_screen_mode", "Ask for 'view' or 'control'.", field="mode")
+    actor.require(Permission.VIEW_SCREEN)
+    if mode == "control":
+        actor.require(Permission.FULL_CONTROL)
+    if session.screen_state == "control" or session.screen_state == mode:
+        return session
+    if session.screen_state == "view" and mode == "view":
+        return session
+    session.screen_requested = mode
+    session.screen_state = (
+        "requested" if session.screen_state in ("off", "requested") else session.screen_state
+    )
+    record_event(db, session, "screen.requested", actor.label, mode=mode)
+    await audit.record(
+        db, actor.who, "screen.requested", target=f"session:{session.id}", details={"mode": mode}
+    )
+    _announce(db, session, technician=actor.user.name)
+    return session
+
+
+async def give_up_control(db: AsyncSession, actor: Actor, session_id: int) -> SupportSession:
+    """The technician steps down from full control to view only (no consent needed)."""
+    session = await get_visible(db, actor, session_id)
+    require_owner(actor, session)
+    if session.screen_state != "control":
+        raise Conflict("not_in_control", "You do not have control of this screen.")
+    session.screen_state = "view"
+    record_event(db, session, "screen.control_released", actor.label)
+    announce(db, agent_topic(session.id), {"type": "input_policy", "allowed": False})
+    _announce(db, session)
+    return session
+
+
+async def answer(db: AsyncSession, session: SupportSession, allow: bool) -> SupportSession:
+    if not session.screen_requested or session.status != "active":
+        raise Conflict("no_screen_request", "There is no request to answer.")
+    mode = session.screen_requested
+    session.screen_requested = ""
+    who = Who.system(session.organisation_id, "customer")
+    if allow:
+        session.screen_state = mode
+        record_event(db, session, "screen.granted", "customer", mode=mode)
+        await audit.record(
+            db, who, "screen.granted", target=f"session:{session.id}", details={"mode": mode}
+        )
+        announce(
+            db, agent_topic(session.id), {"type": "input_policy", "allowed": mode == "control"}
+        )
+    else:
+        session.screen_state = (
+            "off" if session.screen_state == "requested" else session.screen_state
+        )
+        record_event(db, session, "screen.denied", "customer", mode=mode)
+        await audit.record(
+            db, who, "screen.denied", target=f"session:{session.id}", details={"mode": mode}
+        )
+    _announce(db, session)
+    return session
+
+
+async def revoke_control(db: AsyncSession, session: SupportSession) -> SupportSession:
+    if session.screen_state != "control":
+        raise Conflict("not_in_control", "The technician does not have control.")
+    session.screen_state = "view"
+    record_event(db, session, "screen.control_revoked", "customer")
+    await audit.record(
+        db,
+        Who.system(session.organisation_id, "customer"),
+        "screen.control_revoked",
+        target=f"session:{session.id}",
+    )
+    announce(db, agent_topic(session.id), {"type": "input_policy", "allowed": False})
+    _announce(db, session)
+    return session
+
+
+async def stop_sharing(
+    db: AsyncSession, session: SupportSession, by: str, who: Who
+) -> SupportSession:
+    if session.screen_state == "off" and not session.screen_requested:
+        return session
+    session.screen_state = "off"
+    session.screen_requested = ""
+    record_event(db, session, "screen.stopped", by)
+    await audit.record(
+        db, who, "screen.stopped", target=f"session:{session.id}", details={"by": by}
+    )
+    announce(db, agent_topic(session.id), {"type": "close_tunnels", "kind": "screen"})
+    _announce(db, session)
+    return session
+
+
+async def technician_stops(db: AsyncSession, actor: Actor, session_id: int) -> SupportSession:
+    session = await get_visible(db, actor, session_id)
+    require_owner(actor, session)
+    return await stop_sharing(db, session, actor.label, actor.who)
+
+
+async def open_screen_tunnel(
+    db: AsyncSession, actor: Actor, session_id: int, registry: TunnelRegistry
+) -> IssuedTunnel:
+    session = await get_visible(db, actor, session_id)
+    require_owner(actor, session)
+    actor.require(Permission.VIEW_SCREEN)
+    if session.screen_state not in ("view", "control"):
+        raise Forbidden(
+            "screen_not_granted",
+            "The customer has not allowed screen sharing; ask for it first.",
+        )
+    control = session.screen_state == "control" and actor.permissions.has(Permission.FULL_CONTROL)
+    issued = registry.create(session.id, session.organisation_id, "screen", actor.user.id, control)
+    record_event(db, session, "tunnel.opened", actor.label, tool="screen", tunnel=issued.tunnel.id)
+    announce(
+        db,
+        agent_topic(session.id),
+        {
+            "type": "tunnel_open",
+            "tunnel_id": issued.tunnel.id,
+            "kind": "screen",
+            "token": issued.agent_token,
+            "input_allowed": control,
+        },
+    )
+    return issued

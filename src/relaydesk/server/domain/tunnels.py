@@ -1,0 +1,91 @@
+"""Tunnels: one-time, short-lived pairings of a console WebSocket and an agent WebSocket for the
+heavy data of one tool (screen, shell, files). The registry is this node's memory; a tunnel never
+outlives its session, and an unused token expires in seconds."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Literal
+
+from relaydesk.server.auth.tokens import token_hash
+
+TOKEN_LIFETIME_SECONDS = 15.0
+Side = Literal["console", "agent"]
+
+
+@dataclass
+class Tunnel:
+    id: str
+    session_id: int
+    organisation_id: int
+    kind: str
+    opened_by: int
+    input_allowed: bool
+    token_hashes: dict[Side, str]
+    created: float = field(default_factory=time.monotonic)
+    claimed: set[Side] = field(default_factory=set)
+
+    @property
+    def expired(self) -> bool:
+        return time.monotonic() - self.created > TOKEN_LIFETIME_SECONDS
+
+
+@dataclass(frozen=True)
+class IssuedTunnel:
+    tunnel: Tunnel
+    console_token: str
+    agent_token: str
+
+
+class TunnelRegistry:
+    def __init__(self) -> None:
+        self._tunnels: dict[str, Tunnel] = {}
+
+    def create(
+        self, session_id: int, organisation_id: int, kind: str, opened_by: int, input_allowed: bool
+    ) -> IssuedTunnel:
+        console_token, agent_token = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+        tunnel = Tunnel(
+            id=secrets.token_urlsafe(12),
+            session_id=session_id,
+            organisation_id=organisation_id,
+            kind=kind,
+            opened_by=opened_by,
+            input_allowed=input_allowed,
+            token_hashes={"console": token_hash(console_token), "agent": token_hash(agent_token)},
+        )
+        self._tunnels[tunnel.id] = tunnel
+        return IssuedTunnel(tunnel, console_token, agent_token)
+
+    def claim(self, tunnel_id: str, token: str) -> tuple[Tunnel, Side] | None:
+        """Which side a token opens; each side's token works once, and only while fresh."""
+        tunnel = self._tunnels.get(tunnel_id)
+        if tunnel is None:
+            return None
+        digest = token_hash(token)
+        for side, expected in tunnel.token_hashes.items():
+            if hmac.compare_digest(digest, expected):
+                if side in tunnel.claimed or tunnel.expired:
+                    return None
+                tunnel.claimed.add(side)
+                return tunnel, side
+        return None
+
+    def of_session(self, session_id: int) -> list[Tunnel]:
+        return [t for t in self._tunnels.values() if t.session_id == session_id]
+
+    def get(self, tunnel_id: str) -> Tunnel | None:
+        return self._tunnels.get(tunnel_id)
+
+    def remove(self, tunnel_id: str) -> None:
+        self._tunnels.pop(tunnel_id, None)
+
+    def sweep(self) -> list[Tunnel]:
+        """Drop tunnels whose tokens expired before both sides came."""
+        stale = [t for t in self._tunnels.values() if t.expired and len(t.claimed) < 2]
+        for tunnel in stale:
+            del self._tunnels[tunnel.id]
+        return stale

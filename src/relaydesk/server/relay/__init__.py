@@ -1,0 +1,1 @@
+"""Pairing the two ends of a tunnel and moving their bytes, without parsing them."""

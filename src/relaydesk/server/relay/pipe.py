@@ -1,0 +1,117 @@
+"""The relay: the console's and the agent's WebSockets of one tunnel meet here and their
+messages are copied across as they come. One message is in flight per direction: a slow reader
+slows its writer (backpressure) instead of filling memory. Either side closing closes the other;
+the end of the session or of the screen share closes both."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from relaydesk.server.domain.notifications import Broker, session_topic
+from relaydesk.server.domain.tunnels import TOKEN_LIFETIME_SECONDS, Side, Tunnel, TunnelRegistry
+
+log = logging.getLogger(__name__)
+
+Recorder = Callable[[Tunnel, Side, bytes | str], None]
+"""Sees every message that crosses a tunnel (for shell recordings); must not block."""
+
+
+@dataclass
+class _Meeting:
+    first: WebSocket
+    first_side: Side
+    second_arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class RelayHub:
+    def __init__(self, registry: TunnelRegistry, broker: Broker) -> None:
+        self.registry = registry
+        self.broker = broker
+        self.recorder: Recorder | None = None
+        self._meetings: dict[str, _Meeting] = {}
+
+    async def join(self, tunnel: Tunnel, side: Side, websocket: WebSocket) -> None:
+        """Returns when the tunnel is over for this side."""
+        meeting = self._meetings.get(tunnel.id)
+        if meeting is None:
+            meeting = _Meeting(websocket, side)
+            self._meetings[tunnel.id] = meeting
+            try:
+                await asyncio.wait_for(
+                    meeting.second_arrived.wait(), timeout=TOKEN_LIFETIME_SECONDS + 5
+                )
+            except TimeoutError:
+                self._meetings.pop(tunnel.id, None)
+                self.registry.remove(tunnel.id)
+                await _close(websocket, 4408, "the other side of the tunnel never came")
+                return
+            await meeting.done.wait()
+            return
+        meeting.second_arrived.set()
+        try:
+            await self._pipe(tunnel, meeting.first_side, meeting.first, side, websocket)
+        finally:
+            meeting.done.set()
+            self._meetings.pop(tunnel.id, None)
+            self.registry.remove(tunnel.id)
+
+    async def _pipe(
+        self, tunnel: Tunnel, side_a: Side, a: WebSocket, side_b: Side, b: WebSocket
+    ) -> None:
+        tasks = [
+            asyncio.create_task(self._copy(tunnel, side_a, a, b)),
+            asyncio.create_task(self._copy(tunnel, side_b, b, a)),
+            asyncio.create_task(self._watch(tunnel)),
+        ]
+        try:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await _close(a, 1000, "tunnel closed")
+            await _close(b, 1000, "tunnel closed")
+
+    async def _copy(self, tunnel: Tunnel, side: Side, source: WebSocket, target: WebSocket) -> None:
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+            while True:
+                message = await source.receive()
+                if message["type"] == "websocket.disconnect":
+                    return
+                data: bytes | str | None = message.get("bytes")
+                if data is None:
+                    data = message.get("text")
+                if data is None:
+                    continue
+                if self.recorder is not None:
+                    self.recorder(tunnel, side, data)
+                if isinstance(data, bytes):
+                    await target.send_bytes(data)
+                else:
+                    await target.send_text(data)
+
+    async def _watch(self, tunnel: Tunnel) -> None:
+        """Ends the pipe when the session ends or (for the screen) sharing stops."""
+        async with self.broker.subscribe(session_topic(tunnel.session_id)) as events:
+            async for event in events:
+                if _ends(tunnel, event):
+                    return
+
+
+def _ends(tunnel: Tunnel, event: dict[str, Any]) -> bool:
+    if event.get("type") == "state" and event.get("status") in ("ended", "held"):
+        return True
+    return tunnel.kind == "screen" and event.get("type") == "screen" and event.get("state") == "off"
+
+
+async def _close(websocket: WebSocket, code: int, reason: str) -> None:
+    if websocket.application_state == WebSocketState.CONNECTED:
+        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+            await websocket.close(code=code, reason=reason)
