@@ -1,0 +1,50 @@
+/** /admin: the organisation's administration. */
+
+import { useI18n, type MessageKey } from "../i18n";
+import { SideLayout } from "../shared/AppShell";
+import { ADMIN_SECTIONS, type AdminSection } from "../shared/routes";
+import { AuditPanel } from "./AuditPanel";
+import { DeviceGroupsPanel } from "./DeviceGroupsPanel";
+import { RolesPanel } from "./RolesPanel";
+import { SettingsPanel } from "./SettingsPanel";
+import { TeamsPanel } from "./TeamsPanel";
+import { UsersPanel } from "./UsersPanel";
+
+const TITLES: Record<AdminSection, MessageKey> = {
+  users: "admin.users",
+  teams: "admin.teams",
+  roles: "admin.roles",
+  "device-groups": "admin.device_groups",
+  settings: "admin.settings",
+  audit: "admin.audit",
+};
+
+const PANELS = {
+  users: UsersPanel,
+  teams: TeamsPanel,
+  roles: RolesPanel,
+  "device-groups": DeviceGroupsPanel,
+  settings: SettingsPanel,
+  audit: AuditPanel,
+} satisfies Record<AdminSection, () => unknown>;
+
+export function AdminPage({ section }: { section: AdminSection }) {
+  const { t } = useI18n();
+  const Panel = PANELS[section];
+  return (
+    <SideLayout
+      label={t("admin.navigation")}
+      nav={ADMIN_SECTIONS.map((key) => ({
+        href: `/admin/${key}`,
+        label: t(TITLES[key]),
+        active: key === section,
+        testid: `admin-nav-${key}`,
+      }))}
+    >
+      <div class="page-header">
+        <h1>{t(TITLES[section])}</h1>
+      </div>
+      <Panel />
+    </SideLayout>
+  );
+}

@@ -1,0 +1,131 @@
+/** Device groups: the sets of devices that role assignments can be limited to. */
+
+import { useState } from "preact/hooks";
+import { api, call, send, type DeviceGroup } from "../api/client";
+import { useI18n } from "../i18n";
+import { useAction, useLoad } from "../shared/hooks";
+import { Card, ConfirmButton, ErrorNotice, Field, fieldError, Loading } from "../shared/ui";
+
+export function DeviceGroupsPanel() {
+  const { t } = useI18n();
+  const groups = useLoad(() => call(api.GET("/api/v1/device-groups")));
+  const [editing, setEditing] = useState<number | "new" | null>(null);
+  const removal = useAction();
+
+  if (groups.data === null) return groups.error ? <ErrorNotice error={groups.error} /> : <Loading />;
+  const group = typeof editing === "number" ? groups.data.find((item) => item.id === editing) : undefined;
+  const remove = (id: number) => {
+    void removal.run(async () => {
+      await send(api.DELETE("/api/v1/device-groups/{group_id}", { params: { path: { group_id: id } } }));
+      if (editing === id) setEditing(null);
+      groups.reload();
+    });
+  };
+
+  return (
+    <>
+      <p class="muted intro">{t("admin.device_groups.about")}</p>
+      {editing === null ? (
+        <div class="toolbar">
+          <button type="button" class="button button-primary" data-testid="group-new" onClick={() => setEditing("new")}>
+            {t("admin.device_groups.new")}
+          </button>
+        </div>
+      ) : (
+        <GroupForm
+          key={String(editing)}
+          group={group ?? null}
+          onCancel={() => setEditing(null)}
+          onDone={() => {
+            setEditing(null);
+            groups.reload();
+          }}
+        />
+      )}
+      <ErrorNotice error={removal.error} />
+      <Card>
+        {groups.data.length === 0 ? (
+          <p class="muted" data-testid="groups-empty">
+            {t("admin.device_groups.none")}
+          </p>
+        ) : (
+          <table class="table" data-testid="groups-table">
+            <thead>
+              <tr>
+                <th>{t("common.name")}</th>
+                <th>{t("common.description")}</th>
+                <th />
+              </tr>
+            </thead>
+            <tbody>
+              {groups.data.map((item) => (
+                <tr key={item.id} data-testid="group-row">
+                  <td class="strong">{item.name}</td>
+                  <td>{item.description || "—"}</td>
+                  <td class="cell-actions">
+                    <button type="button" class="button button-secondary" data-testid="group-edit" onClick={() => setEditing(item.id)}>
+                      {t("common.edit")}
+                    </button>
+                    <ConfirmButton
+                      label={t("common.delete")}
+                      question={t("admin.device_groups.delete_question", { name: item.name })}
+                      testid="group-delete"
+                      onConfirm={() => remove(item.id)}
+                    />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </Card>
+    </>
+  );
+}
+
+function GroupForm({ group, onDone, onCancel }: { group: DeviceGroup | null; onDone: () => void; onCancel: () => void }) {
+  const { t } = useI18n();
+  const [name, setName] = useState(group?.name ?? "");
+  const [description, setDescription] = useState(group?.description ?? "");
+  const action = useAction();
+  const submit = (event: Event) => {
+    event.preventDefault();
+    const body = { name: name.trim(), description: description.trim() };
+    void action.run(async () => {
+      if (group) {
+        await call(api.PATCH("/api/v1/device-groups/{group_id}", { params: { path: { group_id: group.id } }, body }));
+      } else {
+        await call(api.POST("/api/v1/device-groups", { body }));
+      }
+      onDone();
+    });
+  };
+  return (
+    <Card title={group ? t("admin.device_groups.edit_title", { name: group.name }) : t("admin.device_groups.new")}>
+      <form onSubmit={submit} data-testid="group-form">
+        <div class="form-grid">
+          <Field label={t("common.name")} error={fieldError(t, action.error, "name")}>
+            <input required maxLength={200} value={name} data-testid="group-name" onInput={(event) => setName(event.currentTarget.value)} />
+          </Field>
+          <Field label={t("common.description")}>
+            <input
+              maxLength={2000}
+              value={description}
+              data-testid="group-description"
+              onInput={(event) => setDescription(event.currentTarget.value)}
+            />
+          </Field>
+        </div>
+        <ErrorNotice error={action.error} shown={["name"]} />
+        <div class="form-actions">
+          <button type="submit" class="button button-primary" disabled={action.busy} data-testid="group-save">
+            {group ? t("common.save") : t("admin.device_groups.create")}
+          </button>
+          <button type="button" class="button button-quiet" onClick={onCancel}>
+            {t("common.cancel")}
+          </button>
+        </div>
+      </form>
+    </Card>
+  );
+}

@@ -1,0 +1,210 @@
+/** Roles: the built-in ones and custom roles made of permissions (and allowed paths on devices). */
+
+import { useState } from "preact/hooks";
+import { api, call, send, type Permission, type Role } from "../api/client";
+import { isMessageKey, useI18n, type Translate } from "../i18n";
+import { lines } from "../shared/format";
+import { useAction, useLoad } from "../shared/hooks";
+import { Badge, Card, Checkbox, ConfirmButton, ErrorNotice, Field, fieldError, Loading } from "../shared/ui";
+
+async function load(): Promise<{ roles: Role[]; permissions: Permission[] }> {
+  const [roles, permissions] = await Promise.all([
+    call(api.GET("/api/v1/roles")),
+    call(api.GET("/api/v1/permissions")),
+  ]);
+  return { roles, permissions };
+}
+
+/** Our translation of a permission, or the server's label for one we do not know. */
+export function permissionLabel(t: Translate, permission: Permission): string {
+  const key = `permission.${permission.key}`;
+  return isMessageKey(key) ? t(key) : permission.label;
+}
+
+export function RolesPanel() {
+  const { t } = useI18n();
+  const data = useLoad(load);
+  const [editing, setEditing] = useState<number | "new" | null>(null);
+  const removal = useAction();
+
+  if (data.data === null) return data.error ? <ErrorNotice error={data.error} /> : <Loading />;
+  const { roles, permissions } = data.data;
+  const role = typeof editing === "number" ? roles.find((item) => item.id === editing) : undefined;
+  const byKey = new Map(permissions.map((permission) => [permission.key, permission]));
+  const label = (key: string) => {
+    const permission = byKey.get(key);
+    return permission ? permissionLabel(t, permission) : key;
+  };
+  const remove = (id: number) => {
+    void removal.run(async () => {
+      await send(api.DELETE("/api/v1/roles/{role_id}", { params: { path: { role_id: id } } }));
+      if (editing === id) setEditing(null);
+      data.reload();
+    });
+  };
+
+  return (
+    <>
+      {editing === null ? (
+        <div class="toolbar">
+          <button type="button" class="button button-primary" data-testid="role-new" onClick={() => setEditing("new")}>
+            {t("admin.roles.new")}
+          </button>
+        </div>
+      ) : (
+        <RoleForm
+          key={String(editing)}
+          role={role ?? null}
+          permissions={permissions}
+          onCancel={() => setEditing(null)}
+          onDone={() => {
+            setEditing(null);
+            data.reload();
+          }}
+        />
+      )}
+      <ErrorNotice error={removal.error} testid="role-error" />
+      <Card>
+        <table class="table" data-testid="roles-table">
+          <thead>
+            <tr>
+              <th>{t("common.name")}</th>
+              <th>{t("admin.roles.permissions")}</th>
+              <th>{t("admin.roles.assignments")}</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {roles.map((item) => (
+              <tr key={item.id} data-testid="role-row">
+                <td>
+                  <div class="strong">
+                    {item.name} {item.builtin && <Badge tone="accent">{t("admin.roles.builtin")}</Badge>}
+                  </div>
+                  <div class="muted small">{item.description}</div>
+                </td>
+                <td>
+                  <span class="tags">
+                    {item.permissions.map((key) => (
+                      <span key={key} class="tag">
+                        {label(key)}
+                      </span>
+                    ))}
+                  </span>
+                  {item.allowed_paths.length > 0 && (
+                    <div class="muted small">
+                      {t("admin.roles.paths_list", { paths: item.allowed_paths.join(", ") })}
+                    </div>
+                  )}
+                </td>
+                <td>{item.assignment_count}</td>
+                <td class="cell-actions">
+                  {!item.builtin && (
+                    <>
+                      <button type="button" class="button button-secondary" data-testid="role-edit" onClick={() => setEditing(item.id)}>
+                        {t("common.edit")}
+                      </button>
+                      <ConfirmButton
+                        label={t("common.delete")}
+                        question={t("admin.roles.delete_question", { name: item.name })}
+                        testid="role-delete"
+                        onConfirm={() => remove(item.id)}
+                      />
+                    </>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </Card>
+    </>
+  );
+}
+
+function RoleForm({
+  role,
+  permissions,
+  onDone,
+  onCancel,
+}: {
+  role: Role | null;
+  permissions: Permission[];
+  onDone: () => void;
+  onCancel: () => void;
+}) {
+  const { t } = useI18n();
+  const [name, setName] = useState(role?.name ?? "");
+  const [description, setDescription] = useState(role?.description ?? "");
+  const [chosen, setChosen] = useState<string[]>(role?.permissions ?? []);
+  const [paths, setPaths] = useState((role?.allowed_paths ?? []).join("\n"));
+  const action = useAction();
+  const submit = (event: Event) => {
+    event.preventDefault();
+    const body = {
+      name: name.trim(),
+      description: description.trim(),
+      permissions: chosen,
+      allowed_paths: lines(paths),
+    };
+    void action.run(async () => {
+      if (role) {
+        await call(api.PATCH("/api/v1/roles/{role_id}", { params: { path: { role_id: role.id } }, body }));
+      } else {
+        await call(api.POST("/api/v1/roles", { body }));
+      }
+      onDone();
+    });
+  };
+  return (
+    <Card title={role ? t("admin.roles.edit_title", { name: role.name }) : t("admin.roles.new")}>
+      <form onSubmit={submit} data-testid="role-form">
+        <div class="form-grid">
+          <Field label={t("common.name")} error={fieldError(t, action.error, "name")}>
+            <input required maxLength={200} value={name} data-testid="role-name" onInput={(event) => setName(event.currentTarget.value)} />
+          </Field>
+          <Field label={t("common.description")}>
+            <input
+              maxLength={2000}
+              value={description}
+              data-testid="role-description"
+              onInput={(event) => setDescription(event.currentTarget.value)}
+            />
+          </Field>
+        </div>
+        <fieldset class="checkbox-fieldset">
+          <legend>{t("admin.roles.permissions")}</legend>
+          <div class="checkbox-list checkbox-columns">
+            {permissions.map((permission) => (
+              <Checkbox
+                key={permission.key}
+                label={permissionLabel(t, permission)}
+                checked={chosen.includes(permission.key)}
+                testid={`permission-${permission.key}`}
+                onChange={(on) =>
+                  setChosen(on ? [...chosen, permission.key] : chosen.filter((key) => key !== permission.key))
+                }
+              />
+            ))}
+          </div>
+        </fieldset>
+        <Field
+          label={t("admin.roles.allowed_paths")}
+          hint={t("admin.roles.allowed_paths_hint")}
+          error={fieldError(t, action.error, "allowed_paths")}
+        >
+          <textarea rows={3} value={paths} data-testid="role-paths" onInput={(event) => setPaths(event.currentTarget.value)} />
+        </Field>
+        <ErrorNotice error={action.error} shown={["name", "allowed_paths"]} />
+        <div class="form-actions">
+          <button type="submit" class="button button-primary" disabled={action.busy} data-testid="role-save">
+            {role ? t("common.save") : t("admin.roles.create")}
+          </button>
+          <button type="button" class="button button-quiet" onClick={onCancel}>
+            {t("common.cancel")}
+          </button>
+        </div>
+      </form>
+    </Card>
+  );
+}

@@ -1,0 +1,75 @@
+/** The typed client of the relaydesk REST API (generated types in schema.d.ts). */
+
+import createClient, { type Middleware } from "openapi-fetch";
+import { csrfHeader } from "./csrf";
+import { asApiError, toApiError } from "./errors";
+import type { components, paths } from "./schema";
+
+export { ApiError } from "./errors";
+
+type Schemas = components["schemas"];
+export type Me = Schemas["Me"];
+export type SignInState = Schemas["SignInState"];
+export type SignInStage = SignInState["stage"];
+export type TotpSetup = Schemas["TotpSetup"];
+export type ApiToken = Schemas["ApiTokenOut"];
+export type User = Schemas["UserOut"];
+export type UserCreate = Schemas["UserCreate"];
+export type UserUpdate = Schemas["UserUpdate"];
+export type RoleAssignment = Schemas["RoleAssignmentOut"];
+export type Team = Schemas["TeamOut"];
+export type Role = Schemas["RoleOut"];
+export type Permission = Schemas["PermissionOut"];
+export type DeviceGroup = Schemas["DeviceGroupOut"];
+export type OrganisationSettings = Schemas["OrganisationSettings"];
+export type OrganisationSettingsUpdate = Schemas["OrganisationSettingsUpdate"];
+export type AuditEntry = Schemas["AuditEntryOut"];
+export type AuditPage = Schemas["AuditPage"];
+
+const csrf: Middleware = {
+  onRequest({ request }) {
+    const header = csrfHeader(request.method, document.cookie);
+    if (header) request.headers.set(header[0], header[1]);
+    return request;
+  },
+};
+
+/** Fired when the server says the browser's sign-in is gone (expired, signed out elsewhere). */
+export const SESSION_LOST = "relaydesk:session-lost";
+
+const sessionWatch: Middleware = {
+  async onResponse({ response }) {
+    if (response.status !== 401) return undefined;
+    const body: unknown = await response
+      .clone()
+      .json()
+      .catch(() => null);
+    const code = typeof body === "object" && body !== null ? (body as { code?: unknown }).code : null;
+    if (code === "not_signed_in") window.dispatchEvent(new Event(SESSION_LOST));
+    return undefined;
+  },
+};
+
+export const api = createClient<paths>({ baseUrl: "", credentials: "same-origin" });
+api.use(csrf, sessionWatch);
+
+type Answer<T> = { data?: T; error?: unknown; response: Response };
+
+/** The data of a successful answer; any failure (HTTP or network) as a thrown ApiError. */
+export async function call<T>(request: Promise<Answer<T>>): Promise<T> {
+  let answer: Answer<T>;
+  try {
+    answer = await request;
+  } catch (error) {
+    throw asApiError(error);
+  }
+  if (!answer.response.ok || answer.error !== undefined) {
+    throw toApiError(answer.response.status, answer.error);
+  }
+  return answer.data as T;
+}
+
+/** For requests answered with 204 No Content. */
+export async function send(request: Promise<Answer<unknown>>): Promise<void> {
+  await call(request);
+}

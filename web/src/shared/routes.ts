@@ -1,0 +1,69 @@
+/** Which page a URL shows. Pure, so the routing rules can be tested without a browser. */
+
+export const CONSOLE_SECTIONS = ["queues", "sessions", "jump-clients", "ad-hoc", "reports"] as const;
+export type ConsoleSection = (typeof CONSOLE_SECTIONS)[number];
+
+export const ADMIN_SECTIONS = [
+  "users",
+  "teams",
+  "roles",
+  "device-groups",
+  "settings",
+  "audit",
+] as const;
+export type AdminSection = (typeof ADMIN_SECTIONS)[number];
+
+export type Route =
+  | { area: "portal" }
+  | { area: "login" }
+  | { area: "console"; section: ConsoleSection }
+  | { area: "admin"; section: AdminSection }
+  | { area: "account" }
+  | { area: "not_found" };
+
+function pick<T extends string>(options: readonly T[], value: string | undefined): T | null {
+  if (value === undefined || value === "") return options[0] ?? null;
+  return (options as readonly string[]).includes(value) ? (value as T) : null;
+}
+
+export function matchRoute(pathname: string): Route {
+  const parts = pathname.split("/").filter(Boolean);
+  const [area, section, ...rest] = parts;
+  if (area === undefined || area === "portal") return { area: "portal" };
+  if (rest.length > 0) return { area: "not_found" };
+  switch (area) {
+    case "login":
+      return section === undefined ? { area: "login" } : { area: "not_found" };
+    case "account":
+      return section === undefined ? { area: "account" } : { area: "not_found" };
+    case "console": {
+      const found = pick(CONSOLE_SECTIONS, section);
+      return found ? { area: "console", section: found } : { area: "not_found" };
+    }
+    case "admin": {
+      const found = pick(ADMIN_SECTIONS, section);
+      return found ? { area: "admin", section: found } : { area: "not_found" };
+    }
+    default:
+      return { area: "not_found" };
+  }
+}
+
+/** Pages that only a signed-in user may see. */
+export function needsSignIn(route: Route): boolean {
+  return route.area === "console" || route.area === "admin" || route.area === "account";
+}
+
+/** Where to go after signing in: only a path of this app, never another site or the login page. */
+export function safeNext(next: string | null | undefined): string {
+  if (!next || !next.startsWith("/") || next.startsWith("//") || next.includes("\\")) {
+    return "/console";
+  }
+  const path = next.split(/[?#]/)[0] ?? "";
+  if (path === "/login" || path.startsWith("/login/")) return "/console";
+  return next;
+}
+
+export function loginUrl(currentPath: string): string {
+  return `/login?next=${encodeURIComponent(currentPath)}`;
+}
