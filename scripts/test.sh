@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# Everything CI checks, in one command: set-up, services, linters, type checks, the web app's
+# tests and the whole pytest suite. Arguments go to pytest (e.g. scripts/test.sh tests/rig -x).
+# Runs every step even when an earlier one failed; exits non-zero if any failed.
+#
+# Environment: CI=true makes tests that lack PostgreSQL/Redis/Chromium/Xvfb fail, not skip.
+#              RELAYDESK_PYTEST_TIMEOUT (seconds, default 900) caps the pytest run.
+set -uo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+say() { printf '==> %s\n' "$*"; }
+failures=()
+
+# run_step "name" command...: runs it with its output shown, records a failure.
+run_step() {
+  local name="$1"; shift
+  local started=$SECONDS rc=0
+  say "$name"
+  "$@" || rc=$?
+  if [ "$rc" -ne 0 ]; then
+    failures+=("$name (exit $rc)")
+    printf '!!! %s failed (exit %d)\n' "$name" "$rc"
+  fi
+  printf '    %s: %d s\n' "$name" $((SECONDS - started))
+  return 0
+}
+
+# --- set-up ---------------------------------------------------------------------------
+run_step "set-up (scripts/setup.sh)" scripts/setup.sh
+if [ ! -x .venv/bin/pytest ]; then
+  echo "!!! set-up did not produce .venv/bin/pytest; stopping" >&2
+  exit 1
+fi
+
+# --- services: PostgreSQL and Redis on 127.0.0.1 -----------------------------------------
+if [ "$(id -u)" -eq 0 ]; then SUDO=(); elif command -v sudo >/dev/null 2>&1; then SUDO=(sudo -n); else SUDO=(); fi
+
+tcp_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+postgres_ready() {
+  if command -v pg_isready >/dev/null 2>&1; then
+    pg_isready -q -h 127.0.0.1 -p 5432
+  else
+    tcp_open 5432
+  fi
+}
+
+redis_ready() {
+  if command -v redis-cli >/dev/null 2>&1; then
+    [ "$(redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null)" = PONG ]
+  else
+    tcp_open 6379
+  fi
+}
+
+wait_for() {  # wait_for SECONDS command...
+  local deadline=$((SECONDS + $1)); shift
+  until "$@"; do
+    [ "$SECONDS" -lt "$deadline" ] || return 1
+    sleep 0.2
+  done
+}
+
+ensure_postgres() {
+  if postgres_ready; then
+    say "PostgreSQL: running on 127.0.0.1:5432"
+  elif command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ] \
+    && [ -n "$(ls /etc/postgresql)" ]; then
+    local version
+    version="$(ls /etc/postgresql | sort -V | tail -n 1)"
+    say "PostgreSQL: starting cluster $version/main"
+    "${SUDO[@]}" pg_ctlcluster --skip-systemctl-redirect "$version" main start \
+      || echo "!!! could not start PostgreSQL $version/main"
+    wait_for 30 postgres_ready || echo "!!! PostgreSQL did not become ready on 127.0.0.1:5432"
+  else
+    say "PostgreSQL: not running, not installed; its tests skip (fail under CI=true)"
+    return 0
+  fi
+  if postgres_ready && command -v psql >/dev/null 2>&1; then
+    if [ "$(psql -h 127.0.0.1 -U postgres -d postgres -tAc \
+      "SELECT 1 FROM pg_database WHERE datname = 'test'" 2>/dev/null)" != 1 ]; then
+      psql -h 127.0.0.1 -U postgres -d postgres -qc 'CREATE DATABASE test' >/dev/null 2>&1 || true
+    fi
+  fi
+}
+
+ensure_redis() {
+  if redis_ready; then
+    say "Redis: running on 127.0.0.1:6379"
+  elif command -v redis-server >/dev/null 2>&1; then
+    local dir=/var/lib/redis logfile=/var/log/redis/ci.log
+    if [ "$(id -u)" -ne 0 ]; then
+      dir="${TMPDIR:-/tmp}/relaydesk-redis"
+      logfile="$dir/ci.log"
+    fi
+    mkdir -p "$dir" "$(dirname "$logfile")"
+    say "Redis: starting redis-server on 127.0.0.1:6379"
+    redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" \
+      --appendonly no --dir "$dir" --logfile "$logfile" \
+      || echo "!!! could not start redis-server"
+    wait_for 15 redis_ready || echo "!!! Redis did not become ready on 127.0.0.1:6379"
+  else
+    say "Redis: not running, not installed; its tests skip (fail under CI=true)"
+  fi
+}
+
+ensure_postgres
+ensure_redis
+
+# --- static checks ------------------------------------------------------------------------
+lint_paths=()
+for path in src tests bench; do
+  [ -d "$path" ] && lint_paths+=("$path")
+done
+run_step "ruff check" .venv/bin/ruff check "${lint_paths[@]}"
+run_step "ruff format --check" .venv/bin/ruff format --check "${lint_paths[@]}"
+run_step "lint-imports (layering contracts)" .venv/bin/lint-imports
+run_step "mypy src" .venv/bin/mypy src
+
+# --- web app ------------------------------------------------------------------------------
+if [ -f web/package.json ]; then
+  # stdin from /dev/null: Vitest would otherwise start in watch mode on a terminal.
+  run_step "npm test (web)" bash -c 'cd web && npm test </dev/null'
+  run_step "npm run check:api (web)" bash -c 'cd web && npm run check:api </dev/null'
+else
+  say "web: no web/package.json; web checks skipped"
+fi
+
+# --- pytest -------------------------------------------------------------------------------
+run_pytest() {
+  local rc=0
+  timeout -s INT -k 60 "${RELAYDESK_PYTEST_TIMEOUT:-900}" \
+    .venv/bin/pytest -ra --durations=15 "$@" || rc=$?
+  case "$rc" in
+    5) echo "!!! pytest collected no tests" ;;
+    124) echo "!!! pytest ran past ${RELAYDESK_PYTEST_TIMEOUT:-900} s and was interrupted" ;;
+  esac
+  return "$rc"
+}
+run_step "pytest" run_pytest "$@"
+
+# --- summary ------------------------------------------------------------------------------
+echo
+if [ "${#failures[@]}" -gt 0 ]; then
+  printf '!!! FAILED after %d s:\n' "$SECONDS"
+  printf '      %s\n' "${failures[@]}"
+  exit 1
+fi
+printf '==> all checks passed in %d s\n' "$SECONDS"

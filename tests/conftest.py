@@ -1,0 +1,10 @@
+"""The test rig, for every test under tests/: see tests/fixtures/."""
+
+pytest_plugins = [
+    "tests.fixtures.common",
+    "tests.fixtures.server",
+    "tests.fixtures.browser",
+    "tests.fixtures.xvfb",
+    "tests.fixtures.mail",
+    "tests.fixtures.databases",
+]
