@@ -11,9 +11,10 @@ try {
   execFileSync(process.execPath, [cli, "openapi.json", "-o", fresh], { stdio: "ignore" });
   if (readFileSync(fresh, "utf8") !== readFileSync("src/api/schema.d.ts", "utf8")) {
     console.error("src/api/schema.d.ts is out of date: run `npm run gen:api` and commit it.");
-    process.exit(1);
+    process.exitCode = 1;
+  } else {
+    console.log("src/api/schema.d.ts matches openapi.json");
   }
-  console.log("src/api/schema.d.ts matches openapi.json");
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

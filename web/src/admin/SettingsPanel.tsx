@@ -130,7 +130,7 @@ function SettingsEditor({ initial }: { initial: SettingsForm }) {
           {number("retention_days", "admin.settings.retention_days", "admin.settings.retention_days_hint")}
         </div>
       </Group>
-      <div class="sticky-actions">
+      <div class="settings-actions">
         <ErrorNotice error={action.error} testid="settings-error" shown={FORM_FIELDS} />
         {(invalid.length > 0 || blamesField(action.error)) && (
           <p class="notice notice-error" role="alert" data-testid="settings-error">

@@ -20,9 +20,15 @@ export function lines(text: string): string[] {
     .filter(Boolean);
 }
 
-/** An SVG document as a data: URL, so that it is shown as an image and never run as markup. */
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+/** An SVG document as a data: URL, so that it is shown as an image and never run as markup.
+ * Inline SVG (as the server sends it) may lack the namespace that a standalone image needs. */
 export function svgDataUrl(svg: string): string {
-  const bytes = new TextEncoder().encode(svg);
+  const standalone = /^\s*<svg\b[^>]*\bxmlns\s*=/.test(svg)
+    ? svg
+    : svg.replace(/^\s*<svg\b/, `<svg xmlns="${SVG_NS}"`);
+  const bytes = new TextEncoder().encode(standalone);
   let binary = "";
   for (const byte of bytes) binary += String.fromCharCode(byte);
   return `data:image/svg+xml;base64,${btoa(binary)}`;
