@@ -7,6 +7,7 @@ import pytest
 
 from tests.fixtures.common import unavailable
 from tests.fixtures.databases import (
+    POSTGRES_ADMIN_DSNS,
     RedisConnection,
     create_database,
     database_exists,
@@ -35,7 +36,7 @@ async def test_postgres_url_is_a_fresh_usable_database(postgres_url: str) -> Non
 def test_postgres_databases_are_dropped_afterwards() -> None:
     admin = postgres_admin_dsn()
     if admin is None:
-        unavailable("PostgreSQL at 127.0.0.1:5432 is not reachable")
+        unavailable(f"PostgreSQL is not reachable ({POSTGRES_ADMIN_DSNS[0]})")
     create_database(admin, "relaydesk_test_drop_probe")
     assert database_exists(admin, "relaydesk_test_drop_probe")
     drop_database(admin, "relaydesk_test_drop_probe")
