@@ -6,7 +6,7 @@ import { NewPasswordFields } from "../auth/LoginPage";
 import { checkNewPassword } from "../auth/signin";
 import { LANGUAGES, useI18n } from "../i18n";
 import { formatDateTime } from "../shared/format";
-import { useAction, useLoad } from "../shared/hooks";
+import { useAction, useDocumentTitle, useLoad } from "../shared/hooks";
 import { useMe, useSession } from "../shared/session";
 import { TotpEnrolment } from "../shared/TotpEnrolment";
 import { Badge, Card, ConfirmButton, CopyButton, ErrorNotice, Field, Loading, Notice } from "../shared/ui";
@@ -14,6 +14,7 @@ import { Badge, Card, ConfirmButton, CopyButton, ErrorNotice, Field, Loading, No
 export function AccountPage() {
   const { t } = useI18n();
   const me = useMe();
+  useDocumentTitle(t("account.title"));
   return (
     <main class="page page-narrow">
       <div class="page-header">
@@ -306,13 +307,16 @@ function LanguageCard() {
       <p class="muted">{t("account.language.about")}</p>
       <div class="segmented" role="radiogroup" aria-label={t("language.label")}>
         {LANGUAGES.map((code) => (
-          <label key={code} class={code === language ? "segment active" : "segment"}>
+          <label
+            key={code}
+            class={code === language ? "segment active" : "segment"}
+            data-testid={`account-language-${code}`}
+          >
             <input
               type="radio"
               name="language"
               value={code}
               checked={code === language}
-              data-testid={`account-language-${code}`}
               onChange={() => {
                 setError(null);
                 setLanguage(code).catch(setError);

@@ -2,6 +2,7 @@
 
 import { useI18n, type MessageKey } from "../i18n";
 import { SideLayout } from "../shared/AppShell";
+import { useDocumentTitle } from "../shared/hooks";
 import { ADMIN_SECTIONS, type AdminSection } from "../shared/routes";
 import { AuditPanel } from "./AuditPanel";
 import { DeviceGroupsPanel } from "./DeviceGroupsPanel";
@@ -31,6 +32,7 @@ const PANELS = {
 export function AdminPage({ section }: { section: AdminSection }) {
   const { t } = useI18n();
   const Panel = PANELS[section];
+  useDocumentTitle(t(TITLES[section]));
   return (
     <SideLayout
       label={t("admin.navigation")}

@@ -146,7 +146,7 @@ function AuditTable({
                   </td>
                   <td>{entry.target}</td>
                   <td class="nowrap">{entry.ip}</td>
-                  <td class="details">{Object.keys(entry.details).length ? JSON.stringify(entry.details) : ""}</td>
+                  <DetailsCell details={entry.details} />
                 </tr>
               ))}
             </tbody>
@@ -174,5 +174,14 @@ function AuditTable({
         </button>
       </div>
     </Card>
+  );
+}
+
+function DetailsCell({ details }: { details: Record<string, unknown> }) {
+  const text = Object.keys(details).length ? JSON.stringify(details) : "";
+  return (
+    <td class="details" title={text}>
+      {text}
+    </td>
   );
 }

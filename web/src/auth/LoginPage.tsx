@@ -7,9 +7,10 @@ import { navigate, useLocation } from "../shared/router";
 import { safeNext } from "../shared/routes";
 import { useSession } from "../shared/session";
 import { TotpEnrolment } from "../shared/TotpEnrolment";
-import { useAction } from "../shared/hooks";
+import { useAction, useDocumentTitle } from "../shared/hooks";
 import { ErrorNotice, Field, LanguageSwitcher, Loading } from "../shared/ui";
 import { checkNewPassword, normaliseCode, stepFor } from "./signin";
+import { BrandMark } from "../shared/Brand";
 
 export function LoginPage() {
   const { t } = useI18n();
@@ -32,11 +33,13 @@ export function LoginPage() {
     complete: t("signin.title"),
   };
 
+  useDocumentTitle(titles[step.kind]);
+
   return (
     <div class="signin-page">
       <div class="signin-topbar">
         <span class="brand">
-          <span class="brand-mark" aria-hidden="true" />
+          <BrandMark />
           relaydesk
         </span>
         <LanguageSwitcher />

@@ -2,6 +2,7 @@
 
 import { useI18n, type MessageKey } from "../i18n";
 import { SideLayout } from "../shared/AppShell";
+import { useDocumentTitle } from "../shared/hooks";
 import { CONSOLE_SECTIONS, type ConsoleSection } from "../shared/routes";
 import { useMe } from "../shared/session";
 import { Card } from "../shared/ui";
@@ -25,6 +26,7 @@ const DESCRIPTIONS: Record<ConsoleSection, MessageKey> = {
 export function ConsolePage({ section }: { section: ConsoleSection }) {
   const { t } = useI18n();
   const me = useMe();
+  useDocumentTitle(t(TITLES[section]));
   return (
     <SideLayout
       label={t("console.navigation")}

@@ -2,18 +2,21 @@
 
 import { useState } from "preact/hooks";
 import { useI18n } from "../i18n";
+import { useDocumentTitle } from "../shared/hooks";
 import { Link } from "../shared/router";
 import { Field, LanguageSwitcher, Notice } from "../shared/ui";
+import { BrandMark } from "../shared/Brand";
 
 export function PortalPage() {
   const { t } = useI18n();
+  useDocumentTitle(t("portal.title"));
   const [key, setKey] = useState("");
   const [tried, setTried] = useState(false);
   return (
     <div class="portal">
       <header class="portal-header">
         <span class="brand">
-          <span class="brand-mark" aria-hidden="true" />
+          <BrandMark />
           relaydesk
         </span>
         <div class="portal-header-actions">

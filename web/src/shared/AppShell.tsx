@@ -5,6 +5,7 @@ import { useI18n } from "../i18n";
 import { Link } from "./router";
 import { useMe, useSession } from "./session";
 import { LanguageSwitcher } from "./ui";
+import { BrandMark } from "./Brand";
 
 export type Area = "console" | "admin" | "account";
 
@@ -21,7 +22,7 @@ export function AppShell({ area, children }: { area: Area; children: ComponentCh
     <div class="shell">
       <header class="topbar">
         <Link href="/console" class="brand">
-          <span class="brand-mark" aria-hidden="true" />
+          <BrandMark />
           relaydesk
         </Link>
         <span class="topbar-org" title={t("shell.organisation")}>

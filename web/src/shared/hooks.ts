@@ -1,5 +1,12 @@
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 
+/** The browser tab's title: the page, then the product. */
+export function useDocumentTitle(title: string): void {
+  useEffect(() => {
+    document.title = `${title} · relaydesk`;
+  }, [title]);
+}
+
 export type Loaded<T> = {
   data: T | null;
   error: unknown;
