@@ -16,7 +16,7 @@ async function load(): Promise<{ roles: Role[]; permissions: Permission[] }> {
 }
 
 /** Our translation of a permission, or the server's label for one we do not know. */
-export function permissionLabel(t: Translate, permission: Permission): string {
+function permissionLabel(t: Translate, permission: Permission): string {
   const key = `permission.${permission.key}`;
   return isMessageKey(key) ? t(key) : permission.label;
 }

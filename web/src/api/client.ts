@@ -15,7 +15,6 @@ export type TotpSetup = Schemas["TotpSetup"];
 export type ApiToken = Schemas["ApiTokenOut"];
 export type User = Schemas["UserOut"];
 export type UserCreate = Schemas["UserCreate"];
-export type UserUpdate = Schemas["UserUpdate"];
 export type RoleAssignment = Schemas["RoleAssignmentOut"];
 export type Team = Schemas["TeamOut"];
 export type Role = Schemas["RoleOut"];
@@ -24,7 +23,6 @@ export type DeviceGroup = Schemas["DeviceGroupOut"];
 export type OrganisationSettings = Schemas["OrganisationSettings"];
 export type OrganisationSettingsUpdate = Schemas["OrganisationSettingsUpdate"];
 export type AuditEntry = Schemas["AuditEntryOut"];
-export type AuditPage = Schemas["AuditPage"];
 
 const csrf: Middleware = {
   onRequest({ request }) {

@@ -1,8 +1,8 @@
 /** The double-submit CSRF token: the server sets the `relaydesk_csrf` cookie at sign-in and
  * wants it back in `X-CSRF-Token` on every request that changes something. */
 
-export const CSRF_COOKIE = "relaydesk_csrf";
-export const CSRF_HEADER = "X-CSRF-Token";
+const CSRF_COOKIE = "relaydesk_csrf";
+const CSRF_HEADER = "X-CSRF-Token";
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS", "TRACE"]);
 
