@@ -1151,6 +1151,15 @@ export interface components {
             /** Team Id */
             team_id: number;
         };
+        /** IssueTypeOut */
+        IssueTypeOut: {
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
+            /** Team Id */
+            team_id: number;
+        };
         /** IssueTypeUpdate */
         IssueTypeUpdate: {
             /** Name */
@@ -1173,6 +1182,8 @@ export interface components {
              * @enum {string}
              */
             language: "en" | "fr" | "de";
+            /** Mfa Required */
+            mfa_required: boolean;
             /** Name */
             name: string;
             organisation: components["schemas"]["OrganisationRef"];
@@ -1281,7 +1292,7 @@ export interface components {
             /** Chat Enabled */
             chat_enabled: boolean;
             /** Issue Types */
-            issue_types: components["schemas"]["relaydesk__server__api__support_schemas__IssueTypeOut"][];
+            issue_types: components["schemas"]["PortalIssueType"][];
             /** Organisation Name */
             organisation_name: string;
             /** Portal Name */
@@ -1306,6 +1317,13 @@ export interface components {
             issue_type_id: number;
             /** Portal */
             portal?: string | null;
+        };
+        /** PortalIssueType */
+        PortalIssueType: {
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
         };
         /** PortalKeyEntry */
         PortalKeyEntry: {
@@ -1778,22 +1796,6 @@ export interface components {
             msg: string;
             /** Type */
             type: string;
-        };
-        /** IssueTypeOut */
-        relaydesk__server__api__schemas__IssueTypeOut: {
-            /** Id */
-            id: number;
-            /** Name */
-            name: string;
-            /** Team Id */
-            team_id: number;
-        };
-        /** IssueTypeOut */
-        relaydesk__server__api__support_schemas__IssueTypeOut: {
-            /** Id */
-            id: number;
-            /** Name */
-            name: string;
         };
     };
     responses: never;
@@ -3063,7 +3065,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["relaydesk__server__api__schemas__IssueTypeOut"][];
+                    "application/json": components["schemas"]["IssueTypeOut"][];
                 };
             };
             /** @description Not signed in or credentials wrong */
@@ -3168,7 +3170,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["relaydesk__server__api__schemas__IssueTypeOut"];
+                    "application/json": components["schemas"]["IssueTypeOut"];
                 };
             };
             /** @description Not signed in or credentials wrong */
@@ -3376,7 +3378,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["relaydesk__server__api__schemas__IssueTypeOut"];
+                    "application/json": components["schemas"]["IssueTypeOut"];
                 };
             };
             /** @description Not signed in or credentials wrong */

@@ -29,6 +29,7 @@ async def me(db: AsyncSession, user: User) -> schemas.Me:
         picture=user.picture,
         language=user.language,  # type: ignore[arg-type]
         totp_enabled=user.totp_enabled,
+        mfa_required=organisation.mfa_required,
         organisation=schemas.OrganisationRef(id=organisation.id, name=organisation.name),
         roles=[schemas.RoleRef(id=a.role.id, name=a.role.name) for a in user.role_assignments],
         permissions=sorted(p.value for p in permissions),

@@ -76,6 +76,7 @@ class Me(Response):
     picture: str | None
     language: Language
     totp_enabled: bool
+    mfa_required: bool
     organisation: OrganisationRef
     roles: list[RoleRef]
     permissions: list[str]

@@ -131,7 +131,7 @@ class TechnicianOut(Response):
     verified_domain: str
 
 
-class IssueTypeOut(Response):
+class PortalIssueType(Response):
     id: int
     name: str
 
@@ -143,7 +143,7 @@ class PortalFrontOut(Response):
     remote_support_enabled: bool
     chat_enabled: bool
     technicians: list[TechnicianOut]
-    issue_types: list[IssueTypeOut]
+    issue_types: list[PortalIssueType]
 
 
 class PortalKeyEntry(Request):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import io
 import time
 
 import pyotp
@@ -20,7 +21,12 @@ def provisioning_uri(secret: str, account: str) -> str:
 
 
 def qr_svg(uri: str) -> str:
-    return segno.make(uri, error="m").svg_inline(scale=4, dark="#111", light="#fff")
+    """A standalone SVG document (with its namespace), usable as an image source."""
+    buffer = io.BytesIO()
+    segno.make(uri, error="m").save(
+        buffer, kind="svg", xmldecl=False, svgns=True, scale=4, dark="#111", light="#fff"
+    )
+    return buffer.getvalue().decode()
 
 
 def qr_data_url(uri: str) -> str:

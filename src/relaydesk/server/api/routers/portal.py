@@ -59,7 +59,7 @@ async def front(
         remote_support_enabled=view.organisation.remote_support_enabled,
         chat_enabled=not view.organisation.chat_disabled,
         technicians=[s.TechnicianOut.model_validate(t) for t in view.technicians],
-        issue_types=[s.IssueTypeOut.model_validate(i) for i in view.issue_types],
+        issue_types=[s.PortalIssueType.model_validate(i) for i in view.issue_types],
     )
 
 
