@@ -39,11 +39,19 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         help="a folder to delete when the session ends (used by the portal's download script)",
     )
+    rfb = parser.add_argument_group("local screen sharing (any VNC viewer)")
+    rfb.add_argument("--rfb-listen", metavar="HOST:PORT", help="serve the screen over RFB here")
+    rfb.add_argument("--display", help="the X display to share (default: $DISPLAY)")
+    rfb.add_argument("--password-file", help="VNC password (first line); needed off loopback")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.rfb_listen:
+        from relaydesk.agent.screen.listener import run_from_args
+
+        return run_from_args(args, status)
     if not args.server or not args.key:
         print(
             "relaydesk-agent: give --server and --key (from your technician or the portal).",

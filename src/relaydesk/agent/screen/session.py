@@ -1,0 +1,510 @@
+"""The asyncio runner: RFB core + X11 capture + encoders + XTest input over any byte stream.
+
+    handle = ScreenHandle()
+    await serve_rfb(stream, ":0", password=None, view_only=False, name="desk", handle=handle)
+
+and, from anywhere on the same event loop while it runs:
+
+    handle.set_input_allowed(False)   # view only / consent revoked: input ignored at once
+    handle.stop("consent revoked")     # the stream ends at once
+
+Flow control: a frame goes out only when the client has asked for one (a pending
+FramebufferUpdateRequest) or, with continuous updates, when the fence sent after the previous
+frame has come back. Frames are never queued: at send time the screen is grabbed afresh, so
+under a slow link intermediate states are skipped and the newest screen wins. Capture is driven
+by XDamage (with a slow poll only when the display has no DAMAGE extension): an idle screen
+costs no grabs at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+
+from relaydesk.agent.screen import rfb
+from relaydesk.agent.screen.encodings import (
+    TightEncoder,
+    ZrleEncoder,
+    cursor_rect,
+    qemu_key_ack_rect,
+    raw_rect,
+)
+from relaydesk.agent.screen.rfb import RfbServer, Screen
+
+if TYPE_CHECKING:
+    from relaydesk.agent.screen.input import XTestInput
+
+log = logging.getLogger(__name__)
+
+POLL_INTERVAL = 0.05  # seconds between grabs when the display has no DAMAGE extension
+FENCE_TIMEOUT = 5.0
+
+
+class ByteStream(Protocol):
+    """What serve_rfb talks over: a TCP socket, a WebSocket tunnel..."""
+
+    async def read(self) -> bytes:
+        """Some bytes; b"" at end of stream."""
+        ...
+
+    async def write(self, data: bytes) -> None: ...
+
+
+@dataclass
+class ScreenStats:
+    updates: int = 0
+    rects: int = 0
+    bytes_sent: int = 0
+    grabs: int = 0
+    encode_seconds: float = 0.0
+    started: float = field(default_factory=time.monotonic)
+
+
+class ScreenHandle:
+    """The caller's remote control for one serve_rfb() run.
+
+    Create it before calling serve_rfb(..., handle=handle); methods may be called before the
+    session starts, while it runs and after it ended (then they do nothing)."""
+
+    def __init__(self, *, input_allowed: bool | None = None) -> None:
+        self._input_allowed = input_allowed
+        self._stop_reason: str | None = None
+        self._stopped = asyncio.Event()
+        self._session: _Session | None = None
+        self.stats = ScreenStats()
+        self.close_reason: str | None = None
+        self.on_clipboard: Callable[[str], None] | None = None  # text the viewer copied
+
+    @property
+    def input_allowed(self) -> bool:
+        return bool(self._input_allowed)
+
+    def set_input_allowed(self, allowed: bool) -> None:
+        """Allow or ignore keyboard and pointer input from now on (held keys are released)."""
+        self._input_allowed = allowed
+        if self._session is not None:
+            self._session.apply_input_allowed(allowed)
+
+    def stop(self, reason: str = "stopped") -> None:
+        """End the session now: serve_rfb returns promptly and the stream gets no more data."""
+        if self._stop_reason is None:
+            self._stop_reason = reason
+        self._stopped.set()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stopped.is_set()
+
+    def ctrl_alt_del(self) -> None:
+        if self._session is not None:
+            self._session.ctrl_alt_del()
+
+    def send_clipboard(self, text: str) -> None:
+        """Offer text to the viewer's clipboard."""
+        if self._session is not None:
+            self._session.send_clipboard(text)
+
+
+async def serve_rfb(
+    stream: ByteStream,
+    display: str,
+    *,
+    password: str | None,
+    view_only: bool,
+    name: str,
+    handle: ScreenHandle | None = None,
+    monitor: int | None = None,
+) -> None:
+    """Serve one RFB client over `stream` until EOF, a protocol violation or handle.stop().
+
+    Args:
+        stream: the byte stream to the viewer.
+        display: the X display, e.g. ":0".
+        password: VNC Authentication password, or None for security type None (only behind
+            an authenticated tunnel).
+        view_only: the initial input state (handle.set_input_allowed changes it later).
+        name: the desktop name the viewer shows.
+        handle: optional ScreenHandle to flip input and stop the session.
+        monitor: serve only this RandR monitor (index into capture.monitors()); None = all.
+    """
+    handle = handle or ScreenHandle()
+    if handle._input_allowed is None:
+        handle._input_allowed = not view_only
+    session = _Session(stream, display, password, name, handle, monitor)
+    handle._session = session
+    try:
+        await session.run()
+    finally:
+        handle._session = None
+        session.close()
+
+
+class _Session:
+    def __init__(
+        self,
+        stream: ByteStream,
+        display: str,
+        password: str | None,
+        name: str,
+        handle: ScreenHandle,
+        monitor: int | None,
+    ) -> None:
+        from relaydesk.agent.screen.capture import ChangeWatcher, X11Capture
+
+        self.stream = stream
+        self.display = display
+        self.handle = handle
+        self.stats = handle.stats
+        self.loop = asyncio.get_running_loop()
+        self.capture = X11Capture(display)
+        self.monitor = monitor
+        self.area = self._area()
+        x0, y0, w, h = self.area
+        self.core = RfbServer(
+            width=w, height=h, name=name, password=password, screens=self._screens()
+        )
+        self.input: XTestInput | None = None
+        self._input_error: str | None = None
+        self.wake = asyncio.Event()
+        self.damaged = True
+        self.cursor_changed = True
+        self.resized = False
+        self.watcher = None
+        try:
+            self.watcher = ChangeWatcher(display, self._notify_threadsafe)
+        except Exception as error:
+            log.warning("no X change notification (%s): polling every %.0f ms", error, 50)
+        self.has_damage = self.watcher is not None and self.watcher.has_damage
+        self.tight = TightEncoder()
+        self.zrle = ZrleEncoder()
+        self.client_frame: np.ndarray | None = None  # what the client shows
+        self.request_pending = False
+        self.full_request = False
+        self.fence_outstanding = False
+        self.fence_sent_at = 0.0
+        self.send_qemu_ack = False
+        self.send_eds = False
+        self.last_cursor_serial = -1
+        self.format_generation = 0
+        self._write_lock = asyncio.Lock()
+        self._closed = False
+
+    # -- geometry --------------------------------------------------------------------------
+
+    def _area(self) -> tuple[int, int, int, int]:
+        width, height = self.capture.size
+        if self.monitor is not None:
+            monitors = self.capture.monitors()
+            if 0 <= self.monitor < len(monitors):
+                m = monitors[self.monitor]
+                x, y = max(0, m.x), max(0, m.y)
+                return x, y, min(m.width, width - x), min(m.height, height - y)
+        return 0, 0, width, height
+
+    def _screens(self) -> list[Screen]:
+        x0, y0, w, h = self.area
+        if self.monitor is not None:
+            return [Screen(0, 0, 0, w, h)]
+        screens = []
+        for m in self.capture.monitors():
+            sx, sy = max(0, m.x), max(0, m.y)
+            sw, sh = min(m.width, w - sx), min(m.height, h - sy)
+            if sw > 0 and sh > 0:
+                screens.append(Screen(m.index, sx, sy, sw, sh))
+        return screens or [Screen(0, 0, 0, w, h)]
+
+    # -- notifications ---------------------------------------------------------------------
+
+    def _notify_threadsafe(self, kind: str) -> None:
+        with contextlib.suppress(RuntimeError):  # loop closed
+            self.loop.call_soon_threadsafe(self._notify, kind)
+
+    def _notify(self, kind: str) -> None:
+        if kind == "damage":
+            self.damaged = True
+        elif kind == "cursor":
+            self.cursor_changed = True
+        elif kind == "resize":
+            self.resized = True
+            self.damaged = True
+        elif kind == "lost":
+            self.handle.stop("the X display went away")
+        self.wake.set()
+
+    # -- handle operations -----------------------------------------------------------------
+
+    def _ensure_input(self) -> None:
+        if self.input is None and self._input_error is None:
+            from relaydesk.agent.screen.input import XTestInput
+
+            try:
+                self.input = XTestInput(self.display, allowed=self.handle.input_allowed)
+                self.input.offset = (self.area[0], self.area[1])
+            except Exception as error:
+                self._input_error = str(error)
+                log.warning("input disabled: %s", error)
+
+    def apply_input_allowed(self, allowed: bool) -> None:
+        if self.input is not None:
+            self.input.set_input_allowed(allowed)
+
+    def ctrl_alt_del(self) -> None:
+        if self.handle.input_allowed:
+            self._ensure_input()
+            if self.input is not None:
+                self.input.ctrl_alt_del()
+
+    def send_clipboard(self, text: str) -> None:
+        self.core.send_cut_text(text)
+        self.loop.create_task(self._flush())
+
+    # -- main ------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        reader = asyncio.create_task(self._reader(), name="rfb-reader")
+        updater = asyncio.create_task(self._updater(), name="rfb-updater")
+        stopper = asyncio.create_task(self.handle._stopped.wait(), name="rfb-stop")
+        try:
+            await self._flush()
+            done, _ = await asyncio.wait(
+                {reader, updater, stopper}, return_when=asyncio.FIRST_COMPLETED
+            )
+            for task in done:
+                if task is not stopper and not task.cancelled() and task.exception():
+                    error = task.exception()
+                    log.warning("screen session failed: %r", error)
+                    self.handle.close_reason = f"error: {error!r}"
+        finally:
+            for task in (reader, updater, stopper):
+                task.cancel()
+            for task in (reader, updater, stopper):
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        if self.handle.close_reason is None:
+            self.handle.close_reason = (
+                self.handle._stop_reason or self.core.close_reason or "client closed"
+            )
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self.input is not None:
+            self.input.close()
+        if self.watcher is not None:
+            self.watcher.close()
+        self.capture.close()
+
+    async def _flush(self) -> None:
+        async with self._write_lock:
+            data = self.core.data_to_send()
+            if data and not self.handle.stopped:
+                await self.stream.write(data)
+                self.stats.bytes_sent += len(data)
+
+    async def _reader(self) -> None:
+        while True:
+            data = await self.stream.read()
+            if not data:
+                return
+            events = self.core.receive_data(data)
+            for event in events:
+                self._handle_event(event)
+            await self._flush()
+            if self.core.closed:
+                return
+
+    def _handle_event(self, event: rfb.Event) -> None:  # noqa: C901 - dispatch
+        if isinstance(event, rfb.UpdateRequested):
+            self.request_pending = True
+            if not event.incremental:
+                self.full_request = True
+                if self.core.caps.extended_desktop_size:
+                    self.send_eds = True
+            self.wake.set()
+        elif isinstance(event, (rfb.KeyEvent, rfb.QemuKeyEvent, rfb.PointerEvent)):
+            if not self.handle.input_allowed:
+                return
+            self._ensure_input()
+            if self.input is None:
+                return
+            if isinstance(event, rfb.PointerEvent):
+                self.input.pointer(event.buttons, event.x, event.y)
+            elif isinstance(event, rfb.QemuKeyEvent):
+                self.input.key(event.down, event.keysym, event.keycode)
+            else:
+                self.input.key(event.down, event.keysym)
+        elif isinstance(event, rfb.PixelFormatSet):
+            self.format_generation += 1
+            self.client_frame = None  # resend everything in the new format
+            self.cursor_changed = True
+        elif isinstance(event, rfb.EncodingsSet):
+            caps = self.core.caps
+            self.tight.set_compression(caps.compression)
+            if caps.qemu_key:
+                self.send_qemu_ack = True
+            self.cursor_changed = True
+        elif isinstance(event, rfb.ClientCutText):
+            if self.handle.on_clipboard is not None and self.handle.input_allowed:
+                self.handle.on_clipboard(event.text)
+        elif isinstance(event, rfb.FenceReceived):
+            if not event.flags & rfb.FENCE_REQUEST:
+                self.fence_outstanding = False
+                self.wake.set()
+        elif isinstance(event, rfb.EnableContinuousUpdates):
+            self.wake.set()
+        elif isinstance(event, rfb.SetDesktopSize):
+            self.core.deny_desktop_size()
+        elif isinstance(event, rfb.ProtocolViolation):
+            log.info("RFB client closed for a protocol violation: %s", event.reason)
+        elif isinstance(event, rfb.AuthenticationFailed):
+            log.info("RFB client failed VNC authentication")
+
+    # -- updates ---------------------------------------------------------------------------
+
+    def _may_send(self) -> bool:
+        if not self.core.ready:
+            return False
+        if self.request_pending:
+            return True
+        if self.core.continuous_updates:
+            if self.fence_outstanding:
+                return time.monotonic() - self.fence_sent_at > FENCE_TIMEOUT
+            return True
+        return False
+
+    def _has_work(self) -> bool:
+        return (
+            self.damaged
+            or self.full_request
+            or self.client_frame is None
+            or self.send_eds
+            or self.send_qemu_ack
+            or (self.cursor_changed and self.core.caps.cursor)
+            or not self.has_damage
+        )
+
+    async def _updater(self) -> None:
+        while True:
+            if not (self._may_send() and self._has_work()):
+                self.wake.clear()
+                await self.wake.wait()
+                continue
+            sent = await self._send_update()
+            if not sent and not self.has_damage:
+                # No DAMAGE extension: poll at a modest rate while a request is pending.
+                self.wake.clear()
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self.wake.wait(), POLL_INTERVAL)
+
+    async def _send_update(self) -> bool:
+        """Grab, diff, encode and send one update; False when there was nothing to send."""
+        core = self.core
+        caps = core.caps
+        pseudo: list[bytes] = []
+        if self.resized:
+            self.resized = False
+            await self._check_resize()
+        if self.send_eds:
+            self.send_eds = False
+            rect = core.desktop_size_rect(rfb.EDS_REASON_SERVER)
+            if rect is not None:
+                core.send_update([rect])  # an update of its own, as the spec wants
+        if self.send_qemu_ack:
+            self.send_qemu_ack = False
+            pseudo.append(qemu_key_ack_rect())
+        if self.cursor_changed and caps.cursor:
+            self.cursor_changed = False
+            cursor = await asyncio.to_thread(self.capture.cursor)
+            if cursor is not None and cursor.serial != self.last_cursor_serial:
+                self.last_cursor_serial = cursor.serial
+                pseudo.append(
+                    cursor_rect(cursor.rgba, cursor.hot_x, cursor.hot_y, core.pixel_format)
+                )
+        rects: list[bytes] = []
+        need_grab = self.damaged or self.client_frame is None or self.full_request
+        if need_grab or not self.has_damage:
+            self.damaged = False
+            full = self.full_request or self.client_frame is None
+            self.full_request = False
+            generation = self.format_generation
+            rects = await asyncio.to_thread(self._grab_and_encode, full)
+            if generation != self.format_generation:  # SetPixelFormat meanwhile: redo
+                self.client_frame = None
+                rects = []
+        if not rects and not pseudo:
+            if core.pending_output:
+                await self._flush()
+            return False
+        core.send_update(pseudo + rects)
+        self.request_pending = False
+        self.stats.updates += 1
+        self.stats.rects += len(pseudo) + len(rects)
+        if core.continuous_updates and core.send_fence(b"f"):
+            self.fence_outstanding = True
+            self.fence_sent_at = time.monotonic()
+        await self._flush()
+        return True
+
+    async def _check_resize(self) -> None:
+        area = self._area()
+        if area == self.area:
+            return
+        self.area = area
+        _, _, w, h = area
+        self.core.set_screen(w, h, self._screens())
+        if self.input is not None:
+            self.input.offset = (area[0], area[1])
+        rect = self.core.desktop_size_rect(rfb.EDS_REASON_SERVER)
+        if rect is not None:
+            self.core.send_update([rect])
+        self.client_frame = None
+
+    def _grab_and_encode(self, full: bool) -> list[bytes]:
+        """In a worker thread: grab the screen and encode what the client lacks."""
+        from relaydesk.agent.screen.capture import changed_tiles, tiles_to_rects
+
+        if self.watcher is not None:
+            self.watcher.rearm()
+        frame = self.capture.grab()
+        self.stats.grabs += 1
+        x0, y0, w, h = self.area
+        width, height = self.core.width, self.core.height
+        frame = frame[y0 : y0 + h, x0 : x0 + w]
+        if frame.shape[0] != height or frame.shape[1] != width:  # client can't resize: fit
+            fitted = np.zeros((height, width, 4), np.uint8)
+            ch, cw = min(height, frame.shape[0]), min(width, frame.shape[1])
+            fitted[:ch, :cw] = frame[:ch, :cw]
+            frame = fitted
+        frame = np.ascontiguousarray(frame)
+        previous = None if full else self.client_frame
+        grid = changed_tiles(previous, frame)
+        if not grid.any():
+            return []
+        started = time.perf_counter()
+        rect_list = tiles_to_rects(grid, width, height)
+        rects = self._encode(frame, rect_list)
+        self.stats.encode_seconds += time.perf_counter() - started
+        self.client_frame = frame
+        return rects
+
+    def _encode(self, frame: np.ndarray, rect_list: list[tuple[int, int, int, int]]) -> list[bytes]:
+        caps = self.core.caps
+        pf = self.core.pixel_format
+        encoding = caps.preferred((rfb.ENC_TIGHT, rfb.ENC_ZRLE, rfb.ENC_RAW))
+        out: list[bytes] = []
+        for x, y, w, h in rect_list:
+            if encoding == rfb.ENC_TIGHT:
+                out.extend(self.tight.encode(frame, x, y, w, h, pf, caps.quality))
+            elif encoding == rfb.ENC_ZRLE:
+                out.extend(self.zrle.encode(frame, x, y, w, h, pf))
+            else:
+                out.append(raw_rect(frame, x, y, w, h, pf))
+        return out
