@@ -1,5 +1,5 @@
-"""The tools this agent serves over tunnels, by kind. A tool whose parts are not installed here
-(for example no X display for the screen) is simply not offered."""
+"""The tools this agent serves over tunnels, by kind. A tool whose parts are missing here (no X
+display, no screen libraries) is not offered, and the technician is told so."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from relaydesk.agent.tunnels import Handler
 def tool_handlers() -> dict[str, Handler]:
     handlers: dict[str, Handler] = {}
     try:
-        from relaydesk.agent.screen.tunnel import serve_screen
+        from relaydesk.agent.screen_tool import display_available, serve_screen
     except ImportError:
-        pass
-    else:
+        return handlers
+    if display_available():
         handlers["screen"] = serve_screen
     return handlers

@@ -1,0 +1,145 @@
+"""The screen through the whole product: real X display, real agent, real server and relay, and
+a standard VNC client (vncdotool) on the technician's end of the tunnel. A tiny TCP-to-WebSocket
+bridge stands where noVNC stands in the browser."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+import websockets
+from PIL import Image
+
+from tests.fixtures.common import free_port
+from tests.integration.technician import Technician
+
+AGENT = str(Path(sys.executable).parent / "relaydesk-agent")
+
+
+class TunnelBridge:
+    """Accepts one TCP client and joins it to a tunnel WebSocket, both ways."""
+
+    def __init__(self, ws_url: str) -> None:
+        self.ws_url = ws_url
+        self.port = free_port()
+        self.ready = threading.Event()
+        self.thread = threading.Thread(target=lambda: asyncio.run(self._serve()), daemon=True)
+        self.thread.start()
+        self.ready.wait(10)
+
+    async def _serve(self) -> None:
+        done = asyncio.Event()
+
+        async def on_client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            async with websockets.connect(
+                self.ws_url, subprotocols=["binary"], max_size=None
+            ) as ws:
+
+                async def up() -> None:
+                    while data := await reader.read(65536):
+                        await ws.send(data)
+
+                async def down() -> None:
+                    with contextlib.suppress(websockets.ConnectionClosed):
+                        async for message in ws:
+                            writer.write(
+                                message if isinstance(message, bytes) else message.encode()
+                            )
+                            await writer.drain()
+
+                await asyncio.wait(
+                    [asyncio.create_task(up()), asyncio.create_task(down())],
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+            writer.close()
+            done.set()
+
+        server = await asyncio.start_server(on_client, "127.0.0.1", self.port)
+        self.ready.set()
+        async with server:
+            await asyncio.wait_for(done.wait(), 120)
+
+
+@pytest.fixture
+def desktop(xvfb_display: Any) -> Iterator[Any]:
+    window = subprocess.Popen(
+        ["xmessage", "-geometry", "+40+40", "-bg", "red", "relaydesk screen test"],
+        env=xvfb_display.env,
+    )
+    time.sleep(0.5)
+    try:
+        yield xvfb_display
+    finally:
+        window.kill()
+
+
+def x_screenshot(display: str) -> np.ndarray:
+    from Xlib import X, display as xdisplay
+
+    d = xdisplay.Display(display)
+    root = d.screen().root
+    geometry = root.get_geometry()
+    raw = root.get_image(0, 0, geometry.width, geometry.height, X.ZPixmap, 0xFFFFFFFF)
+    pixels = np.frombuffer(raw.data, dtype=np.uint8).reshape(geometry.height, geometry.width, 4)
+    d.close()
+    return pixels[:, :, [2, 1, 0]]  # BGRX → RGB
+
+
+def test_technician_sees_the_customers_screen_through_the_relay(
+    relaydesk_server: Any, desktop: Any, tmp_path: Path
+) -> None:
+    technician = Technician(relaydesk_server).sign_in_first_time()
+    key = technician.new_key()
+    customer = {
+        "x-customer-token": httpx.post(
+            f"{relaydesk_server.url}/api/v1/portal/keys", json={"key": key}
+        ).json()["customer_token"]
+    }
+    agent = subprocess.Popen(
+        [AGENT, "--server", relaydesk_server.url, "--key", key],
+        env=desktop.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        sid = technician.wait_for_waiting_session()["id"]
+        technician.post(f"/api/v1/sessions/{sid}/accept")
+        technician.post(f"/api/v1/sessions/{sid}/screen/request", json={"mode": "view"})
+        httpx.post(
+            f"{relaydesk_server.url}/api/v1/portal/session/screen/answer",
+            json={"allow": True},
+            headers=customer,
+        )
+        tunnel = technician.post(f"/api/v1/sessions/{sid}/screen/tunnel").json()
+        bridge = TunnelBridge(relaydesk_server.url.replace("http://", "ws://") + tunnel["path"])
+
+        from vncdotool import api
+
+        client = api.connect(f"127.0.0.1::{bridge.port}", password=None, timeout=30)
+        try:
+            shot = tmp_path / "through-relay.png"
+            client.captureScreen(str(shot))
+        finally:
+            client.disconnect()
+            api.shutdown()
+        seen = np.asarray(Image.open(shot).convert("RGB"))
+        truth = x_screenshot(desktop.display)
+        assert seen.shape == truth.shape
+        assert np.array_equal(seen, truth)
+        technician.post(f"/api/v1/sessions/{sid}/end")
+        output, _ = agent.communicate(timeout=30)
+        assert agent.returncode == 0, output
+        assert "Tool opened: screen." in output
+    finally:
+        agent.kill()
