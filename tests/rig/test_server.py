@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+from pathlib import Path
 
 import httpx
 import pytest
@@ -73,3 +74,18 @@ def test_demo_on_postgresql(relaydesk_server: RelaydeskServer) -> None:
 def test_shared_server_is_up(shared_relaydesk_server: RelaydeskServer) -> None:
     assert shared_relaydesk_server.running
     assert httpx.get(f"{shared_relaydesk_server.url}/api/v1/health", timeout=10).is_success
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    (tmp_path / "elsewhere").mkdir()
+    return f"sqlite+aiosqlite:///{tmp_path / 'elsewhere' / 'chosen.sqlite3'}"
+
+
+def test_a_database_url_fixture_in_the_test_is_passed_through(
+    database_url: str, relaydesk_server: RelaydeskServer, tmp_path: Path
+) -> None:
+    assert relaydesk_server.environment()["RELAYDESK_DATABASE_URL"] == database_url
+    assert (tmp_path / "elsewhere" / "chosen.sqlite3").exists()
+    assert not (relaydesk_server.data_dir / "relaydesk.sqlite3").exists()
+    assert sign_in(relaydesk_server)["stage"] == "password_change"
