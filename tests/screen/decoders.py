@@ -115,8 +115,14 @@ class ClientFramebuffer:
         """Apply one FramebufferUpdate message (type byte included); returns bytes consumed."""
         r = Reader(data)
         assert r.u8() == 0
+        self.apply_update_body(r)
+        return r.pos
+
+    def apply_update_body(self, r: Reader) -> list[tuple[int, int, int, int, int]]:
+        """The rest of a FramebufferUpdate after its type byte; returns the rectangles seen."""
         r.take(1)
         count = r.u16()
+        seen = []
         done = 0
         while done < count:
             x, y, w, h = r.u16(), r.u16(), r.u16(), r.u16()
@@ -124,8 +130,9 @@ class ClientFramebuffer:
             if enc == -224:  # LastRect
                 break
             self.apply_rect(r, x, y, w, h, enc)
+            seen.append((x, y, w, h, enc))
             done += 1
-        return r.pos
+        return seen
 
     def apply_rect(self, r: Reader, x: int, y: int, w: int, h: int, enc: int) -> None:
         assert x + w <= self.width and y + h <= self.height or enc < 0, (x, y, w, h, enc)

@@ -70,6 +70,19 @@ def _char_keysym_variants(keysym: int) -> list[int]:
     return []
 
 
+class _SharedRemaps:
+    """Spare keycodes this process bound, per display, shared by its sessions: a session that
+    ends gives them back only when no other session on the display still uses them."""
+
+    def __init__(self) -> None:
+        self.users = 0
+        self.remapped: OrderedDict[int, int] = OrderedDict()  # keysym -> keycode
+
+
+_SHARED: dict[str, _SharedRemaps] = {}
+_SHARED_LOCK = threading.RLock()
+
+
 class XTestInput:
     """Injects RFB key and pointer events into an X display."""
 
@@ -77,6 +90,7 @@ class XTestInput:
         from Xlib import display as xdisplay
 
         self._xd = xdisplay.Display(display)
+        self._display_name = display
         if not self._xd.has_extension("XTEST"):
             raise RuntimeError(f"the X display {display} has no XTEST extension")
         self._lock = threading.RLock()
@@ -86,7 +100,10 @@ class XTestInput:
         self._pressed: dict[int, int] = {}  # client keysym -> keycode held
         self._pressed_scancodes: dict[int, int] = {}  # QEMU scancode -> keycode held
         self._fake_shift: set[int] = set()
-        self._remapped: OrderedDict[int, int] = OrderedDict()  # keysym -> spare keycode
+        with _SHARED_LOCK:
+            self._shared = _SHARED.setdefault(display, _SharedRemaps())
+            self._shared.users += 1
+        self._remapped = self._shared.remapped  # keysym -> spare keycode
         self._load_mapping()
 
     # -- switches --------------------------------------------------------------------------
@@ -101,12 +118,42 @@ class XTestInput:
                 self.release_all()
             self._allowed = allowed
 
-    def close(self) -> None:
+    def close(self, restore_delay: float = 1.0) -> None:
+        """Release everything held; give the spare keycodes back a little later.
+
+        Clients read keymap changes (XKB map notifications) as soon as they arrive, possibly
+        before they handle key events queued earlier: restoring at once could turn the last
+        typed characters into nothing."""
         with self._lock:
             with contextlib.suppress(Exception):
                 self.release_all()
+            self._allowed = False
+
+        with _SHARED_LOCK:
+            self._shared.users -= 1
+
+        def later() -> None:
+            time.sleep(restore_delay)
+            with _SHARED_LOCK, self._lock:
+                if self._shared.users == 0:
+                    with contextlib.suppress(Exception):
+                        self._restore_mapping()
+                with contextlib.suppress(Exception):
+                    self._xd.close()
+
+        if self._remapped:
+            threading.Thread(target=later, name="xtest-restore", daemon=True).start()
+        else:
             with contextlib.suppress(Exception):
                 self._xd.close()
+
+    def _restore_mapping(self) -> None:
+        """Give the spare keycodes back (empty), as they were before this session."""
+        for keycode in self._remapped.values():
+            width = len(self._mapping[keycode - self._min_kc])
+            self._xd.change_keyboard_mapping(keycode, [[NO_SYMBOL] * width])
+        self._remapped.clear()
+        self._xd.sync()
 
     # -- keyboard --------------------------------------------------------------------------
 
@@ -116,17 +163,21 @@ class XTestInput:
         self._max_kc = xd.display.info.max_keycode
         count = self._max_kc - self._min_kc + 1
         self._mapping = [list(row) for row in xd.get_keyboard_mapping(self._min_kc, count)]
+        # Spare keycodes, used from the highest down (pop); never 8, which XKB keymaps leave
+        # without a key: a press there is not released properly.
         self._spare = [
             self._min_kc + i
             for i, row in enumerate(self._mapping)
-            if all(sym == NO_SYMBOL for sym in row)
-        ][::-1]
+            if all(sym == NO_SYMBOL for sym in row) and self._min_kc + i > 8
+        ]
         self._shift_keycode = xd.keysym_to_keycode(XK_SHIFT_L) or None
 
     def _lookup(self, keysym: int) -> tuple[int, int] | None:
         """(keycode, level) where the current map has `keysym` on level 0 or 1."""
         best: tuple[int, int] | None = None
         for i, row in enumerate(self._mapping):
+            if self._min_kc + i <= 8:
+                continue
             for level in (0, 1):
                 if level < len(row) and row[level] == keysym:
                     if best is None or level < best[1]:
@@ -137,10 +188,19 @@ class XTestInput:
 
     def _remap(self, keysym: int) -> int | None:
         """Bind a spare keycode to `keysym` (both levels) and return it."""
+        with _SHARED_LOCK:
+            return self._remap_locked(keysym)
+
+    def _remap_locked(self, keysym: int) -> int | None:
         if keysym in self._remapped:
             self._remapped.move_to_end(keysym)
-            return self._remapped[keysym]
+            keycode = self._remapped[keysym]
+            self._mapping[keycode - self._min_kc] = [keysym, keysym]
+            return keycode
         held = set(self._pressed.values()) | set(self._pressed_scancodes.values())
+        in_use = set(self._remapped.values())  # also bound by sibling sessions
+        while self._spare and self._spare[-1] in in_use:
+            self._spare.pop()
         if self._spare:
             keycode = self._spare.pop()
         else:

@@ -1,0 +1,456 @@
+"""The RFB server against a real Xvfb with real X clients, driven by standard and test clients.
+
+Starts its own Xvfb (-displayfd), xterm and xev on it, and `relaydesk-agent --rfb-listen` as a
+subprocess. vncdotool (a standard client nobody here wrote) captures in Raw and ZRLE, types and
+clicks; tests/screen/rfbclient.py (reference decoders) checks Tight lossless and the rest.
+Skips without Xvfb/xterm/xev, fails instead under CI=true.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from relaydesk.agent.screen import rfb
+from tests.fixtures.common import REPO_ROOT, free_port, require_executable, session_artifacts
+from tests.fixtures.xvfb import XvfbDisplay, start_xvfb, stop_xvfb
+from tests.screen.rfbclient import RGBX, TIGHT, ZRLE, AuthFailed, RfbClient
+
+PASSWORD = "s3cret-pw"
+XTERM_GEOMETRY = (0, 0)  # xterm at the top left
+XEV_AT = (700, 300)  # xev window: 300x200 at (700, 300)
+
+
+def x_screenshot(display: str) -> np.ndarray:
+    """The root window as H x W x 3 RGB through python-xlib GetImage (not the agent's path)."""
+    from Xlib import X
+    from Xlib import display as xdisplay
+
+    d = xdisplay.Display(display)
+    try:
+        root = d.screen().root
+        g = root.get_geometry()
+        image = root.get_image(0, 0, g.width, g.height, X.ZPixmap, 0xFFFFFFFF)
+        bgrx = np.frombuffer(image.data, np.uint8).reshape(g.height, g.width, 4)
+        return bgrx[..., [2, 1, 0]].copy()
+    finally:
+        d.close()
+
+
+def stable_screenshot(display: str) -> np.ndarray:
+    for _ in range(50):
+        a = x_screenshot(display)
+        time.sleep(0.1)
+        b = x_screenshot(display)
+        if np.array_equal(a, b):
+            return b
+    raise AssertionError("the X screen never settled")
+
+
+@pytest.fixture(scope="module")
+def xvfb() -> Iterator[XvfbDisplay]:
+    log = session_artifacts() / "screen-xvfb.log"
+    display = start_xvfb(log)
+    yield display
+    stop_xvfb(display)
+
+
+@pytest.fixture(scope="module")
+def typed_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("typed") / "typed.txt"
+
+
+@pytest.fixture(scope="module")
+def x_clients(xvfb: XvfbDisplay, typed_file: Path) -> Iterator[dict[str, subprocess.Popen]]:
+    xterm = require_executable("xterm", "apt-get install xterm")
+    xev = require_executable("xev", "apt-get install x11-utils")
+    env = {**xvfb.env, "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"}
+    events_log = typed_file.parent / "xev.log"
+    procs = {
+        "xterm": subprocess.Popen(
+            [
+                xterm,
+                "-u8",
+                "-geometry",
+                "80x12+0+0",
+                "-bg",
+                "white",
+                "-fg",
+                "black",
+                "-e",
+                "sh",
+                "-c",
+                f"stty -echo; cat > {typed_file}",
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        ),
+        "xev": subprocess.Popen(
+            [
+                xev,
+                "-geometry",
+                f"300x200+{XEV_AT[0]}+{XEV_AT[1]}",
+                "-event",
+                "button",
+                "-event",
+                "keyboard",
+            ],
+            env=env,
+            stdout=events_log.open("w"),
+            stderr=subprocess.DEVNULL,
+        ),
+    }
+    procs["xev"].log_path = events_log  # type: ignore[attr-defined]
+    time.sleep(1.5)
+    for name, proc in procs.items():
+        assert proc.poll() is None, f"{name} exited"
+    yield procs
+    for proc in procs.values():
+        proc.terminate()
+        proc.wait(5)
+
+
+def start_agent(display: str, port: int, *extra: str) -> subprocess.Popen[str]:
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "relaydesk.agent.main",
+            "--rfb-listen",
+            f"127.0.0.1:{port}",
+            "--display",
+            display,
+            *extra,
+        ],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    assert proc.stdout is not None
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if "listening" in line:
+            threading.Thread(target=proc.stdout.read, daemon=True).start()  # keep draining
+            return proc
+        if not line and proc.poll() is not None:
+            break
+    proc.kill()
+    raise AssertionError(f"the agent did not start listening: {proc.stdout.read()}")
+
+
+@pytest.fixture(scope="module")
+def agent(xvfb: XvfbDisplay, x_clients: dict, tmp_path_factory: pytest.TempPathFactory):
+    port = free_port()
+    password_file = tmp_path_factory.mktemp("pw") / "password"
+    password_file.write_text(PASSWORD + "\n")
+    proc = start_agent(xvfb.display, port, "--password-file", str(password_file))
+    yield port
+    proc.terminate()
+    proc.wait(10)
+
+
+def vncdotool(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    vncdo = Path(sys.executable).parent / "vncdo"
+    return subprocess.run([str(vncdo), *args], capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.mark.parametrize("encoding", ["raw", "zrle"])
+def test_vncdotool_capture_equals_x_screenshot(xvfb, agent, encoding, tmp_path) -> None:
+    want = stable_screenshot(xvfb.display)
+    out = tmp_path / f"{encoding}.png"
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(Path(__file__).parent / "vncdotool_capture.py"),
+            f"127.0.0.1::{agent}",
+            PASSWORD,
+            encoding,
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO_ROOT,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    got = np.asarray(Image.open(out).convert("RGB"))
+    assert got.shape == want.shape
+    assert np.array_equal(got, x_screenshot(xvfb.display)), "decoded framebuffer != X screen"
+    assert (want != 0).any(), "the screen shows the X clients"
+
+
+@pytest.mark.parametrize(
+    "encodings", [[TIGHT, -256 + 1], [ZRLE], [0]], ids=["tight", "zrle", "raw"]
+)
+def test_reference_client_lossless_equals_x_screenshot(xvfb, agent, encodings) -> None:
+    want = stable_screenshot(xvfb.display)
+    client = RfbClient("127.0.0.1", agent, PASSWORD).connect()
+    try:
+        client.set_pixel_format(RGBX)
+        client.set_encodings([*encodings, rfb.ENC_LAST_RECT])
+        client.request(incremental=False)
+        rects = client.read_update()
+        assert {r[4] for r in rects} == {encodings[0]}
+        assert np.array_equal(client.rgb(), x_screenshot(xvfb.display))
+    finally:
+        client.close()
+    assert want.shape[:2] == client.rgb().shape[:2]
+
+
+def test_tight_jpeg_within_bound_and_incremental_updates(xvfb, agent) -> None:
+    client = RfbClient("127.0.0.1", agent, PASSWORD).connect()
+    try:
+        client.set_pixel_format(RGBX)
+        client.set_encodings(
+            [
+                TIGHT,
+                rfb.ENC_JPEG_QUALITY_0 + 8,
+                rfb.ENC_CURSOR,
+                rfb.ENC_EXTENDED_DESKTOP_SIZE,
+                rfb.ENC_QEMU_EXT_KEY,
+            ]
+        )
+        client.request(incremental=False)
+        seen = client.read_update() + client.read_update()
+        kinds = {r[4] for r in seen}
+        assert rfb.ENC_EXTENDED_DESKTOP_SIZE in kinds and TIGHT in kinds
+        want = x_screenshot(xvfb.display).astype(int)
+        error = np.abs(client.rgb().astype(int) - want).mean()
+        assert error < 2.0, error
+        # An incremental request waits for a change; a new window produces one.
+        client.request(incremental=True)
+        proc = subprocess.Popen(["xmessage", "-geometry", "+300+500", "incremental"], env=xvfb.env)
+        try:
+            rects = client.read_update()
+            assert rects and all(r[1] + r[3] > 500 for r in rects if r[4] == TIGHT)
+        finally:
+            proc.kill()
+            proc.wait()
+    finally:
+        client.close()
+
+
+def wait_for_text(path: Path, text: str, timeout: float = 10) -> str:
+    deadline = time.monotonic() + timeout
+    content = ""
+    while time.monotonic() < deadline:
+        content = path.read_text(encoding="utf-8") if path.exists() else ""
+        if text in content:
+            return content
+        time.sleep(0.1)
+    return content
+
+
+def test_typing_reaches_xterm(agent, typed_file) -> None:
+    # The pointer over the xterm gives it the keyboard focus (no window manager).
+    text = "Hello, World! 123 é ü €"
+    result = vncdotool(
+        "-s",
+        f"127.0.0.1::{agent}",
+        "-p",
+        PASSWORD,
+        "move",
+        "100",
+        "60",
+        "type",
+        text,
+        "key",
+        "enter",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    content = wait_for_text(typed_file, text + "\n")
+    assert text + "\n" in content, repr(content)
+
+
+def xev_log(x_clients) -> str:
+    return x_clients["xev"].log_path.read_text()
+
+
+def test_click_wheel_and_drag_reach_the_window(agent, x_clients) -> None:
+    x, y = XEV_AT[0] + 150, XEV_AT[1] + 100
+    before = xev_log(x_clients).count("ButtonPress")
+    result = vncdotool(
+        "-s",
+        f"127.0.0.1::{agent}",
+        "-p",
+        PASSWORD,
+        "move",
+        str(x),
+        str(y),
+        "click",
+        "1",
+        "click",
+        "4",
+        "mousedown",
+        "1",
+        "drag",
+        str(x + 40),
+        str(y + 30),
+        "mouseup",
+        "1",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and xev_log(x_clients).count("ButtonPress") < before + 3:
+        time.sleep(0.1)
+    log = xev_log(x_clients)
+    presses = log.count("ButtonPress") - before
+    assert presses >= 3, log[-2000:]
+    assert "button 4" in log and "button 1" in log
+
+
+def test_wrong_password_is_refused(agent) -> None:
+    with pytest.raises(AuthFailed):
+        RfbClient("127.0.0.1", agent, "wrong").connect()
+    result = vncdotool("-s", f"127.0.0.1::{agent}", "-p", "wrong", "-t", "20", "move", "1", "1")
+    assert result.returncode != 0
+
+
+def test_non_loopback_without_password_refuses_to_start(xvfb) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "relaydesk.agent.main",
+            "--rfb-listen",
+            f"0.0.0.0:{free_port()}",
+            "--display",
+            xvfb.display,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        cwd=REPO_ROOT,
+    )
+    assert result.returncode != 0
+    assert "without a password" in result.stderr
+
+
+# --- in-process: the handle (view only, revoke, stop) -------------------------------------
+
+
+class ServerThread:
+    """serve_rfb behind an RfbListener on its own event loop thread."""
+
+    def __init__(self, display: str, view_only: bool) -> None:
+        from relaydesk.agent.screen.listener import RfbListener
+
+        self.loop = asyncio.new_event_loop()
+        self.listener = RfbListener(
+            "127.0.0.1", 0, display, password=None, name="t", view_only=view_only
+        )
+        self.loop.run_until_complete(self.listener.start())
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def port(self) -> int:
+        return self.listener.port
+
+    def handle(self):
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self.listener.handles:
+                return next(iter(self.listener.handles))
+            time.sleep(0.05)
+        raise AssertionError("no session")
+
+    def call(self, fn, *args) -> None:
+        self.loop.call_soon_threadsafe(fn, *args)
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.listener.close)
+        time.sleep(0.3)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+
+
+def test_view_only_then_control_then_revoked_then_stopped(xvfb, x_clients) -> None:
+    server = ServerThread(xvfb.display, view_only=True)
+    try:
+        client = RfbClient("127.0.0.1", server.port).connect()
+        x, y = XEV_AT[0] + 100, XEV_AT[1] + 50
+        handle = server.handle()
+
+        def clicks() -> int:
+            return xev_log(x_clients).count("ButtonPress")
+
+        start = clicks()
+        client.pointer(0, x, y)
+        client.pointer(1, x, y)
+        client.pointer(0, x, y)
+        time.sleep(1.0)
+        assert clicks() == start, "view only: nothing arrives"
+
+        server.call(handle.set_input_allowed, True)
+        time.sleep(0.2)
+        client.pointer(1, x, y)
+        client.pointer(0, x, y)
+        deadline = time.monotonic() + 5
+        while clicks() == start and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert clicks() == start + 1, "control: the click arrives"
+
+        server.call(handle.set_input_allowed, False)
+        time.sleep(0.2)
+        revoked_at = clicks()
+        client.pointer(1, x, y)
+        client.pointer(0, x, y)
+        time.sleep(1.0)
+        assert clicks() == revoked_at, "revoked: nothing arrives"
+
+        started = time.monotonic()
+        server.call(handle.stop, "consent revoked")
+        client.sock.settimeout(5)
+        with pytest.raises((ConnectionError, OSError)):
+            while True:
+                client.read_message()
+        assert time.monotonic() - started < 2
+        assert handle.close_reason == "consent revoked"
+        client.close()
+    finally:
+        server.close()
+
+
+def test_continuous_updates_with_fences(xvfb, x_clients) -> None:
+    server = ServerThread(xvfb.display, view_only=True)
+    try:
+        client = RfbClient("127.0.0.1", server.port).connect()
+        client.set_pixel_format(RGBX)
+        client.set_encodings([TIGHT, rfb.ENC_FENCE, rfb.ENC_CONTINUOUS_UPDATES])
+        kind, _ = client.read_message()
+        assert kind == "fence"
+        kind, _ = client.read_message()
+        assert kind == "end_of_cu"
+        client.request(incremental=False)
+        client.read_update()
+        client.sock.sendall(
+            b"\x96\x01"
+            + (0).to_bytes(4, "big")
+            + client.fb.width.to_bytes(2, "big")
+            + client.fb.height.to_bytes(2, "big")
+        )
+        # Updates now come without requests when the screen changes.
+        proc = subprocess.Popen(["xmessage", "-geometry", "+400+600", "continuous"], env=xvfb.env)
+        try:
+            client.read_update()
+        finally:
+            proc.kill()
+            proc.wait()
+        client.read_update()  # the window going away: no request sent in between
+        assert np.array_equal(client.rgb(), stable_screenshot(xvfb.display))
+        client.close()
+    finally:
+        server.close()
