@@ -84,7 +84,8 @@ def desktop(xvfb_display: Any) -> Iterator[Any]:
 
 
 def x_screenshot(display: str) -> np.ndarray:
-    from Xlib import X, display as xdisplay
+    from Xlib import X
+    from Xlib import display as xdisplay
 
     d = xdisplay.Display(display)
     root = d.screen().root

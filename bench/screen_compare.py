@@ -1,0 +1,262 @@
+"""Benchmark: relaydesk's RFB server against x11vnc on the same 1920x1080 Xvfb display, with the
+same client and encoding settings, on three workloads: scrolling text in an xterm, a 640x360
+video-like window at 30 fps, and an idle screen.
+
+Measured per server and workload: frames per second delivered to a client that always keeps an
+update request outstanding, bytes per second, the server's CPU (share of one core), and, on the
+idle screen with an xterm echoing keys, the key-press-to-screen latency (p50, p95). Every figure
+is also given as a ratio to x11vnc's, measured in the same run.
+
+Needs Debian's xvfb, xterm and x11vnc.  Run: .venv/bin/python bench/screen_compare.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import select
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.screen.rfbclient import RGBX, TIGHT, RfbClient, SocketReader  # noqa: E402
+
+BIN = Path(sys.executable).parent
+PASSWORD = "benchpw"
+JPEG_QUALITY_6, COMPRESS_2 = -26, -254
+KEY_A = 0x61
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def xvfb() -> Iterator[dict[str, str]]:
+    read_fd, write_fd = os.pipe()
+    process = subprocess.Popen(
+        ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1920x1080x24", "-nolisten", "tcp"],
+        pass_fds=(write_fd,),
+        stderr=subprocess.DEVNULL,
+    )
+    os.close(write_fd)
+    with os.fdopen(read_fd) as reader:
+        display = ":" + reader.readline().strip()
+    try:
+        yield {**os.environ, "DISPLAY": display}
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+@contextmanager
+def started(
+    command: list[str], env: dict[str, str], port: int | None = None
+) -> Iterator[psutil.Process]:
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        if port is not None:
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                    break
+                except OSError:
+                    time.sleep(0.1)
+        yield psutil.Process(process.pid)
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def servers(env: dict[str, str], folder: Path) -> dict[str, tuple[list[str], int]]:
+    password_file = folder / "password"
+    password_file.write_text(PASSWORD + "\n")
+    ours, theirs = free_port(), free_port()
+    return {
+        "relaydesk": (
+            [
+                str(BIN / "relaydesk-agent"),
+                "--rfb-listen",
+                f"127.0.0.1:{ours}",
+                "--display",
+                env["DISPLAY"],
+                "--password-file",
+                str(password_file),
+            ],
+            ours,
+        ),
+        "x11vnc": (
+            [
+                "x11vnc",
+                "-display",
+                env["DISPLAY"],
+                "-rfbport",
+                str(theirs),
+                "-localhost",
+                "-passwd",
+                PASSWORD,
+                "-forever",
+                "-shared",
+                "-quiet",
+                "-nopw",
+            ],
+            theirs,
+        ),
+    }
+
+
+class PollingReader(SocketReader):
+    """The test client's reader, with a buffer it can tell apart from the socket, so the
+    benchmark can wait for an update with a deadline (an idle screen sends nothing)."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.buffer = bytearray()
+        self.pos = 0
+
+    def take(self, n: int) -> bytes:
+        while len(self.buffer) < n:
+            chunk = self.sock.recv(1 << 20)
+            if not chunk:
+                raise ConnectionError("server closed the connection")
+            self.buffer += chunk
+        data = bytes(self.buffer[:n])
+        del self.buffer[:n]
+        self.pos += n
+        return data
+
+    def ready(self, timeout: float) -> bool:
+        return bool(self.buffer) or bool(select.select([self.sock], [], [], timeout)[0])
+
+
+def client(port: int) -> RfbClient:
+    rfb = RfbClient("127.0.0.1", port, password=PASSWORD, timeout=30).connect()
+    rfb.sock.settimeout(None)
+    rfb.reader = PollingReader(rfb.sock)
+    rfb.set_pixel_format(RGBX)
+    rfb.set_encodings([TIGHT, JPEG_QUALITY_6, COMPRESS_2])
+    rfb.request(incremental=False)
+    rfb.read_update()
+    return rfb
+
+
+def stream(port: int, server: psutil.Process, seconds: float) -> dict[str, float]:
+    rfb = client(port)
+    cpu_before = sum(server.cpu_times()[:2])
+    bytes_before, frames = rfb.reader.pos, 0
+    reader = rfb.reader
+    assert isinstance(reader, PollingReader)
+    started_at = time.monotonic()
+    pending = False
+    while (left := seconds - (time.monotonic() - started_at)) > 0:
+        if not pending:
+            rfb.request(incremental=True)
+            pending = True
+        if not reader.ready(min(left, 0.5)):
+            continue  # an idle screen: the request stays outstanding
+        if rfb.read_update():
+            frames += 1
+        pending = False
+    elapsed = time.monotonic() - started_at
+    cpu = sum(server.cpu_times()[:2]) - cpu_before
+    result = {
+        "fps": frames / elapsed,
+        "kbytes_per_s": (rfb.reader.pos - bytes_before) / elapsed / 1024,
+        "cpu_share": cpu / elapsed,
+    }
+    rfb.close()
+    return result
+
+
+def key_latency(port: int, presses: int) -> dict[str, float]:
+    rfb = client(port)
+    reader = rfb.reader
+    assert isinstance(reader, PollingReader)
+    samples = []
+    rfb.pointer(0, 100, 100)  # over the xterm: without a window manager, focus follows it
+    rfb.request(incremental=True)
+    for _ in range(presses):
+        while reader.ready(0.3):  # let the previous key's echo settle, keep one request open
+            rfb.read_update()
+            rfb.request(incremental=True)
+        pressed = time.perf_counter()
+        rfb.key(True, KEY_A)
+        rfb.key(False, KEY_A)
+        if not reader.ready(5.0):
+            continue
+        rfb.read_update()
+        samples.append((time.perf_counter() - pressed) * 1000)
+        rfb.request(incremental=True)
+    rfb.close()
+    samples.sort()
+    return {
+        "latency_p50_ms": statistics.median(samples),
+        "latency_p95_ms": samples[max(0, int(0.95 * len(samples)) - 1)],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--presses", type=int, default=30)
+    args = parser.parse_args()
+    for tool in ("Xvfb", "xterm", "x11vnc"):
+        if shutil.which(tool) is None:
+            raise SystemExit(f"{tool} is needed (Debian packages xvfb, xterm, x11vnc)")
+    results: dict[str, dict[str, dict[str, float]]] = {}
+    workload_script = str(Path(__file__).with_name("screen_workloads.py"))
+    with tempfile.TemporaryDirectory() as folder, xvfb() as env:
+        commands = servers(env, Path(folder))
+        workloads = {
+            "text": [
+                "xterm",
+                "-geometry",
+                "200x60+0+0",
+                "-e",
+                f"{sys.executable} {workload_script} text",
+            ],
+            "video": [sys.executable, workload_script, "video"],
+            "idle": ["xterm", "-geometry", "80x24+0+0", "-e", "cat"],
+        }
+        for workload, x_client in workloads.items():
+            with started(x_client, env):
+                time.sleep(1.5)
+                for name, (command, port) in commands.items():
+                    with started(command, env, port) as server:
+                        time.sleep(0.5)
+                        figures = stream(port, server, args.seconds)
+                        if workload == "idle":
+                            figures.update(key_latency(port, args.presses))
+                        results.setdefault(workload, {})[name] = figures
+    report: dict[str, object] = {"results": results, "ratios_relaydesk_to_x11vnc": {}}
+    for workload, by_server in results.items():
+        ours, reference = by_server["relaydesk"], by_server["x11vnc"]
+        report["ratios_relaydesk_to_x11vnc"][workload] = {  # type: ignore[index]
+            key: round(ours[key] / reference[key], 2) if reference[key] else None for key in ours
+        }
+    print(json.dumps(report, indent=2, default=lambda v: round(v, 3)))
+
+
+if __name__ == "__main__":
+    main()
