@@ -22,6 +22,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -150,8 +151,8 @@ class PollingReader(SocketReader):
         return bool(self.buffer) or bool(select.select([self.sock], [], [], timeout)[0])
 
 
-def client(port: int) -> RfbClient:
-    rfb = RfbClient("127.0.0.1", port, password=PASSWORD, timeout=30).connect()
+def client(port: int, password: str | None = PASSWORD) -> RfbClient:
+    rfb = RfbClient("127.0.0.1", port, password=password, timeout=30).connect()
     rfb.sock.settimeout(None)
     rfb.reader = PollingReader(rfb.sock)
     rfb.set_pixel_format(RGBX)
@@ -189,8 +190,8 @@ def stream(port: int, server: psutil.Process, seconds: float) -> dict[str, float
     return result
 
 
-def key_latency(port: int, presses: int) -> dict[str, float]:
-    rfb = client(port)
+def key_latency(port: int, presses: int, password: str | None = PASSWORD) -> dict[str, float]:
+    rfb = client(port, password)
     reader = rfb.reader
     assert isinstance(reader, PollingReader)
     samples = []
@@ -214,6 +215,69 @@ def key_latency(port: int, presses: int) -> dict[str, float]:
         "latency_p50_ms": statistics.median(samples),
         "latency_p95_ms": samples[max(0, int(0.95 * len(samples)) - 1)],
     }
+
+
+@contextmanager
+def through_relay(env: dict[str, str], folder: Path) -> Iterator[int]:
+    """The whole product in the path: server, relay tunnel, agent; yields a local TCP port that
+    leads into the tunnel (where noVNC would be)."""
+    import httpx
+    from tests.integration.technician import Technician
+    from tests.integration.tunnel_bridge import TunnelBridge
+
+    port = free_port()
+    server_env = {k: v for k, v in env.items() if not k.startswith("RELAYDESK_")}
+    server_env["RELAYDESK_DATA_DIR"] = str(folder / "server")
+    process = subprocess.Popen(
+        [str(BIN / "relaydesk"), "demo", "--port", str(port)],
+        env=server_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    agent: subprocess.Popen[bytes] | None = None
+    try:
+        server = _DemoServer(f"http://127.0.0.1:{port}", process)
+        technician = Technician(server).sign_in_first_time()
+        key = technician.new_key()
+        token = httpx.post(f"{server.url}/api/v1/portal/keys", json={"key": key}).json()
+        agent = subprocess.Popen(
+            [str(BIN / "relaydesk-agent"), "--server", server.url, "--key", key],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        sid = technician.wait_for_waiting_session()["id"]
+        technician.post(f"/api/v1/sessions/{sid}/accept")
+        technician.post(f"/api/v1/sessions/{sid}/screen/request", json={"mode": "control"})
+        httpx.post(
+            f"{server.url}/api/v1/portal/session/screen/answer",
+            json={"allow": True},
+            headers={"x-customer-token": token["customer_token"]},
+        )
+        tunnel = technician.post(f"/api/v1/sessions/{sid}/screen/tunnel").json()
+        bridge = TunnelBridge(server.url.replace("http://", "ws://") + tunnel["path"])
+        yield bridge.port
+    finally:
+        if agent is not None:
+            agent.kill()
+        process.terminate()
+        process.wait(10)
+
+
+class _DemoServer:
+    def __init__(self, url: str, process: subprocess.Popen[str]) -> None:
+        self.url = url
+        self.admin_email = self.admin_password = ""
+        assert process.stdout is not None
+        for line in process.stdout:
+            if line.startswith("Administrator e-mail: "):
+                self.admin_email = line.split(": ", 1)[1].strip()
+            elif line.startswith("One-time password: "):
+                self.admin_password = line.split(": ", 1)[1].strip()
+            elif "Uvicorn running" in line:
+                break
+        threading.Thread(target=lambda: [None for _ in process.stdout], daemon=True).start()  # type: ignore[union-attr]
 
 
 def main() -> None:
@@ -249,12 +313,25 @@ def main() -> None:
                         if workload == "idle":
                             figures.update(key_latency(port, args.presses))
                         results.setdefault(workload, {})[name] = figures
+        with started(workloads["idle"], env), through_relay(env, Path(folder)) as relay_port:
+            time.sleep(1.0)
+            relayed = key_latency(relay_port, args.presses, password=None)
+            results["idle"]["relaydesk via relay"] = {
+                "fps": 0.0,
+                "kbytes_per_s": 0.0,
+                "cpu_share": 0.0,
+                **relayed,
+            }
     report: dict[str, object] = {"results": results, "ratios_relaydesk_to_x11vnc": {}}
     for workload, by_server in results.items():
-        ours, reference = by_server["relaydesk"], by_server["x11vnc"]
-        report["ratios_relaydesk_to_x11vnc"][workload] = {  # type: ignore[index]
-            key: round(ours[key] / reference[key], 2) if reference[key] else None for key in ours
-        }
+        reference = by_server["x11vnc"]
+        for name, ours in by_server.items():
+            if name == "x11vnc":
+                continue
+            report["ratios_relaydesk_to_x11vnc"][f"{workload} ({name})"] = {  # type: ignore[index]
+                key: round(ours[key] / reference[key], 2) if reference.get(key) else None
+                for key in ours
+            }
     print(json.dumps(report, indent=2, default=lambda v: round(v, 3)))
 
 
