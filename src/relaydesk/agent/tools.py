@@ -3,11 +3,17 @@ display, no screen libraries) is not offered, and the technician is told so."""
 
 from __future__ import annotations
 
+import os
+
 from relaydesk.agent.tunnels import Handler
 
 
 def tool_handlers() -> dict[str, Handler]:
     handlers: dict[str, Handler] = {}
+    if os.name == "posix":
+        from relaydesk.agent.shell_tool import serve_shell
+
+        handlers["shell"] = serve_shell
     try:
         from relaydesk.agent.screen_tool import display_available, serve_screen
     except ImportError:

@@ -25,6 +25,7 @@ from relaydesk.server.api.routers import (
     reports,
     roles,
     screen,
+    shell,
     support,
     teams,
     users,
@@ -63,6 +64,7 @@ def api_router() -> APIRouter:
         portal,
         issue_types,
         screen,
+        shell,
     ):
         router.include_router(module.router)
     return router

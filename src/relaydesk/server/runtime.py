@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from relaydesk.server.broker import MemoryBroker
 from relaydesk.server.config import Settings
 from relaydesk.server.db.engine import make_engine, make_sessionmaker
+from relaydesk.server.domain import recordings
 from relaydesk.server.domain.notifications import Broker, publish_committed
 from relaydesk.server.domain.signin import SignInPolicy
 from relaydesk.server.domain.throttle import AttemptThrottle
@@ -20,6 +21,7 @@ from relaydesk.server.downloads.agent_wheel import AgentWheel
 from relaydesk.server.mail.sending import Mailer, OutboxMailer, SmtpMailer
 from relaydesk.server.presence import Presence
 from relaydesk.server.relay.pipe import RelayHub
+from relaydesk.server.relay.recording import ShellRecording
 
 
 def _mailer(settings: Settings) -> Mailer | None:
@@ -53,7 +55,25 @@ class Runtime:
 
     def __post_init__(self) -> None:
         self.agent_wheel = AgentWheel(self.settings.data_dir / "agent_dist")
-        self.relay = RelayHub(self.tunnels, self.broker)
+        self.relay = RelayHub(
+            self.tunnels,
+            self.broker,
+            self.settings.data_dir / "recordings",
+            on_recorded=self._recorded,
+        )
+
+    async def _recorded(self, recording: ShellRecording) -> None:
+        async with self.transaction() as db:
+            await recordings.register_shell(
+                db,
+                recording.tunnel.session_id,
+                recording.tunnel.id,
+                recording.tunnel.opened_by,
+                recording.started_wall,
+                recording.cast_path,
+                recording.transcript_path,
+                len(recording.output),
+            )
 
     @classmethod
     def create(cls, settings: Settings) -> Runtime:

@@ -114,10 +114,20 @@ class SessionReportList(Response):
     total: int
 
 
+class RecordingOut(Response):
+    id: int
+    kind: str
+    opened_by: str
+    started_at: datetime
+    ended_at: datetime
+    output_bytes: int
+
+
 class SessionReport(Response):
     session: SessionOut
     events: list[SessionEventOut]
     chat: list[ChatMessageOut]
+    recordings: list[RecordingOut]
     duration_seconds: int | None
 
 

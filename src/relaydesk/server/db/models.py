@@ -355,3 +355,22 @@ class ChatMessage(Base):
     sender_user_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     sender_name: Mapped[str] = mapped_column(String(200))
     text: Mapped[str] = mapped_column(Text)
+
+
+class Recording(Base):
+    """A recorded tool of a session: a shell as asciicast v2 plus its plain-text transcript."""
+
+    __tablename__ = "recordings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("support_sessions.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(20))
+    tunnel_id: Mapped[str] = mapped_column(String(64))
+    opened_by: Mapped[str] = mapped_column(String(320), default="")
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    cast_path: Mapped[str] = mapped_column(String(500))
+    transcript_path: Mapped[str] = mapped_column(String(500))
+    output_bytes: Mapped[int] = mapped_column(Integer, default=0)

@@ -25,6 +25,7 @@ class Tunnel:
     opened_by: int
     input_allowed: bool
     token_hashes: dict[Side, str]
+    record: bool = False
     created: float = field(default_factory=time.monotonic)
     claimed: set[Side] = field(default_factory=set)
 
@@ -45,7 +46,13 @@ class TunnelRegistry:
         self._tunnels: dict[str, Tunnel] = {}
 
     def create(
-        self, session_id: int, organisation_id: int, kind: str, opened_by: int, input_allowed: bool
+        self,
+        session_id: int,
+        organisation_id: int,
+        kind: str,
+        opened_by: int,
+        input_allowed: bool,
+        record: bool = False,
     ) -> IssuedTunnel:
         console_token, agent_token = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
         tunnel = Tunnel(
@@ -56,6 +63,7 @@ class TunnelRegistry:
             opened_by=opened_by,
             input_allowed=input_allowed,
             token_hashes={"console": token_hash(console_token), "agent": token_hash(agent_token)},
+            record=record,
         )
         self._tunnels[tunnel.id] = tunnel
         return IssuedTunnel(tunnel, console_token, agent_token)

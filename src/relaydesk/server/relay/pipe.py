@@ -8,19 +8,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from relaydesk.server.domain.notifications import Broker, session_topic
 from relaydesk.server.domain.tunnels import TOKEN_LIFETIME_SECONDS, Side, Tunnel, TunnelRegistry
+from relaydesk.server.relay.recording import ShellRecording
 
 log = logging.getLogger(__name__)
 
-Recorder = Callable[[Tunnel, Side, bytes | str], None]
-"""Sees every message that crosses a tunnel (for shell recordings); must not block."""
+OnRecorded = Callable[[ShellRecording], Awaitable[None]]
 
 
 @dataclass
@@ -32,10 +33,17 @@ class _Meeting:
 
 
 class RelayHub:
-    def __init__(self, registry: TunnelRegistry, broker: Broker) -> None:
+    def __init__(
+        self,
+        registry: TunnelRegistry,
+        broker: Broker,
+        recordings_dir: Path,
+        on_recorded: OnRecorded | None = None,
+    ) -> None:
         self.registry = registry
         self.broker = broker
-        self.recorder: Recorder | None = None
+        self.recordings_dir = recordings_dir
+        self.on_recorded = on_recorded
         self._meetings: dict[str, _Meeting] = {}
 
     async def join(self, tunnel: Tunnel, side: Side, websocket: WebSocket) -> None:
@@ -66,9 +74,14 @@ class RelayHub:
     async def _pipe(
         self, tunnel: Tunnel, side_a: Side, a: WebSocket, side_b: Side, b: WebSocket
     ) -> None:
+        recording = (
+            ShellRecording(tunnel, self.recordings_dir / str(tunnel.session_id))
+            if tunnel.record
+            else None
+        )
         tasks = [
-            asyncio.create_task(self._copy(tunnel, side_a, a, b)),
-            asyncio.create_task(self._copy(tunnel, side_b, b, a)),
+            asyncio.create_task(self._copy(recording, side_a, a, b)),
+            asyncio.create_task(self._copy(recording, side_b, b, a)),
             asyncio.create_task(self._watch(tunnel)),
         ]
         try:
@@ -78,8 +91,14 @@ class RelayHub:
                 task.cancel()
             await _close(a, 1000, "tunnel closed")
             await _close(b, 1000, "tunnel closed")
+            if recording is not None:
+                await asyncio.to_thread(recording.save)
+                if self.on_recorded is not None:
+                    await self.on_recorded(recording)
 
-    async def _copy(self, tunnel: Tunnel, side: Side, source: WebSocket, target: WebSocket) -> None:
+    async def _copy(
+        self, recording: ShellRecording | None, side: Side, source: WebSocket, target: WebSocket
+    ) -> None:
         with contextlib.suppress(WebSocketDisconnect, RuntimeError):
             while True:
                 message = await source.receive()
@@ -90,8 +109,8 @@ class RelayHub:
                     data = message.get("text")
                 if data is None:
                     continue
-                if self.recorder is not None:
-                    self.recorder(tunnel, side, data)
+                if recording is not None:
+                    recording.on_message(side, data)
                 if isinstance(data, bytes):
                     await target.send_bytes(data)
                 else:

@@ -3,12 +3,13 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from fastapi.responses import FileResponse
 
 from relaydesk.server.api import presenters
 from relaydesk.server.api import support_schemas as s
 from relaydesk.server.api.deps import CurrentActor, Db
 from relaydesk.server.api.schemas import Id
-from relaydesk.server.domain import support_sessions
+from relaydesk.server.domain import recordings, support_sessions
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 
@@ -40,5 +41,40 @@ async def get_report(session_id: Id, db: Db, actor: CurrentActor) -> s.SessionRe
             s.ChatMessageOut.model_validate(m)
             for m in await support_sessions.chat_history(db, session)
         ],
+        recordings=[
+            s.RecordingOut.model_validate(r) for r in await recordings.of_session(db, session.id)
+        ],
         duration_seconds=int((end - start).total_seconds()) if end else None,
+    )
+
+
+@router.get(
+    "/sessions/{session_id}/recordings/{recording_id}/cast",
+    response_class=FileResponse,
+    responses={200: {"content": {"application/x-asciicast": {}}, "description": "asciicast v2"}},
+)
+async def recording_cast(
+    session_id: Id, recording_id: Id, db: Db, actor: CurrentActor
+) -> FileResponse:
+    row = await recordings.get_for_report(db, actor, session_id, recording_id)
+    return FileResponse(
+        row.cast_path,
+        media_type="application/x-asciicast",
+        filename=f"session-{session_id}-{row.id}.cast",
+    )
+
+
+@router.get(
+    "/sessions/{session_id}/recordings/{recording_id}/transcript",
+    response_class=FileResponse,
+    responses={200: {"content": {"text/plain": {}}, "description": "plain-text transcript"}},
+)
+async def recording_transcript(
+    session_id: Id, recording_id: Id, db: Db, actor: CurrentActor
+) -> FileResponse:
+    row = await recordings.get_for_report(db, actor, session_id, recording_id)
+    return FileResponse(
+        row.transcript_path,
+        media_type="text/plain; charset=utf-8",
+        filename=f"session-{session_id}-{row.id}.txt",
     )

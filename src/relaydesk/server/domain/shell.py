@@ -1,0 +1,60 @@
+"""Command shells on the device (TOOL-3): a shell tunnel per tab, for technicians whose role
+allows it, recorded when the organisation records sessions."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from relaydesk.server.db.models import Organisation
+from relaydesk.server.domain import audit
+from relaydesk.server.domain.actor import Actor
+from relaydesk.server.domain.notifications import agent_topic, announce, session_topic
+from relaydesk.server.domain.permissions import Permission
+from relaydesk.server.domain.support_sessions import get_visible, record_event, require_owner
+from relaydesk.server.domain.tunnels import IssuedTunnel, TunnelRegistry
+
+
+async def open_shell_tunnel(
+    db: AsyncSession, actor: Actor, session_id: int, registry: TunnelRegistry
+) -> IssuedTunnel:
+    actor.require(Permission.SHELL)
+    session = await get_visible(db, actor, session_id)
+    require_owner(actor, session)
+    organisation = await db.get(Organisation, session.organisation_id)
+    assert organisation is not None
+    issued = registry.create(
+        session.id,
+        session.organisation_id,
+        "shell",
+        actor.user.id,
+        input_allowed=False,
+        record=organisation.recording_enabled,
+    )
+    record_event(
+        db,
+        session,
+        "shell.opened",
+        actor.label,
+        tunnel=issued.tunnel.id,
+        recorded=organisation.recording_enabled,
+    )
+    await audit.record(
+        db,
+        actor.who,
+        "shell.opened",
+        target=f"session:{session.id}",
+        details={"tunnel": issued.tunnel.id, "recorded": organisation.recording_enabled},
+    )
+    announce(
+        db,
+        agent_topic(session.id),
+        {
+            "type": "tunnel_open",
+            "tunnel_id": issued.tunnel.id,
+            "kind": "shell",
+            "token": issued.agent_token,
+            "input_allowed": False,
+        },
+    )
+    announce(db, session_topic(session.id), {"type": "tool", "kind": "shell", "state": "opened"})
+    return issued
