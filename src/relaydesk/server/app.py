@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -107,7 +108,9 @@ def create_app(settings: Settings, web_dist: Path = WEB_DIST) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        housekeeping = asyncio.create_task(runtime.housekeeping())
         yield
+        housekeeping.cancel()
         await runtime.close()
 
     app = FastAPI(

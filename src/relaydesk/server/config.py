@@ -27,6 +27,7 @@ class Settings(BaseSettings):
     ip_failures_per_window: int = 50
     key_failures_per_window: int = 20
     trust_proxy_headers: bool = False
+    housekeeping_interval_seconds: float = 3600.0
     tls_certfile: Path | None = None
     tls_keyfile: Path | None = None
     smtp_host: str | None = None

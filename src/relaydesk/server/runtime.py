@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -12,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from relaydesk.server.broker import MemoryBroker
 from relaydesk.server.config import Settings
 from relaydesk.server.db.engine import make_engine, make_sessionmaker
-from relaydesk.server.domain import recordings
+from relaydesk.server.domain import recordings, retention
 from relaydesk.server.domain.notifications import Broker, publish_committed
 from relaydesk.server.domain.signin import SignInPolicy
 from relaydesk.server.domain.throttle import AttemptThrottle
@@ -22,6 +24,8 @@ from relaydesk.server.mail.sending import Mailer, OutboxMailer, SmtpMailer
 from relaydesk.server.presence import Presence
 from relaydesk.server.relay.pipe import RelayHub
 from relaydesk.server.relay.recording import ShellRecording
+
+log = logging.getLogger(__name__)
 
 
 def _mailer(settings: Settings) -> Mailer | None:
@@ -104,6 +108,18 @@ class Runtime:
             yield db
             await db.commit()
             await publish_committed(db, self.broker)
+
+    async def housekeeping(self) -> None:
+        """Runs for the life of the server: retention purges, stale tunnel tokens."""
+        while True:
+            try:
+                async with self.transaction() as db:
+                    for purged in await retention.purge(db):
+                        log.info("retention purge: %s", purged)
+                self.tunnels.sweep()
+            except Exception:  # noqa: BLE001 - a failed round must not stop the next ones
+                log.exception("housekeeping round failed")
+            await asyncio.sleep(self.settings.housekeeping_interval_seconds)
 
     async def close(self) -> None:
         await self.engine.dispose()
