@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import select
 import socket
 import struct
 from dataclasses import dataclass, field
@@ -20,14 +21,27 @@ class AuthFailed(Exception):
 
 
 class SocketReader:
+    """Exact reads with our own buffer, so that `readable()` can tell if a message waits."""
+
     def __init__(self, sock: socket.socket) -> None:
-        self.file = sock.makefile("rb")
+        self.sock = sock
+        self.buffer = bytearray()
         self.pos = 0
 
+    def readable(self, timeout: float) -> bool:
+        if self.buffer:
+            return True
+        ready, _, _ = select.select([self.sock], [], [], timeout)
+        return bool(ready)
+
     def take(self, n: int) -> bytes:
-        data = self.file.read(n)
-        if len(data) != n:
-            raise ConnectionError(f"connection closed ({len(data)} of {n} bytes)")
+        while len(self.buffer) < n:
+            chunk = self.sock.recv(max(65536, n - len(self.buffer)))
+            if not chunk:
+                raise ConnectionError(f"connection closed ({len(self.buffer)} of {n} bytes)")
+            self.buffer.extend(chunk)
+        data = bytes(self.buffer[:n])
+        del self.buffer[:n]
         self.pos += n
         return data
 
@@ -136,9 +150,12 @@ class RfbClient:
             return "fence", (flags, payload)
         raise AssertionError(f"unknown server message {kind}")
 
-    def read_update(self) -> list[tuple[int, int, int, int, int]]:
-        """Read messages until a FramebufferUpdate with data or pseudo rectangles arrives."""
+    def read_update(self, timeout: float | None = None) -> list[tuple[int, int, int, int, int]]:
+        """Read messages until a FramebufferUpdate arrives; TimeoutError if none starts within
+        `timeout` seconds (the connection stays usable)."""
         while True:
+            if timeout is not None and not self.reader.readable(timeout):
+                raise TimeoutError("no update")
             kind, value = self.read_message()
             if kind == "update":
                 assert isinstance(value, list)

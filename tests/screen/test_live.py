@@ -454,3 +454,37 @@ def test_continuous_updates_with_fences(xvfb, x_clients) -> None:
         client.close()
     finally:
         server.close()
+
+
+def test_scrolling_uses_copyrect_and_stays_exact(xvfb, agent, x_clients) -> None:
+    client = RfbClient("127.0.0.1", agent, PASSWORD).connect()
+    scroller = subprocess.Popen(
+        [
+            "xterm",
+            "-geometry",
+            "60x10+0+420",
+            "-e",
+            "sh",
+            "-c",
+            "for i in $(seq 1 40); do echo scrolling line $i; sleep 0.08; done; sleep 60",
+        ],
+        env=xvfb.env,
+    )
+    try:
+        client.set_pixel_format(RGBX)
+        client.set_encodings([rfb.ENC_COPYRECT, TIGHT])
+        client.request(incremental=False)
+        client.read_update()
+        seen: list[int] = []
+        while True:  # until the screen has been still for a second
+            client.request(incremental=True)
+            try:
+                seen += [r[4] for r in client.read_update(timeout=1.0)]
+            except TimeoutError:
+                break
+        assert np.array_equal(client.rgb(), stable_screenshot(xvfb.display))
+        assert rfb.ENC_COPYRECT in seen, seen
+    finally:
+        scroller.kill()
+        scroller.wait()
+        client.close()

@@ -272,3 +272,66 @@ class ChangeWatcher:
         with contextlib.suppress(Exception):
             # Wake the blocked next_event() by closing its socket.
             self._xd.close()
+
+
+def detect_vertical_scroll(
+    previous: np.ndarray,
+    current: np.ndarray,
+    region: tuple[int, int, int, int],
+    max_shift: int = 512,
+    min_rows: int = 32,
+) -> tuple[int, int, int] | None:
+    """A vertical scroll inside `region` (x, y, w, h): (dy, first_row, rows) such that the
+    current rows [first_row, first_row + rows) equal the previous rows shifted by dy, i.e.
+    current[r] == previous[r + dy]. None when no shift explains at least half of the region.
+
+    Rows are compared by fingerprints (a random projection of each row segment), so the cost
+    is one pass over the region."""
+    x, y, w, h = region
+    if h < min_rows or w < 16:
+        return None
+    rng = np.random.default_rng(12345)
+    weights = rng.integers(1, 2**61, w, dtype=np.uint64)
+
+    def fingerprints(frame: np.ndarray) -> np.ndarray:
+        rows = frame[y : y + h, x : x + w].view(np.uint32).reshape(h, w).astype(np.uint64)
+        return (rows * weights).sum(axis=1)  # wraps modulo 2**64: a hash, not a sum
+
+    old, new = fingerprints(previous), fingerprints(current)
+    first_index: dict[int, int] = {}
+    for i, value in enumerate(old.tolist()):
+        first_index.setdefault(value, i)
+    votes: dict[int, int] = {}
+    for i, value in enumerate(new.tolist()):
+        j = first_index.get(value)
+        if j is not None and j != i and abs(j - i) <= max_shift:
+            votes[j - i] = votes.get(j - i, 0) + 1
+    # Rows that repeat (blank lines) vote for odd shifts: check the best few candidates on
+    # all rows and keep the one with the longest run of rows that changed and now match.
+    candidates = sorted(votes, key=lambda d: votes[d], reverse=True)[:8]
+    best_run: tuple[int, int, int] | None = None  # (rows, start, dy)
+    for dy in candidates:
+        lo, hi = max(0, -dy), min(h, h - dy)
+        if hi - lo < min_rows:
+            continue
+        matches = new[lo:hi] == old[lo + dy : hi + dy]
+        padded = np.concatenate(([False], matches, [False]))
+        edges = np.flatnonzero(padded[1:] != padded[:-1])
+        if len(edges) < 2:
+            continue
+        lengths = edges[1::2] - edges[::2]
+        k = int(np.argmax(lengths))
+        start, rows = int(edges[::2][k]) + lo, int(lengths[k])
+        changed = int((new[start : start + rows] != old[start : start + rows]).sum())
+        useful = rows >= min_rows and changed >= min_rows // 2
+        if useful and (best_run is None or rows > best_run[0]):
+            best_run = (rows, start, dy)
+    if best_run is None:
+        return None
+    rows, start, dy = best_run
+    # Confirm with real pixels (fingerprints can collide).
+    a = current[y + start : y + start + rows, x : x + w]
+    b = previous[y + start + dy : y + start + dy + rows, x : x + w]
+    if not np.array_equal(a, b):
+        return None
+    return dy, y + start, rows

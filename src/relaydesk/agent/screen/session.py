@@ -32,6 +32,7 @@ from relaydesk.agent.screen import rfb
 from relaydesk.agent.screen.encodings import (
     TightEncoder,
     ZrleEncoder,
+    copyrect_rect,
     cursor_rect,
     qemu_key_ack_rect,
     raw_rect,
@@ -469,7 +470,11 @@ class _Session:
 
     def _grab_and_encode(self, full: bool) -> list[bytes]:
         """In a worker thread: grab the screen and encode what the client lacks."""
-        from relaydesk.agent.screen.capture import changed_tiles, tiles_to_rects
+        from relaydesk.agent.screen.capture import (
+            changed_tiles,
+            detect_vertical_scroll,
+            tiles_to_rects,
+        )
 
         if self.watcher is not None:
             self.watcher.rearm()
@@ -489,8 +494,24 @@ class _Session:
         if not grid.any():
             return []
         started = time.perf_counter()
+        copies: list[bytes] = []
+        if previous is not None and rfb.ENC_COPYRECT in self.core.caps.encodings:
+            rows, cols = np.flatnonzero(grid.any(axis=1)), np.flatnonzero(grid.any(axis=0))
+            bx, by = int(cols[0]) * 64, int(rows[0]) * 64
+            bw = min(width, (int(cols[-1]) + 1) * 64) - bx
+            bh = min(height, (int(rows[-1]) + 1) * 64) - by
+            scroll = detect_vertical_scroll(previous, frame, (bx, by, bw, bh))
+            if scroll is not None:
+                dy, first, count = scroll
+                copies.append(copyrect_rect(bx, first, bw, count, bx, first + dy))
+                before = previous
+                previous = previous.copy()  # the client's view after the copy
+                previous[first : first + count, bx : bx + bw] = before[
+                    first + dy : first + dy + count, bx : bx + bw
+                ]
+                grid = changed_tiles(previous, frame)
         rect_list = tiles_to_rects(grid, width, height)
-        rects = self._encode(frame, rect_list)
+        rects = copies + self._encode(frame, rect_list)
         self.stats.encode_seconds += time.perf_counter() - started
         self.client_frame = frame
         return rects
