@@ -73,6 +73,7 @@ def typed_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def x_clients(xvfb: XvfbDisplay, typed_file: Path) -> Iterator[dict[str, subprocess.Popen]]:
     xterm = require_executable("xterm", "apt-get install xterm")
     xev = require_executable("xev", "apt-get install x11-utils")
+    require_executable("xmessage", "apt-get install x11-utils")
     env = {**xvfb.env, "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"}
     events_log = typed_file.parent / "xev.log"
     procs = {
@@ -344,12 +345,12 @@ def test_non_loopback_without_password_refuses_to_start(xvfb) -> None:
 class ServerThread:
     """serve_rfb behind an RfbListener on its own event loop thread."""
 
-    def __init__(self, display: str, view_only: bool) -> None:
+    def __init__(self, display: str, view_only: bool, monitor: int | None = None) -> None:
         from relaydesk.agent.screen.listener import RfbListener
 
         self.loop = asyncio.new_event_loop()
         self.listener = RfbListener(
-            "127.0.0.1", 0, display, password=None, name="t", view_only=view_only
+            "127.0.0.1", 0, display, password=None, name="t", view_only=view_only, monitor=monitor
         )
         self.loop.run_until_complete(self.listener.start())
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
@@ -488,3 +489,69 @@ def test_scrolling_uses_copyrect_and_stays_exact(xvfb, agent, x_clients) -> None
         scroller.kill()
         scroller.wait()
         client.close()
+
+
+def test_malformed_messages_close_the_connection_not_the_agent(agent) -> None:
+    for garbage in [
+        b"\x07" * 10,
+        b"\x00\x00\x00\x00" + bytes(16),
+        b"\x06\x00\x00\x00\x7f\xff\xff\xff",
+    ]:
+        client = RfbClient("127.0.0.1", agent, PASSWORD).connect()
+        client.sock.sendall(garbage)
+        client.sock.settimeout(10)
+        with pytest.raises(ConnectionError):
+            while True:
+                client.read_message()
+        client.close()
+    # The agent still serves.
+    client = RfbClient("127.0.0.1", agent, PASSWORD).connect()
+    client.set_pixel_format(RGBX)
+    client.request(incremental=False)
+    assert client.read_update()
+    client.close()
+
+
+def test_monitors_listed_and_one_monitor_served(xvfb, x_clients) -> None:
+    xrandr = require_executable("xrandr", "apt-get install x11-xserver-utils")
+    for name, geometry in (("left", "640/169x800/211+0+0"), ("right", "640/169x800/211+640+0")):
+        subprocess.run([xrandr, "--setmonitor", name, geometry, "none"], env=xvfb.env, check=True)
+    try:
+        whole = ServerThread(xvfb.display, view_only=True)
+        try:
+            client = RfbClient("127.0.0.1", whole.port).connect()
+            client.set_encodings([TIGHT, rfb.ENC_EXTENDED_DESKTOP_SIZE])
+            client.request(incremental=False)
+            pseudo = client.read_update()
+            assert pseudo[0][4] == rfb.ENC_EXTENDED_DESKTOP_SIZE
+            body = client.fb.pseudo[-1][5]
+            screens = {body[i * 16 + 4 : i * 16 + 12] for i in range(len(body) // 16)}
+            assert bytes.fromhex("0280000002800320") in screens  # x=640 y=0 w=640 h=800
+            client.close()
+        finally:
+            whole.close()
+        right = ServerThread(xvfb.display, view_only=False, monitor=1)
+        try:
+            client = RfbClient("127.0.0.1", right.port).connect()
+            assert (client.fb.width, client.fb.height) == (640, 800)
+            client.set_pixel_format(RGBX)
+            client.set_encodings([ZRLE])
+            client.request(incremental=False)
+            client.read_update()
+            want = stable_screenshot(xvfb.display)[:, 640:1280]
+            assert np.array_equal(client.rgb(), want)
+            # Pointer coordinates are relative to the monitor: a click lands in xev at +700.
+            before = xev_log(x_clients).count("ButtonPress")
+            x, y = XEV_AT[0] - 640 + 50, XEV_AT[1] + 50
+            client.pointer(1, x, y)
+            client.pointer(0, x, y)
+            deadline = time.monotonic() + 5
+            while xev_log(x_clients).count("ButtonPress") == before and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert xev_log(x_clients).count("ButtonPress") == before + 1
+            client.close()
+        finally:
+            right.close()
+    finally:
+        for name in ("left", "right"):
+            subprocess.run([xrandr, "--delmonitor", name], env=xvfb.env, check=False)

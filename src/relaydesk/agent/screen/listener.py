@@ -101,7 +101,9 @@ class RfbListener:
         name: str,
         view_only: bool = False,
         status: Callable[[str], None] | None = None,
+        monitor: int | None = None,
     ) -> None:
+        self.monitor = monitor
         self.host, self.port = host, port
         self.display = display
         self.password = password
@@ -143,6 +145,7 @@ class RfbListener:
                 view_only=self.view_only,
                 name=self.name,
                 handle=handle,
+                monitor=self.monitor,
             )
         except Exception as error:
             log.warning("screen session for %s failed: %r", peer, error)
