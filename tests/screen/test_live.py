@@ -555,3 +555,61 @@ def test_monitors_listed_and_one_monitor_served(xvfb, x_clients) -> None:
     finally:
         for name in ("left", "right"):
             subprocess.run([xrandr, "--delmonitor", name], env=xvfb.env, check=False)
+
+
+def test_clipboard_both_ways(xvfb, agent) -> None:
+    from relaydesk.agent.screen.clipboard import X11Clipboard
+
+    seen_by_x: list[str] = []
+    x_app = X11Clipboard(xvfb.display, seen_by_x.append)  # stands in for an X application
+    client = RfbClient("127.0.0.1", agent, PASSWORD).connect()
+    try:
+        client.set_encodings([TIGHT, rfb.ENC_EXTENDED_CLIPBOARD])
+        kind, caps = client.read_message()  # the server's caps; answer with ours, as noVNC
+        assert kind == "cut" and isinstance(caps, bytes)
+        assert int.from_bytes(caps[:4], "big") & rfb.CLIP_ACTION_CAPS
+        ours = rfb.CLIP_ACTION_CAPS | rfb.CLIP_ACTION_NOTIFY | rfb.CLIP_ACTION_REQUEST
+        ours |= rfb.CLIP_ACTION_PROVIDE | rfb.CLIP_FORMAT_TEXT
+        body = ours.to_bytes(4, "big") + (1 << 20).to_bytes(4, "big")
+        client.sock.sendall(
+            b"\x06\x00\x00\x00" + (-len(body)).to_bytes(4, "big", signed=True) + body
+        )
+        # Viewer -> device: classic ClientCutText (Latin-1)
+        text = "copied in the viewer: café"
+        data = text.encode("latin-1")
+        client.sock.sendall(b"\x06\x00\x00\x00" + len(data).to_bytes(4, "big") + data)
+        deadline = time.monotonic() + 5
+        while text not in seen_by_x and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert text in seen_by_x
+        # Device -> viewer: an X application copies; the viewer is notified (extended
+        # clipboard), asks, and gets UTF-8.
+        x_app.set_text("from the device: 你好")
+        client.request(incremental=True)
+        deadline = time.monotonic() + 5
+        notified = False
+        while time.monotonic() < deadline:
+            kind, value = client.read_message()
+            if kind != "cut":
+                continue
+            assert isinstance(value, bytes)
+            flags = int.from_bytes(value[:4], "big")
+            if flags & rfb.CLIP_ACTION_NOTIFY:
+                notified = True
+                request = (rfb.CLIP_ACTION_REQUEST | rfb.CLIP_FORMAT_TEXT).to_bytes(4, "big")
+                client.sock.sendall(
+                    b"\x06\x00\x00\x00" + (-4).to_bytes(4, "big", signed=True) + request
+                )
+            elif flags & rfb.CLIP_ACTION_PROVIDE:
+                import zlib
+
+                raw = zlib.decompress(value[4:])
+                size = int.from_bytes(raw[:4], "big")
+                assert raw[4 : 4 + size].rstrip(b"\0").decode() == "from the device: 你好"
+                break
+        else:
+            raise AssertionError("no clipboard from the device")
+        assert notified
+    finally:
+        client.close()
+        x_app.close()

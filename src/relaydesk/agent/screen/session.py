@@ -81,7 +81,8 @@ class ScreenHandle:
         self._session: _Session | None = None
         self.stats = ScreenStats()
         self.close_reason: str | None = None
-        self.on_clipboard: Callable[[str], None] | None = None  # text the viewer copied
+        # Text the viewer copied (also put on the X CLIPBOARD); both ways need input allowed.
+        self.on_clipboard: Callable[[str], None] | None = None
 
     @property
     def input_allowed(self) -> bool:
@@ -183,6 +184,13 @@ class _Session:
         except Exception as error:
             log.warning("no X change notification (%s): polling every %.0f ms", error, 50)
         self.has_damage = self.watcher is not None and self.watcher.has_damage
+        self.clipboard = None
+        try:
+            from relaydesk.agent.screen.clipboard import X11Clipboard
+
+            self.clipboard = X11Clipboard(display, self._clipboard_threadsafe)
+        except Exception as error:
+            log.warning("no clipboard sharing: %s", error)
         self.tight = TightEncoder()
         self.zrle = ZrleEncoder()
         self.client_frame: np.ndarray | None = None  # what the client shows
@@ -238,6 +246,15 @@ class _Session:
         elif kind == "lost":
             self.handle.stop("the X display went away")
         self.wake.set()
+
+    def _clipboard_threadsafe(self, text: str) -> None:
+        with contextlib.suppress(RuntimeError):
+            self.loop.call_soon_threadsafe(self._clipboard_changed, text)
+
+    def _clipboard_changed(self, text: str) -> None:
+        """The device's clipboard changed: offer it to the viewer (full control only)."""
+        if self.handle.input_allowed and self.core.ready and not self._closed:
+            self.send_clipboard(text)
 
     # -- handle operations -----------------------------------------------------------------
 
@@ -301,6 +318,8 @@ class _Session:
             self.input.close()
         if self.watcher is not None:
             self.watcher.close()
+        if self.clipboard is not None:
+            self.clipboard.close()
         self.capture.close()
 
     async def _flush(self) -> None:
@@ -353,7 +372,11 @@ class _Session:
                 self.send_qemu_ack = True
             self.cursor_changed = True
         elif isinstance(event, rfb.ClientCutText):
-            if self.handle.on_clipboard is not None and self.handle.input_allowed:
+            if not self.handle.input_allowed:
+                return
+            if self.clipboard is not None:
+                self.clipboard.set_text(event.text)
+            if self.handle.on_clipboard is not None:
                 self.handle.on_clipboard(event.text)
         elif isinstance(event, rfb.FenceReceived):
             if not event.flags & rfb.FENCE_REQUEST:
