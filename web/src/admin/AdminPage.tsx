@@ -6,7 +6,9 @@ import { useDocumentTitle } from "../shared/hooks";
 import { ADMIN_SECTIONS, type AdminSection } from "../shared/routes";
 import { AuditPanel } from "./AuditPanel";
 import { DeviceGroupsPanel } from "./DeviceGroupsPanel";
+import { IssueTypesPanel } from "./IssueTypesPanel";
 import { RolesPanel } from "./RolesPanel";
+import { SessionReportsPanel } from "./SessionReportsPanel";
 import { SettingsPanel } from "./SettingsPanel";
 import { TeamsPanel } from "./TeamsPanel";
 import { UsersPanel } from "./UsersPanel";
@@ -16,6 +18,8 @@ const TITLES: Record<AdminSection, MessageKey> = {
   teams: "admin.teams",
   roles: "admin.roles",
   "device-groups": "admin.device_groups",
+  "issue-types": "admin.issue_types",
+  "session-reports": "admin.session_reports",
   settings: "admin.settings",
   audit: "admin.audit",
 };
@@ -25,6 +29,8 @@ const PANELS = {
   teams: TeamsPanel,
   roles: RolesPanel,
   "device-groups": DeviceGroupsPanel,
+  "issue-types": IssueTypesPanel,
+  "session-reports": SessionReportsPanel,
   settings: SettingsPanel,
   audit: AuditPanel,
 } satisfies Record<AdminSection, () => unknown>;

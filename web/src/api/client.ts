@@ -23,6 +23,26 @@ export type DeviceGroup = Schemas["DeviceGroupOut"];
 export type OrganisationSettings = Schemas["OrganisationSettings"];
 export type OrganisationSettingsUpdate = Schemas["OrganisationSettingsUpdate"];
 export type AuditEntry = Schemas["AuditEntryOut"];
+export type SupportSession = Schemas["SessionOut"];
+export type SessionStatus = SupportSession["status"];
+export type ScreenState = SupportSession["screen_state"];
+export type ScreenMode = Schemas["ScreenRequest"]["mode"];
+export type Queue = Schemas["QueueOut"];
+export type TeamQueue = Schemas["TeamQueue"];
+export type SessionDetail = Schemas["SessionDetail"];
+export type ChatMessage = Schemas["ChatMessageOut"];
+export type Portal = Schemas["PortalOut"];
+export type SessionKeyIssued = Schemas["SessionKeyIssued"];
+export type ValidityMinutes = NonNullable<Schemas["SessionKeyCreate"]["validity_minutes"]>;
+export type PortalFront = Schemas["PortalFrontOut"];
+export type Technician = Schemas["TechnicianOut"];
+export type CustomerStart = Schemas["CustomerStartOut"];
+export type CustomerSession = Schemas["CustomerSessionOut"];
+export type CustomerStatus = CustomerSession["status"];
+export type AgentCommands = Schemas["AgentCommands"];
+export type IssueType = Schemas["IssueTypeOut"];
+export type SessionReport = Schemas["SessionReport"];
+export type SessionEvent = Schemas["SessionEventOut"];
 
 const csrf: Middleware = {
   onRequest({ request }) {

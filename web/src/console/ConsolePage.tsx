@@ -1,11 +1,20 @@
-/** /console: the technician console. Its tools arrive section by section. */
+/** /console: the technician console — queues, session tabs, session keys, live notifications. */
 
+import { useEffect, useState } from "preact/hooks";
 import { useI18n, type MessageKey } from "../i18n";
 import { SideLayout } from "../shared/AppShell";
 import { useDocumentTitle } from "../shared/hooks";
+import { navigate } from "../shared/router";
 import { CONSOLE_SECTIONS, type ConsoleSection } from "../shared/routes";
 import { useMe } from "../shared/session";
+import type { SocketState } from "../shared/socket";
 import { Card } from "../shared/ui";
+import { ConsoleProvider, useConsole } from "./ConsoleContext";
+import { customerName, deviceLabel } from "./present";
+import { QueuesView } from "./QueuesView";
+import { SessionKeyDialog } from "./SessionKeyDialog";
+import { SessionsView } from "./SessionsView";
+import { unreadTotal, waitingSessions, type Toast } from "./store";
 
 const TITLES: Record<ConsoleSection, MessageKey> = {
   queues: "console.queues",
@@ -23,10 +32,36 @@ const DESCRIPTIONS: Record<ConsoleSection, MessageKey> = {
   reports: "console.reports.about",
 };
 
+const TOAST_MS = 20_000;
+
 export function ConsolePage({ section }: { section: ConsoleSection }) {
+  return (
+    <ConsoleProvider>
+      <ConsoleLayout section={section} />
+    </ConsoleProvider>
+  );
+}
+
+function ConsoleLayout({ section }: { section: ConsoleSection }) {
   const { t } = useI18n();
   const me = useMe();
+  const { state } = useConsole();
+  const [keyDialog, setKeyDialog] = useState(false);
   useDocumentTitle(t(TITLES[section]));
+  const waiting = waitingSessions(state.queue).length;
+  const unread = unreadTotal(state);
+  const canGenerate = me.permissions.includes("generate_session_keys");
+
+  const badges: Partial<Record<ConsoleSection, { text: string; tone: "count" | "alert"; testid: string }>> = {};
+  if (waiting) badges.queues = { text: String(waiting), tone: "count", testid: "nav-badge-queues" };
+  if (state.tabs.length) {
+    badges.sessions = {
+      text: unread ? String(unread) : String(state.tabs.length),
+      tone: unread ? "alert" : "count",
+      testid: unread ? "nav-badge-unread" : "nav-badge-sessions",
+    };
+  }
+
   return (
     <SideLayout
       label={t("console.navigation")}
@@ -35,18 +70,107 @@ export function ConsolePage({ section }: { section: ConsoleSection }) {
         label: t(TITLES[key]),
         active: key === section,
         testid: `console-nav-${key}`,
+        badge: badges[key],
       }))}
     >
-      <div class="page-header">
-        <h1>{t(TITLES[section])}</h1>
-        <p class="muted">{t("console.welcome", { name: me.name })}</p>
-      </div>
-      <Card testid={`console-${section}`}>
-        <div class="empty-state">
-          <p class="empty-title">{t("console.not_yet")}</p>
-          <p class="muted">{t(DESCRIPTIONS[section])}</p>
+      <div class="page-header page-header-row">
+        <div>
+          <h1>{t(TITLES[section])}</h1>
+          <p class="muted">{t("console.welcome", { name: me.name })}</p>
         </div>
-      </Card>
+        <div class="page-header-actions">
+          <Connection state={state.connection} />
+          {canGenerate && (
+            <button type="button" class="button button-primary" data-testid="generate-key" onClick={() => setKeyDialog(true)}>
+              {t("key.open")}
+            </button>
+          )}
+        </div>
+      </div>
+      {section === "queues" && <QueuesView />}
+      {section === "sessions" && <SessionsView />}
+      {section !== "queues" && section !== "sessions" && (
+        <Card testid={`console-${section}`}>
+          <div class="empty-state">
+            <p class="empty-title">{t("console.not_yet")}</p>
+            <p class="muted">{t(DESCRIPTIONS[section])}</p>
+          </div>
+        </Card>
+      )}
+      {keyDialog && <SessionKeyDialog onClose={() => setKeyDialog(false)} />}
+      <Toasts />
     </SideLayout>
+  );
+}
+
+const CONNECTION_TEXT: Record<SocketState, MessageKey> = {
+  connecting: "console.connection.connecting",
+  open: "console.connection.open",
+  retrying: "console.connection.retrying",
+  closed: "console.connection.closed",
+};
+
+function Connection({ state }: { state: SocketState }) {
+  const { t } = useI18n();
+  return (
+    <span class={`connection connection-${state}`} data-testid="console-connection" data-state={state} role="status">
+      <span class="connection-dot" aria-hidden="true" />
+      {t(CONNECTION_TEXT[state])}
+    </span>
+  );
+}
+
+function Toasts() {
+  const { state } = useConsole();
+  if (!state.toasts.length) return null;
+  return (
+    <div class="toasts" aria-live="assertive">
+      {state.toasts.map((toast) => (
+        <ToastCard key={toast.id} toast={toast} />
+      ))}
+    </div>
+  );
+}
+
+function ToastCard({ toast }: { toast: Toast }) {
+  const { t } = useI18n();
+  const { dispatch } = useConsole();
+  useEffect(() => {
+    const timer = setTimeout(() => dispatch({ type: "dismiss", toastId: toast.id }), TOAST_MS);
+    return () => clearTimeout(timer);
+  }, [toast.id, dispatch]);
+  return (
+    <div class="toast" role="alert" data-testid="toast" data-session-id={toast.session.id}>
+      <span class="toast-icon" aria-hidden="true">
+        ●
+      </span>
+      <div class="toast-text">
+        <strong>{t("toast.arrived")}</strong>
+        <span dir="auto">{customerName(toast.session, t)}</span>
+        <span class="muted small">{deviceLabel(toast.session)}</span>
+      </div>
+      <div class="toast-actions">
+        <button
+          type="button"
+          class="button button-primary"
+          data-testid="toast-view"
+          onClick={() => {
+            dispatch({ type: "select", sessionId: toast.session.id });
+            navigate("/console/queues");
+          }}
+        >
+          {t("toast.view")}
+        </button>
+        <button
+          type="button"
+          class="toast-close"
+          aria-label={t("common.close")}
+          title={t("common.close")}
+          onClick={() => dispatch({ type: "dismiss", toastId: toast.id })}
+        >
+          ×
+        </button>
+      </div>
+    </div>
   );
 }

@@ -1,23 +1,100 @@
-/** /: the public page where a customer starts a support session. */
+/** /: the public page where a customer starts a support session (ATT-2) — with a session key
+ * (typed, or from the key's unique link), by picking a technician, or with the issue form —
+ * and then follows it: who helps, how to start the support client, status, chat, consent. */
 
-import { useState } from "preact/hooks";
+import type { ComponentChildren } from "preact";
+import { useCallback, useEffect, useState } from "preact/hooks";
+import { api, call, type CustomerStart, type PortalFront as Front } from "../api/client";
 import { useI18n } from "../i18n";
-import { useDocumentTitle } from "../shared/hooks";
-import { Link } from "../shared/router";
-import { Field, LanguageSwitcher, Notice } from "../shared/ui";
 import { BrandMark } from "../shared/Brand";
+import { useDocumentTitle, useLoad } from "../shared/hooks";
+import { Link, navigate, useLocation } from "../shared/router";
+import { ErrorNotice, LanguageSwitcher, Loading, Notice } from "../shared/ui";
+import {
+  addressWithoutKey,
+  browserStorage,
+  entryFromSearch,
+  formatKeyInput,
+  fromStart,
+  loadStored,
+  saveStored,
+  type StoredStart,
+} from "./portal";
+import { PortalFront } from "./PortalFront";
+import { PortalSession } from "./PortalSession";
 
 export function PortalPage() {
   const { t } = useI18n();
   useDocumentTitle(t("portal.title"));
-  const [key, setKey] = useState("");
-  const [tried, setTried] = useState(false);
+  const location = useLocation();
+  const entry = entryFromSearch(location.search);
+  const [stored, setStored] = useState<StoredStart | null>(() => loadStored(browserStorage()));
+  const [lost, setLost] = useState(false);
+  const slug = stored?.slug ?? entry.slug;
+  const front = useLoad<Front>(() => call(api.GET("/api/v1/portal", { params: { query: slug ? { slug } : {} } })));
+
+  const started = useCallback(
+    (start: CustomerStart) => {
+      const kept = fromStart(start, entry.slug);
+      saveStored(browserStorage(), kept);
+      setStored(kept);
+      setLost(false);
+      if (entry.key) navigate(addressWithoutKey(entry.slug), { replace: true });
+    },
+    [entry.slug, entry.key],
+  );
+
+  const leave = useCallback((why: "done" | "lost") => {
+    saveStored(browserStorage(), null);
+    setStored(null);
+    setLost(why === "lost");
+  }, []);
+
+  // A key link opened while an older session is kept here: the link wins.
+  const linkKey = entry.key;
+  useEffect(() => {
+    if (linkKey && stored && formatKeyInput(stored.key) !== formatKeyInput(linkKey)) leave("done");
+  }, [linkKey, stored, leave]);
+
+  return (
+    <PortalFrame organisation={front.data?.organisation_name}>
+      {stored ? (
+        <PortalSession start={stored} chatEnabled={front.data?.chat_enabled ?? true} onLeave={leave} />
+      ) : (
+        <>
+          <section class="portal-hero">
+            <h1>{t("portal.title")}</h1>
+            <p class="lead">{t("portal.intro")}</p>
+          </section>
+          {lost && (
+            <Notice kind="warning" testid="portal-session-lost">
+              {t("portal.session_lost")}
+            </Notice>
+          )}
+          {front.data === null ? (
+            front.error ? <ErrorNotice error={front.error} /> : <Loading />
+          ) : (
+            <PortalFront front={front.data} slug={entry.slug} linkKey={entry.key} onStarted={started} />
+          )}
+        </>
+      )}
+    </PortalFrame>
+  );
+}
+
+function PortalFrame({ organisation, children }: { organisation: string | undefined; children: ComponentChildren }) {
+  const { t } = useI18n();
   return (
     <div class="portal">
       <header class="portal-header">
         <span class="brand">
           <BrandMark />
           relaydesk
+          {organisation && (
+            <span class="portal-org" data-testid="portal-organisation">
+              {organisation}
+            </span>
+          )}
         </span>
         <div class="portal-header-actions">
           <LanguageSwitcher />
@@ -26,58 +103,7 @@ export function PortalPage() {
           </Link>
         </div>
       </header>
-      <main class="portal-main">
-        <section class="portal-hero">
-          <h1>{t("portal.title")}</h1>
-          <p class="lead">{t("portal.intro")}</p>
-        </section>
-        <section class="card portal-key" aria-labelledby="portal-key-title">
-          <h2 id="portal-key-title">{t("portal.key.title")}</h2>
-          <p class="muted">{t("portal.key.intro")}</p>
-          <form
-            class="inline-form"
-            data-testid="session-key-form"
-            onSubmit={(event) => {
-              event.preventDefault();
-              setTried(true);
-            }}
-          >
-            <Field label={t("portal.key.label")}>
-              <input
-                name="key"
-                autoComplete="off"
-                spellcheck={false}
-                required
-                maxLength={64}
-                value={key}
-                data-testid="session-key-input"
-                onInput={(event) => {
-                  setKey(event.currentTarget.value);
-                  setTried(false);
-                }}
-              />
-            </Field>
-            <button type="submit" class="button button-primary" data-testid="session-key-submit">
-              {t("portal.key.submit")}
-            </button>
-          </form>
-          {tried && (
-            <Notice kind="warning" testid="session-key-message">
-              {t("portal.key.unavailable")}
-            </Notice>
-          )}
-        </section>
-        <div class="portal-grid">
-          <section class="card" aria-labelledby="portal-technician-title">
-            <h2 id="portal-technician-title">{t("portal.technician.title")}</h2>
-            <p class="muted">{t("portal.technician.empty")}</p>
-          </section>
-          <section class="card" aria-labelledby="portal-issue-title">
-            <h2 id="portal-issue-title">{t("portal.issue.title")}</h2>
-            <p class="muted">{t("portal.issue.empty")}</p>
-          </section>
-        </div>
-      </main>
+      <main class="portal-main">{children}</main>
       <footer class="portal-footer muted">{t("portal.footer")}</footer>
     </div>
   );

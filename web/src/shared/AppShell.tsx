@@ -84,7 +84,13 @@ export function SideLayout({
   label,
   children,
 }: {
-  nav: { href: string; label: string; active: boolean; testid: string }[];
+  nav: {
+    href: string;
+    label: string;
+    active: boolean;
+    testid: string;
+    badge?: { text: string; tone: "count" | "alert"; testid: string } | undefined;
+  }[];
   label: string;
   children: ComponentChildren;
 }) {
@@ -99,7 +105,12 @@ export function SideLayout({
             aria-current={item.active ? "page" : undefined}
             data-testid={item.testid}
           >
-            {item.label}
+            <span>{item.label}</span>
+            {item.badge && (
+              <span class={`nav-badge nav-badge-${item.badge.tone}`} data-testid={item.badge.testid}>
+                {item.badge.text}
+              </span>
+            )}
           </Link>
         ))}
       </nav>

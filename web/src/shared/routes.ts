@@ -8,6 +8,8 @@ export const ADMIN_SECTIONS = [
   "teams",
   "roles",
   "device-groups",
+  "issue-types",
+  "session-reports",
   "settings",
   "audit",
 ] as const;

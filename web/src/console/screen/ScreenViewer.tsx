@@ -74,6 +74,9 @@ export function ScreenViewer({
   controlRef.current = control;
   const checkRef = useRef(checkConsent);
   checkRef.current = checkConsent;
+  // The connection must not restart when the language (and so `t`) changes.
+  const tRef = useRef(t);
+  tRef.current = t;
 
   const [status, setStatus] = useState<Status>("connecting");
   const [failure, setFailure] = useState<string | null>(null);
@@ -108,7 +111,7 @@ export function ScreenViewer({
       noVnc = await import("./relayRfb");
     } catch (error) {
       if (generation.current !== mine) return;
-      setFailure(errorText(t, error));
+      setFailure(errorText(tRef.current, error));
       setStatus("failed");
       return;
     }
@@ -123,7 +126,7 @@ export function ScreenViewer({
       path = tunnel.path;
     } catch (error) {
       if (generation.current !== mine) return;
-      setFailure(errorText(t, error));
+      setFailure(errorText(tRef.current, error));
       setStatus("failed");
       return;
     }
@@ -168,7 +171,7 @@ export function ScreenViewer({
       navigator.clipboard?.writeText(text).catch(() => undefined);
     });
     rfb.addEventListener("securityfailure", (event) => {
-      setFailure(event.detail.reason ?? t("screen.connection_refused"));
+      setFailure(event.detail.reason ?? tRef.current("screen.connection_refused"));
     });
     rfb.addEventListener("disconnect", () => {
       if (generation.current !== mine) return;
@@ -190,7 +193,7 @@ export function ScreenViewer({
       });
     });
     rfbRef.current = rfb;
-  }, [sessionId, t]);
+  }, [sessionId]);
 
   useEffect(() => {
     const mine = ++generation.current;

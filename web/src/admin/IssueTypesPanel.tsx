@@ -1,0 +1,174 @@
+/** Issue types: what a customer can pick on the portal's issue form; each routes the session to
+ * one team's queue. */
+
+import { useState } from "preact/hooks";
+import { api, call, send, type IssueType, type Team } from "../api/client";
+import { useI18n } from "../i18n";
+import { useAction, useLoad } from "../shared/hooks";
+import { Link } from "../shared/router";
+import { Card, ConfirmButton, ErrorNotice, Field, fieldError, Loading, Notice } from "../shared/ui";
+
+async function load(): Promise<{ issueTypes: IssueType[]; teams: Team[] }> {
+  const [issueTypes, teams] = await Promise.all([
+    call(api.GET("/api/v1/issue-types")),
+    call(api.GET("/api/v1/teams")),
+  ]);
+  return { issueTypes, teams };
+}
+
+export function IssueTypesPanel() {
+  const { t } = useI18n();
+  const data = useLoad(load);
+  const [editing, setEditing] = useState<number | "new" | null>(null);
+  const removal = useAction();
+
+  if (data.data === null) return data.error ? <ErrorNotice error={data.error} /> : <Loading />;
+  const { issueTypes, teams } = data.data;
+  const teamNames = new Map(teams.map((team) => [team.id, team.name]));
+  const current = typeof editing === "number" ? issueTypes.find((item) => item.id === editing) ?? null : null;
+
+  const remove = (id: number) =>
+    void removal.run(async () => {
+      await send(api.DELETE("/api/v1/issue-types/{issue_type_id}", { params: { path: { issue_type_id: id } } }));
+      if (editing === id) setEditing(null);
+      data.reload();
+    });
+  const done = () => {
+    setEditing(null);
+    data.reload();
+  };
+
+  return (
+    <>
+      <p class="muted intro">{t("admin.issue_types.about")}</p>
+      {teams.length === 0 ? (
+        <Notice kind="warning" testid="issue-types-no-teams">
+          {t("admin.issue_types.no_teams")}{" "}
+          <Link href="/admin/teams">{t("admin.teams")}</Link>
+        </Notice>
+      ) : (
+        editing === null && (
+          <div class="toolbar">
+            <button type="button" class="button button-primary" data-testid="issue-type-new" onClick={() => setEditing("new")}>
+              {t("admin.issue_types.new")}
+            </button>
+          </div>
+        )
+      )}
+      {editing !== null && (
+        <IssueTypeForm key={String(editing)} issueType={current} teams={teams} onDone={done} onCancel={() => setEditing(null)} />
+      )}
+      <ErrorNotice error={removal.error} />
+      <Card>
+        {issueTypes.length === 0 ? (
+          <p class="muted" data-testid="issue-types-empty">
+            {t("admin.issue_types.none")}
+          </p>
+        ) : (
+          <table class="table" data-testid="issue-types-table">
+            <thead>
+              <tr>
+                <th>{t("common.name")}</th>
+                <th>{t("admin.issue_types.team")}</th>
+                <th />
+              </tr>
+            </thead>
+            <tbody>
+              {issueTypes.map((item) => (
+                <tr key={item.id} data-testid="issue-type-row">
+                  <td class="strong" dir="auto">
+                    {item.name}
+                  </td>
+                  <td>{teamNames.get(item.team_id) ?? `#${item.team_id}`}</td>
+                  <td class="cell-actions">
+                    <button type="button" class="button button-secondary" data-testid="issue-type-edit" onClick={() => setEditing(item.id)}>
+                      {t("common.edit")}
+                    </button>
+                    <ConfirmButton
+                      label={t("common.delete")}
+                      question={t("admin.issue_types.delete_question", { name: item.name })}
+                      testid="issue-type-delete"
+                      onConfirm={() => remove(item.id)}
+                    />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </Card>
+    </>
+  );
+}
+
+function IssueTypeForm({
+  issueType,
+  teams,
+  onDone,
+  onCancel,
+}: {
+  issueType: IssueType | null;
+  teams: Team[];
+  onDone: () => void;
+  onCancel: () => void;
+}) {
+  const { t } = useI18n();
+  const [name, setName] = useState(issueType?.name ?? "");
+  const [teamId, setTeamId] = useState<number>(issueType?.team_id ?? teams[0]?.id ?? 0);
+  const action = useAction();
+
+  const submit = (event: Event) => {
+    event.preventDefault();
+    const body = { name: name.trim(), team_id: teamId };
+    void action.run(async () => {
+      if (issueType) {
+        await call(
+          api.PATCH("/api/v1/issue-types/{issue_type_id}", { params: { path: { issue_type_id: issueType.id } }, body }),
+        );
+      } else {
+        await call(api.POST("/api/v1/issue-types", { body }));
+      }
+      onDone();
+    });
+  };
+
+  return (
+    <Card
+      title={issueType ? t("admin.issue_types.edit_title", { name: issueType.name }) : t("admin.issue_types.new")}
+      testid="issue-type-form-card"
+    >
+      <form onSubmit={submit} data-testid="issue-type-form">
+        <div class="form-grid">
+          <Field label={t("common.name")} hint={t("admin.issue_types.name_hint")} error={fieldError(t, action.error, "name")}>
+            <input
+              required
+              maxLength={200}
+              dir="auto"
+              value={name}
+              data-testid="issue-type-name"
+              onInput={(event) => setName(event.currentTarget.value)}
+            />
+          </Field>
+          <Field label={t("admin.issue_types.team")} hint={t("admin.issue_types.team_hint")} error={fieldError(t, action.error, "team_id")}>
+            <select value={teamId} data-testid="issue-type-team" onChange={(event) => setTeamId(Number(event.currentTarget.value))}>
+              {teams.map((team) => (
+                <option key={team.id} value={team.id}>
+                  {team.name}
+                </option>
+              ))}
+            </select>
+          </Field>
+        </div>
+        <ErrorNotice error={action.error} shown={["name", "team_id"]} />
+        <div class="form-actions">
+          <button type="submit" class="button button-primary" disabled={action.busy} data-testid="issue-type-save">
+            {issueType ? t("common.save") : t("admin.issue_types.create")}
+          </button>
+          <button type="button" class="button button-quiet" onClick={onCancel}>
+            {t("common.cancel")}
+          </button>
+        </div>
+      </form>
+    </Card>
+  );
+}

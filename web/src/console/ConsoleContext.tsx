@@ -1,0 +1,159 @@
+/** The console's live state for every console page: the WebSocket, the queues, the open
+ * session tabs and the operations on them. */
+
+import { createContext, type ComponentChildren } from "preact";
+import { useCallback, useContext, useEffect, useMemo, useReducer, useRef } from "preact/hooks";
+import { api, call, type ScreenMode, type SessionDetail } from "../api/client";
+import { LiveSocket, socketUrl } from "../shared/socket";
+import { frameAction, initialState, reduce, tabsToSync, type Action, type ConsoleState } from "./store";
+
+const FRONT_KEY = "relaydesk.console.front";
+const CONSOLE_WS = "/api/v1/console/ws";
+/** Closed by the server because the sign-in is gone or from another site: do not retry. */
+const FINAL_CODES = [4401, 4403];
+
+export type ConsoleOps = {
+  state: ConsoleState;
+  dispatch: (action: Action) => void;
+  accept: (sessionId: number) => Promise<void>;
+  hold: (sessionId: number) => Promise<void>;
+  end: (sessionId: number) => Promise<void>;
+  sendChat: (sessionId: number, text: string) => Promise<void>;
+  requestSysinfo: (sessionId: number) => Promise<void>;
+  requestScreen: (sessionId: number, mode: ScreenMode) => Promise<void>;
+  releaseControl: (sessionId: number) => Promise<void>;
+  stopScreen: (sessionId: number) => Promise<void>;
+  refresh: (sessionId: number) => Promise<void>;
+};
+
+const ConsoleContext = createContext<ConsoleOps | null>(null);
+
+export function useConsole(): ConsoleOps {
+  const ops = useContext(ConsoleContext);
+  if (!ops) throw new Error("useConsole outside ConsoleProvider");
+  return ops;
+}
+
+function storedFront(): number | null {
+  try {
+    const value = Number(window.sessionStorage.getItem(FRONT_KEY));
+    return Number.isInteger(value) && value > 0 ? value : null;
+  } catch {
+    return null;
+  }
+}
+
+function storeFront(front: number | null): void {
+  try {
+    if (front === null) window.sessionStorage.removeItem(FRONT_KEY);
+    else window.sessionStorage.setItem(FRONT_KEY, String(front));
+  } catch {
+    // Private browsing: the front tab is simply not remembered.
+  }
+}
+
+function getDetail(sessionId: number): Promise<SessionDetail> {
+  return call(api.GET("/api/v1/sessions/{session_id}", { params: { path: { session_id: sessionId } } }));
+}
+
+export function ConsoleProvider({ children }: { children: ComponentChildren }) {
+  const [state, dispatch] = useReducer(reduce, undefined, () => initialState(storedFront()));
+  const latest = useRef(state);
+  latest.current = state;
+  const loading = useRef(new Set<number>());
+
+  /** Fetches sessions and opens (or refreshes) their tabs; one request per session at a time. */
+  const sync = useCallback((ids: number[], focus = false) => {
+    for (const id of ids) {
+      if (loading.current.has(id)) continue;
+      loading.current.add(id);
+      getDetail(id)
+        .then(
+          (detail) => {
+            const open = latest.current.tabs.some((tab) => tab.session.id === id);
+            dispatch(open ? { type: "detail", detail } : { type: "open", detail, focus });
+          },
+          () => undefined,
+        )
+        .finally(() => loading.current.delete(id));
+    }
+  }, []);
+
+  useEffect(() => {
+    const socket = new LiveSocket({
+      url: () => socketUrl(CONSOLE_WS, window.location),
+      finalCodes: FINAL_CODES,
+      onState: (connection) => dispatch({ type: "connection", state: connection }),
+      onOpen: (reconnected) => {
+        // Whatever was said while the socket was down: catch up on the open tabs' chat.
+        if (reconnected) sync(latest.current.tabs.map((tab) => tab.session.id));
+      },
+      onMessage: (frame) => {
+        const action = frameAction(frame, () => new Date().toISOString());
+        if (!action) return;
+        if (action.type === "queue") {
+          const { open, refresh } = tabsToSync(latest.current, action.queue);
+          sync([...open, ...refresh]);
+        }
+        dispatch(action);
+      },
+    });
+    return () => socket.close();
+  }, [sync]);
+
+  useEffect(() => storeFront(state.front), [state.front]);
+
+  const ops = useMemo<Omit<ConsoleOps, "state">>(() => {
+    const path = (sessionId: number) => ({ params: { path: { session_id: sessionId } } });
+    return {
+      dispatch,
+      accept: async (sessionId) => {
+        const detail = await call(api.POST("/api/v1/sessions/{session_id}/accept", path(sessionId)));
+        dispatch({ type: "open", detail, focus: true });
+      },
+      hold: async (sessionId) => {
+        await call(api.POST("/api/v1/sessions/{session_id}/hold", path(sessionId)));
+        dispatch({ type: "close", sessionId });
+      },
+      end: async (sessionId) => {
+        const detail = await call(api.POST("/api/v1/sessions/{session_id}/end", path(sessionId)));
+        dispatch({ type: "detail", detail });
+      },
+      sendChat: async (sessionId, text) => {
+        const message = await call(
+          api.POST("/api/v1/sessions/{session_id}/chat", { ...path(sessionId), body: { text } }),
+        );
+        dispatch({ type: "chat", message });
+      },
+      requestSysinfo: async (sessionId) => {
+        try {
+          const answer = await call(api.POST("/api/v1/sessions/{session_id}/sysinfo", path(sessionId)));
+          dispatch({ type: "sysinfo-requested", sessionId, requestId: answer.request_id });
+        } catch (error) {
+          dispatch({ type: "sysinfo-failed", sessionId });
+          throw error;
+        }
+      },
+      requestScreen: async (sessionId, mode) => {
+        const session = await call(
+          api.POST("/api/v1/sessions/{session_id}/screen/request", { ...path(sessionId), body: { mode } }),
+        );
+        dispatch({ type: "session", session });
+      },
+      releaseControl: async (sessionId) => {
+        const session = await call(api.POST("/api/v1/sessions/{session_id}/screen/release-control", path(sessionId)));
+        dispatch({ type: "session", session });
+      },
+      stopScreen: async (sessionId) => {
+        const session = await call(api.POST("/api/v1/sessions/{session_id}/screen/stop", path(sessionId)));
+        dispatch({ type: "session", session });
+      },
+      refresh: async (sessionId) => {
+        dispatch({ type: "detail", detail: await getDetail(sessionId) });
+      },
+    };
+  }, []);
+
+  const value = useMemo(() => ({ ...ops, state }), [ops, state]);
+  return <ConsoleContext.Provider value={value}>{children}</ConsoleContext.Provider>;
+}

@@ -1,0 +1,196 @@
+/** The sessions the technician runs, as tabs (ATT-4): switch between them, unread chat badges,
+ * and for the one in front: chat, system information, screen consent, hold and end (ATT-9). */
+
+import { useEffect } from "preact/hooks";
+import { useI18n } from "../i18n";
+import { Chat } from "../shared/Chat";
+import { useAction } from "../shared/hooks";
+import { Link } from "../shared/router";
+import { Badge, Card, ConfirmButton, ErrorNotice } from "../shared/ui";
+import { useConsole } from "./ConsoleContext";
+import { customerName, deviceLabel } from "./present";
+import type { OpenSession } from "./store";
+import { ScreenConsentBar } from "./ScreenConsentBar";
+import { SysinfoPanel } from "./SysinfoPanel";
+
+const SCREEN_POLL_MS = 2000;
+
+export function SessionsView() {
+  const { t } = useI18n();
+  const { state, dispatch } = useConsole();
+
+  useEffect(() => {
+    dispatch({ type: "viewing", sessions: true });
+    return () => dispatch({ type: "viewing", sessions: false });
+  }, [dispatch]);
+
+  if (state.tabs.length === 0) {
+    return (
+      <Card testid="sessions-empty">
+        <div class="empty-state">
+          <p class="empty-title">{t("sessions.none")}</p>
+          <p class="muted">{t("sessions.none_about")}</p>
+          <Link href="/console/queues" class="button button-secondary">
+            {t("sessions.to_queues")}
+          </Link>
+        </div>
+      </Card>
+    );
+  }
+  const front = state.tabs.find((tab) => tab.session.id === state.front) ?? state.tabs[0];
+  return (
+    <div class="sessions">
+      <div class="session-tabs" role="tablist" aria-label={t("sessions.tabs")} data-testid="session-tabs">
+        {state.tabs.map((tab) => {
+          const active = tab === front;
+          return (
+            <button
+              key={tab.session.id}
+              type="button"
+              role="tab"
+              aria-selected={active}
+              class={active ? "session-tab active" : "session-tab"}
+              data-testid="session-tab"
+              data-session-id={tab.session.id}
+              onClick={() => dispatch({ type: "focus", sessionId: tab.session.id })}
+            >
+              <span class={`status-dot status-${tab.session.status === "ended" ? "ended" : tab.online === false ? "offline" : "online"}`} aria-hidden="true" />
+              <span class="session-tab-name" dir="auto">
+                {customerName(tab.session, t)}
+              </span>
+              <span class="session-tab-host muted">{tab.session.device.hostname}</span>
+              {tab.unread > 0 && (
+                <span class="unread" data-testid="session-tab-unread" title={t("sessions.unread", { n: tab.unread })}>
+                  {tab.unread}
+                </span>
+              )}
+            </button>
+          );
+        })}
+      </div>
+      {front && <Workspace key={front.session.id} tab={front} />}
+    </div>
+  );
+}
+
+function Workspace({ tab }: { tab: OpenSession }) {
+  const { t } = useI18n();
+  const ops = useConsole();
+  const action = useAction();
+  const session = tab.session;
+  const ended = session.status === "ended";
+  const active = session.status === "active";
+  const { refresh } = ops;
+
+  // Screen consent answers are not pushed to the console yet: look while the customer decides.
+  useEffect(() => {
+    if (session.screen_state !== "requested" || !active) return undefined;
+    const timer = setInterval(() => void refresh(session.id).catch(() => undefined), SCREEN_POLL_MS);
+    return () => clearInterval(timer);
+  }, [session.screen_state, session.id, active, refresh]);
+
+  const run = (work: () => Promise<void>) => void action.run(work);
+
+  let chatClosed: string | null = null;
+  if (!tab.chatEnabled) chatClosed = t("chat.disabled");
+  else if (ended) chatClosed = t("chat.ended");
+  else if (!active) chatClosed = t("chat.not_owner");
+
+  return (
+    <div class="workspace" data-testid="session-workspace" data-session-id={session.id}>
+      <Card>
+        <div class="workspace-header">
+          <div class="workspace-title">
+            <h2 dir="auto" data-testid="workspace-customer">
+              {customerName(session, t)}
+            </h2>
+            <div class="workspace-meta">
+              <span class="muted" data-testid="workspace-device">
+                {deviceLabel(session)}
+              </span>
+              {session.device.username && <span class="muted">· {session.device.username}</span>}
+              <SessionStatus tab={tab} />
+            </div>
+          </div>
+          <div class="workspace-actions">
+            {active && (
+              <>
+                <button
+                  type="button"
+                  class="button button-secondary"
+                  disabled={action.busy}
+                  data-testid="session-hold"
+                  title={t("session.hold_about")}
+                  onClick={() => run(() => ops.hold(session.id))}
+                >
+                  {t("session.hold")}
+                </button>
+                <ConfirmButton
+                  label={t("session.end")}
+                  question={t("session.end_question")}
+                  testid="session-end"
+                  disabled={action.busy}
+                  onConfirm={() => run(() => ops.end(session.id))}
+                />
+              </>
+            )}
+            {!active && (
+              <button
+                type="button"
+                class="button button-secondary"
+                data-testid="session-close-tab"
+                onClick={() => ops.dispatch({ type: "close", sessionId: session.id })}
+              >
+                {t("session.close_tab")}
+              </button>
+            )}
+          </div>
+        </div>
+        {ended && (
+          <p class="notice notice-info" role="status" data-testid="session-ended">
+            {t("session.ended_notice", { by: session.ended_by || "—" })}
+          </p>
+        )}
+        {session.status === "held" && (
+          <p class="notice notice-info" role="status">
+            {t("session.held_notice")}
+          </p>
+        )}
+        {active && <ScreenConsentBar tab={tab} busy={action.busy} run={run} />}
+        <ErrorNotice error={action.error} />
+      </Card>
+      <div class="workspace-grid">
+        <section class="card chat-card" data-testid="session-chat">
+          <header class="card-header">
+            <h2>{t("chat.title")}</h2>
+          </header>
+          <Chat
+            messages={tab.chat}
+            own="technician"
+            closed={chatClosed}
+            emptyText={t("chat.empty_technician")}
+            onSend={(text) => ops.sendChat(session.id, text)}
+          />
+        </section>
+        <SysinfoPanel tab={tab} />
+      </div>
+    </div>
+  );
+}
+
+function SessionStatus({ tab }: { tab: OpenSession }) {
+  const { t } = useI18n();
+  const status = tab.session.status;
+  if (status !== "active") {
+    return (
+      <span data-testid="workspace-status">
+        <Badge tone={status === "ended" ? "bad" : "accent"}>{t(`session.status.${status}`)}</Badge>
+      </span>
+    );
+  }
+  return (
+    <span data-testid="workspace-status">
+      {tab.online === false ? <Badge tone="bad">{t("session.offline")}</Badge> : <Badge tone="good">{t("session.online")}</Badge>}
+    </span>
+  );
+}

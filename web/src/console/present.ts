@@ -1,0 +1,36 @@
+/** How a session is named and described in the console. */
+
+import type { Queue, SupportSession } from "../api/client";
+import type { Translate } from "../i18n";
+
+export function customerName(session: SupportSession, t: Translate): string {
+  return session.customer_name.trim() || t("session.unnamed_customer");
+}
+
+/** "laptop-42 · Ubuntu 24.04" */
+export function deviceLabel(session: SupportSession): string {
+  const device = session.device;
+  // The version may be a whole kernel build string: its first word is enough here.
+  const os = [device.os, device.os_version.split(/\s+/)[0] ?? ""].filter(Boolean).join(" ");
+  return [device.hostname, os].filter(Boolean).join(" · ");
+}
+
+/** How long a session has waited, in words ("just now", "5 min", "2 h 10 min"). */
+export function waited(since: string, now: number, t: Translate): string {
+  const start = Date.parse(since);
+  if (Number.isNaN(start)) return "—";
+  const minutes = Math.max(0, Math.floor((now - start) / 60_000));
+  if (minutes < 1) return t("queue.just_now");
+  if (minutes < 60) return t("queue.minutes", { n: minutes });
+  const hours = Math.floor(minutes / 60);
+  return t("queue.hours", { h: hours, m: minutes % 60 });
+}
+
+/** Which queue a waiting session sits in, in words. */
+export function queueName(session: SupportSession, queue: Queue | null, t: Translate): string {
+  if (session.queue_team_id !== null) {
+    const team = queue?.teams.find((item) => item.team_id === session.queue_team_id);
+    return t("queue.team_queue", { team: team?.team_name || `#${session.queue_team_id}` });
+  }
+  return t("queue.personal");
+}

@@ -1,0 +1,337 @@
+/** The console's state as one pure reducer: the queues, the open session tabs with their chat,
+ * unread counters and system information, arrival notifications and the live connection.
+ * Everything the server pushes, and everything the technician does, is an action here. */
+
+import type {
+  ChatMessage,
+  Queue,
+  ScreenState,
+  SessionDetail,
+  SupportSession,
+} from "../api/client";
+import type { SocketState } from "../shared/socket";
+
+export type SysinfoState = {
+  /** idle: never asked; waiting: asked, no answer yet; ready: a snapshot is here. */
+  status: "idle" | "waiting" | "ready";
+  requestId: string | null;
+  info: Record<string, unknown> | null;
+  receivedAt: string | null;
+};
+
+export type OpenSession = {
+  session: SupportSession;
+  chat: ChatMessage[];
+  chatEnabled: boolean;
+  unread: number;
+  /** Whether the device's agent is connected; null until the server says. */
+  online: boolean | null;
+  sysinfo: SysinfoState;
+};
+
+export type Toast = { id: number; session: SupportSession };
+
+export type ConsoleState = {
+  queue: Queue | null;
+  tabs: OpenSession[];
+  front: number | null;
+  /** The tab that was in front before a reload: it comes back to the front when it reopens. */
+  preferred: number | null;
+  /** The waiting session whose details the queues page shows. */
+  selected: number | null;
+  /** Whether the sessions page is on screen (else every new message is unread). */
+  viewingSessions: boolean;
+  toasts: Toast[];
+  nextToastId: number;
+  connection: SocketState;
+};
+
+export const MAX_TOASTS = 4;
+
+export const NO_SYSINFO: SysinfoState = { status: "idle", requestId: null, info: null, receivedAt: null };
+
+export function initialState(preferred: number | null = null): ConsoleState {
+  return {
+    queue: null,
+    tabs: [],
+    front: null,
+    preferred,
+    selected: null,
+    viewingSessions: false,
+    toasts: [],
+    nextToastId: 1,
+    connection: "connecting",
+  };
+}
+
+export type Action =
+  | { type: "connection"; state: SocketState }
+  | { type: "queue"; queue: Queue }
+  | { type: "arrived"; session: SupportSession }
+  | { type: "dismiss"; toastId: number }
+  | { type: "select"; sessionId: number | null }
+  | { type: "open"; detail: SessionDetail; focus: boolean }
+  | { type: "detail"; detail: SessionDetail }
+  | { type: "session"; session: SupportSession }
+  | { type: "close"; sessionId: number }
+  | { type: "focus"; sessionId: number }
+  | { type: "viewing"; sessions: boolean }
+  | { type: "chat"; message: ChatMessage }
+  | { type: "online"; sessionId: number; online: boolean }
+  | { type: "sysinfo-requested"; sessionId: number; requestId: string }
+  | { type: "sysinfo-failed"; sessionId: number }
+  | { type: "sysinfo"; sessionId: number; requestId: string; info: Record<string, unknown>; at: string }
+  | { type: "screen"; sessionId: number; state: ScreenState; requested: SupportSession["screen_requested"] };
+
+/** Adds a message to a chat history once (the sender's own copy comes back on the socket),
+ * kept in the server's order. */
+export function mergeChat(chat: readonly ChatMessage[], message: ChatMessage): ChatMessage[] {
+  if (chat.some((known) => known.id === message.id)) return chat as ChatMessage[];
+  const merged = [...chat, message];
+  merged.sort((a, b) => a.id - b.id);
+  return merged;
+}
+
+function mergeAll(chat: readonly ChatMessage[], messages: readonly ChatMessage[]): ChatMessage[] {
+  return messages.reduce<ChatMessage[]>((all, message) => mergeChat(all, message), [...chat]);
+}
+
+/** Every session waiting in a queue this technician sees. */
+export function waitingSessions(queue: Queue | null): SupportSession[] {
+  if (!queue) return [];
+  return [...queue.personal, ...queue.teams.flatMap((team) => team.sessions)];
+}
+
+export function findWaiting(queue: Queue | null, sessionId: number | null): SupportSession | null {
+  if (sessionId === null) return null;
+  return waitingSessions(queue).find((session) => session.id === sessionId) ?? null;
+}
+
+/** Which open sessions to fetch after a queue change: the technician's active sessions that
+ * have no tab yet (accepted elsewhere, or after a reload), and tabs whose session left his
+ * active list (ended, held) and must be looked at again. */
+export function tabsToSync(state: ConsoleState, queue: Queue): { open: number[]; refresh: number[] } {
+  const mine = new Set(queue.mine.map((session) => session.id));
+  const tabs = new Set(state.tabs.map((tab) => tab.session.id));
+  return {
+    open: queue.mine.filter((session) => !tabs.has(session.id)).map((session) => session.id),
+    refresh: state.tabs
+      .filter((tab) => tab.session.status === "active" && !mine.has(tab.session.id))
+      .map((tab) => tab.session.id),
+  };
+}
+
+export function unreadTotal(state: ConsoleState): number {
+  return state.tabs.reduce((sum, tab) => sum + tab.unread, 0);
+}
+
+function updateTab(
+  state: ConsoleState,
+  sessionId: number,
+  change: (tab: OpenSession) => OpenSession,
+): ConsoleState {
+  let touched = false;
+  const tabs = state.tabs.map((tab) => {
+    if (tab.session.id !== sessionId) return tab;
+    touched = true;
+    return change(tab);
+  });
+  return touched ? { ...state, tabs } : state;
+}
+
+function inFront(state: ConsoleState, sessionId: number): boolean {
+  return state.viewingSessions && state.front === sessionId;
+}
+
+function withDetail(tab: OpenSession, detail: SessionDetail): OpenSession {
+  return {
+    ...tab,
+    session: detail.session,
+    chat: mergeAll(tab.chat, detail.chat),
+    chatEnabled: detail.chat_enabled,
+  };
+}
+
+export function reduce(state: ConsoleState, action: Action): ConsoleState {
+  switch (action.type) {
+    case "connection":
+      return state.connection === action.state ? state : { ...state, connection: action.state };
+
+    case "queue": {
+      const waiting = new Set(waitingSessions(action.queue).map((session) => session.id));
+      const mine = new Map(action.queue.mine.map((session) => [session.id, session]));
+      return {
+        ...state,
+        queue: action.queue,
+        selected: state.selected !== null && waiting.has(state.selected) ? state.selected : null,
+        toasts: state.toasts.filter((toast) => waiting.has(toast.session.id)),
+        tabs: state.tabs.map((tab) => {
+          const fresh = mine.get(tab.session.id);
+          return fresh ? { ...tab, session: fresh } : tab;
+        }),
+      };
+    }
+
+    case "arrived": {
+      if (state.toasts.some((toast) => toast.session.id === action.session.id)) return state;
+      const toast = { id: state.nextToastId, session: action.session };
+      return {
+        ...state,
+        toasts: [...state.toasts, toast].slice(-MAX_TOASTS),
+        nextToastId: state.nextToastId + 1,
+      };
+    }
+
+    case "dismiss":
+      return { ...state, toasts: state.toasts.filter((toast) => toast.id !== action.toastId) };
+
+    case "select":
+      return {
+        ...state,
+        selected: action.sessionId,
+        toasts: state.toasts.filter((toast) => toast.session.id !== action.sessionId),
+      };
+
+    case "open": {
+      const id = action.detail.session.id;
+      const known = state.tabs.find((tab) => tab.session.id === id);
+      const tabs = known
+        ? state.tabs.map((tab) => (tab.session.id === id ? withDetail(tab, action.detail) : tab))
+        : [
+            ...state.tabs,
+            withDetail(
+              { session: action.detail.session, chat: [], chatEnabled: true, unread: 0, online: null, sysinfo: NO_SYSINFO },
+              action.detail,
+            ),
+          ];
+      const keep = state.front !== null && tabs.some((tab) => tab.session.id === state.front);
+      const front = action.focus || id === state.preferred || !keep ? id : state.front;
+      return {
+        ...state,
+        tabs: tabs.map((tab) => (tab.session.id === front && state.viewingSessions ? { ...tab, unread: 0 } : tab)),
+        front,
+        preferred: action.focus ? null : state.preferred,
+        selected: state.selected === id ? null : state.selected,
+        toasts: state.toasts.filter((toast) => toast.session.id !== id),
+      };
+    }
+
+    case "detail":
+      return updateTab(state, action.detail.session.id, (tab) => withDetail(tab, action.detail));
+
+    case "session":
+      return updateTab(state, action.session.id, (tab) => ({ ...tab, session: action.session }));
+
+    case "close": {
+      const index = state.tabs.findIndex((tab) => tab.session.id === action.sessionId);
+      if (index < 0) return state;
+      const tabs = state.tabs.filter((tab) => tab.session.id !== action.sessionId);
+      let front = state.front;
+      if (front === action.sessionId) {
+        const next = tabs[Math.min(index, tabs.length - 1)];
+        front = next ? next.session.id : null;
+      }
+      return { ...state, tabs, front };
+    }
+
+    case "focus": {
+      if (!state.tabs.some((tab) => tab.session.id === action.sessionId)) return state;
+      const focused = { ...state, front: action.sessionId, preferred: null };
+      return state.viewingSessions
+        ? updateTab(focused, action.sessionId, (tab) => (tab.unread ? { ...tab, unread: 0 } : tab))
+        : focused;
+    }
+
+    case "viewing": {
+      const viewing = { ...state, viewingSessions: action.sessions };
+      if (!action.sessions || state.front === null) return viewing;
+      return updateTab(viewing, state.front, (tab) => (tab.unread ? { ...tab, unread: 0 } : tab));
+    }
+
+    case "chat": {
+      const message = action.message;
+      return updateTab(state, message.session_id, (tab) => {
+        const chat = mergeChat(tab.chat, message);
+        if (chat === tab.chat) return tab;
+        const unseen = message.sender !== "technician" && !inFront(state, message.session_id);
+        return { ...tab, chat, unread: tab.unread + (unseen ? 1 : 0) };
+      });
+    }
+
+    case "online":
+      return updateTab(state, action.sessionId, (tab) => ({ ...tab, online: action.online }));
+
+    case "sysinfo-requested":
+      return updateTab(state, action.sessionId, (tab) =>
+        // The answer can come on the socket before the request's own reply: keep it then.
+        tab.sysinfo.status === "ready" && tab.sysinfo.requestId === action.requestId
+          ? tab
+          : { ...tab, sysinfo: { ...tab.sysinfo, status: "waiting", requestId: action.requestId } },
+      );
+
+    case "sysinfo-failed":
+      return updateTab(state, action.sessionId, (tab) => ({
+        ...tab,
+        sysinfo: { ...tab.sysinfo, status: tab.sysinfo.info ? "ready" : "idle", requestId: null },
+      }));
+
+    case "sysinfo":
+      return updateTab(state, action.sessionId, (tab) => ({
+        ...tab,
+        sysinfo: { status: "ready", requestId: action.requestId, info: action.info, receivedAt: action.at },
+      }));
+
+    case "screen":
+      return updateTab(state, action.sessionId, (tab) => ({
+        ...tab,
+        session: { ...tab.session, screen_state: action.state, screen_requested: action.requested },
+      }));
+  }
+}
+
+/** A console WebSocket frame as an action, or null for frames the console does not use. */
+export function frameAction(frame: { type: string } & Record<string, unknown>, now: () => string): Action | null {
+  switch (frame.type) {
+    case "queue":
+      return isRecord(frame.queue) ? { type: "queue", queue: frame.queue as Queue } : null;
+    case "notification":
+      return frame.kind === "session_arrived" && isRecord(frame.session)
+        ? { type: "arrived", session: frame.session as SupportSession }
+        : null;
+    case "session.chat": {
+      const { type: _type, ...message } = frame;
+      return typeof message.id === "number" && typeof message.session_id === "number"
+        ? { type: "chat", message: message as unknown as ChatMessage }
+        : null;
+    }
+    case "session.updated":
+      return typeof frame.session_id === "number" && typeof frame.online === "boolean"
+        ? { type: "online", sessionId: frame.session_id, online: frame.online }
+        : null;
+    case "session.sysinfo":
+      return typeof frame.session_id === "number" && isRecord(frame.info)
+        ? {
+            type: "sysinfo",
+            sessionId: frame.session_id,
+            requestId: typeof frame.request_id === "string" ? frame.request_id : "",
+            info: frame.info,
+            at: now(),
+          }
+        : null;
+    case "session.screen":
+      return typeof frame.session_id === "number" && typeof frame.state === "string"
+        ? {
+            type: "screen",
+            sessionId: frame.session_id,
+            state: frame.state as ScreenState,
+            requested: (typeof frame.requested === "string" ? frame.requested : "") as SupportSession["screen_requested"],
+          }
+        : null;
+    default:
+      return null;
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,410 @@
+/** The customer's session page: who helps, how to start the support client, where the session
+ * stands, chat, the screen consent prompt, and ending it. Kept live by the portal WebSocket. */
+
+import { useCallback, useEffect, useRef, useState } from "preact/hooks";
+import { api, call, send, type AgentCommands, type CustomerSession } from "../api/client";
+import { ApiError } from "../api/errors";
+import { useI18n, type MessageKey } from "../i18n";
+import { Chat } from "../shared/Chat";
+import { useAction } from "../shared/hooks";
+import { LiveSocket, socketUrl } from "../shared/socket";
+import { ConfirmButton, CopyButton, ErrorNotice, Loading } from "../shared/ui";
+import {
+  applyFrame,
+  detectPlatform,
+  isOpen,
+  refreshed,
+  STEPS,
+  stepOf,
+  type Platform,
+  type PortalView,
+  type Step,
+  type StoredStart,
+} from "./portal";
+import { TechnicianCard } from "./TechnicianCard";
+
+const STEP_TITLES: Record<Step, MessageKey> = {
+  start_client: "portal.step.start_client",
+  wait_technician: "portal.step.wait_technician",
+  in_session: "portal.step.in_session",
+  ended: "portal.step.ended",
+};
+
+function customerHeaders(token: string) {
+  return { params: { header: { "x-customer-token": token } } };
+}
+
+export function PortalSession({
+  start,
+  chatEnabled,
+  onLeave,
+}: {
+  start: StoredStart;
+  chatEnabled: boolean;
+  onLeave: (why: "done" | "lost") => void;
+}) {
+  const { t } = useI18n();
+  const [view, setView] = useState<PortalView | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const ended = view?.status === "ended";
+  const leave = useRef(onLeave);
+  leave.current = onLeave;
+
+  const load = useCallback(async () => {
+    try {
+      const session: CustomerSession = await call(api.GET("/api/v1/portal/session", customerHeaders(start.token)));
+      setView((before) => refreshed(before, session));
+      setError(null);
+    } catch (failure) {
+      if (failure instanceof ApiError && failure.code === "customer_session_unknown") leave.current("lost");
+      else setError(failure);
+    }
+  }, [start.token]);
+
+  useEffect(() => {
+    void load();
+  }, [load]);
+
+  useEffect(() => {
+    if (ended) return undefined;
+    const socket = new LiveSocket({
+      url: () => socketUrl(`/api/v1/portal/ws?token=${encodeURIComponent(start.token)}`, window.location),
+      finalCodes: [4403, 4404],
+      onOpen: () => void load(),
+      onMessage: (frame) => {
+        if (frame.type === "error") {
+          if (frame.code === "customer_session_unknown") leave.current("lost");
+          return;
+        }
+        setView((before) => (before ? applyFrame(before, frame) : before));
+        if (frame.type === "snapshot" && frame.status !== "waiting_for_agent") {
+          // The snapshot leaves out the screen's state: ask for the whole session.
+          void load();
+        }
+      },
+    });
+    return () => socket.close();
+  }, [start.token, ended, load]);
+
+  if (!view) {
+    return (
+      <div class="portal-session">
+        {error ? <ErrorNotice error={error} /> : <Loading />}
+      </div>
+    );
+  }
+
+  const step = stepOf(view.status);
+  const technician = view.technician ?? start.technician;
+  const open = isOpen(view.status);
+  const allowChat = chatEnabled && view.chat_enabled;
+
+  return (
+    <div class="portal-session" data-testid="portal-session" data-status={view.status}>
+      <section class="card portal-who">
+        {technician ? (
+          <>
+            <p class="eyebrow">{t(view.status === "active" ? "portal.who.helping" : "portal.who.will_help")}</p>
+            <TechnicianCard technician={technician} />
+          </>
+        ) : (
+          <>
+            <p class="eyebrow">{t("portal.who.team_eyebrow")}</p>
+            <p class="portal-team" data-testid="portal-team">
+              {t("portal.who.team", { team: start.team_name ?? "—" })}
+            </p>
+          </>
+        )}
+        <Steps current={step} />
+        <p class="portal-status" role="status" data-testid="portal-status" data-status={view.status}>
+          {t(`portal.status.${view.status}`)}
+        </p>
+      </section>
+
+      {ended ? (
+        <section class="card portal-ended" data-testid="portal-ended">
+          <span class="portal-ended-mark" aria-hidden="true">
+            ✓
+          </span>
+          <h2>{t("portal.ended.title")}</h2>
+          <p class="muted">{t("portal.ended.about")}</p>
+          <button type="button" class="button button-primary" data-testid="portal-new-session" onClick={() => onLeave("done")}>
+            {t("portal.ended.again")}
+          </button>
+        </section>
+      ) : (
+        <>
+          {open && <ScreenPrompt view={view} token={start.token} technicianName={technician?.name ?? null} onChange={load} />}
+          {view.status === "waiting_for_agent" ? (
+            <Instructions commands={start.commands} keyText={start.key} />
+          ) : (
+            <details class="card portal-instructions-again">
+              <summary>{t("portal.instructions.again")}</summary>
+              <Instructions commands={start.commands} keyText={start.key} bare />
+            </details>
+          )}
+        </>
+      )}
+
+      {view.status !== "waiting_for_agent" && (
+        <section class="card chat-card portal-chat" data-testid="portal-chat">
+          <header class="card-header">
+            <h2>{t("chat.title")}</h2>
+          </header>
+          {allowChat ? (
+            <Chat
+              messages={view.chat}
+              own="customer"
+              emptyText={t("chat.empty_customer")}
+              closed={ended ? t("chat.ended") : null}
+              onSend={async (text) => {
+                const message = await call(
+                  api.POST("/api/v1/portal/session/chat", { ...customerHeaders(start.token), body: { text } }),
+                );
+                setView((before) => (before ? applyFrame(before, { type: "chat", ...message }) : before));
+              }}
+            />
+          ) : (
+            <p class="muted" data-testid="chat-disabled">
+              {t("chat.disabled_customer")}
+            </p>
+          )}
+        </section>
+      )}
+
+      {!ended && <EndSession status={view.status} token={start.token} onGone={() => onLeave("done")} onEnded={load} />}
+    </div>
+  );
+}
+
+function Steps({ current }: { current: Step }) {
+  const { t } = useI18n();
+  const index = STEPS.indexOf(current);
+  return (
+    <ol class="steps-bar" data-testid="portal-steps">
+      {STEPS.map((step, position) => (
+        <li
+          key={step}
+          class={position < index ? "done" : position === index ? "current" : ""}
+          aria-current={position === index ? "step" : undefined}
+        >
+          <span class="steps-bar-dot" aria-hidden="true">
+            {position < index ? "✓" : position + 1}
+          </span>
+          <span class="steps-bar-label">{t(STEP_TITLES[step])}</span>
+        </li>
+      ))}
+    </ol>
+  );
+}
+
+function Instructions({ commands, keyText, bare }: { commands: AgentCommands; keyText: string; bare?: boolean }) {
+  const { t } = useI18n();
+  const [platform, setPlatform] = useState<Platform>(() => detectPlatform(navigator.userAgent));
+  const body = (
+    <div class="instructions" data-testid="portal-instructions">
+      <div class="segmented" role="tablist" aria-label={t("portal.instructions.platform")}>
+        {(["posix", "windows"] as const).map((item) => (
+          <button
+            key={item}
+            type="button"
+            role="tab"
+            aria-selected={platform === item}
+            class={platform === item ? "segment active" : "segment"}
+            data-testid={`portal-platform-${item}`}
+            onClick={() => setPlatform(item)}
+          >
+            {t(item === "posix" ? "portal.instructions.posix" : "portal.instructions.windows")}
+          </button>
+        ))}
+      </div>
+      {platform === "posix" ? (
+        <ol class="instruction-steps">
+          <li>
+            <p>{t("portal.instructions.posix_terminal")}</p>
+            <CommandBox command={commands.linux_macos} testid="portal-command-posix" />
+          </li>
+          <li>
+            <p>
+              {t("portal.instructions.or_download")}{" "}
+              <a href={commands.script_url_linux_macos} download data-testid="portal-download-posix">
+                {t("portal.instructions.download_posix")}
+              </a>{" "}
+              <span class="muted">{t("portal.instructions.posix_run")}</span>
+            </p>
+          </li>
+        </ol>
+      ) : (
+        <ol class="instruction-steps">
+          <li>
+            <p>{t("portal.instructions.windows_terminal")}</p>
+            <CommandBox command={commands.windows_powershell} testid="portal-command-windows" />
+          </li>
+          <li>
+            <p>
+              {t("portal.instructions.or_download")}{" "}
+              <a href={commands.script_url_windows} download data-testid="portal-download-windows">
+                {t("portal.instructions.download_windows")}
+              </a>{" "}
+              <span class="muted">{t("portal.instructions.windows_run")}</span>
+            </p>
+          </li>
+        </ol>
+      )}
+      <p class="muted small">
+        {t("portal.instructions.key_note")} <code data-testid="portal-key">{keyText}</code>
+      </p>
+    </div>
+  );
+  if (bare) return body;
+  return (
+    <section class="card" aria-labelledby="portal-instructions-title">
+      <h2 id="portal-instructions-title">{t("portal.instructions.title")}</h2>
+      <p class="muted">{t("portal.instructions.intro")}</p>
+      {body}
+    </section>
+  );
+}
+
+function CommandBox({ command, testid }: { command: string; testid: string }) {
+  return (
+    <div class="command-box">
+      <code class="command" data-testid={testid}>
+        {command}
+      </code>
+      <CopyButton text={command} testid={`${testid}-copy`} />
+    </div>
+  );
+}
+
+/** The technician asks for the screen (TOOL-2): allow or deny; while shared, revoke or stop. */
+function ScreenPrompt({
+  view,
+  token,
+  technicianName,
+  onChange,
+}: {
+  view: PortalView;
+  token: string;
+  technicianName: string | null;
+  onChange: () => Promise<void>;
+}) {
+  const { t } = useI18n();
+  const action = useAction();
+  const who = view.screen_asked_by ?? technicianName ?? t("portal.screen.someone");
+  const post = (work: () => Promise<void>) =>
+    void action.run(async () => {
+      await work();
+      await onChange();
+    });
+  const headers = customerHeaders(token);
+
+  if (view.screen_state === "requested" || view.screen_requested) {
+    const control = view.screen_requested === "control";
+    return (
+      <section class="card screen-prompt" role="alertdialog" aria-labelledby="screen-prompt-title" data-testid="screen-prompt" data-mode={view.screen_requested}>
+        <h2 id="screen-prompt-title" dir="auto">
+          {t(control ? "portal.screen.asks_control" : "portal.screen.asks_view", { name: who })}
+        </h2>
+        <p class="muted">{t(control ? "portal.screen.control_about" : "portal.screen.view_about")}</p>
+        <ErrorNotice error={action.error} />
+        <div class="form-actions">
+          <button
+            type="button"
+            class="button button-primary"
+            disabled={action.busy}
+            data-testid="screen-allow"
+            onClick={() => post(() => send(api.POST("/api/v1/portal/session/screen/answer", { ...headers, body: { allow: true } })))}
+          >
+            {t("portal.screen.allow")}
+          </button>
+          <button
+            type="button"
+            class="button button-secondary"
+            disabled={action.busy}
+            data-testid="screen-deny"
+            onClick={() => post(() => send(api.POST("/api/v1/portal/session/screen/answer", { ...headers, body: { allow: false } })))}
+          >
+            {t("portal.screen.deny")}
+          </button>
+        </div>
+      </section>
+    );
+  }
+  if (view.screen_state === "view" || view.screen_state === "control") {
+    const control = view.screen_state === "control";
+    return (
+      <section class="sharing-bar" role="status" data-testid="screen-sharing" data-state={view.screen_state}>
+        <span class="sharing-dot" aria-hidden="true" />
+        <span class="sharing-text" dir="auto">
+          {t(control ? "portal.screen.sharing_control" : "portal.screen.sharing_view", { name: technicianName ?? who })}
+        </span>
+        <span class="sharing-actions">
+          {control && (
+            <button
+              type="button"
+              class="button button-secondary"
+              disabled={action.busy}
+              data-testid="screen-revoke-control"
+              onClick={() => post(() => send(api.POST("/api/v1/portal/session/screen/revoke-control", headers)))}
+            >
+              {t("portal.screen.revoke_control")}
+            </button>
+          )}
+          <button
+            type="button"
+            class="button button-danger"
+            disabled={action.busy}
+            data-testid="screen-stop-sharing"
+            onClick={() => post(() => send(api.POST("/api/v1/portal/session/screen/stop", headers)))}
+          >
+            {t("portal.screen.stop")}
+          </button>
+        </span>
+        <ErrorNotice error={action.error} />
+      </section>
+    );
+  }
+  return null;
+}
+
+function EndSession({
+  status,
+  token,
+  onGone,
+  onEnded,
+}: {
+  status: PortalView["status"];
+  token: string;
+  onGone: () => void;
+  onEnded: () => Promise<void>;
+}) {
+  const { t } = useI18n();
+  const action = useAction();
+  if (status === "waiting_for_agent") {
+    return (
+      <div class="portal-end">
+        <button type="button" class="button button-quiet" data-testid="portal-cancel" onClick={onGone}>
+          {t("portal.cancel")}
+        </button>
+      </div>
+    );
+  }
+  return (
+    <div class="portal-end">
+      <ErrorNotice error={action.error} />
+      <ConfirmButton
+        label={t("portal.end")}
+        question={t("portal.end_question")}
+        testid="portal-end"
+        disabled={action.busy}
+        onConfirm={() =>
+          void action.run(async () => {
+            await send(api.POST("/api/v1/portal/session/end", customerHeaders(token)));
+            await onEnded();
+          })
+        }
+      />
+    </div>
+  );
+}

@@ -1,0 +1,161 @@
+import { describe, expect, it } from "vitest";
+import type { CustomerSession, CustomerStart } from "../api/client";
+import {
+  addressWithoutKey,
+  applyFrame,
+  detectPlatform,
+  entryFromSearch,
+  formatKeyInput,
+  fromStart,
+  isOpen,
+  loadStored,
+  parseStored,
+  refreshed,
+  saveStored,
+  stepOf,
+  viewOf,
+} from "./portal";
+
+const START: CustomerStart = {
+  customer_token: "secret-token",
+  key: "ABCD-EFGH-JKMN",
+  technician: { id: 1, name: "Ada", title: "Engineer", company: "Acme", picture: null, verified_domain: "acme.test" },
+  team_name: null,
+  commands: {
+    linux_macos: "curl … | sh -s -- --key ABCD-EFGH-JKMN",
+    windows_powershell: "powershell …",
+    script_url_linux_macos: "http://x/portal/agent.sh?key=ABCD-EFGH-JKMN",
+    script_url_windows: "http://x/portal/agent.ps1?key=ABCD-EFGH-JKMN",
+  },
+};
+
+const SESSION: CustomerSession = {
+  status: "waiting",
+  technician: START.technician,
+  chat: [],
+  chat_enabled: true,
+  screen_state: "off",
+  screen_requested: "",
+};
+
+function memoryStorage() {
+  const items = new Map<string, string>();
+  return {
+    getItem: (key: string) => items.get(key) ?? null,
+    setItem: (key: string, value: string) => void items.set(key, value),
+    removeItem: (key: string) => void items.delete(key),
+  };
+}
+
+describe("the kept session", () => {
+  it("survives a round trip through storage", () => {
+    const storage = memoryStorage();
+    saveStored(storage, fromStart(START, "portal-1"));
+    expect(loadStored(storage)).toEqual({
+      token: "secret-token",
+      key: "ABCD-EFGH-JKMN",
+      technician: START.technician,
+      team_name: null,
+      commands: START.commands,
+      slug: "portal-1",
+    });
+    saveStored(storage, null);
+    expect(loadStored(storage)).toBeNull();
+  });
+
+  it("refuses what this page did not write", () => {
+    expect(parseStored(null)).toBeNull();
+    expect(parseStored("not json")).toBeNull();
+    expect(parseStored('{"token": ""}')).toBeNull();
+    expect(parseStored('{"token": "t", "key": "k", "commands": {}}')).toBeNull();
+  });
+
+  it("lives without storage", () => {
+    expect(loadStored(null)).toBeNull();
+    expect(() => saveStored(null, null)).not.toThrow();
+    const broken = { getItem: () => { throw new Error("denied"); }, setItem: () => { throw new Error("denied"); }, removeItem: () => undefined };
+    expect(loadStored(broken)).toBeNull();
+    expect(() => saveStored(broken, fromStart(START, null))).not.toThrow();
+  });
+});
+
+describe("the key's unique link", () => {
+  it("reads the portal and the key", () => {
+    expect(entryFromSearch("?portal=portal-1&key=ABCD-EFGH-JKMN")).toEqual({ slug: "portal-1", key: "ABCD-EFGH-JKMN" });
+    expect(entryFromSearch("")).toEqual({ slug: null, key: null });
+    expect(entryFromSearch("?key=%20")).toEqual({ slug: null, key: null });
+  });
+
+  it("drops the key from the address once used", () => {
+    expect(addressWithoutKey("portal-1")).toBe("/?portal=portal-1");
+    expect(addressWithoutKey("a b")).toBe("/?portal=a%20b");
+    expect(addressWithoutKey(null)).toBe("/");
+  });
+});
+
+describe("formatKeyInput", () => {
+  it("writes capitals in groups of four", () => {
+    expect(formatKeyInput("abcdefghjkmn")).toBe("ABCD-EFGH-JKMN");
+    expect(formatKeyInput("abcd efgh")).toBe("ABCD-EFGH");
+    expect(formatKeyInput("ab-cd-ef")).toBe("ABCD-EF");
+    expect(formatKeyInput(" -- ")).toBe("");
+  });
+});
+
+describe("the session's progress", () => {
+  it("maps each status to a step", () => {
+    expect(stepOf("waiting_for_agent")).toBe("start_client");
+    expect(stepOf("waiting")).toBe("wait_technician");
+    expect(stepOf("held")).toBe("wait_technician");
+    expect(stepOf("active")).toBe("in_session");
+    expect(stepOf("ended")).toBe("ended");
+    expect(isOpen("active")).toBe(true);
+    expect(isOpen("waiting_for_agent")).toBe(false);
+    expect(isOpen("ended")).toBe(false);
+  });
+
+  it("offers Windows instructions to Windows browsers", () => {
+    expect(detectPlatform("Mozilla/5.0 (Windows NT 10.0; Win64; x64)")).toBe("windows");
+    expect(detectPlatform("Mozilla/5.0 (X11; Linux x86_64)")).toBe("posix");
+    expect(detectPlatform("Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0)")).toBe("posix");
+  });
+});
+
+describe("applyFrame", () => {
+  const message = (id: number, text = "hi") => ({
+    id,
+    session_id: 1,
+    at: "2025-01-01T00:00:00Z",
+    sender: "technician" as const,
+    sender_name: "Ada",
+    text,
+  });
+
+  it("takes snapshots, chat and screen changes", () => {
+    let view = viewOf({ ...SESSION, status: "waiting" });
+    view = applyFrame(view, { type: "snapshot", status: "active", technician: START.technician, chat: [message(1)], chat_enabled: true });
+    expect(view.status).toBe("active");
+    view = applyFrame(view, { type: "chat", ...message(2, "你好 مرحبا 👋") });
+    view = applyFrame(view, { type: "chat", ...message(2, "你好 مرحبا 👋") });
+    expect(view.chat.map((m) => m.text)).toEqual(["hi", "你好 مرحبا 👋"]);
+    view = applyFrame(view, { type: "screen", state: "requested", requested: "control", technician: "Ada" });
+    expect(view).toMatchObject({ screen_state: "requested", screen_requested: "control", screen_asked_by: "Ada" });
+    view = applyFrame(view, { type: "screen", state: "control", requested: "" });
+    expect(view).toMatchObject({ screen_state: "control", screen_requested: "", screen_asked_by: null });
+  });
+
+  it("keeps the view for frames it does not know", () => {
+    const view = viewOf(SESSION);
+    expect(applyFrame(view, { type: "later" })).toBe(view);
+    expect(applyFrame(view, { type: "chat", text: "no id" })).toBe(view);
+  });
+
+  it("merges a fetched session into what is shown", () => {
+    const before = applyFrame(viewOf(SESSION), { type: "chat", ...message(5) });
+    const asked = applyFrame(before, { type: "screen", state: "requested", requested: "view", technician: "Ada" });
+    const after = refreshed(asked, { ...SESSION, chat: [message(4)], screen_state: "requested", screen_requested: "view" });
+    expect(after.chat.map((m) => m.id)).toEqual([4, 5]);
+    expect(after.screen_asked_by).toBe("Ada");
+    expect(refreshed(null, SESSION).chat).toEqual([]);
+  });
+});
