@@ -69,6 +69,8 @@ if [ "${RELAYDESK_SETUP_SKIP_APT:-0}" != 1 ] && command -v dpkg-query >/dev/null
   want xvfb
   want x11-utils
   want xauth
+  want xterm              # real X clients for the screen tests
+  want x11-xserver-utils  # xrandr: monitors in the screen tests
   if [ -f web/package.json ] && ! command -v npm >/dev/null 2>&1; then
     want nodejs
     want npm
