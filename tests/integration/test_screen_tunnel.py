@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.integration.technician import Technician
+from tests.integration.technician import Technician, next_event
 from tests.integration.tunnel_bridge import TunnelBridge
 
 AGENT = str(Path(sys.executable).parent / "relaydesk-agent")
@@ -68,12 +68,26 @@ def test_technician_sees_the_customers_screen_through_the_relay(
     try:
         sid = technician.wait_for_waiting_session()["id"]
         technician.post(f"/api/v1/sessions/{sid}/accept")
-        technician.post(f"/api/v1/sessions/{sid}/screen/request", json={"mode": "view"})
-        httpx.post(
-            f"{relaydesk_server.url}/api/v1/portal/session/screen/answer",
-            json={"allow": True},
-            headers=customer,
-        )
+        with technician.console() as console:
+            # The customer's answer is pushed to the console: no polling needed.
+            technician.post(f"/api/v1/sessions/{sid}/screen/request", json={"mode": "view"})
+            asked = next_event(console, "session.screen")
+            assert (asked["session_id"], asked["state"], asked["requested"]) == (
+                sid,
+                "requested",
+                "view",
+            )
+            httpx.post(
+                f"{relaydesk_server.url}/api/v1/portal/session/screen/answer",
+                json={"allow": True},
+                headers=customer,
+            )
+            granted = next_event(console, "session.screen")
+            assert (granted["session_id"], granted["state"], granted["requested"]) == (
+                sid,
+                "view",
+                "",
+            )
         tunnel = technician.post(f"/api/v1/sessions/{sid}/screen/tunnel").json()
         bridge = TunnelBridge(relaydesk_server.url.replace("http://", "ws://") + tunnel["path"])
 

@@ -1,5 +1,6 @@
 """The console's WebSocket, /api/v1/console/ws: pushes queue changes, arrival notifications,
-chat, session updates and system information to the technicians allowed to see them."""
+chat, session updates, system information and screen consent changes to the technicians
+allowed to see them."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from relaydesk.server.domain.notifications import org_topic
 from relaydesk.server.domain.organisations import check_console_address_of
 from relaydesk.server.runtime import Runtime
 
-SESSION_EVENTS = {"session.chat", "session.updated", "session.sysinfo"}
+SESSION_EVENTS = {"session.chat", "session.updated", "session.sysinfo", "session.screen"}
 
 
 def same_origin(websocket: WebSocket) -> bool:
