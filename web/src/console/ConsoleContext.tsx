@@ -3,7 +3,7 @@
 
 import { createContext, type ComponentChildren } from "preact";
 import { useCallback, useContext, useEffect, useMemo, useReducer, useRef } from "preact/hooks";
-import { api, call, type ScreenMode, type SessionDetail } from "../api/client";
+import { api, call, type SessionDetail } from "../api/client";
 import { LiveSocket, socketUrl } from "../shared/socket";
 import { frameAction, initialState, reduce, tabsToSync, type Action, type ConsoleState } from "./store";
 
@@ -20,9 +20,6 @@ export type ConsoleOps = {
   end: (sessionId: number) => Promise<void>;
   sendChat: (sessionId: number, text: string) => Promise<void>;
   requestSysinfo: (sessionId: number) => Promise<void>;
-  requestScreen: (sessionId: number, mode: ScreenMode) => Promise<void>;
-  releaseControl: (sessionId: number) => Promise<void>;
-  stopScreen: (sessionId: number) => Promise<void>;
   refresh: (sessionId: number) => Promise<void>;
 };
 
@@ -133,20 +130,6 @@ export function ConsoleProvider({ children }: { children: ComponentChildren }) {
           dispatch({ type: "sysinfo-failed", sessionId });
           throw error;
         }
-      },
-      requestScreen: async (sessionId, mode) => {
-        const session = await call(
-          api.POST("/api/v1/sessions/{session_id}/screen/request", { ...path(sessionId), body: { mode } }),
-        );
-        dispatch({ type: "session", session });
-      },
-      releaseControl: async (sessionId) => {
-        const session = await call(api.POST("/api/v1/sessions/{session_id}/screen/release-control", path(sessionId)));
-        dispatch({ type: "session", session });
-      },
-      stopScreen: async (sessionId) => {
-        const session = await call(api.POST("/api/v1/sessions/{session_id}/screen/stop", path(sessionId)));
-        dispatch({ type: "session", session });
       },
       refresh: async (sessionId) => {
         dispatch({ type: "detail", detail: await getDetail(sessionId) });

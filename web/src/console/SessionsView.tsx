@@ -1,7 +1,7 @@
 /** The sessions the technician runs, as tabs (ATT-4): switch between them, unread chat badges,
- * and for the one in front: chat, system information, screen consent, hold and end (ATT-9). */
+ * and for the one in front: chat, system information, the screen (consent and viewer), hold and end (ATT-9). */
 
-import { useEffect } from "preact/hooks";
+import { useCallback, useEffect } from "preact/hooks";
 import { useI18n } from "../i18n";
 import { Chat } from "../shared/Chat";
 import { useAction } from "../shared/hooks";
@@ -9,11 +9,10 @@ import { Link } from "../shared/router";
 import { Badge, Card, ConfirmButton, ErrorNotice } from "../shared/ui";
 import { useConsole } from "./ConsoleContext";
 import { customerName, deviceLabel } from "./present";
+import { ScreenPanel } from "./screen/ScreenPanel";
 import type { OpenSession } from "./store";
-import { ScreenConsentBar } from "./ScreenConsentBar";
+import { ShellPanel } from "./shell/ShellPanel";
 import { SysinfoPanel } from "./SysinfoPanel";
-
-const SCREEN_POLL_MS = 2000;
 
 export function SessionsView() {
   const { t } = useI18n();
@@ -80,14 +79,10 @@ function Workspace({ tab }: { tab: OpenSession }) {
   const session = tab.session;
   const ended = session.status === "ended";
   const active = session.status === "active";
-  const { refresh } = ops;
-
-  // Screen consent answers are not pushed to the console yet: look while the customer decides.
-  useEffect(() => {
-    if (session.screen_state !== "requested" || !active) return undefined;
-    const timer = setInterval(() => void refresh(session.id).catch(() => undefined), SCREEN_POLL_MS);
-    return () => clearInterval(timer);
-  }, [session.screen_state, session.id, active, refresh]);
+  const { dispatch } = ops;
+  // The screen panel's own answers keep the tab current; the customer's come on the console
+  // WebSocket (session.screen).
+  const screenChanged = useCallback((changed: OpenSession["session"]) => dispatch({ type: "session", session: changed }), [dispatch]);
 
   const run = (work: () => Promise<void>) => void action.run(work);
 
@@ -156,9 +151,9 @@ function Workspace({ tab }: { tab: OpenSession }) {
             {t("session.held_notice")}
           </p>
         )}
-        {active && <ScreenConsentBar tab={tab} busy={action.busy} run={run} />}
         <ErrorNotice error={action.error} />
       </Card>
+      {active && <ScreenPanel sessionId={session.id} session={session} onSession={screenChanged} />}
       <div class="workspace-grid">
         <section class="card chat-card" data-testid="session-chat">
           <header class="card-header">
@@ -174,6 +169,7 @@ function Workspace({ tab }: { tab: OpenSession }) {
         </section>
         <SysinfoPanel tab={tab} />
       </div>
+      {active && <ShellPanel sessionId={session.id} live={tab.online !== false} />}
     </div>
   );
 }

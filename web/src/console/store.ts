@@ -10,6 +10,7 @@ import type {
   SupportSession,
 } from "../api/client";
 import type { SocketState } from "../shared/socket";
+import { consentFromMessage } from "./screen/consent";
 
 export type SysinfoState = {
   /** idle: never asked; waiting: asked, no answer yet; ready: a snapshot is here. */
@@ -318,15 +319,12 @@ export function frameAction(frame: { type: string } & Record<string, unknown>, n
             at: now(),
           }
         : null;
-    case "session.screen":
-      return typeof frame.session_id === "number" && typeof frame.state === "string"
-        ? {
-            type: "screen",
-            sessionId: frame.session_id,
-            state: frame.state as ScreenState,
-            requested: (typeof frame.requested === "string" ? frame.requested : "") as SupportSession["screen_requested"],
-          }
+    case "session.screen": {
+      const consent = typeof frame.session_id === "number" ? consentFromMessage(frame, frame.session_id) : null;
+      return consent && typeof frame.session_id === "number"
+        ? { type: "screen", sessionId: frame.session_id, state: consent.state, requested: consent.requested }
         : null;
+    }
     default:
       return null;
   }

@@ -309,17 +309,6 @@ export const de: Catalogue = {
   "chat.ended": "Die Sitzung ist beendet; der Chat ist geschlossen.",
   "chat.not_owner": "Nehmen Sie die Sitzung an, um mit dem Kunden zu chatten.",
 
-  "consent.off": "Der Bildschirm wird nicht geteilt.",
-  "consent.waiting_view": "Warten, bis der Kunde das Ansehen des Bildschirms erlaubt…",
-  "consent.waiting_control": "Warten, bis der Kunde die Steuerung des Bildschirms erlaubt…",
-  "consent.granted_view": "Der Kunde erlaubt Ihnen, den Bildschirm zu sehen.",
-  "consent.granted_control": "Der Kunde erlaubt Ihnen, den Bildschirm zu sehen und zu steuern.",
-  "consent.ask_view": "Bildschirm ansehen anfragen",
-  "consent.ask_control": "Steuerung anfragen",
-  "consent.release_control": "Steuerung abgeben",
-  "consent.cancel_request": "Anfrage zurückziehen",
-  "consent.stop": "Freigabe beenden",
-
   "sysinfo.title": "Systeminformationen",
   "sysinfo.about":
     "Fragen Sie den Computer nach einer Momentaufnahme von System, Hardware, Datenträgern, Netzwerk, Benutzern, Prozessen, Diensten und Software.",

@@ -295,17 +295,6 @@ export const en = {
   "chat.ended": "The session has ended; the chat is closed.",
   "chat.not_owner": "Accept the session to chat with the customer.",
 
-  "consent.off": "The screen is not shared.",
-  "consent.waiting_view": "Waiting for the customer to allow viewing the screen…",
-  "consent.waiting_control": "Waiting for the customer to allow control of the screen…",
-  "consent.granted_view": "The customer allows you to view the screen.",
-  "consent.granted_control": "The customer allows you to view and control the screen.",
-  "consent.ask_view": "Ask to view the screen",
-  "consent.ask_control": "Ask for control",
-  "consent.release_control": "Give up control",
-  "consent.cancel_request": "Withdraw the request",
-  "consent.stop": "Stop sharing",
-
   "sysinfo.title": "System information",
   "sysinfo.about": "Ask the computer for a snapshot of its system, hardware, disks, network, users, processes, services and software.",
   "sysinfo.not_active": "System information can be asked for while the session is in progress.",

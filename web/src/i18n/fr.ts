@@ -310,17 +310,6 @@ export const fr: Catalogue = {
   "chat.ended": "La session est terminée ; le chat est fermé.",
   "chat.not_owner": "Acceptez la session pour discuter avec le client.",
 
-  "consent.off": "L’écran n’est pas partagé.",
-  "consent.waiting_view": "En attente de l’autorisation du client pour voir l’écran…",
-  "consent.waiting_control": "En attente de l’autorisation du client pour contrôler l’écran…",
-  "consent.granted_view": "Le client vous autorise à voir l’écran.",
-  "consent.granted_control": "Le client vous autorise à voir et à contrôler l’écran.",
-  "consent.ask_view": "Demander à voir l’écran",
-  "consent.ask_control": "Demander le contrôle",
-  "consent.release_control": "Rendre le contrôle",
-  "consent.cancel_request": "Retirer la demande",
-  "consent.stop": "Arrêter le partage",
-
   "sysinfo.title": "Informations système",
   "sysinfo.about":
     "Demandez à l’ordinateur un instantané de son système, de son matériel, de ses disques, de son réseau, de ses utilisateurs, processus, services et logiciels.",

@@ -1,11 +1,11 @@
 /**
- * The session's screen (TOOL-1, TOOL-2): ask the customer for view only or full control, wait for
- * the answer, then show the device's screen through the relay with noVNC (ScreenViewer).
+ * The session's screen (TOOL-1, TOOL-2), in the console's session tab: ask the customer for view
+ * only or full control, wait for the answer, then show the device's screen through the relay with
+ * noVNC (ScreenViewer). A technician whose role lacks full control can view and ask to view only.
  */
 
 import { useCallback, useState } from "preact/hooks";
-import { api, call, send } from "../../api/client";
-import type { components } from "../../api/schema";
+import { api, call, type SupportSession } from "../../api/client";
 import { useI18n, type MessageKey } from "../../i18n";
 import { useAction } from "../../shared/hooks";
 import { useMe } from "../../shared/session";
@@ -14,8 +14,6 @@ import { consentOf, isShared, offerFor, phaseOf, rightsOf, type ConsentChange } 
 import { ScreenViewer } from "./ScreenViewer";
 import { useScreenConsent } from "./useScreenConsent";
 import "./screen.css";
-
-type SessionOut = components["schemas"]["SessionOut"];
 
 const CHANGE_TEXT: Record<ConsentChange, { key: MessageKey; kind: "info" | "success" | "warning" }> = {
   granted_view: { key: "screen.change.granted_view", kind: "success" },
@@ -27,13 +25,22 @@ const CHANGE_TEXT: Record<ConsentChange, { key: MessageKey; kind: "info" | "succ
   control_released: { key: "screen.change.control_released", kind: "info" },
 };
 
-export function ScreenPanel({ sessionId, session }: { sessionId: number; session: SessionOut }) {
+export function ScreenPanel({
+  sessionId,
+  session,
+  onSession,
+}: {
+  sessionId: number;
+  session: SupportSession;
+  /** The session as the server answered a screen action (keeps the caller's copy current). */
+  onSession?: (session: SupportSession) => void;
+}) {
   const { t } = useI18n();
   const me = useMe();
   const rights = rightsOf(me.permissions);
   const [change, setChange] = useState<ConsentChange | null>(null);
   const onChange = useCallback((next: ConsentChange) => setChange(next), []);
-  const { consent, apply, expect, refresh } = useScreenConsent(sessionId, session, onChange);
+  const { consent, apply, expect, refresh } = useScreenConsent(sessionId, session, onChange, onSession);
   const action = useAction();
   const phase = phaseOf(consent);
   const offer = offerFor(consent, rights);
@@ -47,22 +54,24 @@ export function ScreenPanel({ sessionId, session }: { sessionId: number; session
         api.POST("/api/v1/sessions/{session_id}/screen/request", { ...path, body: { mode } }),
       );
       apply(consentOf(answer));
+      onSession?.(answer);
     });
   const release = () =>
     action.run(async () => {
       expect("release");
       const answer = await call(api.POST("/api/v1/sessions/{session_id}/screen/release-control", path));
       apply(consentOf(answer));
+      onSession?.(answer);
     });
   const stop = () =>
     action.run(async () => {
       expect("stop");
       setChange(null);
-      await send(api.POST("/api/v1/sessions/{session_id}/screen/stop", path));
-      apply({ state: "off", requested: "" });
+      const answer = await call(api.POST("/api/v1/sessions/{session_id}/screen/stop", path));
+      apply(consentOf(answer));
+      onSession?.(answer);
     });
 
-  const controlTitle = offer.controlForbidden ? t("screen.control_forbidden") : undefined;
   const notice = change ? CHANGE_TEXT[change] : null;
 
   return (
@@ -84,24 +93,16 @@ export function ScreenPanel({ sessionId, session }: { sessionId: number; session
               {t("screen.request_view")}
             </button>
           )}
-          {(offer.requestControl || (phase === "idle" && !rights.view)) && (
-            <span title={controlTitle} class="screen-tooltip-host">
-              <button
-                type="button"
-                class="button button-primary"
-                data-testid="screen-request-control"
-                disabled={action.busy || !live || offer.controlForbidden}
-                aria-describedby={offer.controlForbidden ? `screen-control-why-${sessionId}` : undefined}
-                onClick={() => void request("control")}
-              >
-                {t("screen.request_control")}
-              </button>
-              {offer.controlForbidden && (
-                <span id={`screen-control-why-${sessionId}`} class="visually-hidden">
-                  {t("screen.control_forbidden")}
-                </span>
-              )}
-            </span>
+          {offer.requestControl && !offer.controlForbidden && (
+            <button
+              type="button"
+              class="button button-primary"
+              data-testid="screen-request-control"
+              disabled={action.busy || !live}
+              onClick={() => void request("control")}
+            >
+              {t("screen.request_control")}
+            </button>
           )}
           {offer.releaseControl && (
             <button
@@ -129,6 +130,11 @@ export function ScreenPanel({ sessionId, session }: { sessionId: number; session
       </header>
 
       {!rights.view && <Notice kind="warning">{t("screen.view_forbidden")}</Notice>}
+      {rights.view && offer.controlForbidden && (
+        <p class="muted small" data-testid="screen-view-only-role">
+          {t("screen.control_forbidden")}
+        </p>
+      )}
       {notice && (
         <Notice kind={notice.kind} testid="screen-change">
           {t(notice.key)}

@@ -1,17 +1,16 @@
 /**
- * The session's screen consent, kept current from three sources: the SessionOut the session view
- * passes in, the console WebSocket's `session.screen` messages, and a poll of the session twice
- * a second while anything is asked or shared (so a customer's revocation shows within a second
- * even when a push is missed). Every change goes through one place that names what happened.
+ * The session's screen consent, kept current from the SessionOut the session view passes in
+ * (its console store follows the console WebSocket, whose `session.screen` messages carry every
+ * request, answer, revocation and stop at once), the answers to the technician's own requests,
+ * and a look at the session on mount and whenever the viewer's tunnel drops. Every change goes
+ * through one place that names what happened.
  */
 
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
-import { api, call } from "../../api/client";
+import { api, call, type SupportSession } from "../../api/client";
 import {
   changeBetween,
-  consentFromMessage,
   consentOf,
-  phaseOf,
   sameConsent,
   type Consent,
   type ConsentChange,
@@ -19,10 +18,6 @@ import {
   type ScreenRequest,
   type ScreenState,
 } from "./consent";
-import { subscribeConsole } from "./consoleFeed";
-
-export const POLL_MS = 500;
-
 type ScreenFields = { screen_state: ScreenState; screen_requested: ScreenRequest };
 
 export type ScreenConsent = {
@@ -39,12 +34,16 @@ export function useScreenConsent(
   sessionId: number,
   session: ScreenFields,
   onChange: (change: ConsentChange) => void,
+  /** The whole session as the server just gave it (to keep the caller's copy current). */
+  onSession?: (session: SupportSession) => void,
 ): ScreenConsent {
   const [consent, setConsent] = useState<Consent>(() => consentOf(session));
   const current = useRef(consent);
   const own = useRef<{ action: OwnAction; until: number }>({ action: null, until: 0 });
   const changed = useRef(onChange);
   changed.current = onChange;
+  const fresh = useRef(onSession);
+  fresh.current = onSession;
 
   const apply = useCallback((next: Consent) => {
     const before = current.current;
@@ -67,6 +66,7 @@ export function useScreenConsent(
         api.GET("/api/v1/sessions/{session_id}", { params: { path: { session_id: sessionId } } }),
       );
       apply(consentOf(detail.session));
+      fresh.current?.(detail.session);
     } catch {
       // A failed poll changes nothing; the next one tries again.
     }
@@ -77,33 +77,10 @@ export function useScreenConsent(
     apply(consentOf(session));
   }, [session.screen_state, session.screen_requested, apply]);
 
-  // Pushed changes.
-  useEffect(
-    () =>
-      subscribeConsole((message) => {
-        const next = consentFromMessage(message, sessionId);
-        if (next) apply(next);
-      }),
-    [sessionId, apply],
-  );
-
-  // Once on mount (the copy passed in may be old), then while anything is asked or shared.
+  // Once on mount: the copy passed in may be old.
   useEffect(() => {
     void refresh();
   }, [refresh]);
-  const active = phaseOf(consent) !== "idle";
-  useEffect(() => {
-    if (!active) return undefined;
-    let busy = false;
-    const timer = setInterval(() => {
-      if (busy) return;
-      busy = true;
-      void refresh().finally(() => {
-        busy = false;
-      });
-    }, POLL_MS);
-    return () => clearInterval(timer);
-  }, [active, refresh]);
 
   return { consent, apply, expect, refresh };
 }
