@@ -10,6 +10,7 @@ import io
 import struct
 import zlib
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -104,6 +105,8 @@ class ClientFramebuffer:
     zrle_stream: zlib._Decompress = field(default_factory=zlib.decompressobj)
     cursor: tuple[int, int, np.ndarray, np.ndarray] | None = None
     jpeg_rects: list[tuple[int, int, int, int]] = field(default_factory=list)
+    h264_contexts: dict[tuple[int, int, int, int], Any] = field(default_factory=dict)
+    h264_rects: list[tuple[int, int, int, int, int]] = field(default_factory=list)
     pseudo: list[tuple[int, int, int, int, int, bytes]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -146,6 +149,8 @@ class ClientFramebuffer:
             self.tight(r, x, y, w, h)
         elif enc == 16:
             self.zrle(r, x, y, w, h)
+        elif enc == 50:
+            self.open_h264(r, x, y, w, h)
         elif enc == -239:
             bpp = self.pf.bytes_per_pixel
             pixels = values_from_bytes(r.take(w * h * bpp), w * h, self.pf).reshape(h, w)
@@ -238,6 +243,34 @@ class ClientFramebuffer:
         else:
             values = palette[np.frombuffer(data, np.uint8).reshape(h, w)]
         self.fb[y : y + h, x : x + w] = values
+
+    # -- Open H.264 ------------------------------------------------------------------------
+
+    def open_h264(self, r: Reader, x: int, y: int, w: int, h: int) -> None:
+        """U32 length, U32 flags (1: reset this rectangle's context, 2: reset all), then one
+        access unit of Annex B H.264, decoded by FFmpeg's decoder through PyAV; one decoder
+        context per rectangle geometry, as noVNC and TigerVNC keep them."""
+        import av
+
+        length, flags = r.u32(), r.u32()
+        data = r.take(length)
+        if flags & 2:
+            self.h264_contexts.clear()
+        key = (x, y, w, h)
+        if flags & 1:
+            self.h264_contexts.pop(key, None)
+        ctx = self.h264_contexts.get(key)
+        if ctx is None:
+            ctx = av.CodecContext.create("h264", "r")
+            self.h264_contexts[key] = ctx
+        pictures = ctx.decode(av.Packet(data))
+        # A zero-latency stream: every access unit gives its picture at once.
+        assert len(pictures) == 1, f"{len(pictures)} pictures from one H.264 rectangle"
+        picture = pictures[0]
+        assert (picture.width, picture.height) == (w, h), (picture.width, picture.height, w, h)
+        rgb = picture.to_ndarray(format="rgb24")
+        self.fb[y : y + h, x : x + w] = rgb_to_values(rgb, self.pf)
+        self.h264_rects.append((x, y, w, h, flags))
 
     # -- ZRLE ------------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ import pytest
 from PIL import Image
 
 from relaydesk.agent.screen import rfb
+from relaydesk.agent.screen.encodings.h264 import available as h264_available
 from tests.fixtures.common import REPO_ROOT, free_port, require_executable, session_artifacts
 from tests.fixtures.xvfb import XvfbDisplay, start_xvfb, stop_xvfb
 from tests.screen.rfbclient import RGBX, TIGHT, ZRLE, AuthFailed, RfbClient
@@ -236,6 +237,63 @@ def test_tight_jpeg_within_bound_and_incremental_updates(xvfb, agent) -> None:
         try:
             rects = client.read_update()
             assert rects and all(r[1] + r[3] > 500 for r in rects if r[4] == TIGHT)
+        finally:
+            proc.kill()
+            proc.wait()
+    finally:
+        client.close()
+
+
+def luma_psnr(got_rgb: np.ndarray, want_rgb: np.ndarray) -> float:
+    weights = np.array([0.299, 0.587, 0.114])
+    diff = got_rgb.astype(np.float64) @ weights - want_rgb.astype(np.float64) @ weights
+    mse = float((diff**2).mean())
+    return 99.0 if mse == 0 else 10 * float(np.log10(255**2 / mse))
+
+
+@pytest.mark.skipif(not h264_available(), reason="PyAV with libx264 is not installed")
+def test_open_h264_in_video_mode_within_bound(xvfb, agent) -> None:
+    """The console's "video optimised" list (CopyRect, H.264, Tight, quality 5): the agent
+    answers with one H.264 picture of the whole screen, decoded by FFmpeg; a change comes as a
+    small P-frame in the same decoder context. Bound: luma PSNR >= 30 dB (tests/screen/
+    test_h264.py); the display's size is even, so no lossless strip."""
+    client = RfbClient("127.0.0.1", agent, PASSWORD).connect()
+    try:
+        client.set_pixel_format(RGBX)
+        client.set_encodings(
+            [
+                rfb.ENC_COPYRECT,
+                rfb.ENC_OPEN_H264,
+                TIGHT,
+                rfb.ENC_JPEG_QUALITY_0 + 5,
+                rfb.ENC_COMPRESS_LEVEL_0 + 1,
+                rfb.ENC_LAST_RECT,
+            ]
+        )
+        client.request(incremental=False)
+        rects = client.read_update()
+        width, height = client.fb.width, client.fb.height
+        assert [r[:5] for r in rects] == [(0, 0, width, height, rfb.ENC_OPEN_H264)]
+        assert client.fb.h264_rects[-1][4] == 1  # first picture: reset the context
+        want = stable_screenshot(xvfb.display)
+        assert luma_psnr(client.rgb(), want) >= 30.0
+        keyframe_bytes = client.reader.pos
+        client.request(incremental=True)
+        proc = subprocess.Popen(["xmessage", "-geometry", "+300+500", "h264"], env=xvfb.env)
+        try:
+            rects = client.read_update()
+            assert [r[4] for r in rects] == [rfb.ENC_OPEN_H264]
+            assert client.fb.h264_rects[-1][4] == 0  # same context, no reset
+            delta_bytes = client.reader.pos - keyframe_bytes
+            assert delta_bytes < keyframe_bytes, (delta_bytes, keyframe_bytes)
+            # Until the window is fully drawn updates may follow; then the picture matches.
+            want = stable_screenshot(xvfb.display)
+            for _ in range(10):
+                if luma_psnr(client.rgb(), want) >= 30.0:
+                    break
+                client.request(incremental=True)
+                client.read_update(timeout=2)
+            assert luma_psnr(client.rgb(), want) >= 30.0
         finally:
             proc.kill()
             proc.wait()

@@ -30,6 +30,7 @@ import numpy as np
 
 from relaydesk.agent.screen import rfb
 from relaydesk.agent.screen.encodings import (
+    H264Encoder,
     TightEncoder,
     ZrleEncoder,
     copyrect_rect,
@@ -193,6 +194,8 @@ class _Session:
             log.warning("no clipboard sharing: %s", error)
         self.tight = TightEncoder()
         self.zrle = ZrleEncoder()
+        self.h264 = H264Encoder()
+        self._h264_available: bool | None = None
         self.client_frame: np.ndarray | None = None  # what the client shows
         self.request_pending = False
         self.full_request = False
@@ -517,6 +520,11 @@ class _Session:
         if not grid.any():
             return []
         started = time.perf_counter()
+        if self._use_h264():
+            rects = self._encode_h264(frame, previous, full)
+            self.stats.encode_seconds += time.perf_counter() - started
+            self.client_frame = frame
+            return rects
         copies: list[bytes] = []
         if previous is not None and rfb.ENC_COPYRECT in self.core.caps.encodings:
             rows, cols = np.flatnonzero(grid.any(axis=1)), np.flatnonzero(grid.any(axis=0))
@@ -538,6 +546,47 @@ class _Session:
         self.stats.encode_seconds += time.perf_counter() - started
         self.client_frame = frame
         return rects
+
+    def _use_h264(self) -> bool:
+        """The client put Open H.264 before the other encodings we speak (video mode)."""
+        caps = self.core.caps
+        preferred = caps.preferred((rfb.ENC_OPEN_H264, rfb.ENC_TIGHT, rfb.ENC_ZRLE, rfb.ENC_RAW))
+        if preferred != rfb.ENC_OPEN_H264:
+            return False
+        if self._h264_available is None:
+            from relaydesk.agent.screen.encodings import h264
+
+            self._h264_available = h264.available()
+            if not self._h264_available:
+                log.warning("the viewer asks for H.264 but PyAV with libx264 is missing")
+        return self._h264_available
+
+    def _encode_h264(
+        self, frame: np.ndarray, previous: np.ndarray | None, full: bool
+    ) -> list[bytes]:
+        """The whole (even-cut) framebuffer as one H.264 picture (unchanged areas cost next to
+        nothing in a P-frame; the client keeps one decoder context), a keyframe on a full
+        request; an odd last column or row goes lossless when it changed."""
+        from relaydesk.agent.screen.encodings.h264 import even_size
+
+        height, width = frame.shape[:2]
+        out: list[bytes] = []
+        rect = self.h264.encode(frame, self.core.caps.quality, keyframe=full)
+        if rect is not None:
+            out.append(rect)
+        w, h = even_size(width, height)
+        strips = []
+        if width > w:
+            strips.append((w, 0, width - w, height))
+        if height > h:
+            strips.append((0, h, w, height - h))
+        changed = [
+            (x, y, sw, sh)
+            for x, y, sw, sh in strips
+            if previous is None
+            or not np.array_equal(previous[y : y + sh, x : x + sw], frame[y : y + sh, x : x + sw])
+        ]
+        return out + self._encode(frame, changed)
 
     def _encode(self, frame: np.ndarray, rect_list: list[tuple[int, int, int, int]]) -> list[bytes]:
         caps = self.core.caps

@@ -1,0 +1,121 @@
+"""Open H.264 encoding (rfbproto "Open H.264", encoding 50) through PyAV's libx264.
+
+Wire format of one rectangle after its header: U32 length, U32 flags, then `length` bytes of
+H.264 Annex B data holding exactly one access unit (one picture). Flag 1 tells the client to
+reset its decoder context for this rectangle, flag 2 to reset all its contexts. Clients keep
+one decoder context per rectangle geometry, so the encoder always sends the same rectangle: the
+framebuffer cut to even width and height (4:2:0 needs even sides); the session sends the odd
+last column or row, if any, with a lossless encoding.
+
+The libx264 context is per client (each client decodes its own stream), tuned for latency:
+`tune=zerolatency` (no look-ahead, no B-frames: every input picture comes out at once),
+`preset=ultrafast`, constrained baseline profile (what browsers' WebCodecs and every hardware
+decoder take), SPS/PPS repeated before every keyframe, no periodic keyframes (a keyframe only
+when the client asks for a full update, or after a reset). The JPEG quality level the client
+sent (0..9) picks the constant rate factor.
+"""
+
+from __future__ import annotations
+
+import struct
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from relaydesk.agent.screen.rfb import ENC_OPEN_H264, rect_header
+
+FLAG_RESET_CONTEXT = 1
+FLAG_RESET_ALL_CONTEXTS = 2
+
+# Quality level 0..9 -> x264 constant rate factor (lower = better); None (no level) -> default.
+CRF_BY_QUALITY = [38, 36, 34, 32, 30, 28, 26, 24, 21, 18]
+DEFAULT_CRF = 26
+
+
+def available() -> bool:
+    """PyAV is installed and its FFmpeg has libx264."""
+    try:
+        import av
+    except ImportError:
+        return False
+    return "libx264" in av.codecs_available
+
+
+def crf_for(quality: int | None) -> int:
+    if quality is None:
+        return DEFAULT_CRF
+    return CRF_BY_QUALITY[max(0, min(9, quality))]
+
+
+def even_size(width: int, height: int) -> tuple[int, int]:
+    """The H.264 rectangle's size for a framebuffer: both sides cut to even."""
+    return width & ~1, height & ~1
+
+
+class H264Encoder:
+    """One per connection: one libx264 context for the (even-cut) framebuffer."""
+
+    def __init__(self) -> None:
+        self._ctx: Any = None
+        self._size: tuple[int, int] | None = None
+        self._crf: int | None = None
+        self._pts = 0
+        self.frames = 0
+        self.keyframes = 0
+
+    def reset(self) -> None:
+        """Drop the context: the next picture is a keyframe sent with the reset flag."""
+        self._ctx = None
+        self._size = None
+
+    def _open(self, width: int, height: int, crf: int) -> None:
+        import av
+
+        ctx = av.CodecContext.create("libx264", "w")
+        ctx.width = width
+        ctx.height = height
+        ctx.pix_fmt = "yuv420p"
+        ctx.time_base = Fraction(1, 1000)
+        ctx.options = {
+            "preset": "ultrafast",
+            "tune": "zerolatency",
+            "profile": "baseline",
+            "crf": str(crf),
+            "x264-params": "repeat-headers=1:keyint=infinite:min-keyint=1:scenecut=0",
+        }
+        ctx.open()
+        self._ctx = ctx
+        self._size = (width, height)
+        self._crf = crf
+        self._pts = 0
+
+    def encode(
+        self, frame: np.ndarray, quality: int | None = None, keyframe: bool = False
+    ) -> bytes | None:
+        """One Open H.264 rectangle (header + data) for the even part of `frame` (BGRX, H x W x
+        4), or None when the frame is smaller than 2 x 2."""
+        import av
+        from av.video.frame import PictureType
+
+        height, width = frame.shape[:2]
+        w, h = even_size(width, height)
+        if w == 0 or h == 0:
+            return None
+        crf = crf_for(quality)
+        flags = 0
+        if self._ctx is None or self._size != (w, h) or self._crf != crf:
+            self._open(w, h, crf)
+            flags |= FLAG_RESET_CONTEXT
+            keyframe = True
+        picture = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame[:h, :w]), format="bgra")
+        picture.pts = self._pts
+        self._pts += 1
+        if keyframe:
+            picture.pict_type = PictureType.I
+        packets = self._ctx.encode(picture)
+        data = b"".join(bytes(packet) for packet in packets)
+        self.frames += 1
+        if keyframe:
+            self.keyframes += 1
+        return rect_header(0, 0, w, h, ENC_OPEN_H264) + struct.pack(">II", len(data), flags) + data
