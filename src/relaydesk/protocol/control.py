@@ -23,6 +23,8 @@ from relaydesk.protocol.messages import (
     Ended,
     EndSession,
     Error,
+    FileGrant,
+    FileTransferred,
     Hello,
     InputPolicy,
     Message,
@@ -97,6 +99,7 @@ class TunnelRequested(Event):
     kind: str
     token: str
     input_allowed: bool
+    files: FileGrant | None = None
 
 
 @dataclass(frozen=True)
@@ -123,6 +126,11 @@ class ProofAccepted(Event):
 class SysinfoReceived(Event):
     request_id: str
     info: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class FileTransferReported(Event):
+    report: FileTransferred
 
 
 @dataclass(frozen=True)
@@ -199,7 +207,11 @@ class AgentConnection(_Connection):
             if isinstance(message, TunnelOpen):
                 return [
                     TunnelRequested(
-                        message.tunnel_id, message.kind, message.token, message.input_allowed
+                        message.tunnel_id,
+                        message.kind,
+                        message.token,
+                        message.input_allowed,
+                        message.files,
                     )
                 ]
             if isinstance(message, TunnelClose):
@@ -210,6 +222,9 @@ class AgentConnection(_Connection):
 
     def send_sysinfo(self, request_id: str, info: dict[str, Any]) -> None:
         self._send(SysinfoReport(type="sysinfo", request_id=request_id, info=info))
+
+    def send_file_transferred(self, report: FileTransferred) -> None:
+        self._send(report)
 
     def send_ended(self, cleaned_up: bool) -> None:
         self._send(Ended(type="ended", cleaned_up=cleaned_up))
@@ -255,6 +270,8 @@ class ServerConnection(_Connection):
         if self.state is State.ESTABLISHED:
             if isinstance(message, SysinfoReport):
                 return [SysinfoReceived(message.request_id, message.info)]
+            if isinstance(message, FileTransferred):
+                return [FileTransferReported(message)]
             if isinstance(message, Ended):
                 self.state = State.CLOSED
                 return [AgentEnded(message.cleaned_up)]
@@ -292,7 +309,14 @@ class ServerConnection(_Connection):
     def ping(self) -> None:
         self._send(Ping(type="ping"))
 
-    def open_tunnel(self, tunnel_id: str, kind: str, token: str, input_allowed: bool) -> None:
+    def open_tunnel(
+        self,
+        tunnel_id: str,
+        kind: str,
+        token: str,
+        input_allowed: bool,
+        files: FileGrant | None = None,
+    ) -> None:
         self._send(
             TunnelOpen(
                 type="tunnel_open",
@@ -300,6 +324,7 @@ class ServerConnection(_Connection):
                 kind=kind,  # type: ignore[arg-type]
                 token=token,
                 input_allowed=input_allowed,
+                files=files,
             )
         )
 

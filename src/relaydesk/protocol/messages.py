@@ -80,6 +80,18 @@ class Pong(Message):
     type: Literal["pong"]
 
 
+class FileTransferred(Message):
+    """A transfer over a files tunnel completed and was verified (for events and the audit)."""
+
+    type: Literal["file_transfer"]
+    tunnel_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{8,64}$")]
+    direction: Literal["upload", "download"]
+    kind: Literal["file", "archive"] = "file"
+    path: Annotated[str, StringConstraints(min_length=1, max_length=4096)]
+    size: Annotated[int, Field(ge=0)]
+    sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+
+
 # --- server → agent -------------------------------------------------------------------------
 class Challenge(Message):
     type: Literal["challenge"]
@@ -119,6 +131,19 @@ TunnelKind = Literal["screen", "shell", "files"]
 TunnelId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{8,64}$")]
 
 
+class FileGrant(Message):
+    """What the technician behind a files tunnel may do; the agent enforces it (the relay does not
+    read the tunnel's bytes). No roots: the whole device."""
+
+    technician: Text
+    upload: bool
+    download: bool
+    roots: Annotated[
+        list[Annotated[str, StringConstraints(min_length=1, max_length=4096)]],
+        Field(max_length=50),
+    ] = []
+
+
 class TunnelOpen(Message):
     """Open /relay/{tunnel_id}?token=… and serve `kind` on it."""
 
@@ -127,6 +152,7 @@ class TunnelOpen(Message):
     kind: TunnelKind
     token: B64
     input_allowed: bool = False
+    files: FileGrant | None = None
 
 
 class TunnelClose(Message):
@@ -151,7 +177,8 @@ class Error(Message):
 
 
 AgentMessage = Annotated[
-    Hello | Proof | SysinfoReport | Ended | Pong | Error, Field(discriminator="type")
+    Hello | Proof | SysinfoReport | Ended | Pong | FileTransferred | Error,
+    Field(discriminator="type"),
 ]
 ServerMessage = Annotated[
     Challenge

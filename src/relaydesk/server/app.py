@@ -18,6 +18,7 @@ from relaydesk.server.api.routers import (
     auth,
     device_groups,
     downloads,
+    files,
     health,
     issue_types,
     me,
@@ -66,6 +67,7 @@ def api_router() -> APIRouter:
         issue_types,
         screen,
         shell,
+        files,
     ):
         router.include_router(module.router)
     return router

@@ -210,3 +210,9 @@ class TunnelOut(Response):
     tunnel_id: str
     path: str
     expires_in_seconds: int
+
+
+class FilesTunnelOut(TunnelOut):
+    upload: bool
+    download: bool
+    roots: list[str]

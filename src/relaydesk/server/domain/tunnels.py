@@ -7,12 +7,14 @@ from __future__ import annotations
 import hmac
 import secrets
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from relaydesk.server.auth.tokens import token_hash
 
 TOKEN_LIFETIME_SECONDS = 15.0
+REMEMBERED_CLOSED_TUNNELS = 1000
 Side = Literal["console", "agent"]
 
 
@@ -26,6 +28,7 @@ class Tunnel:
     input_allowed: bool
     token_hashes: dict[Side, str]
     record: bool = False
+    grant: dict[str, Any] | None = None  # a files tunnel's rights, as told to the agent
     created: float = field(default_factory=time.monotonic)
     claimed: set[Side] = field(default_factory=set)
 
@@ -44,6 +47,8 @@ class IssuedTunnel:
 class TunnelRegistry:
     def __init__(self) -> None:
         self._tunnels: dict[str, Tunnel] = {}
+        # Closed tunnels, remembered a while: an agent's report about one may arrive late.
+        self._closed: OrderedDict[str, Tunnel] = OrderedDict()
 
     def create(
         self,
@@ -53,6 +58,7 @@ class TunnelRegistry:
         opened_by: int,
         input_allowed: bool,
         record: bool = False,
+        grant: dict[str, Any] | None = None,
     ) -> IssuedTunnel:
         console_token, agent_token = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
         tunnel = Tunnel(
@@ -64,6 +70,7 @@ class TunnelRegistry:
             input_allowed=input_allowed,
             token_hashes={"console": token_hash(console_token), "agent": token_hash(agent_token)},
             record=record,
+            grant=grant,
         )
         self._tunnels[tunnel.id] = tunnel
         return IssuedTunnel(tunnel, console_token, agent_token)
@@ -89,7 +96,15 @@ class TunnelRegistry:
         return self._tunnels.get(tunnel_id)
 
     def remove(self, tunnel_id: str) -> None:
-        self._tunnels.pop(tunnel_id, None)
+        tunnel = self._tunnels.pop(tunnel_id, None)
+        if tunnel is not None:
+            self._closed[tunnel_id] = tunnel
+            while len(self._closed) > REMEMBERED_CLOSED_TUNNELS:
+                self._closed.popitem(last=False)
+
+    def known(self, tunnel_id: str) -> Tunnel | None:
+        """An open tunnel or one that closed recently."""
+        return self._tunnels.get(tunnel_id) or self._closed.get(tunnel_id)
 
     def sweep(self) -> list[Tunnel]:
         """Drop tunnels whose tokens expired before both sides came."""

@@ -11,9 +11,9 @@ from typing import Any
 from fastapi import WebSocket, WebSocketDisconnect
 
 from relaydesk.protocol import control
-from relaydesk.protocol.messages import ResumeCredential, SessionKeyCredential
+from relaydesk.protocol.messages import FileGrant, ResumeCredential, SessionKeyCredential
 from relaydesk.server.db.models import SessionKey
-from relaydesk.server.domain import session_keys, support_sessions
+from relaydesk.server.domain import files, session_keys, support_sessions
 from relaydesk.server.domain.errors import DomainError
 from relaydesk.server.domain.notifications import agent_topic
 from relaydesk.server.domain.session_keys import KeyRefusal
@@ -75,6 +75,11 @@ class AgentLink:
                 await support_sessions.sysinfo_arrived(
                     db, self.session_id, event.request_id, event.info
                 )
+        elif isinstance(event, control.FileTransferReported):
+            assert self.session_id is not None
+            tunnel = self.runtime.tunnels.known(event.report.tunnel_id)
+            async with self.runtime.transaction() as db:
+                await files.transfer_reported(db, self.session_id, tunnel, event.report)
         elif isinstance(event, control.AgentEnded):
             self.ended = True
             async with self.runtime.transaction() as db:
@@ -147,6 +152,7 @@ class AgentLink:
                     command["kind"],
                     command["token"],
                     command["input_allowed"],
+                    FileGrant(**command["files"]) if command.get("files") else None,
                 )
             elif command["type"] == "input_policy":
                 self.connection.set_input_policy(command["allowed"])

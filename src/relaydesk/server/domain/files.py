@@ -1,0 +1,158 @@
+"""The file manager on the device (TOOL-4): a files tunnel per console view, for technicians who
+may upload or download files, confined to their roles' allowed paths.
+
+The relay copies the tunnel's bytes without reading them, so the server enforces what it can
+where it can: no tunnel without a file permission, and the tunnel opening tells the agent the
+technician's rights (upload, download, allowed roots) which the agent enforces on every request.
+The server remembers that grant with the tunnel and checks every transfer the agent reports
+against it before it becomes a session event and an audit entry."""
+
+from __future__ import annotations
+
+import logging
+import ntpath
+import posixpath
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from relaydesk.protocol.messages import FileTransferred
+from relaydesk.server.db.models import SupportSession, User
+from relaydesk.server.domain import audit
+from relaydesk.server.domain.actor import Actor
+from relaydesk.server.domain.audit import Who
+from relaydesk.server.domain.errors import Forbidden
+from relaydesk.server.domain.notifications import agent_topic, announce, session_topic
+from relaydesk.server.domain.permissions import Permission
+from relaydesk.server.domain.support_sessions import get_visible, record_event, require_owner
+from relaydesk.server.domain.tunnels import IssuedTunnel, Tunnel, TunnelRegistry
+
+log = logging.getLogger(__name__)
+FILE_PERMISSIONS = (Permission.FILE_UPLOAD, Permission.FILE_DOWNLOAD)
+
+
+def allowed_roots(actor: Actor) -> list[str]:
+    """The paths the technician's file rights are confined to; [] means the whole device.
+
+    Several roles add up: a role granting a file permission with no allowed paths opens every
+    path; otherwise the roots are the union of those roles' allowed paths."""
+    roots: set[str] = set()
+    for assignment in actor.user.role_assignments:
+        role = assignment.role
+        if not any(p.value in role.permissions for p in FILE_PERMISSIONS):
+            continue
+        if not role.allowed_paths:
+            return []
+        roots.update(role.allowed_paths)
+    return sorted(roots)
+
+
+def grant_of(actor: Actor) -> dict[str, Any]:
+    return {
+        "technician": actor.label,
+        "upload": actor.permissions.has(Permission.FILE_UPLOAD),
+        "download": actor.permissions.has(Permission.FILE_DOWNLOAD),
+        "roots": allowed_roots(actor),
+    }
+
+
+async def open_files_tunnel(
+    db: AsyncSession, actor: Actor, session_id: int, registry: TunnelRegistry
+) -> IssuedTunnel:
+    if not any(actor.permissions.has(p) for p in FILE_PERMISSIONS):
+        raise Forbidden(
+            "permission_denied",
+            "You need the permission 'Upload files' or 'Download files' to do this.",
+            permission=Permission.FILE_DOWNLOAD.value,
+        )
+    session = await get_visible(db, actor, session_id)
+    require_owner(actor, session)
+    grant = grant_of(actor)
+    issued = registry.create(
+        session.id,
+        session.organisation_id,
+        "files",
+        actor.user.id,
+        input_allowed=False,
+        grant=grant,
+    )
+    details = {
+        "tunnel": issued.tunnel.id,
+        "upload": grant["upload"],
+        "download": grant["download"],
+        "roots": grant["roots"],
+    }
+    record_event(db, session, "files.opened", actor.label, **details)
+    await audit.record(
+        db, actor.who, "files.opened", target=f"session:{session.id}", details=details
+    )
+    announce(
+        db,
+        agent_topic(session.id),
+        {
+            "type": "tunnel_open",
+            "tunnel_id": issued.tunnel.id,
+            "kind": "files",
+            "token": issued.agent_token,
+            "input_allowed": False,
+            "files": grant,
+        },
+    )
+    announce(db, session_topic(session.id), {"type": "tool", "kind": "files", "state": "opened"})
+    return issued
+
+
+def within(path: str, roots: list[str]) -> bool:
+    """Whether a path the agent reports lies under one of the roots ([]: anywhere)."""
+    if not roots:
+        return True
+    for root in roots:
+        module: Any = ntpath if (len(root) > 2 and root[1:3] == ":\\") else posixpath
+        clean_root = module.normpath(root)
+        clean_path = module.normpath(path)
+        if module is ntpath:
+            clean_root, clean_path = clean_root.lower(), clean_path.lower()
+        if clean_path == clean_root or clean_path.startswith(clean_root.rstrip("/\\") + module.sep):
+            return True
+    return False
+
+
+async def transfer_reported(
+    db: AsyncSession, session_id: int, tunnel: Tunnel | None, report: FileTransferred
+) -> bool:
+    """A completed, verified transfer → a session event and an audit entry, in the name of the
+    technician who opened the tunnel. Reports that do not match a files tunnel of this session,
+    or that the technician's grant did not allow, are refused (logged, and audited as refused)."""
+    session = await db.get(SupportSession, session_id)
+    if session is None:
+        return False
+    if tunnel is None or tunnel.session_id != session_id or tunnel.kind != "files":
+        log.warning("session %s: file transfer report for an unknown tunnel", session_id)
+        return False
+    technician = await db.get(User, tunnel.opened_by)
+    who = (
+        Who.of_user(technician, "")
+        if technician is not None
+        else Who.system(session.organisation_id, "agent")
+    )
+    grant = tunnel.grant or {}
+    name = posixpath.basename(report.path.replace("\\", "/")) or report.path
+    details = {
+        "name": name,
+        "path": report.path,
+        "size": report.size,
+        "direction": report.direction,
+        "kind": report.kind,
+        "sha256": report.sha256,
+        "tunnel": tunnel.id,
+    }
+    allowed = bool(grant.get(report.direction)) and within(report.path, grant.get("roots", []))
+    if not allowed:
+        await audit.record(
+            db, who, "file.transfer_outside_grant", target=f"session:{session.id}", details=details
+        )
+        return False
+    action = "file.uploaded" if report.direction == "upload" else "file.downloaded"
+    record_event(db, session, action, who.label, **details)
+    await audit.record(db, who, action, target=f"session:{session.id}", details=details)
+    return True
