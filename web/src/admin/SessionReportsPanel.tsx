@@ -10,6 +10,7 @@ import { useAction, useLoad } from "../shared/hooks";
 import { fileSafe, formatDuration, saveFile } from "../shared/text";
 import { Badge, Card, ErrorNotice, Loading } from "../shared/ui";
 import { durationOf, eventDetails, eventLabel, reportCsv, reportsCsv, startedAt } from "./reports";
+import { ShellRecordings } from "./ShellRecordings";
 
 const PAGE = 25;
 const EXPORT_PAGE = 500;
@@ -259,6 +260,7 @@ function ReportDetail({ sessionId, onBack }: { sessionId: number; onBack: () => 
           <ChatLog messages={chat} own="technician" emptyText={t("reports.no_chat")} testid="report-chat" />
         </Card>
       </div>
+      <ShellRecordings sessionId={session.id} recordings={report.data.recordings} />
     </div>
   );
 }

@@ -1,0 +1,203 @@
+/**
+ * One command shell on the device (TOOL-3): xterm.js in the browser, the agent's pty at the
+ * other end of a relay tunnel. The terminal's size follows its box (and so the browser window);
+ * each change goes to the agent as a resize frame. Unmounting closes the tunnel, which ends the
+ * shell's process group on the device.
+ */
+
+import { useEffect, useRef, useState } from "preact/hooks";
+import { api, call } from "../../api/client";
+import { useI18n } from "../../i18n";
+import { ErrorNotice } from "../../shared/ui";
+import { relayUrl } from "../screen/tunnel";
+import { dataFrame, parseFrame, resizeFrame, ShellFrameError } from "./codec";
+import { binaryStringBytes, isCopyKey, isPasteKey, type ShellState } from "./shells";
+
+export type ShellHandle = {
+  copy: () => Promise<boolean>;
+  paste: () => Promise<void>;
+  focus: () => void;
+};
+
+type Props = {
+  sessionId: number;
+  visible: boolean;
+  onState: (state: ShellState) => void;
+  handle: (handle: ShellHandle | null) => void;
+};
+
+const THEME = {
+  background: "#0f1420",
+  foreground: "#d8dee9",
+  cursor: "#f0f4fa",
+  selectionBackground: "#3b4f7a",
+};
+
+export function ShellTerminal({ sessionId, visible, onState, handle }: Props) {
+  const { t } = useI18n();
+  const box = useRef<HTMLDivElement>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [size, setSize] = useState<{ cols: number; rows: number } | null>(null);
+  const fitRef = useRef<(() => void) | null>(null);
+  const report = useRef(onState);
+  report.current = onState;
+  const give = useRef(handle);
+  give.current = handle;
+
+  useEffect(() => {
+    const element = box.current;
+    if (!element) return undefined;
+    let socket: WebSocket | null = null;
+    let closed = false;
+    let teardown: (() => void) | null = null;
+    void import("./xterm").then(
+      (xterm) => {
+        if (!closed) teardown = start(xterm);
+      },
+      (failure: unknown) => {
+        if (closed) return;
+        setError(failure);
+        report.current("failed");
+      },
+    );
+
+    const start = ({ Terminal, FitAddon }: typeof import("./xterm")) => {
+      let exited = false;
+      const terminal = new Terminal({
+        cursorBlink: true,
+        fontFamily: 'ui-monospace, "DejaVu Sans Mono", "Liberation Mono", Menlo, Consolas, monospace',
+        fontSize: 14,
+        scrollback: 5000,
+        theme: THEME,
+        allowProposedApi: false,
+      });
+      const fit = new FitAddon();
+      terminal.loadAddon(fit);
+      terminal.open(element);
+      const send = (frame: Uint8Array) => {
+        if (socket?.readyState === WebSocket.OPEN) socket.send(frame);
+      };
+      const refit = () => {
+        if (element.offsetWidth === 0 || element.offsetHeight === 0) return;
+        try {
+          fit.fit();
+        } catch {
+          // Not rendered yet: the next resize notice fits it.
+        }
+      };
+      fitRef.current = refit;
+      refit();
+      setSize({ cols: terminal.cols, rows: terminal.rows });
+
+      const copy = async () => {
+        const text = terminal.getSelection();
+        if (!text) return false;
+        try {
+          await navigator.clipboard.writeText(text);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      const paste = async () => {
+        const text = await navigator.clipboard.readText();
+        if (text) terminal.paste(text);
+        terminal.focus();
+      };
+      give.current({ copy, paste, focus: () => terminal.focus() });
+
+      // Ctrl+C stays the interrupt; Ctrl+Shift+C / Ctrl+Shift+V copy and paste as in Linux terminals.
+      terminal.attachCustomKeyEventHandler((event) => {
+        if (event.type !== "keydown") return true;
+        if (isCopyKey(event)) {
+          void copy();
+          event.preventDefault();
+          return false;
+        }
+        if (isPasteKey(event)) {
+          // The browser's own paste event follows and xterm.js pastes it: nothing more to do.
+          return false;
+        }
+        return true;
+      });
+      const typed = terminal.onData((text) => send(dataFrame(text)));
+      const binary = terminal.onBinary((text) => send(dataFrame(binaryStringBytes(text))));
+      const resized = terminal.onResize(({ cols, rows }) => {
+        setSize({ cols, rows });
+        send(resizeFrame(cols, rows));
+      });
+      const observer = new ResizeObserver(() => refit());
+      observer.observe(element);
+
+      report.current("connecting");
+      call(api.POST("/api/v1/sessions/{session_id}/shell/tunnel", { params: { path: { session_id: sessionId } } })).then(
+        (tunnel) => {
+          if (closed) return;
+          const ws = new WebSocket(relayUrl(window.location, tunnel.path));
+          ws.binaryType = "arraybuffer";
+          socket = ws;
+          ws.onopen = () => {
+            report.current("open");
+            refit();
+            ws.send(resizeFrame(terminal.cols, terminal.rows));
+            terminal.focus();
+          };
+          ws.onmessage = (event: MessageEvent) => {
+            if (!(event.data instanceof ArrayBuffer)) return;
+            try {
+              const frame = parseFrame(event.data);
+              if (frame.type === "data") terminal.write(frame.payload);
+              else if (frame.type === "exit") {
+                exited = true;
+                report.current({ exited: frame.code });
+              }
+            } catch (failure) {
+              if (!(failure instanceof ShellFrameError)) throw failure;
+            }
+          };
+          ws.onclose = () => {
+            if (!closed && !exited) report.current("lost");
+          };
+        },
+        (failure: unknown) => {
+          if (closed) return;
+          setError(failure);
+          report.current("failed");
+        },
+      );
+
+      return () => {
+        observer.disconnect();
+        typed.dispose();
+        binary.dispose();
+        resized.dispose();
+        terminal.dispose();
+      };
+    };
+
+    return () => {
+      closed = true;
+      give.current(null);
+      socket?.close(1000, "shell tab closed");
+      teardown?.();
+    };
+  }, [sessionId]);
+
+  useEffect(() => {
+    if (visible) fitRef.current?.();
+  }, [visible]);
+
+  return (
+    <div class="shell-terminal-wrap" hidden={!visible}>
+      <ErrorNotice error={error} />
+      <div
+        class="shell-terminal"
+        ref={box}
+        data-testid="shell-terminal"
+        data-cols={size?.cols}
+        data-rows={size?.rows}
+        aria-label={t("shell.terminal")}
+      />
+    </div>
+  );
+}
