@@ -1,0 +1,420 @@
+"""Attended support as the technician and the customer use it: headless Chromium with two
+browser contexts (the technician's console, the customer's portal page), the real server, the
+real `relaydesk-agent` process and a real SMTP server (aiosmtpd).
+
+The technician generates a session key and e-mails its link; the customer opens it (or types the
+key, picks a technician, fills the issue form), the agent starts with the key, the session
+arrives live in the console, is accepted, shows the device's system information, chats both
+ways in any script, is held or ended by either side; refused keys are explained to both the
+agent and the customer; chat can be turned off; the console survives a reload and the whole
+session a server crash; the session reports show what happened. Screenshots of each step go to
+the test's artifacts directory.
+
+One server serves the whole module (tests tolerate each other's sessions); the crash test runs
+last because it restarts it.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Locator, Page, expect
+
+from tests.fixtures.browser import DEFAULT_TIMEOUT_MS, _keep_evidence
+from tests.fixtures.common import PHASE_REPORTS, artifacts_path
+from tests.fixtures.mail import SmtpServer, start_smtp_server
+from tests.fixtures.server import SERVERS, RelaydeskServer
+
+pytestmark = pytest.mark.e2e
+
+AGENT = str(Path(sys.executable).parent / "relaydesk-agent")
+PASSWORD = "Attended lantern harbour 42"
+TECH_NAME = "Ada Lovelace"
+TECH_TITLE = "Senior support engineer"
+TECH_COMPANY = "Demo Help Desk"
+TECH_DOMAIN = "helpdesk.example.com"
+UNICODE = "你好 مرحبا 👋"
+HOSTNAME = socket.gethostname()
+WAIT_MS = 20_000
+
+
+def by_id(page: Page | Locator, testid: str) -> Locator:
+    return page.get_by_test_id(testid)
+
+
+def shoot(page: Page, artifacts_dir: Path, name: str) -> None:
+    page.screenshot(path=str(artifacts_dir / f"{name}.png"), full_page=True)
+
+
+# --- the server, its administrator and its mail ------------------------------------------------
+
+
+@dataclass
+class Desk:
+    """The module's server, with its administrator (who is also the technician here) ready."""
+
+    server: RelaydeskServer
+    smtp: SmtpServer
+    admin_id: int
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def api(self) -> httpx.Client:
+        """The administrator signed in over HTTP (set-up and checks the UI does not show)."""
+        client = httpx.Client(base_url=self.url, timeout=30)
+        signed = client.post(
+            "/api/v1/auth/login", json={"email": self.server.admin_email, "password": PASSWORD}
+        )
+        assert signed.json()["stage"] == "complete", signed.text
+        client.headers["x-csrf-token"] = client.cookies["relaydesk_csrf"]
+        return client
+
+
+@pytest.fixture(scope="module")
+def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
+    smtp, controller = start_smtp_server()
+    log = artifacts_path("test_attended_flow") / "relaydesk-server.log"
+    log.unlink(missing_ok=True)
+    server = RelaydeskServer(
+        tmp_path_factory.mktemp("relaydesk-attended"), log, env=smtp.settings_env()
+    )
+    try:
+        server.start()
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            first = client.post(
+                "/api/v1/auth/login",
+                json={"email": server.admin_email, "password": server.admin_password},
+            )
+            assert first.json()["stage"] == "password_change", first.text
+            client.headers["x-csrf-token"] = client.cookies["relaydesk_csrf"]
+            changed = client.post(
+                "/api/v1/me/password",
+                json={"current_password": server.admin_password, "new_password": PASSWORD},
+            )
+            assert changed.json()["stage"] == "complete", changed.text
+            admin_id = client.get("/api/v1/me").json()["id"]
+            profile = client.patch(
+                f"/api/v1/users/{admin_id}",
+                json={
+                    "name": TECH_NAME,
+                    "title": TECH_TITLE,
+                    "company": TECH_COMPANY,
+                    "verified_domain": TECH_DOMAIN,
+                },
+            )
+            assert profile.status_code == 200, profile.text
+        yield Desk(server, smtp, admin_id)
+    finally:
+        server.stop()
+        controller.stop()
+
+
+@pytest.fixture(autouse=True)
+def _report_the_server(request: pytest.FixtureRequest, desk: Desk) -> None:
+    """A failing test's report shows the module server's last lines."""
+    request.node.stash.setdefault(SERVERS, []).append(desk.server)
+
+
+@pytest.fixture
+def portal(browser: Browser, request: pytest.FixtureRequest, artifacts_dir: Path) -> Iterator[Page]:
+    """The customer's own browser (a second context: no cookies shared with the console)."""
+    context = browser.new_context(viewport={"width": 1100, "height": 900}, locale="en-US")
+    context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+    console: list[str] = []
+    customer = context.new_page()
+    customer.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
+    customer.on("pageerror", lambda error: console.append(f"pageerror: {error}"))
+    try:
+        yield customer
+    finally:
+        reports = request.node.stash.get(PHASE_REPORTS, {})
+        if any(report.failed for report in reports.values()):
+            evidence = artifacts_dir / "portal"
+            evidence.mkdir(exist_ok=True)
+            _keep_evidence(customer, console, evidence)
+        context.close()
+
+
+# --- the agent ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Agent:
+    """A `relaydesk-agent` process; stdout and stderr kept apart in the artifacts directory."""
+
+    process: subprocess.Popen[bytes]
+    stdout_path: Path
+    stderr_path: Path
+    _files: list[IO[bytes]] = field(default_factory=list)
+
+    @classmethod
+    def start(cls, base: str, key: str, artifacts_dir: Path, name: str = "agent") -> Agent:
+        out = artifacts_dir / f"{name}.stdout"
+        err = artifacts_dir / f"{name}.stderr"
+        stdout, stderr = out.open("wb"), err.open("wb")
+        process = subprocess.Popen(
+            [AGENT, "--server", base, "--key", key], stdout=stdout, stderr=stderr
+        )
+        return cls(process, out, err, [stdout, stderr])
+
+    def wait(self, timeout: float = 30) -> int:
+        try:
+            return self.process.wait(timeout)
+        finally:
+            self.close()
+
+    @property
+    def stdout(self) -> str:
+        return self.stdout_path.read_text(encoding="utf-8", errors="replace")
+
+    @property
+    def stderr(self) -> str:
+        return self.stderr_path.read_text(encoding="utf-8", errors="replace")
+
+    @property
+    def running(self) -> bool:
+        return self.process.poll() is None
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+        for file in self._files:
+            file.close()
+
+
+@pytest.fixture
+def agents() -> Iterator[list[Agent]]:
+    """Agents a test started: killed at the end whatever happened."""
+    started: list[Agent] = []
+    yield started
+    for agent in started:
+        agent.close()
+
+
+# --- what the technician and the customer do ---------------------------------------------------
+
+
+def sign_in(page: Page, desk: Desk, path: str = "/console/queues") -> None:
+    page.goto(f"{desk.url}{path}")
+    expect(by_id(page, "signin-form")).to_be_visible()
+    by_id(page, "signin-email").fill(str(desk.server.admin_email))
+    by_id(page, "signin-password").fill(PASSWORD)
+    by_id(page, "signin-submit").click()
+    expect(by_id(page, "current-user-name")).to_have_text(TECH_NAME)
+
+
+def csrf(page: Page) -> str:
+    return next(c["value"] for c in page.context.cookies() if c["name"] == "relaydesk_csrf")
+
+
+def new_key(page: Page, desk: Desk, minutes: int = 15) -> str:
+    """A key as the console's own API calls make it (for the sessions whose key dialog is not
+    what the test is about)."""
+    response = page.request.post(
+        f"{desk.url}/api/v1/session-keys",
+        data={"validity_minutes": minutes},
+        headers={"x-csrf-token": csrf(page)},
+    )
+    assert response.ok, response.text()
+    return str(response.json()["key"])
+
+
+def open_key_dialog(page: Page, minutes: int = 15) -> tuple[str, str]:
+    """Generate session key: returns the key and its unique link as the dialog shows them."""
+    by_id(page, "generate-key").click()
+    dialog = by_id(page, "session-key-dialog")
+    expect(dialog).to_be_visible()
+    choice = by_id(dialog, f"key-validity-{minutes}")
+    dialog.locator("label", has=page.get_by_test_id(f"key-validity-{minutes}")).click()
+    expect(choice).to_be_checked()
+    expect(by_id(dialog, "key-portal")).to_contain_text("Support portal")
+    by_id(dialog, "key-generate").click()
+    expect(by_id(dialog, "session-key-issued")).to_be_visible()
+    key = by_id(dialog, "session-key-value").inner_text().strip()
+    url = by_id(dialog, "session-key-url").inner_text().strip()
+    return key, url
+
+
+def enter_key(portal: Page, desk: Desk, key: str) -> None:
+    portal.goto(f"{desk.url}/")
+    by_id(portal, "session-key-input").fill(key)
+    by_id(portal, "session-key-submit").click()
+
+
+def arrive_and_accept(page: Page, session_id_hint: str | None = None) -> str:
+    """The arrival notification's "view", the details, Accept: returns the session's id."""
+    toast = by_id(page, "toast").last
+    expect(toast).to_be_visible(timeout=WAIT_MS)
+    session_id = toast.get_attribute("data-session-id")
+    assert session_id
+    if session_id_hint:
+        assert session_id == session_id_hint
+    by_id(toast, "toast-view").click()
+    details = by_id(page, "session-details")
+    expect(details).to_be_visible()
+    expect(by_id(details, "detail-hostname")).to_have_text(HOSTNAME)
+    by_id(details, "session-accept").click()
+    expect(page).to_have_url(re.compile(r"/console/sessions"))
+    workspace = by_id(page, "session-workspace")
+    expect(workspace).to_have_attribute("data-session-id", session_id)
+    expect(by_id(workspace, "workspace-status")).to_have_text("Connected", timeout=WAIT_MS)
+    return session_id
+
+
+def send_chat(page: Page, scope: Page | Locator, text: str) -> None:
+    box = by_id(scope, "chat-input")
+    box.fill(text)
+    box.press("Enter")
+    expect(box).to_have_value("")
+
+
+def chat_texts(scope: Page | Locator) -> Locator:
+    return by_id(scope, "chat-text")
+
+
+def tab(page: Page, session_id: str) -> Locator:
+    return page.locator(f'[data-testid="session-tab"][data-session-id="{session_id}"]')
+
+
+def wait_for_status(portal: Page, status: str) -> None:
+    expect(by_id(portal, "portal-session")).to_have_attribute(
+        "data-status", status, timeout=WAIT_MS
+    )
+
+
+# --- the tests ---------------------------------------------------------------------------------
+
+
+def test_key_by_mail_to_ended_session_with_chat_sysinfo_and_report(
+    desk: Desk, page: Page, portal: Page, agents: list[Agent], artifacts_dir: Path
+) -> None:
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=desk.url)
+    sign_in(page, desk)
+    expect(by_id(page, "console-connection")).to_have_attribute("data-state", "open")
+
+    # Generate session key: validity and portal, then the key and its unique link.
+    key, url = open_key_dialog(page, minutes=15)
+    assert re.fullmatch(r"[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}", key), key
+    assert url.startswith(f"{desk.url}/?") and f"key={key}" in url, url
+    by_id(page, "session-key-url-copy").click()
+    expect(by_id(page, "session-key-url-copy")).to_have_text("Copied")
+    assert page.evaluate("navigator.clipboard.readText()") == url
+    by_id(page, "session-key-copy").click()
+    assert page.evaluate("navigator.clipboard.readText()") == key
+    shoot(page, artifacts_dir, "01-key-issued")
+
+    # The link goes to the customer by e-mail, through the real SMTP server.
+    desk.smtp.clear()
+    by_id(page, "session-key-email").fill("maria@customer.test")
+    by_id(page, "session-key-email-send").click()
+    expect(by_id(page, "session-key-email-sent")).to_contain_text("maria@customer.test")
+    [mail] = desk.smtp.wait_for(1)
+    assert mail["To"] == "maria@customer.test"
+    body = mail.get_content()
+    assert url in body and key in body
+    shoot(page, artifacts_dir, "02-key-emailed")
+    by_id(page, "session-key-done").click()
+    expect(by_id(page, "session-key-dialog")).to_have_count(0)
+
+    # The customer opens the link from the mail: who will help, and how to start the client.
+    link = re.search(r"https?://\S+", body)
+    assert link and link.group(0) == url
+    portal.goto(url)
+    wait_for_status(portal, "waiting_for_agent")
+    card = by_id(portal, "technician-card")
+    expect(by_id(card, "technician-name")).to_have_text(TECH_NAME)
+    expect(by_id(card, "technician-role")).to_have_text(f"{TECH_TITLE} · {TECH_COMPANY}")
+    expect(by_id(card, "technician-verified-domain")).to_contain_text(TECH_DOMAIN)
+    command = by_id(portal, "portal-command-posix")
+    expect(command).to_contain_text(desk.url)
+    expect(command).to_contain_text(key)
+    assert "\n" not in command.inner_text().strip()
+    assert "key=" not in portal.url  # the key does not stay in the address bar
+    shoot(portal, artifacts_dir, "03-portal-instructions")
+
+    # The agent starts: the session arrives live, with a notification.
+    agent = Agent.start(desk.url, key, artifacts_dir)
+    agents.append(agent)
+    expect(by_id(page, "queue-item").first).to_be_visible(timeout=WAIT_MS)
+    expect(by_id(page, "toast").first).to_be_visible()
+    wait_for_status(portal, "waiting")
+    shoot(page, artifacts_dir, "04-session-arrived")
+    first = arrive_and_accept(page)
+    wait_for_status(portal, "active")
+    expect(by_id(portal, "portal-status")).to_contain_text(re.compile(r"\S"))
+    shoot(page, artifacts_dir, "05-session-accepted")
+
+    # System information from the agent's machine.
+    workspace = by_id(page, "session-workspace")
+    by_id(workspace, "sysinfo-request").click()
+    expect(by_id(workspace, "sysinfo-hostname")).to_have_text(HOSTNAME, timeout=WAIT_MS)
+    shoot(page, artifacts_dir, "06-sysinfo")
+
+    # Chat both ways, in any script.
+    send_chat(page, workspace, UNICODE)
+    expect(chat_texts(portal)).to_have_text([UNICODE], timeout=WAIT_MS)
+    send_chat(portal, portal, f"Merci ✓ {UNICODE}")
+    expect(chat_texts(workspace)).to_have_text([UNICODE, f"Merci ✓ {UNICODE}"], timeout=WAIT_MS)
+    shoot(page, artifacts_dir, "07-console-chat")
+    shoot(portal, artifacts_dir, "08-portal-chat")
+
+    # A second session in another tab; a message in the first, now behind, shows a badge.
+    second_key = new_key(page, desk)
+    second_agent = Agent.start(desk.url, second_key, artifacts_dir, name="agent-2")
+    agents.append(second_agent)
+    second = arrive_and_accept(page)
+    assert second != first
+    expect(by_id(page, "session-tab")).to_have_count(2)
+    expect(tab(page, second)).to_have_attribute("aria-selected", "true")
+    send_chat(portal, portal, "Are you still there?")
+    expect(by_id(tab(page, first), "session-tab-unread")).to_have_text("1", timeout=WAIT_MS)
+    expect(by_id(tab(page, second), "session-tab-unread")).to_have_count(0)
+    shoot(page, artifacts_dir, "09-unread-badge")
+    tab(page, first).click()
+    expect(by_id(page, "session-workspace")).to_have_attribute("data-session-id", first)
+    expect(by_id(tab(page, first), "session-tab-unread")).to_have_count(0)
+    expect(chat_texts(by_id(page, "session-workspace")).last).to_have_text("Are you still there?")
+
+    # The technician ends the first session: the customer's page says so, the agent exits 0.
+    by_id(page, "session-end").click()
+    by_id(page, "session-end-confirm").click()
+    expect(by_id(page, "session-ended")).to_be_visible()
+    wait_for_status(portal, "ended")
+    expect(by_id(portal, "portal-ended")).to_be_visible()
+    shoot(portal, artifacts_dir, "10-portal-ended")
+    assert agent.wait(30) == 0, agent.stdout + agent.stderr
+    assert "ended the support session" in agent.stdout
+
+    tab(page, second).click()
+    by_id(page, "session-end").click()
+    by_id(page, "session-end-confirm").click()
+    assert second_agent.wait(30) == 0, second_agent.stdout + second_agent.stderr
+
+    # The session reports: who, whom, how long, and the transcript.
+    page.goto(f"{desk.url}/admin/session-reports")
+    row = page.locator(f'[data-testid="report-row"][data-session-id="{first}"]')
+    expect(row).to_contain_text(TECH_NAME)
+    expect(row).to_contain_text(HOSTNAME)
+    expect(by_id(row, "report-duration")).to_have_text(re.compile(r"\d"))
+    shoot(page, artifacts_dir, "11-session-reports")
+    row.click()
+    report = by_id(page, "report-detail")
+    expect(by_id(report, "report-technician")).to_have_text(TECH_NAME)
+    expect(by_id(report, "report-ended-by")).to_contain_text(re.compile(r"\S"))
+    expect(by_id(report, "report-duration-detail")).to_have_text(re.compile(r"\d"))
+    expect(chat_texts(by_id(report, "report-transcript"))).to_have_text(
+        [UNICODE, f"Merci ✓ {UNICODE}", "Are you still there?"]
+    )
+    shoot(page, artifacts_dir, "12-session-report")
