@@ -16,13 +16,18 @@ export function recordingUrls(sessionId: number, recordingId: number): { cast: s
   return { cast: `${base}/cast`, transcript: `${base}/transcript` };
 }
 
+/** In the order the shells were opened (ids follow the order they ended). */
+export function byStart(recordings: Recording[]): Recording[] {
+  return [...recordings].sort((a, b) => a.started_at.localeCompare(b.started_at) || a.id - b.id);
+}
+
 export function ShellRecordings({ sessionId, recordings }: { sessionId: number; recordings: Recording[] }) {
   const { t } = useI18n();
   if (recordings.length === 0) return null;
   return (
     <Card title={t("reports.recordings")} testid="report-recordings">
       <ul class="recording-list">
-        {recordings.map((recording) => (
+        {byStart(recordings).map((recording) => (
           <RecordingItem key={recording.id} sessionId={sessionId} recording={recording} />
         ))}
       </ul>

@@ -31,6 +31,7 @@ export const EVENT_LABELS: Record<string, MessageKey> = {
   "screen.control_released": "reports.event.screen_control_released",
   "screen.stopped": "reports.event.screen_stopped",
   "tunnel.opened": "reports.event.tunnel_opened",
+  "shell.opened": "reports.event.shell_opened",
   "shell.recorded": "reports.event.shell_recorded",
 };
 

@@ -580,6 +580,7 @@ export const de: Catalogue = {
   "reports.event.screen_control_released": "Steuerung vom Techniker abgegeben",
   "reports.event.screen_stopped": "Bildschirmfreigabe beendet",
   "reports.event.tunnel_opened": "Werkzeugverbindung geöffnet",
+  "reports.event.shell_opened": "Shell geöffnet",
   "reports.event.shell_recorded": "Shell aufgezeichnet",
 
   "permission.view_screen": "Bildschirm ansehen",

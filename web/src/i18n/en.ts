@@ -562,6 +562,7 @@ export const en = {
   "reports.event.screen_control_released": "Control given up by the technician",
   "reports.event.screen_stopped": "Screen sharing stopped",
   "reports.event.tunnel_opened": "Tool connection opened",
+  "reports.event.shell_opened": "Shell opened",
   "reports.event.shell_recorded": "Shell recorded",
 
   "permission.view_screen": "View screen",

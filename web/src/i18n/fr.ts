@@ -582,6 +582,7 @@ export const fr: Catalogue = {
   "reports.event.screen_control_released": "Contrôle rendu par le technicien",
   "reports.event.screen_stopped": "Partage d’écran arrêté",
   "reports.event.tunnel_opened": "Connexion d’outil ouverte",
+  "reports.event.shell_opened": "Shell ouvert",
   "reports.event.shell_recorded": "Shell enregistré",
 
   "permission.view_screen": "Voir l’écran",
