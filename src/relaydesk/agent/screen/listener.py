@@ -153,7 +153,11 @@ class RfbListener:
             self.handles.discard(handle)
             await stream.close()
         reason = handle.close_reason or "closed"
-        self.status(f"viewer {peer} disconnected: {reason}")
+        stats = handle.stats
+        self.status(
+            f"viewer {peer} disconnected: {reason} ({stats.updates} updates, "
+            f"{stats.copyrects} CopyRect, {stats.bytes_sent} bytes)"
+        )
         if reason == "authentication failed":
             self._record_failure()
 
@@ -174,8 +178,22 @@ class RfbListener:
             self.server.close()
 
 
+class _StatusHandler(logging.Handler):
+    """The screen's log lines (viewer encodings, refusals, failures) as status lines."""
+
+    def __init__(self, status: Callable[[str], None]) -> None:
+        super().__init__(logging.INFO)
+        self._status = status
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self._status(record.getMessage())
+
+
 def run_from_args(args: argparse.Namespace, status: Callable[[str], None]) -> int:
     """Entry for relaydesk-agent --rfb-listen: returns the exit code."""
+    screen_log = logging.getLogger("relaydesk.agent.screen")
+    screen_log.setLevel(logging.INFO)
+    screen_log.addHandler(_StatusHandler(status))
     try:
         host, port = parse_host_port(args.rfb_listen)
     except ValueError as error:

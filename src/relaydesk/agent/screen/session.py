@@ -45,6 +45,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+ENCODING_NAMES = {
+    rfb.ENC_OPEN_H264: "Open H.264",
+    rfb.ENC_TIGHT: "Tight",
+    rfb.ENC_ZRLE: "ZRLE",
+    rfb.ENC_RAW: "Raw",
+}
 POLL_INTERVAL = 0.05  # seconds between grabs when the display has no DAMAGE extension
 FENCE_TIMEOUT = 5.0
 
@@ -63,6 +69,7 @@ class ByteStream(Protocol):
 class ScreenStats:
     updates: int = 0
     rects: int = 0
+    copyrects: int = 0
     bytes_sent: int = 0
     grabs: int = 0
     encode_seconds: float = 0.0
@@ -371,6 +378,7 @@ class _Session:
         elif isinstance(event, rfb.EncodingsSet):
             caps = self.core.caps
             self.tight.set_compression(caps.compression)
+            self._log_encoding()
             if caps.qemu_key:
                 self.send_qemu_ack = True
             self.cursor_changed = True
@@ -535,6 +543,7 @@ class _Session:
             if scroll is not None:
                 dy, first, count = scroll
                 copies.append(copyrect_rect(bx, first, bw, count, bx, first + dy))
+                self.stats.copyrects += 1
                 before = previous
                 previous = previous.copy()  # the client's view after the copy
                 previous[first : first + count, bx : bx + bw] = before[
@@ -546,6 +555,16 @@ class _Session:
         self.stats.encode_seconds += time.perf_counter() - started
         self.client_frame = frame
         return rects
+
+    def _log_encoding(self) -> None:
+        """One line per SetEncodings: what this viewer gets (diagnostics, interop tests)."""
+        caps = self.core.caps
+        supported = (rfb.ENC_OPEN_H264, rfb.ENC_TIGHT, rfb.ENC_ZRLE, rfb.ENC_RAW)
+        name = ENCODING_NAMES[caps.preferred(supported)]
+        if name == "Tight":
+            name += " lossless" if caps.quality is None else f" JPEG quality {caps.quality}"
+        copyrect = ", CopyRect" if rfb.ENC_COPYRECT in caps.encodings else ""
+        log.info("viewer encoding: %s%s", name, copyrect)
 
     def _use_h264(self) -> bool:
         """The client put Open H.264 before the other encodings we speak (video mode)."""
