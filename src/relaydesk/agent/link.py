@@ -23,7 +23,7 @@ from relaydesk.agent.modes import (
     AgentMode,
     Outcome,
 )
-from relaydesk.agent.tools import tool_handlers
+from relaydesk.agent.tools import files_handler, tool_handlers
 from relaydesk.agent.tunnels import TunnelManager
 from relaydesk.protocol import control
 from relaydesk.protocol.messages import MAX_FRAME_BYTES
@@ -89,6 +89,22 @@ async def _converse(
             await ws.send(frame)
 
     await flush()
+
+    async def send_reports() -> None:
+        """Completed transfers go to the server; unsent ones wait for the next connection."""
+        while True:
+            await tunnels.reports_waiting.wait()
+            reports = tunnels.take_reports()
+            while reports:
+                try:
+                    connection.send_file_transferred(reports[0])
+                    await flush()
+                except BaseException:
+                    tunnels.put_back(reports)
+                    raise
+                reports.pop(0)
+
+    reporter = asyncio.create_task(send_reports())
     try:
         async for frame in ws:
             for event in connection.receive(frame):
@@ -117,6 +133,8 @@ async def _converse(
             await flush()
     except ConnectionClosed:
         pass
+    finally:
+        reporter.cancel()
     tunnels.close_all()
     return None
 
@@ -138,6 +156,7 @@ async def run(
         tool_handlers(),
         status,
         verify=lambda ws: not pin_sha256 or _pinned_certificate_ok(ws, pin_sha256),
+        files_handler=files_handler(),
     )
     attempt = 0
     unreachable_since: float | None = None

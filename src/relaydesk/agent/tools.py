@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-from relaydesk.agent.tunnels import Handler
+from relaydesk.agent.tunnels import FilesHandler, Handler
 
 
 def tool_handlers() -> dict[str, Handler]:
@@ -21,3 +21,11 @@ def tool_handlers() -> dict[str, Handler]:
     if display_available():
         handlers["screen"] = serve_screen
     return handlers
+
+
+def files_handler() -> FilesHandler | None:
+    if os.name != "posix":
+        return None  # the confinement is written for POSIX paths; Windows is not done yet
+    from relaydesk.agent.file_tool import serve_files
+
+    return serve_files

@@ -16,6 +16,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from relaydesk.protocol import control
+from relaydesk.protocol.messages import FileGrant, FileTransferred
 
 
 class ByteStream(Protocol):
@@ -56,6 +57,10 @@ class InputSwitch:
 
 Handler = Callable[[ByteStream, InputSwitch], Awaitable[None]]
 Status = Callable[[str], None]
+# The files tool also gets the technician's rights and a way to report completed transfers.
+FilesHandler = Callable[
+    [ByteStream, FileGrant, str, Callable[[FileTransferred], None]], Awaitable[None]
+]
 
 
 class TunnelManager:
@@ -66,6 +71,7 @@ class TunnelManager:
         handlers: dict[str, Handler],
         status: Status,
         verify: Callable[[ClientConnection], bool] = lambda _: True,
+        files_handler: FilesHandler | None = None,
     ) -> None:
         self.base = control_url.removesuffix("/agent/ws")
         self.ssl_context = ssl_context
@@ -73,7 +79,25 @@ class TunnelManager:
         self.status = status
         self.verify = verify
         self.input = InputSwitch()
+        self.files_handler = files_handler
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        # Transfer reports wait here until the control channel has sent them (it may be down).
+        self.reports: list[FileTransferred] = []
+        self.reports_waiting = asyncio.Event()
+
+    def report(self, report: FileTransferred) -> None:
+        self.reports.append(report)
+        self.reports_waiting.set()
+
+    def take_reports(self) -> list[FileTransferred]:
+        taken, self.reports = self.reports, []
+        self.reports_waiting.clear()
+        return taken
+
+    def put_back(self, reports: list[FileTransferred]) -> None:
+        self.reports[:0] = reports
+        if self.reports:
+            self.reports_waiting.set()
 
     def open(self, request: control.TunnelRequested) -> None:
         self.input.set(request.input_allowed)
@@ -93,11 +117,18 @@ class TunnelManager:
     async def _serve(self, request: control.TunnelRequested) -> None:
         url = f"{self.base}/relay/{quote(request.tunnel_id)}?token={quote(request.token)}"
         handler = self.handlers.get(request.kind)
+        files = self.files_handler if request.kind == "files" and request.files else None
         with contextlib.suppress(OSError, ConnectionClosed, asyncio.CancelledError):
             async with connect(
                 url, ssl=self.ssl_context, compression=None, max_size=None, open_timeout=10
             ) as websocket:
                 if not self.verify(websocket):
+                    return
+                if files is not None and request.files is not None:
+                    self.status(f"Tool opened: files (for {request.files.technician}).")
+                    await files(
+                        WebSocketStream(websocket), request.files, request.tunnel_id, self.report
+                    )
                     return
                 if handler is None:
                     self.status(

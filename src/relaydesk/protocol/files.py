@@ -31,7 +31,8 @@ Console → agent (requests)
                   a folder comes as a tar archive generated on the fly (resumable too: the same
                   archive is generated again and the first `offset` bytes skipped). `window` > 0
                   asks the agent to keep at most that many bytes unacknowledged (send "ack").
-    ack         {bytes}              download bytes received so far (flow control, optional)
+    ack         {bytes}              position (from the start of the file or archive) up to
+                                     which download bytes arrived (flow control, optional)
     cancel      {}                   ends the transfer `id`; an upload's partial file is removed
                                                           → cancelled
 

@@ -142,7 +142,7 @@ async def transfer_reported(
         "path": report.path,
         "size": report.size,
         "direction": report.direction,
-        "kind": report.kind,
+        "archive": report.kind == "archive",
         "sha256": report.sha256,
         "tunnel": tunnel.id,
     }
