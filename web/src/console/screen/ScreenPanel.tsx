@@ -75,7 +75,7 @@ export function ScreenPanel({
   const notice = change ? CHANGE_TEXT[change] : null;
 
   return (
-    <section class="screen-panel" data-testid="screen-panel" data-screen-phase={phase}>
+    <section class="card screen-panel" data-testid="screen-panel" data-screen-phase={phase}>
       <header class="screen-panel-header">
         <h2>{t("screen.title")}</h2>
         <span class={`screen-state screen-state-${phase}`} data-testid="screen-state">
