@@ -16,8 +16,10 @@ last because it restarts it.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import socket
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -70,15 +72,16 @@ class Desk:
     def url(self) -> str:
         return self.server.url
 
-    def api(self) -> httpx.Client:
+    @contextlib.contextmanager
+    def api(self) -> Iterator[httpx.Client]:
         """The administrator signed in over HTTP (set-up and checks the UI does not show)."""
-        client = httpx.Client(base_url=self.url, timeout=30)
-        signed = client.post(
-            "/api/v1/auth/login", json={"email": self.server.admin_email, "password": PASSWORD}
-        )
-        assert signed.json()["stage"] == "complete", signed.text
-        client.headers["x-csrf-token"] = client.cookies["relaydesk_csrf"]
-        return client
+        with httpx.Client(base_url=self.url, timeout=30) as client:
+            signed = client.post(
+                "/api/v1/auth/login", json={"email": self.server.admin_email, "password": PASSWORD}
+            )
+            assert signed.json()["stage"] == "complete", signed.text
+            client.headers["x-csrf-token"] = client.cookies["relaydesk_csrf"]
+            yield client
 
 
 @pytest.fixture(scope="module")
@@ -195,12 +198,23 @@ class Agent:
 
 
 @pytest.fixture
-def agents() -> Iterator[list[Agent]]:
-    """Agents a test started: killed at the end whatever happened."""
+def agents(desk: Desk) -> Iterator[list[Agent]]:
+    """Agents a test started. Afterwards, whatever happened, the sessions it left open are ended
+    (the next test starts with empty queues) and the agents are killed."""
     started: list[Agent] = []
     yield started
-    for agent in started:
-        agent.close()
+    try:
+        if desk.server.running:
+            with desk.api() as api:
+                queue = api.get("/api/v1/queue").json()
+                waiting = queue["personal"] + [s for t in queue["teams"] for s in t["sessions"]]
+                for session in waiting:
+                    api.post(f"/api/v1/sessions/{session['id']}/accept")
+                for session in waiting + queue["mine"]:
+                    api.post(f"/api/v1/sessions/{session['id']}/end")
+    finally:
+        for agent in started:
+            agent.close()
 
 
 # --- what the technician and the customer do ---------------------------------------------------
@@ -418,3 +432,334 @@ def test_key_by_mail_to_ended_session_with_chat_sysinfo_and_report(
         [UNICODE, f"Merci ✓ {UNICODE}", "Are you still there?"]
     )
     shoot(page, artifacts_dir, "12-session-report")
+
+
+def start_and_accept(
+    desk: Desk, page: Page, portal: Page, agents: list[Agent], artifacts_dir: Path
+) -> tuple[Agent, str]:
+    """A key typed by the customer on the portal, the agent started, the session accepted."""
+    key = new_key(page, desk)
+    enter_key(portal, desk, key)
+    wait_for_status(portal, "waiting_for_agent")
+    agent = Agent.start(desk.url, key, artifacts_dir, name=f"agent-{len(agents) + 1}")
+    agents.append(agent)
+    session_id = arrive_and_accept(page)
+    wait_for_status(portal, "active")
+    return agent, session_id
+
+
+def end_in_console(page: Page, agent: Agent) -> None:
+    by_id(page, "session-end").click()
+    by_id(page, "session-end-confirm").click()
+    expect(by_id(page, "session-ended")).to_be_visible()
+    assert agent.wait(30) == 0, agent.stdout + agent.stderr
+
+
+def test_hold_keeps_the_agent_then_the_customer_ends(
+    desk: Desk, page: Page, portal: Page, agents: list[Agent], artifacts_dir: Path
+) -> None:
+    sign_in(page, desk)
+    agent, session_id = start_and_accept(desk, page, portal, agents, artifacts_dir)
+
+    # Hold: the tab closes, the session is back in his own queue, marked; the agent stays.
+    by_id(page, "session-hold").click()
+    expect(tab(page, session_id)).to_have_count(0)
+    by_id(page, "console-nav-queues").click()
+    held = by_id(page, "queue-personal").locator(
+        f'[data-testid="queue-item"][data-session-id="{session_id}"]'
+    )
+    expect(held).to_contain_text("On hold")
+    wait_for_status(portal, "held")
+    expect(by_id(portal, "portal-status")).to_contain_text("on hold")
+    assert agent.running
+    shoot(page, artifacts_dir, "01-held-in-queue")
+    shoot(portal, artifacts_dir, "02-portal-held")
+
+    # He takes it back; then the customer ends it from the portal.
+    held.click()
+    by_id(page, "session-accept").click()
+    expect(by_id(page, "session-workspace")).to_have_attribute("data-session-id", session_id)
+    wait_for_status(portal, "active")
+    assert agent.running
+    by_id(portal, "portal-end").click()
+    by_id(portal, "portal-end-confirm").click()
+    wait_for_status(portal, "ended")
+    expect(by_id(portal, "portal-ended")).to_be_visible()
+    expect(by_id(page, "session-ended")).to_contain_text("customer", timeout=WAIT_MS)
+    expect(by_id(page, "workspace-status")).to_have_text("Ended")
+    shoot(page, artifacts_dir, "03-console-ended-by-customer")
+    assert agent.wait(30) == 0, agent.stdout + agent.stderr
+
+
+def expire(desk: Desk, key: str) -> None:
+    """Makes a key expired as time would: its expiry moved to the past in the database."""
+    from relaydesk.server.auth.tokens import token_hash
+    from relaydesk.server.domain.session_keys import normalise_key
+
+    with contextlib.closing(sqlite3.connect(desk.server.data_dir / "relaydesk.sqlite3")) as db:
+        changed = db.execute(
+            "UPDATE session_keys SET expires_at = '2000-01-01 00:00:00.000000' WHERE key_hash = ?",
+            (token_hash(normalise_key(key)),),
+        ).rowcount
+        db.commit()
+    assert changed == 1
+
+
+def refused(desk: Desk, key: str, artifacts_dir: Path, name: str) -> Agent:
+    agent = Agent.start(desk.url, key, artifacts_dir, name=name)
+    assert agent.wait(30) == 2, agent.stdout + agent.stderr
+    return agent
+
+
+def test_wrong_used_and_expired_keys_are_explained_to_agent_and_customer(
+    desk: Desk, page: Page, portal: Page, agents: list[Agent], artifacts_dir: Path
+) -> None:
+    # A key nobody issued.
+    wrong = refused(desk, "AAAA-BBBB-CCCC", artifacts_dir, "agent-wrong")
+    assert "This session key is not known" in wrong.stderr
+    enter_key(portal, desk, "AAAA-BBBB-CCCC")
+    expect(by_id(portal, "session-key-message")).to_contain_text(
+        "This session key is not known. Check it with your technician"
+    )
+    shoot(portal, artifacts_dir, "01-portal-wrong-key")
+
+    # A key another agent has already used.
+    sign_in(page, desk)
+    used = new_key(page, desk)
+    first = Agent.start(desk.url, used, artifacts_dir, name="agent-first")
+    agents.append(first)
+    expect(by_id(page, "toast")).to_be_visible(timeout=WAIT_MS)
+    session_id = by_id(page, "toast").get_attribute("data-session-id")
+    again = refused(desk, used, artifacts_dir, "agent-used")
+    assert "already been used" in again.stderr
+    enter_key(portal, desk, used)
+    expect(by_id(portal, "session-key-message")).to_contain_text(
+        "This session key has already been used to start a session."
+    )
+    shoot(portal, artifacts_dir, "02-portal-used-key")
+
+    # A key past its validity.
+    old = new_key(page, desk)
+    expire(desk, old)
+    late = refused(desk, old, artifacts_dir, "agent-expired")
+    assert "has expired" in late.stderr
+    enter_key(portal, desk, old)
+    expect(by_id(portal, "session-key-message")).to_contain_text(
+        "This session key has expired. Ask your technician for a new one."
+    )
+    shoot(portal, artifacts_dir, "03-portal-expired-key")
+    for agent in (wrong, again, late):
+        assert agent.stdout.strip() == "" or "error" not in agent.stdout.lower()
+
+    # The first agent's session is still fine: accepted and ended as usual.
+    by_id(page, "toast-view").click()
+    by_id(page, "session-accept").click()
+    expect(by_id(page, "session-workspace")).to_have_attribute("data-session-id", str(session_id))
+    end_in_console(page, first)
+
+
+def switch_chat(admin: Page, desk: Desk, off: bool) -> None:
+    """Organisation settings, as the administrator changes them."""
+    admin.goto(f"{desk.url}/admin/settings")
+    box = by_id(admin, "setting-chat_disabled")
+    box.set_checked(off)
+    by_id(admin, "settings-save").click()
+    expect(by_id(admin, "settings-saved")).to_be_visible()
+
+
+def customer_token(portal: Page) -> str:
+    stored = portal.evaluate("JSON.parse(sessionStorage.getItem('relaydesk.portal.session'))")
+    return str(stored["token"])
+
+
+def test_chat_turned_off_by_the_organisation_disappears_and_is_refused(
+    desk: Desk, page: Page, portal: Page, agents: list[Agent], artifacts_dir: Path
+) -> None:
+    sign_in(page, desk)
+    agent, session_id = start_and_accept(desk, page, portal, agents, artifacts_dir)
+    workspace = by_id(page, "session-workspace")
+    send_chat(page, workspace, "Before chat is off")
+    expect(chat_texts(portal)).to_have_text(["Before chat is off"])
+
+    admin = page.context.new_page()
+    try:
+        switch_chat(admin, desk, off=True)
+        shoot(admin, artifacts_dir, "01-settings-chat-off")
+
+        # Both pages lose their chat at once, without a reload.
+        expect(by_id(workspace, "session-chat")).to_have_count(0, timeout=WAIT_MS)
+        expect(by_id(workspace, "chat-input")).to_have_count(0)
+        expect(by_id(workspace, "chat-disabled")).to_have_text(
+            "Chat is turned off for your organisation."
+        )
+        expect(by_id(portal, "chat-input")).to_have_count(0, timeout=WAIT_MS)
+        expect(by_id(portal, "chat-disabled")).to_be_visible()
+        shoot(page, artifacts_dir, "02-console-chat-off")
+        shoot(portal, artifacts_dir, "03-portal-chat-off")
+
+        # And the API refuses both sides, saying why.
+        technician = page.request.post(
+            f"{desk.url}/api/v1/sessions/{session_id}/chat",
+            data={"text": "sneaking in"},
+            headers={"x-csrf-token": csrf(page)},
+        )
+        assert technician.status == 403
+        assert technician.json()["code"] == "chat_disabled"
+        assert technician.json()["detail"] == "Chat is turned off for this organisation."
+        customer = portal.request.post(
+            f"{desk.url}/api/v1/portal/session/chat",
+            data={"text": "me too"},
+            headers={"x-customer-token": customer_token(portal)},
+        )
+        assert customer.status == 403, customer.text()
+        assert customer.json()["code"] == "chat_disabled"
+
+        # Turned on again: the chat and its history come back.
+        switch_chat(admin, desk, off=False)
+        expect(chat_texts(workspace)).to_have_text(["Before chat is off"], timeout=WAIT_MS)
+        expect(chat_texts(portal)).to_have_text(["Before chat is off"], timeout=WAIT_MS)
+        send_chat(portal, portal, "Chat is back")
+        expect(chat_texts(workspace)).to_have_text(["Before chat is off", "Chat is back"])
+    finally:
+        with desk.api() as api:
+            api.patch("/api/v1/organisation/settings", json={"chat_disabled": False})
+        admin.close()
+    end_in_console(page, agent)
+
+
+def test_customer_picks_an_available_technician_by_name(
+    desk: Desk, page: Page, portal: Page, agents: list[Agent], artifacts_dir: Path
+) -> None:
+    sign_in(page, desk)  # his console is open: he is available
+    expect(by_id(page, "console-connection")).to_have_attribute("data-state", "open")
+    portal.goto(f"{desk.url}/")
+    choice = by_id(portal, "portal-technician").filter(has_text=TECH_NAME)
+    expect(by_id(choice, "technician-role")).to_have_text(f"{TECH_TITLE} · {TECH_COMPANY}")
+    choice.click()
+    by_id(portal, "portal-technician-customer-name").fill("Maria Rossi")
+    shoot(portal, artifacts_dir, "01-portal-pick-technician")
+    by_id(portal, "portal-technician-start").click()
+    wait_for_status(portal, "waiting_for_agent")
+    expect(by_id(portal, "technician-name")).to_have_text(TECH_NAME)
+    key = by_id(portal, "portal-key").inner_text().strip()
+    expect(by_id(portal, "portal-command-posix")).to_contain_text(key)
+
+    agent = Agent.start(desk.url, key, artifacts_dir)
+    agents.append(agent)
+    item = by_id(by_id(page, "queue-personal"), "queue-item")
+    expect(item).to_contain_text("Maria Rossi", timeout=WAIT_MS)
+    session_id = arrive_and_accept(page)
+    expect(by_id(page, "workspace-customer")).to_have_text("Maria Rossi")
+    wait_for_status(portal, "active")
+    assert item.count() == 0 or session_id not in [
+        i.get_attribute("data-session-id") for i in item.all()
+    ]
+    end_in_console(page, agent)
+
+
+def test_issue_form_lands_in_the_teams_queue(
+    desk: Desk, page: Page, portal: Page, agents: list[Agent], artifacts_dir: Path
+) -> None:
+    with desk.api() as api:
+        team = api.post(
+            "/api/v1/teams", json={"name": "Printers", "member_ids": [desk.admin_id]}
+        ).json()
+
+    # The administrator adds the issue type, for that team.
+    sign_in(page, desk, path="/admin/issue-types")
+    by_id(page, "issue-type-new").click()
+    by_id(page, "issue-type-name").fill("Printer trouble")
+    by_id(page, "issue-type-team").select_option(label="Printers")
+    by_id(page, "issue-type-save").click()
+    row = by_id(page, "issue-type-row").filter(has_text="Printer trouble")
+    expect(row).to_contain_text("Printers")
+    shoot(page, artifacts_dir, "01-issue-types")
+    by_id(page, "nav-console").click()
+    expect(by_id(page, "console-connection")).to_have_attribute("data-state", "open")
+
+    # The customer describes the problem.
+    portal.goto(f"{desk.url}/")
+    by_id(portal, "portal-issue-type").select_option(label="Printer trouble")
+    by_id(portal, "portal-issue-name").fill("Jean Dupont")
+    by_id(portal, "portal-issue-description").fill("Le papier est coincé — paper jam")
+    shoot(portal, artifacts_dir, "02-portal-issue-form")
+    by_id(portal, "portal-issue-submit").click()
+    wait_for_status(portal, "waiting_for_agent")
+    expect(by_id(portal, "portal-team")).to_contain_text("Printers")
+    key = by_id(portal, "portal-key").inner_text().strip()
+
+    agent = Agent.start(desk.url, key, artifacts_dir)
+    agents.append(agent)
+    team_queue = by_id(page, f"queue-team-{team['id']}")
+    item = by_id(team_queue, "queue-item")
+    expect(item).to_contain_text("Jean Dupont", timeout=WAIT_MS)
+    expect(team_queue).to_contain_text("Printers")
+    expect(by_id(by_id(page, "queue-personal"), "queue-item")).to_have_count(0)
+    item.click()
+    details = by_id(page, "session-details")
+    expect(by_id(details, "detail-queue")).to_contain_text("Printers")
+    expect(by_id(details, "detail-issue")).to_have_text("Le papier est coincé — paper jam")
+    shoot(page, artifacts_dir, "03-team-queue")
+    by_id(details, "session-accept").click()
+    expect(by_id(page, "workspace-customer")).to_have_text("Jean Dupont")
+    wait_for_status(portal, "active")
+    end_in_console(page, agent)
+
+
+def test_console_reload_and_server_crash_keep_the_session(
+    desk: Desk, page: Page, portal: Page, agents: list[Agent], artifacts_dir: Path
+) -> None:
+    """Runs last in the module: it kills the module's server and starts it again."""
+    sign_in(page, desk)
+    agent, session_id = start_and_accept(desk, page, portal, agents, artifacts_dir)
+    workspace = by_id(page, "session-workspace")
+    send_chat(page, workspace, "Before the reload ✓")
+    send_chat(portal, portal, UNICODE)
+    history = ["Before the reload ✓", UNICODE]
+    expect(chat_texts(workspace)).to_have_text(history)
+
+    # The technician's browser reloads: the tab and the chat are still there.
+    page.reload()
+    expect(by_id(page, "session-workspace")).to_have_attribute(
+        "data-session-id", session_id, timeout=WAIT_MS
+    )
+    expect(chat_texts(by_id(page, "session-workspace"))).to_have_text(history)
+    shoot(page, artifacts_dir, "01-after-reload")
+
+    # The server crashes: both pages say they are reconnecting.
+    desk.server.kill()
+    expect(by_id(page, "console-connection")).to_have_attribute(
+        "data-state", "retrying", timeout=WAIT_MS
+    )
+    expect(by_id(page, "console-connection")).to_have_text("Reconnecting…")
+    expect(by_id(portal, "portal-connection")).to_have_attribute(
+        "data-state", "retrying", timeout=WAIT_MS
+    )
+    shoot(page, artifacts_dir, "02-console-reconnecting")
+    shoot(portal, artifacts_dir, "03-portal-reconnecting")
+
+    # It comes back on the same data: pages and agent reconnect, the session goes on.
+    desk.server.start()
+    expect(by_id(page, "console-connection")).to_have_attribute(
+        "data-state", "open", timeout=60_000
+    )
+    expect(by_id(portal, "portal-connection")).to_have_attribute(
+        "data-state", "open", timeout=60_000
+    )
+    expect(by_id(portal, "portal-connection")).to_have_text("Connected")
+    workspace = by_id(page, "session-workspace")
+    expect(workspace).to_have_attribute("data-session-id", session_id)
+    expect(by_id(workspace, "workspace-status")).to_have_text("Connected", timeout=60_000)
+    expect(chat_texts(workspace)).to_have_text(history)
+    expect(chat_texts(portal)).to_have_text(history)
+    wait_for_status(portal, "active")
+    assert agent.running
+    send_chat(page, workspace, "After the restart")
+    expect(chat_texts(portal)).to_have_text([*history, "After the restart"], timeout=WAIT_MS)
+    by_id(workspace, "sysinfo-request").click()
+    expect(by_id(workspace, "sysinfo-hostname")).to_have_text(HOSTNAME, timeout=WAIT_MS)
+    shoot(page, artifacts_dir, "04-console-after-restart")
+    shoot(portal, artifacts_dir, "05-portal-after-restart")
+    end_in_console(page, agent)
+    wait_for_status(portal, "ended")
+    assert "reconnect" in (agent.stdout + agent.stderr).lower()

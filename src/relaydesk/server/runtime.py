@@ -53,6 +53,8 @@ class Runtime:
     broker: Broker = field(repr=False)
     mailer: Mailer | None = field(repr=False)
     presence: Presence = field(default_factory=Presence, repr=False)
+    # Sessions whose agent is connected to this node (the console shows it; sysinfo needs it).
+    agents_online: Presence = field(default_factory=Presence, repr=False)
     agent_wheel: AgentWheel = field(init=False, repr=False)
     tunnels: TunnelRegistry = field(default_factory=TunnelRegistry, repr=False)
     relay: RelayHub = field(init=False, repr=False)

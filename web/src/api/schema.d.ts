@@ -1574,6 +1574,11 @@ export interface components {
         };
         /** SessionDetail */
         SessionDetail: {
+            /**
+             * Agent Connected
+             * @description Whether the device's support client is connected to the server now.
+             */
+            agent_connected: boolean;
             /** Chat */
             chat: components["schemas"]["ChatMessageOut"][];
             /** Chat Enabled */

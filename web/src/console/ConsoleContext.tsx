@@ -59,16 +59,22 @@ export function ConsoleProvider({ children }: { children: ComponentChildren }) {
   latest.current = state;
   const loading = useRef(new Set<number>());
 
-  /** Fetches sessions and opens (or refreshes) their tabs; one request per session at a time. */
-  const sync = useCallback((ids: number[], focus = false) => {
-    for (const id of ids) {
+  /** Fetches sessions: opens tabs for `open`, refreshes the tabs of `refresh` (a tab closed
+   * meanwhile, e.g. by Hold, stays closed); one request per session at a time. */
+  const sync = useCallback((ids: { open?: number[]; refresh?: number[] }) => {
+    const wanted: [number, boolean][] = [
+      ...(ids.open ?? []).map((id): [number, boolean] => [id, true]),
+      ...(ids.refresh ?? []).map((id): [number, boolean] => [id, false]),
+    ];
+    for (const [id, opening] of wanted) {
       if (loading.current.has(id)) continue;
       loading.current.add(id);
       getDetail(id)
         .then(
           (detail) => {
             const open = latest.current.tabs.some((tab) => tab.session.id === id);
-            dispatch(open ? { type: "detail", detail } : { type: "open", detail, focus });
+            if (open) dispatch({ type: "detail", detail });
+            else if (opening) dispatch({ type: "open", detail, focus: false });
           },
           () => undefined,
         )
@@ -83,14 +89,13 @@ export function ConsoleProvider({ children }: { children: ComponentChildren }) {
       onState: (connection) => dispatch({ type: "connection", state: connection }),
       onOpen: (reconnected) => {
         // Whatever was said while the socket was down: catch up on the open tabs' chat.
-        if (reconnected) sync(latest.current.tabs.map((tab) => tab.session.id));
+        if (reconnected) sync({ refresh: latest.current.tabs.map((tab) => tab.session.id) });
       },
       onMessage: (frame) => {
         const action = frameAction(frame, () => new Date().toISOString());
         if (!action) return;
         if (action.type === "queue") {
-          const { open, refresh } = tabsToSync(latest.current, action.queue);
-          sync([...open, ...refresh]);
+          sync(tabsToSync(latest.current, action.queue));
         }
         dispatch(action);
       },

@@ -87,8 +87,7 @@ function Workspace({ tab }: { tab: OpenSession }) {
   const run = (work: () => Promise<void>) => void action.run(work);
 
   let chatClosed: string | null = null;
-  if (!tab.chatEnabled) chatClosed = t("chat.disabled");
-  else if (ended) chatClosed = t("chat.ended");
+  if (ended) chatClosed = t("chat.ended");
   else if (!active) chatClosed = t("chat.not_owner");
 
   return (
@@ -154,19 +153,26 @@ function Workspace({ tab }: { tab: OpenSession }) {
         <ErrorNotice error={action.error} />
       </Card>
       {active && <ScreenPanel sessionId={session.id} session={session} onSession={screenChanged} />}
-      <div class="workspace-grid">
-        <section class="card chat-card" data-testid="session-chat">
-          <header class="card-header">
-            <h2>{t("chat.title")}</h2>
-          </header>
-          <Chat
-            messages={tab.chat}
-            own="technician"
-            closed={chatClosed}
-            emptyText={t("chat.empty_technician")}
-            onSend={(text) => ops.sendChat(session.id, text)}
-          />
-        </section>
+      {!tab.chatEnabled && (
+        <p class="notice notice-info" role="status" data-testid="chat-disabled">
+          {t("chat.disabled")}
+        </p>
+      )}
+      <div class={tab.chatEnabled ? "workspace-grid" : "workspace-grid workspace-grid-single"}>
+        {tab.chatEnabled && (
+          <section class="card chat-card" data-testid="session-chat">
+            <header class="card-header">
+              <h2>{t("chat.title")}</h2>
+            </header>
+            <Chat
+              messages={tab.chat}
+              own="technician"
+              closed={chatClosed}
+              emptyText={t("chat.empty_technician")}
+              onSend={(text) => ops.sendChat(session.id, text)}
+            />
+          </section>
+        )}
         <SysinfoPanel tab={tab} />
       </div>
       {active && <ShellPanel sessionId={session.id} live={tab.online !== false} />}

@@ -46,7 +46,7 @@ function message(id: number, sessionId: number, sender: ChatMessage["sender"] = 
 }
 
 function detail(s: SupportSession, chat: ChatMessage[] = []): SessionDetail {
-  return { session: s, chat, chat_enabled: true };
+  return { session: s, chat, chat_enabled: true, agent_connected: true };
 }
 
 const queue = (extra: Partial<Queue> = {}): Queue => ({ personal: [], teams: [], mine: [], ...extra });
@@ -185,6 +185,29 @@ describe("the console reducer", () => {
     ]);
     expect(state.tabs[0]?.online).toBe(false);
     expect(state.tabs[0]?.session).toMatchObject({ screen_state: "requested", screen_requested: "control" });
+  });
+
+  it("takes the agent's connection from the session's details (after a reload or a restart)", () => {
+    const away = { ...detail(session(1, { status: "active" })), agent_connected: false };
+    const opened = run([{ type: "open", detail: away, focus: true }]);
+    expect(opened.tabs[0]?.online).toBe(false);
+    const back = reduce(opened, { type: "detail", detail: detail(session(1, { status: "active" })) });
+    expect(back.tabs[0]?.online).toBe(true);
+  });
+
+  it("shows or hides every tab's chat when the organisation switches it", () => {
+    const state = run([
+      { type: "open", detail: detail(session(1, { status: "active" })), focus: true },
+      { type: "open", detail: detail(session(2, { status: "active" })), focus: true },
+      { type: "chat-switch", enabled: false },
+    ]);
+    expect(state.tabs.map((tab) => tab.chatEnabled)).toEqual([false, false]);
+    expect(reduce(state, { type: "chat-switch", enabled: true }).tabs.every((tab) => tab.chatEnabled)).toBe(true);
+    expect(frameAction({ type: "organisation.chat", enabled: false }, () => "")).toEqual({
+      type: "chat-switch",
+      enabled: false,
+    });
+    expect(frameAction({ type: "organisation.chat", enabled: "no" }, () => "")).toBeNull();
   });
 
   it("ignores events for sessions without a tab", () => {

@@ -79,6 +79,7 @@ export type Action =
   | { type: "viewing"; sessions: boolean }
   | { type: "chat"; message: ChatMessage }
   | { type: "online"; sessionId: number; online: boolean }
+  | { type: "chat-switch"; enabled: boolean }
   | { type: "sysinfo-requested"; sessionId: number; requestId: string }
   | { type: "sysinfo-failed"; sessionId: number }
   | { type: "sysinfo"; sessionId: number; requestId: string; info: Record<string, unknown>; at: string }
@@ -150,6 +151,7 @@ function withDetail(tab: OpenSession, detail: SessionDetail): OpenSession {
     session: detail.session,
     chat: mergeAll(tab.chat, detail.chat),
     chatEnabled: detail.chat_enabled,
+    online: detail.agent_connected,
   };
 }
 
@@ -262,6 +264,9 @@ export function reduce(state: ConsoleState, action: Action): ConsoleState {
     case "online":
       return updateTab(state, action.sessionId, (tab) => ({ ...tab, online: action.online }));
 
+    case "chat-switch":
+      return { ...state, tabs: state.tabs.map((tab) => ({ ...tab, chatEnabled: action.enabled })) };
+
     case "sysinfo-requested":
       return updateTab(state, action.sessionId, (tab) =>
         // The answer can come on the socket before the request's own reply: keep it then.
@@ -305,6 +310,8 @@ export function frameAction(frame: { type: string } & Record<string, unknown>, n
         ? { type: "chat", message: message as unknown as ChatMessage }
         : null;
     }
+    case "organisation.chat":
+      return typeof frame.enabled === "boolean" ? { type: "chat-switch", enabled: frame.enabled } : null;
     case "session.updated":
       return typeof frame.session_id === "number" && typeof frame.online === "boolean"
         ? { type: "online", sessionId: frame.session_id, online: frame.online }

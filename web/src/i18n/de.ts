@@ -73,6 +73,7 @@ export const de: Catalogue = {
     "Mit diesem Sitzungsschlüssel wurde bereits eine Sitzung gestartet. Bitten Sie Ihren Techniker um einen neuen.",
   "error.customer_session_unknown": "Diese Supportseite ist nicht mehr gültig. Geben Sie Ihren Sitzungsschlüssel erneut ein.",
   "error.agent_not_connected": "Der Support-Client ist noch nicht verbunden. Starten Sie ihn mit dem angezeigten Befehl.",
+  "error.agent_offline": "Der Support-Client des Kunden ist gerade nicht verbunden; versuchen Sie es erneut, sobald er wieder da ist.",
   "error.technician_unavailable":
     "Dieser Techniker ist nicht mehr verfügbar. Wählen Sie einen anderen oder beschreiben Sie Ihr Anliegen.",
   "error.issue_type_not_found": "Wählen Sie eines der aufgeführten Anliegen.",
@@ -163,6 +164,10 @@ export const de: Catalogue = {
   "portal.status.held": "Der Techniker hat die Sitzung kurz angehalten. Bitte bleiben Sie verbunden.",
   "portal.status.active": "Sie sind in einer Sitzung mit Ihrem Techniker.",
   "portal.status.ended": "Die Sitzung ist beendet.",
+  "portal.connection.connecting": "Verbinden…",
+  "portal.connection.open": "Verbunden",
+  "portal.connection.retrying": "Verbindung unterbrochen. Neu verbinden…",
+  "portal.connection.closed": "Nicht verbunden",
   "portal.instructions.title": "Support-Client starten",
   "portal.instructions.intro":
     "Mit dem Support-Client kann Ihnen der Techniker mit Ihrer Zustimmung helfen. Er entfernt sich am Ende der Sitzung selbst.",

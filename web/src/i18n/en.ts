@@ -66,6 +66,7 @@ export const en = {
   "error.session_key_used": "This session key has already been used to start a session. Ask your technician for a new one.",
   "error.customer_session_unknown": "This support page is no longer valid. Enter your session key again.",
   "error.agent_not_connected": "The support client is not connected yet. Start it with the command shown.",
+  "error.agent_offline": "The customer's support client is not connected right now; try again when it is back.",
   "error.technician_unavailable": "This technician is not available any more. Pick another one or describe your issue.",
   "error.issue_type_not_found": "Pick one of the listed kinds of issue.",
   "error.name_required": "Tell us your name so that the technician can greet you.",
@@ -153,6 +154,10 @@ export const en = {
   "portal.status.held": "The technician has put the session on hold for a moment. Please stay connected.",
   "portal.status.active": "You are in session with your technician.",
   "portal.status.ended": "The session has ended.",
+  "portal.connection.connecting": "Connecting…",
+  "portal.connection.open": "Connected",
+  "portal.connection.retrying": "Connection lost. Reconnecting…",
+  "portal.connection.closed": "Not connected",
   "portal.instructions.title": "Start the support client",
   "portal.instructions.intro":
     "The support client lets the technician help you with your consent. It removes itself when the session ends.",

@@ -72,6 +72,7 @@ export const fr: Catalogue = {
     "Cette clé de session a déjà servi à démarrer une session. Demandez-en une nouvelle à votre technicien.",
   "error.customer_session_unknown": "Cette page d’assistance n’est plus valable. Saisissez à nouveau votre clé de session.",
   "error.agent_not_connected": "Le client d’assistance n’est pas encore connecté. Lancez-le avec la commande affichée.",
+  "error.agent_offline": "Le client d’assistance du client n’est pas connecté pour le moment ; réessayez quand il sera revenu.",
   "error.technician_unavailable":
     "Ce technicien n’est plus disponible. Choisissez-en un autre ou décrivez votre problème.",
   "error.issue_type_not_found": "Choisissez l’un des types de demande proposés.",
@@ -163,6 +164,10 @@ export const fr: Catalogue = {
   "portal.status.held": "Le technicien a mis la session en attente un instant. Restez connecté.",
   "portal.status.active": "Vous êtes en session avec votre technicien.",
   "portal.status.ended": "La session est terminée.",
+  "portal.connection.connecting": "Connexion…",
+  "portal.connection.open": "Connecté",
+  "portal.connection.retrying": "Connexion perdue. Reconnexion…",
+  "portal.connection.closed": "Non connecté",
   "portal.instructions.title": "Lancer le client d’assistance",
   "portal.instructions.intro":
     "Le client d’assistance permet au technicien de vous aider avec votre accord. Il se supprime à la fin de la session.",

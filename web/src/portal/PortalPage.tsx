@@ -59,7 +59,7 @@ export function PortalPage() {
   return (
     <PortalFrame organisation={front.data?.organisation_name}>
       {stored ? (
-        <PortalSession start={stored} chatEnabled={front.data?.chat_enabled ?? true} onLeave={leave} />
+        <PortalSession start={stored} onLeave={leave} />
       ) : (
         <>
           <section class="portal-hero">

@@ -7,7 +7,7 @@ import { ApiError } from "../api/errors";
 import { useI18n, type MessageKey } from "../i18n";
 import { Chat } from "../shared/Chat";
 import { useAction } from "../shared/hooks";
-import { LiveSocket, socketUrl } from "../shared/socket";
+import { LiveSocket, socketUrl, type SocketState } from "../shared/socket";
 import { ConfirmButton, CopyButton, ErrorNotice, Loading } from "../shared/ui";
 import {
   applyFrame,
@@ -36,16 +36,15 @@ function customerHeaders(token: string) {
 
 export function PortalSession({
   start,
-  chatEnabled,
   onLeave,
 }: {
   start: StoredStart;
-  chatEnabled: boolean;
   onLeave: (why: "done" | "lost") => void;
 }) {
   const { t } = useI18n();
   const [view, setView] = useState<PortalView | null>(null);
   const [error, setError] = useState<unknown>(null);
+  const [connection, setConnection] = useState<SocketState>("connecting");
   const ended = view?.status === "ended";
   const leave = useRef(onLeave);
   leave.current = onLeave;
@@ -70,6 +69,7 @@ export function PortalSession({
     const socket = new LiveSocket({
       url: () => socketUrl(`/api/v1/portal/ws?token=${encodeURIComponent(start.token)}`, window.location),
       finalCodes: [4403, 4404],
+      onState: setConnection,
       onOpen: () => void load(),
       onMessage: (frame) => {
         if (frame.type === "error") {
@@ -97,7 +97,9 @@ export function PortalSession({
   const step = stepOf(view.status);
   const technician = view.technician ?? start.technician;
   const open = isOpen(view.status);
-  const allowChat = chatEnabled && view.chat_enabled;
+  // The session's own view follows the organisation's switch live; the portal front's flag is
+  // only what was true when the page loaded.
+  const allowChat = view.chat_enabled;
 
   return (
     <div class="portal-session" data-testid="portal-session" data-status={view.status}>
@@ -119,6 +121,7 @@ export function PortalSession({
         <p class="portal-status" role="status" data-testid="portal-status" data-status={view.status}>
           {t(`portal.status.${view.status}`)}
         </p>
+        {!ended && <PortalConnection state={connection} />}
       </section>
 
       {ended ? (
@@ -174,6 +177,27 @@ export function PortalSession({
 
       {!ended && <EndSession status={view.status} token={start.token} onGone={() => onLeave("done")} onEnded={load} />}
     </div>
+  );
+}
+
+const CONNECTION_TEXT: Record<SocketState, MessageKey> = {
+  connecting: "portal.connection.connecting",
+  open: "portal.connection.open",
+  retrying: "portal.connection.retrying",
+  closed: "portal.connection.closed",
+};
+
+/** Whether this page is live: after a network loss or a server restart it says so, and that
+ * it reconnects by itself. */
+function PortalConnection({ state }: { state: SocketState }) {
+  const { t } = useI18n();
+  return (
+    <p class="portal-connection">
+      <span class={`connection connection-${state}`} data-testid="portal-connection" data-state={state} role="status">
+        <span class="connection-dot" aria-hidden="true" />
+        {t(CONNECTION_TEXT[state])}
+      </span>
+    </p>
   );
 }
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import StringConstraints
+from pydantic import Field, StringConstraints
 
 from relaydesk.server.api.schemas import Email, Id, Request, Response
 
@@ -95,6 +95,9 @@ class SessionDetail(Response):
     session: SessionOut
     chat: list[ChatMessageOut]
     chat_enabled: bool
+    agent_connected: bool = Field(
+        description="Whether the device's support client is connected to the server now."
+    )
 
 
 class SysinfoRequested(Response):

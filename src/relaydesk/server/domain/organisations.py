@@ -9,11 +9,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relaydesk.server.db.models import Organisation, Portal, Role
+from relaydesk.server.db.models import Organisation, Portal, Role, SupportSession
 from relaydesk.server.domain import audit
 from relaydesk.server.domain.actor import Actor
 from relaydesk.server.domain.audit import Who
 from relaydesk.server.domain.errors import Forbidden, Invalid, NotFound
+from relaydesk.server.domain.notifications import announce, org_topic, session_topic
 from relaydesk.server.domain.permissions import BUILTIN_ROLES, Permission
 
 SETTING_FIELDS = (
@@ -168,7 +169,23 @@ async def update_settings(db: AsyncSession, actor: Actor, changes: dict[str, Any
         setattr(organisation, key, value)
     if diff:
         await audit.record(db, actor.who, "settings.changed", target="organisation", details=diff)
+    if "chat_disabled" in diff:
+        await _announce_chat_switch(db, organisation)
     return organisation
+
+
+async def _announce_chat_switch(db: AsyncSession, organisation: Organisation) -> None:
+    """Chat turned off or on (TOOL-6): the consoles and the customers' pages of the sessions
+    still open show or hide their chat at once."""
+    enabled = not organisation.chat_disabled
+    announce(db, org_topic(organisation.id), {"type": "organisation.chat", "enabled": enabled})
+    open_sessions = await db.execute(
+        select(SupportSession.id).where(
+            SupportSession.organisation_id == organisation.id, SupportSession.status != "ended"
+        )
+    )
+    for session_id in open_sessions.scalars():
+        announce(db, session_topic(session_id), {"type": "state"})
 
 
 async def all_organisations(db: AsyncSession) -> list[Organisation]:

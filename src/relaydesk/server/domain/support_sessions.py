@@ -338,9 +338,18 @@ async def end_by_customer(db: AsyncSession, session: SupportSession) -> None:
     )
 
 
-async def request_sysinfo(db: AsyncSession, actor: Actor, session_id: int) -> str:
+async def request_sysinfo(
+    db: AsyncSession, actor: Actor, session_id: int, agent_connected: bool = True
+) -> str:
+    """Asks the agent for a snapshot; only a connected agent can answer (the request is not
+    kept for one that is away)."""
     session = await get_visible(db, actor, session_id)
     require_owner(actor, session)
+    if not agent_connected:
+        raise Conflict(
+            "agent_offline",
+            "The support client is not connected right now; try again when it is back.",
+        )
     request_id = secrets.token_hex(8)
     record_event(db, session, "sysinfo.viewed", actor.label)
     announce(db, agent_topic(session.id), {"type": "sysinfo_request", "request_id": request_id})

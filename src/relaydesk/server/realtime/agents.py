@@ -32,6 +32,7 @@ class AgentLink:
         self.key: SessionKey | None = None
         self.session_id: int | None = None
         self.ended = False
+        self._online = False  # counted in runtime.agents_online
         self._send_lock = asyncio.Lock()
         self._stack = contextlib.AsyncExitStack()
         self._tasks: list[asyncio.Task[None]] = []
@@ -57,6 +58,8 @@ class AgentLink:
             for task in self._tasks:
                 task.cancel()
             await self._stack.aclose()
+            if self._online and self.session_id is not None:
+                self.runtime.agents_online.leave(self.session_id)
             if self.session_id is not None and not self.ended:
                 async with self.runtime.transaction() as db:
                     await support_sessions.agent_disconnected(db, self.session_id)
@@ -129,6 +132,9 @@ class AgentLink:
                 assert self.session_id is not None
                 session = await support_sessions.agent_reconnected(db, self.session_id, self.ip)
             self.session_id = session.id
+            if not self._online:
+                self._online = True
+                self.runtime.agents_online.arrive(session.id)
             await self._listen(session.id)
             self.connection.welcome(session.device_id, session.id, HEARTBEAT_SECONDS)
 

@@ -69,6 +69,8 @@ class ConsoleFeed:
                             "session": presenters.session_out(arrival).model_dump(mode="json"),
                         }
                     )
+        elif event["type"] == "organisation.chat":
+            await self.websocket.send_json(event)
         elif event["type"] in SESSION_EVENTS:
             async with self.runtime.transaction() as db:
                 visible = await support_sessions.user_can_see(db, self.user, event["session_id"])

@@ -51,7 +51,13 @@ async def my_queue(db: Db, actor: CurrentActor) -> s.QueueOut:
     return await presenters.queue(db, actor.user)
 
 
-async def _detail(db: Db, actor: CurrentActor, session_id: int) -> s.SessionDetail:
+def _agent_connected(request: Request, session_id: int) -> bool:
+    return session_id in runtime(request).agents_online.online()
+
+
+async def _detail(
+    request: Request, db: Db, actor: CurrentActor, session_id: int
+) -> s.SessionDetail:
     session = await support_sessions.get_visible(db, actor, session_id)
     organisation = await get_organisation(db, session.organisation_id)
     chat = await support_sessions.chat_history(db, session)
@@ -59,30 +65,33 @@ async def _detail(db: Db, actor: CurrentActor, session_id: int) -> s.SessionDeta
         session=presenters.session_out(await support_sessions.card(db, session)),
         chat=[s.ChatMessageOut.model_validate(m) for m in chat],
         chat_enabled=not organisation.chat_disabled,
+        agent_connected=session.status != "ended" and _agent_connected(request, session.id),
     )
 
 
 @router.get("/sessions/{session_id}", response_model=s.SessionDetail)
-async def get_session(session_id: Id, db: Db, actor: CurrentActor) -> s.SessionDetail:
-    return await _detail(db, actor, session_id)
+async def get_session(
+    session_id: Id, request: Request, db: Db, actor: CurrentActor
+) -> s.SessionDetail:
+    return await _detail(request, db, actor, session_id)
 
 
 @router.post("/sessions/{session_id}/accept", response_model=s.SessionDetail)
-async def accept(session_id: Id, db: Db, actor: CurrentActor) -> s.SessionDetail:
+async def accept(session_id: Id, request: Request, db: Db, actor: CurrentActor) -> s.SessionDetail:
     await support_sessions.accept(db, actor, session_id)
-    return await _detail(db, actor, session_id)
+    return await _detail(request, db, actor, session_id)
 
 
 @router.post("/sessions/{session_id}/hold", response_model=s.SessionDetail)
-async def hold(session_id: Id, db: Db, actor: CurrentActor) -> s.SessionDetail:
+async def hold(session_id: Id, request: Request, db: Db, actor: CurrentActor) -> s.SessionDetail:
     await support_sessions.hold(db, actor, session_id)
-    return await _detail(db, actor, session_id)
+    return await _detail(request, db, actor, session_id)
 
 
 @router.post("/sessions/{session_id}/end", response_model=s.SessionDetail)
-async def end(session_id: Id, db: Db, actor: CurrentActor) -> s.SessionDetail:
+async def end(session_id: Id, request: Request, db: Db, actor: CurrentActor) -> s.SessionDetail:
     await support_sessions.end(db, actor, session_id)
-    return await _detail(db, actor, session_id)
+    return await _detail(request, db, actor, session_id)
 
 
 @router.post(
@@ -94,8 +103,11 @@ async def chat(session_id: Id, body: s.ChatPost, db: Db, actor: CurrentActor) ->
 
 
 @router.post("/sessions/{session_id}/sysinfo", response_model=s.SysinfoRequested, status_code=202)
-async def sysinfo(session_id: Id, db: Db, actor: CurrentActor) -> s.SysinfoRequested:
+async def sysinfo(
+    session_id: Id, request: Request, db: Db, actor: CurrentActor
+) -> s.SysinfoRequested:
     """Asks the agent for a snapshot; it arrives on the console WebSocket (session.sysinfo)."""
+    connected = _agent_connected(request, session_id)
     return s.SysinfoRequested(
-        request_id=await support_sessions.request_sysinfo(db, actor, session_id)
+        request_id=await support_sessions.request_sysinfo(db, actor, session_id, connected)
     )
