@@ -330,3 +330,14 @@ async def test_emailing_a_key_without_a_mail_server_says_so(org: Org) -> None:
     )
     assert response.status_code == 503
     assert response.json()["code"] == "mail_not_configured"
+
+
+async def test_system_information_needs_the_agent_connected(org: Org, harness: Harness) -> None:
+    # The agent here only enrolled through the domain: no control channel is open.
+    session_id = await agent_arrives(harness, (await new_key(org.admin))["key"])
+    accepted = await org.admin.post(f"/api/v1/sessions/{session_id}/accept")
+    assert accepted.json()["agent_connected"] is False
+    refused = await org.admin.post(f"/api/v1/sessions/{session_id}/sysinfo")
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "agent_offline"
+    assert "not connected" in refused.json()["detail"]
