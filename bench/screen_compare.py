@@ -38,6 +38,10 @@ from tests.screen.rfbclient import RGBX, TIGHT, RfbClient, SocketReader  # noqa:
 BIN = Path(sys.executable).parent
 PASSWORD = "benchpw"
 JPEG_QUALITY_6, COMPRESS_2 = -26, -254
+COPYRECT, OPEN_H264 = 1, 50
+# What real viewers send (noVNC and TigerVNC both announce CopyRect): CopyRect, Tight, JPEG
+# quality level 6, compression level 2.
+CLIENT_ENCODINGS = [COPYRECT, TIGHT, JPEG_QUALITY_6, COMPRESS_2]
 KEY_A = 0x61
 
 
@@ -151,19 +155,23 @@ class PollingReader(SocketReader):
         return bool(self.buffer) or bool(select.select([self.sock], [], [], timeout)[0])
 
 
-def client(port: int, password: str | None = PASSWORD) -> RfbClient:
+def client(
+    port: int, password: str | None = PASSWORD, encodings: list[int] | None = None
+) -> RfbClient:
     rfb = RfbClient("127.0.0.1", port, password=password, timeout=30).connect()
     rfb.sock.settimeout(None)
     rfb.reader = PollingReader(rfb.sock)
     rfb.set_pixel_format(RGBX)
-    rfb.set_encodings([TIGHT, JPEG_QUALITY_6, COMPRESS_2])
+    rfb.set_encodings(CLIENT_ENCODINGS if encodings is None else encodings)
     rfb.request(incremental=False)
     rfb.read_update()
     return rfb
 
 
-def stream(port: int, server: psutil.Process, seconds: float) -> dict[str, float]:
-    rfb = client(port)
+def stream(
+    port: int, server: psutil.Process, seconds: float, encodings: list[int] | None = None
+) -> dict[str, float]:
+    rfb = client(port, encodings=encodings)
     cpu_before = sum(server.cpu_times()[:2])
     bytes_before, frames = rfb.reader.pos, 0
     reader = rfb.reader

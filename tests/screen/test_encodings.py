@@ -204,3 +204,37 @@ def test_cursor_pseudo_rect(pf: PixelFormat) -> None:
     bgrx = np.stack([rgba[..., 2], rgba[..., 1], rgba[..., 0], rgba[..., 3]], -1)
     assert np.array_equal(pixels, expected_values(bgrx, pf))
     assert np.array_equal(mask, rgba[..., 3] >= 128)
+
+
+def _glyph_text(h: int, w: int, colours: int) -> np.ndarray:
+    """Lines of 6 x 13 'glyphs' (repeating bitmaps, like a terminal) in up to `colours` inks."""
+    rng = np.random.default_rng(9)
+    glyphs = rng.random((40, 13, 6)) < 0.3
+    inks = [(255, 255, 255, 0), (0, 0, 200, 0), (0, 180, 0, 0), (200, 0, 0, 0)][: colours - 1]
+    frame = np.zeros((h, w, 4), np.uint8)
+    words = "the quick brown fox jumps over the lazy dog while the help desk watches "
+    for row in range(h // 13):
+        line = f"{row:07d} " + (words * 3)[row % 13 :]
+        for col in range(min(w // 6, 70 + row % 20)):
+            mask = glyphs[ord(line[col]) % 40]
+            frame[row * 13 : row * 13 + 13, col * 6 : col * 6 + 6][mask] = inks[col % len(inks)]
+    return frame
+
+
+@pytest.mark.parametrize("colours", [2, 4])
+@pytest.mark.parametrize("pf", [NOVNC, FORMATS[4]])
+def test_tight_text_goes_as_palette_and_deflates_harder(colours: int, pf: PixelFormat) -> None:
+    frame = _glyph_text(260, 1000, colours)
+    sizes = {}
+    for level in (0, 2):
+        encoder = TightEncoder()
+        encoder.set_compression(level)
+        rects = encoder.encode(frame, 0, 0, 1000, 260, pf, quality=6)
+        fb = ClientFramebuffer(1000, 260, pf)
+        decode_rects(fb, rects)
+        assert np.array_equal(fb.fb, expected_values(frame, pf))
+        assert not fb.jpeg_rects, "text never goes as JPEG"
+        sizes[level] = sum(len(r) for r in rects)
+    # Palette streams deflate at zlib level 6 from compression level 1 on (1 at level 0): on
+    # this synthetic text about 8 % smaller; on the benchmark's real xterm frames 2.4x.
+    assert sizes[2] < 0.95 * sizes[0], sizes

@@ -52,20 +52,21 @@ def changed_tiles(previous: np.ndarray | None, current: np.ndarray, tile: int = 
         return np.ones((rows, cols), bool)
     a = current.view(np.uint32).reshape(h, w)
     b = previous.view(np.uint32).reshape(h, w)
-    diff = a != b  # compare whole pixels (the X byte too: it never changes on its own)
-    # Reduce rows first (cheap on contiguous memory), then columns.
-    row_any = np.zeros((rows, w), bool)
+    # Compare whole pixels (the X byte too: it never changes on its own); reduce as uint8 with
+    # max (several times faster than any() on booleans), rows first, then columns.
+    diff = (a != b).view(np.uint8)
+    row_any = np.zeros((rows, w), np.uint8)
     full_rows = h // tile
     if full_rows:
-        row_any[:full_rows] = diff[: full_rows * tile].reshape(full_rows, tile, w).any(axis=1)
+        row_any[:full_rows] = diff[: full_rows * tile].reshape(full_rows, tile, w).max(axis=1)
     if h % tile:
-        row_any[full_rows] = diff[full_rows * tile :].any(axis=0)
+        row_any[full_rows] = diff[full_rows * tile :].max(axis=0)
     grid = np.zeros((rows, cols), bool)
     full_cols = w // tile
     if full_cols:
-        grid[:, :full_cols] = row_any[:, : full_cols * tile].reshape(rows, full_cols, tile).any(2)
+        grid[:, :full_cols] = row_any[:, : full_cols * tile].reshape(rows, full_cols, tile).max(2)
     if w % tile:
-        grid[:, full_cols] = row_any[:, full_cols * tile :].any(axis=1)
+        grid[:, full_cols] = row_any[:, full_cols * tile :].max(axis=1)
     return grid
 
 
@@ -291,11 +292,13 @@ def detect_vertical_scroll(
     if h < min_rows or w < 16:
         return None
     rng = np.random.default_rng(12345)
-    weights = rng.integers(1, 2**61, w, dtype=np.uint64)
+    weights = rng.integers(1, 2**32, w, dtype=np.uint32) | np.uint32(1)  # odd: a bijection
 
     def fingerprints(frame: np.ndarray) -> np.ndarray:
-        rows = frame[y : y + h, x : x + w].view(np.uint32).reshape(h, w).astype(np.uint64)
-        return (rows * weights).sum(axis=1)  # wraps modulo 2**64: a hash, not a sum
+        # Products wrap modulo 2**32 (a hash, not a sum), summed in 64 bits; 32-bit products
+        # cost a seventh of 64-bit ones. Collisions are caught by the pixel check below.
+        rows = frame[y : y + h, x : x + w].view(np.uint32).reshape(h, w)
+        return (rows * weights).sum(axis=1, dtype=np.uint64)
 
     old, new = fingerprints(previous), fingerprints(current)
     first_index: dict[int, int] = {}

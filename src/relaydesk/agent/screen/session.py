@@ -505,6 +505,7 @@ class _Session:
     def _grab_and_encode(self, full: bool) -> list[bytes]:
         """In a worker thread: grab the screen and encode what the client lacks."""
         from relaydesk.agent.screen.capture import (
+            TILE,
             changed_tiles,
             detect_vertical_scroll,
             tiles_to_rects,
@@ -544,12 +545,15 @@ class _Session:
                 dy, first, count = scroll
                 copies.append(copyrect_rect(bx, first, bw, count, bx, first + dy))
                 self.stats.copyrects += 1
-                before = previous
-                previous = previous.copy()  # the client's view after the copy
-                previous[first : first + count, bx : bx + bw] = before[
+                # The client's view after the copy, in place: `previous` is the last frame
+                # sent, replaced by `frame` below. Only tiles in the copied band can change.
+                previous[first : first + count, bx : bx + bw] = previous[
                     first + dy : first + dy + count, bx : bx + bw
-                ]
-                grid = changed_tiles(previous, frame)
+                ].copy()
+                top, bottom = first // TILE, -(-(first + count) // TILE)
+                left, right = bx // TILE, -(-(bx + bw) // TILE)
+                band = (slice(top * TILE, bottom * TILE), slice(left * TILE, right * TILE))
+                grid[top:bottom, left:right] = changed_tiles(previous[band], frame[band])
         rect_list = tiles_to_rects(grid, width, height)
         rects = copies + self._encode(frame, rect_list)
         self.stats.encode_seconds += time.perf_counter() - started
