@@ -368,8 +368,24 @@ def test_technician_views_and_controls_the_customers_screen(
         expect(panel).to_have_attribute("data-screen-phase", "idle")
         expect(by_id(portal, "portal-session")).to_have_attribute("data-status", "active")
 
-        # View only: the technician asks in the session tab, the customer allows on the portal;
-        # the answer shows in the console at once (pushed, not polled).
+        # The technician asks for control in the session tab; the customer, on the portal page,
+        # sees who asks and declines; the console shows the answer (pushed, not polled).
+        by_id(panel, "screen-request-control").click()
+        expect(panel).to_have_attribute("data-screen-phase", "waiting")
+        expect(by_id(panel, "screen-waiting")).to_contain_text("control")
+        prompt = by_id(portal, "screen-prompt")
+        expect(prompt).to_have_attribute("data-mode", "control")
+        technician = by_id(page, "current-user-name").inner_text().strip()
+        expect(prompt).to_contain_text(f"{technician} asks to control your screen")
+        by_id(prompt, "screen-deny").click()
+        expect(prompt).to_have_count(0)
+        expect(by_id(portal, "screen-sharing")).to_have_count(0)
+        expect(panel).to_have_attribute("data-screen-phase", "idle")
+        expect(by_id(panel, "screen-change")).to_contain_text("declined to share the screen")
+        expect(by_id(panel, "screen-viewer")).to_have_count(0)
+        shoot(page, artifacts_dir, "00-console-control-declined")
+
+        # View only: asked in the session tab, allowed on the portal.
         by_id(panel, "screen-request-view").click()
         expect(panel).to_have_attribute("data-screen-phase", "waiting")
         expect(by_id(panel, "screen-waiting")).to_be_visible()

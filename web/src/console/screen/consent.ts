@@ -95,8 +95,10 @@ export function changeBetween(
   }
   if (isShared(before) && after.state === "off") return "stopped";
   if (before.requested && !after.requested) {
-    // The request is gone without the grant it asked for.
-    if (after.state === "off" || after.state === before.state) {
+    // The request is gone without the grant it asked for: nothing shared (whatever was asked
+    // for), or still view only after asking for control.
+    if (after.state === "off") return "denied_view";
+    if (after.state === before.state) {
       return before.requested === "control" ? "denied_control" : "denied_view";
     }
   }

@@ -61,6 +61,8 @@ describe("consent", () => {
     expect(changeBetween(c("view", "control"), c("control"))).toBe("granted_control");
     expect(changeBetween(c("requested", "view"), c("off"))).toBe("denied_view");
     expect(changeBetween(c("view", "control"), c("view"))).toBe("denied_control");
+    // Control asked for before anything was shared: the customer shares nothing.
+    expect(changeBetween(c("requested", "control"), c("off"))).toBe("denied_view");
     expect(changeBetween(c("control"), c("view"))).toBe("control_revoked");
     expect(changeBetween(c("control"), c("view"), "release")).toBe("control_released");
     expect(changeBetween(c("view"), c("off"))).toBe("stopped");
