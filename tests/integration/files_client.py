@@ -125,13 +125,16 @@ class FilesClient:
         assert isinstance(start, fp.DownloadStart)
         position = offset
         acked = offset
-        with target.open("r+b" if offset else "wb") as f:
+        digest = hashlib.sha256()
+        with target.open("r+b" if offset else "wb+") as f:
             f.truncate(offset)
-            f.seek(offset)
+            while prefix := f.read(min(CHUNK, offset - f.tell())):
+                digest.update(prefix)
             while True:
                 reply = await self._reply(request_id)
                 if isinstance(reply, fp.DownloadChunk):
                     f.write(reply.payload)
+                    digest.update(reply.payload)
                     position += len(reply.payload)
                     if window and position - acked >= window // 2:
                         acked = position
@@ -143,7 +146,7 @@ class FilesClient:
                 assert isinstance(reply, fp.DownloadEnd), reply
                 break
         assert reply.size == position == os.stat(target).st_size
-        assert reply.sha256 == sha256_of(target)
+        assert reply.sha256 == digest.hexdigest()
         return start, reply
 
 

@@ -629,19 +629,19 @@ class FileTool:
                 )
             )
             sent = request.offset
-            done = object()
-            while True:
+            # The next chunk is read (and hashed) in a thread while this one is being sent.
+            reading = asyncio.ensure_future(asyncio.to_thread(next, chunks, b""))
+            while chunk := await reading:
+                reading = asyncio.ensure_future(asyncio.to_thread(next, chunks, b""))
                 while not self.protocol.may_send(request.id, sent):
                     woken = self.acks[request.id]
                     woken.clear()
                     await woken.wait()
-                chunk = await asyncio.to_thread(next, chunks, done)
-                if chunk is done:
-                    break
-                assert isinstance(chunk, bytes)
                 await self.send(fp.data_frame(request.id, chunk))
                 sent += len(chunk)
         finally:
+            if reading is not None and not reading.done():
+                await asyncio.wait({reading})  # the reader thread must be done with the file
             if fd is not None:
                 os.close(fd)
         sha256 = digest.hexdigest()

@@ -120,7 +120,13 @@ class TunnelManager:
         files = self.files_handler if request.kind == "files" and request.files else None
         with contextlib.suppress(OSError, ConnectionClosed, asyncio.CancelledError):
             async with connect(
-                url, ssl=self.ssl_context, compression=None, max_size=None, open_timeout=10
+                url,
+                ssl=self.ssl_context,
+                compression=None,
+                max_size=None,
+                open_timeout=10,
+                # Files move in 1 MiB frames: a short queue keeps the agent's memory small.
+                max_queue=4 if request.kind == "files" else 16,
             ) as websocket:
                 if not self.verify(websocket):
                     return
