@@ -11,6 +11,7 @@ import { useConsole } from "./ConsoleContext";
 import { customerName, deviceLabel } from "./present";
 import { ScreenPanel } from "./screen/ScreenPanel";
 import type { OpenSession } from "./store";
+import { FilesPanel } from "./files/FilesPanel";
 import { ShellPanel } from "./shell/ShellPanel";
 import { SysinfoPanel } from "./SysinfoPanel";
 
@@ -176,6 +177,7 @@ function Workspace({ tab }: { tab: OpenSession }) {
         <SysinfoPanel tab={tab} />
       </div>
       {active && <ShellPanel sessionId={session.id} live={tab.online !== false} />}
+      {active && <FilesPanel sessionId={session.id} live={tab.online !== false} />}
     </div>
   );
 }

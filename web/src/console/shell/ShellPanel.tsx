@@ -60,7 +60,7 @@ export function ShellPanel({ sessionId, live }: { sessionId: number; live: boole
           )}
           <button
             type="button"
-            class="button"
+            class="button button-primary"
             data-testid="shell-open"
             disabled={!live}
             onClick={() => {
