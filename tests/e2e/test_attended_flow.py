@@ -593,7 +593,10 @@ def test_chat_turned_off_by_the_organisation_disappears_and_is_refused(
             "Chat is turned off for your organisation."
         )
         expect(by_id(portal, "chat-input")).to_have_count(0, timeout=WAIT_MS)
-        expect(by_id(portal, "chat-disabled")).to_be_visible()
+        expect(by_id(portal, "portal-chat")).to_have_count(0)
+        expect(by_id(portal, "chat-disabled")).to_have_text(
+            "Chat is not available for this session."
+        )
         shoot(page, artifacts_dir, "02-console-chat-off")
         shoot(portal, artifacts_dir, "03-portal-chat-off")
 
@@ -732,6 +735,8 @@ def test_console_reload_and_server_crash_keep_the_session(
         "data-state", "retrying", timeout=WAIT_MS
     )
     expect(by_id(page, "console-connection")).to_have_text("Reconnecting…")
+    # Without its own connection the console cannot know about the agent's.
+    expect(by_id(page, "workspace-status")).to_have_text("Checking…")
     expect(by_id(portal, "portal-connection")).to_have_attribute(
         "data-state", "retrying", timeout=WAIT_MS
     )

@@ -194,7 +194,13 @@ function SessionStatus({ tab }: { tab: OpenSession }) {
   }
   return (
     <span data-testid="workspace-status">
-      {tab.online === false ? <Badge tone="bad">{t("session.offline")}</Badge> : <Badge tone="good">{t("session.online")}</Badge>}
+      {tab.online === null ? (
+        <Badge tone="neutral">{t("session.agent_unknown")}</Badge>
+      ) : tab.online ? (
+        <Badge tone="good">{t("session.online")}</Badge>
+      ) : (
+        <Badge tone="bad">{t("session.offline")}</Badge>
+      )}
     </span>
   );
 }

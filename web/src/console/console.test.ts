@@ -195,6 +195,13 @@ describe("the console reducer", () => {
     expect(back.tabs[0]?.online).toBe(true);
   });
 
+  it("forgets whether agents are connected while its own connection is down", () => {
+    const open = run([{ type: "open", detail: detail(session(1, { status: "active" })), focus: true }]);
+    const lost = reduce(open, { type: "connection", state: "retrying" });
+    expect(lost.tabs[0]?.online).toBeNull();
+    expect(reduce(lost, { type: "connection", state: "open" }).tabs[0]?.online).toBeNull();
+  });
+
   it("shows or hides every tab's chat when the organisation switches it", () => {
     const state = run([
       { type: "open", detail: detail(session(1, { status: "active" })), focus: true },

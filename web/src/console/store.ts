@@ -157,8 +157,13 @@ function withDetail(tab: OpenSession, detail: SessionDetail): OpenSession {
 
 export function reduce(state: ConsoleState, action: Action): ConsoleState {
   switch (action.type) {
-    case "connection":
-      return state.connection === action.state ? state : { ...state, connection: action.state };
+    case "connection": {
+      if (state.connection === action.state) return state;
+      // Without the socket nobody tells us about the agents: their state is unknown until the
+      // tabs are read again after the reconnection.
+      const tabs = action.state === "open" ? state.tabs : state.tabs.map((tab) => ({ ...tab, online: null }));
+      return { ...state, connection: action.state, tabs };
+    }
 
     case "queue": {
       const waiting = new Set(waitingSessions(action.queue).map((session) => session.id));

@@ -284,6 +284,7 @@ export const de: Catalogue = {
   "session.status.ended": "Beendet",
   "session.online": "Verbunden",
   "session.offline": "Getrennt",
+  "session.agent_unknown": "Wird geprüft…",
   "session.hold": "Anhalten",
   "session.hold_about": "Die Sitzung zurück in Ihre Warteschlange legen; der Kunde bleibt verbunden.",
   "session.end": "Sitzung beenden",

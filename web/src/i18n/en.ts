@@ -272,6 +272,7 @@ export const en = {
   "session.status.ended": "Ended",
   "session.online": "Connected",
   "session.offline": "Disconnected",
+  "session.agent_unknown": "Checking…",
   "session.hold": "Hold",
   "session.hold_about": "Put the session back in your queue; the customer stays connected.",
   "session.end": "End session",

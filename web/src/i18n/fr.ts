@@ -285,6 +285,7 @@ export const fr: Catalogue = {
   "session.status.ended": "Terminée",
   "session.online": "Connecté",
   "session.offline": "Déconnecté",
+  "session.agent_unknown": "Vérification…",
   "session.hold": "Suspendre",
   "session.hold_about": "Remettre la session dans votre file d’attente ; le client reste connecté.",
   "session.end": "Terminer la session",

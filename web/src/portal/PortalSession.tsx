@@ -149,29 +149,28 @@ export function PortalSession({
         </>
       )}
 
-      {view.status !== "waiting_for_agent" && (
+      {view.status !== "waiting_for_agent" && !allowChat && (
+        <p class="notice notice-info" role="status" data-testid="chat-disabled">
+          {t("chat.disabled_customer")}
+        </p>
+      )}
+      {view.status !== "waiting_for_agent" && allowChat && (
         <section class="card chat-card portal-chat" data-testid="portal-chat">
           <header class="card-header">
             <h2>{t("chat.title")}</h2>
           </header>
-          {allowChat ? (
-            <Chat
-              messages={view.chat}
-              own="customer"
-              emptyText={t("chat.empty_customer")}
-              closed={ended ? t("chat.ended") : null}
-              onSend={async (text) => {
-                const message = await call(
-                  api.POST("/api/v1/portal/session/chat", { ...customerHeaders(start.token), body: { text } }),
-                );
-                setView((before) => (before ? applyFrame(before, { type: "chat", ...message }) : before));
-              }}
-            />
-          ) : (
-            <p class="muted" data-testid="chat-disabled">
-              {t("chat.disabled_customer")}
-            </p>
-          )}
+          <Chat
+            messages={view.chat}
+            own="customer"
+            emptyText={t("chat.empty_customer")}
+            closed={ended ? t("chat.ended") : null}
+            onSend={async (text) => {
+              const message = await call(
+                api.POST("/api/v1/portal/session/chat", { ...customerHeaders(start.token), body: { text } }),
+              );
+              setView((before) => (before ? applyFrame(before, { type: "chat", ...message }) : before));
+            }}
+          />
         </section>
       )}
 
