@@ -10,8 +10,8 @@ Transport: the relay WebSocket of a files tunnel. Every binary WebSocket message
 `id` is a request id chosen by the console (integer 1 … 2^31-1); every reply and every frame of
 a transfer carries the id of the request it belongs to. Frame-level errors that belong to no
 request come back as an "error" with id 0. Text WebSocket messages are not part of the protocol.
-Limits: header ≤ 4 MiB, payload ≤ 1 MiB (256 KiB is the chunk size the agent uses), at most 16
-transfers open at once per tunnel.
+Limits: header ≤ 4 MiB, payload ≤ 1 MiB (the agent sends 1 MiB chunks; the console may send any
+size up to that), at most 16 transfers open at once per tunnel.
 
 Console → agent (requests)
     roots       {}                                        → roots_list
