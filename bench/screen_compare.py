@@ -311,16 +311,29 @@ def main() -> None:
             "video": [sys.executable, workload_script, "video"],
             "idle": ["xterm", "-geometry", "80x24+0+0", "-e", "cat"],
         }
+        # Client encoding lists per workload: the real viewers' list (CopyRect first) for all;
+        # also without CopyRect on text (the earlier runs' setting: scrolling re-sends the
+        # text) and, for relaydesk on video, Open H.264 first (the console's video mode).
+        variants: dict[str, dict[str, list[int]]] = {
+            "text": {"": CLIENT_ENCODINGS, " no CopyRect": [TIGHT, JPEG_QUALITY_6, COMPRESS_2]},
+            "video": {"": CLIENT_ENCODINGS},
+            "idle": {"": CLIENT_ENCODINGS},
+        }
+        h264 = [COPYRECT, OPEN_H264, TIGHT, JPEG_QUALITY_6, COMPRESS_2]
         for workload, x_client in workloads.items():
             with started(x_client, env):
                 time.sleep(1.5)
                 for name, (command, port) in commands.items():
                     with started(command, env, port) as server:
                         time.sleep(0.5)
-                        figures = stream(port, server, args.seconds)
-                        if workload == "idle":
-                            figures.update(key_latency(port, args.presses))
-                        results.setdefault(workload, {})[name] = figures
+                        runs = dict(variants[workload])
+                        if workload == "video" and name == "relaydesk":
+                            runs[" H.264"] = h264
+                        for label, encodings in runs.items():
+                            figures = stream(port, server, args.seconds, encodings)
+                            if workload == "idle":
+                                figures.update(key_latency(port, args.presses))
+                            results.setdefault(workload, {})[name + label] = figures
         with started(workloads["idle"], env), through_relay(env, Path(folder)) as relay_port:
             time.sleep(1.0)
             relayed = key_latency(relay_port, args.presses, password=None)
@@ -332,14 +345,20 @@ def main() -> None:
             }
     report: dict[str, object] = {"results": results, "ratios_relaydesk_to_x11vnc": {}}
     for workload, by_server in results.items():
-        reference = by_server["x11vnc"]
         for name, ours in by_server.items():
-            if name == "x11vnc":
+            if name.startswith("x11vnc"):
                 continue
+            label = name.removeprefix("relaydesk via relay").removeprefix("relaydesk")
+            reference = by_server.get("x11vnc" + label, by_server["x11vnc"])
             report["ratios_relaydesk_to_x11vnc"][f"{workload} ({name})"] = {  # type: ignore[index]
                 key: round(ours[key] / reference[key], 2) if reference.get(key) else None
                 for key in ours
             }
+    video = results["video"]
+    report["video_h264_to_tight"] = {
+        key: round(video["relaydesk H.264"][key] / video["relaydesk"][key], 3)
+        for key in ("fps", "kbytes_per_s", "cpu_share")
+    }
     print(json.dumps(report, indent=2, default=lambda v: round(v, 3)))
 
 

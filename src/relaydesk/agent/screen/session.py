@@ -530,7 +530,8 @@ class _Session:
             return []
         started = time.perf_counter()
         if self._use_h264():
-            rects = self._encode_h264(frame, previous, full)
+            changed = None if previous is None else tiles_to_rects(grid, width, height)
+            rects = self._encode_h264(frame, previous, changed)
             self.stats.encode_seconds += time.perf_counter() - started
             self.client_frame = frame
             return rects
@@ -585,7 +586,10 @@ class _Session:
         return self._h264_available
 
     def _encode_h264(
-        self, frame: np.ndarray, previous: np.ndarray | None, full: bool
+        self,
+        frame: np.ndarray,
+        previous: np.ndarray | None,
+        changed: list[tuple[int, int, int, int]] | None,
     ) -> list[bytes]:
         """The whole (even-cut) framebuffer as one H.264 picture (unchanged areas cost next to
         nothing in a P-frame; the client keeps one decoder context), a keyframe on a full
@@ -594,7 +598,9 @@ class _Session:
 
         height, width = frame.shape[:2]
         out: list[bytes] = []
-        rect = self.h264.encode(frame, self.core.caps.quality, keyframe=full)
+        rect = self.h264.encode(
+            frame, self.core.caps.quality, keyframe=previous is None, changed=changed
+        )
         if rect is not None:
             out.append(rect)
         w, h = even_size(width, height)

@@ -58,6 +58,8 @@ class H264Encoder:
 
     def __init__(self) -> None:
         self._ctx: Any = None
+        self._picture: Any = None  # the persistent yuv420p input picture
+        self._planes: list[np.ndarray] = []  # numpy views of its Y, U and V planes
         self._size: tuple[int, int] | None = None
         self._crf: int | None = None
         self._pts = 0
@@ -86,16 +88,37 @@ class H264Encoder:
         }
         ctx.open()
         self._ctx = ctx
+        self._picture = av.VideoFrame(width, height, "yuv420p")
+        self._planes = [
+            np.frombuffer(memoryview(plane), np.uint8).reshape(plane.height, plane.line_size)
+            for plane in self._picture.planes
+        ]
         self._size = (width, height)
         self._crf = crf
         self._pts = 0
 
+    def _convert(self, frame: np.ndarray, x: int, y: int, w: int, h: int) -> None:
+        """BGRX -> the persistent picture's YUV 4:2:0 planes, for one even-aligned area."""
+        import av
+
+        area = np.ascontiguousarray(frame[y : y + h, x : x + w])
+        converted = av.VideoFrame.from_numpy_buffer(area, format="bgra").reformat(format="yuv420p")
+        for plane, target, div in zip(converted.planes, self._planes, (1, 2, 2), strict=True):
+            rows = np.frombuffer(memoryview(plane), np.uint8).reshape(plane.height, plane.line_size)
+            target[y // div : (y + h) // div, x // div : (x + w) // div] = rows[:, : w // div]
+
     def encode(
-        self, frame: np.ndarray, quality: int | None = None, keyframe: bool = False
+        self,
+        frame: np.ndarray,
+        quality: int | None = None,
+        keyframe: bool = False,
+        changed: list[tuple[int, int, int, int]] | None = None,
     ) -> bytes | None:
         """One Open H.264 rectangle (header + data) for the even part of `frame` (BGRX, H x W x
-        4), or None when the frame is smaller than 2 x 2."""
-        import av
+        4), or None when the frame is smaller than 2 x 2.
+
+        `changed`: the areas (x, y, w, h) that differ from the previous call's frame, when the
+        caller knows them; only those are converted to YUV (None: the whole frame)."""
         from av.video.frame import PictureType
 
         height, width = frame.shape[:2]
@@ -108,11 +131,19 @@ class H264Encoder:
             self._open(w, h, crf)
             flags |= FLAG_RESET_CONTEXT
             keyframe = True
-        picture = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame[:h, :w]), format="bgra")
+            changed = None
+        if changed is None:
+            self._convert(frame, 0, 0, w, h)
+        else:
+            for cx, cy, cw, ch in changed:
+                x0, y0 = cx & ~1, cy & ~1  # whole 2 x 2 chroma blocks
+                x1, y1 = min(w, (cx + cw + 1) & ~1), min(h, (cy + ch + 1) & ~1)
+                if x1 > x0 and y1 > y0:
+                    self._convert(frame, x0, y0, x1 - x0, y1 - y0)
+        picture = self._picture
         picture.pts = self._pts
         self._pts += 1
-        if keyframe:
-            picture.pict_type = PictureType.I
+        picture.pict_type = PictureType.I if keyframe else PictureType.NONE
         packets = self._ctx.encode(picture)
         data = b"".join(bytes(packet) for packet in packets)
         self.frames += 1
