@@ -176,6 +176,26 @@ def test_technician_works_in_two_shells_and_replays_the_recording(
         type_in(page, first, "echo first-$((2+3))")
         wait_for_text(first, r"^first-5$")
 
+        # Colours: ANSI red comes out red.
+        type_in(page, first, r"printf '\033[31m%s\033[0m\n' red-$((40+2))")
+        red = first.locator(".xterm-rows span.xterm-fg-1", has_text="red-42")
+        expect(red).to_be_visible()
+
+        # Copy and paste through the clipboard: a word selected in the terminal is copied; the
+        # clipboard's text pasted runs as typed.
+        page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
+        word = first.locator(".xterm-rows span", has_text=re.compile(r"^first-5$")).bounding_box()
+        assert word is not None
+        page.mouse.dblclick(word["x"] + word["width"] / 2, word["y"] + word["height"] / 2)
+        by_id(panel, "shell-copy").click()
+        expect(by_id(panel, "shell-copy")).to_have_text("Copied")
+        assert page.evaluate("navigator.clipboard.readText()") == "first-5"
+        page.evaluate("navigator.clipboard.writeText('echo pasted-$((3*3))')")
+        by_id(panel, "shell-paste").click()
+        page.keyboard.press("Enter")
+        wait_for_text(first, r"^pasted-9$")
+        shoot(page, artifacts_dir, "03b-colour-and-paste")
+
         # Closing the second tab ends its shell and what runs in it on the device.
         by_id(tabs.nth(1), "shell-tab-close").click()
         expect(tabs).to_have_count(1)

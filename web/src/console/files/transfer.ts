@@ -1,5 +1,5 @@
 /**
- * One upload or download through the files tunnel: chunks of CHUNK_BYTES, SHA-256 computed on
+ * One upload or download through the files tunnel, in chunks, SHA-256 computed on
  * the way and compared with the device's, progress (bytes, rate, time left), cancel, and resume
  * after a network loss (the device says where it stands; the browser goes on from there).
  * Memory stays bounded: an upload reads the file slice by slice; a download's bytes go into a
@@ -7,12 +7,14 @@
  */
 
 import { FilesConnection, FilesError, type Stream } from "./connection";
-import { CHUNK_BYTES, type Reply } from "./protocol";
+import { MAX_PAYLOAD_BYTES, type Reply } from "./protocol";
 import { Sha256 } from "./sha256";
 import { RateMeter, secondsLeft } from "./transfers";
 
 /** Bytes the browser may have queued on the WebSocket before an upload waits. */
 const HIGH_WATER = 4 * 1024 * 1024;
+/** Upload chunk: the largest payload a frame may carry (the agent takes any size up to it). */
+const UPLOAD_CHUNK = MAX_PAYLOAD_BYTES;
 /** A download keeps at most this many bytes unacknowledged at the agent. */
 const WINDOW = 8 * 1024 * 1024;
 const ACK_EVERY = 1024 * 1024;
@@ -217,8 +219,8 @@ export class UploadTransfer extends Transfer {
     if (!this.hasher || this.hasher.bytes !== offset) {
       // Resuming from where the device stands: the hash covers the whole file again.
       const hasher = new Sha256();
-      for (let at = 0; at < offset; at += CHUNK_BYTES * 4) {
-        const part = this.file.slice(at, Math.min(offset, at + CHUNK_BYTES * 4));
+      for (let at = 0; at < offset; at += UPLOAD_CHUNK * 4) {
+        const part = this.file.slice(at, Math.min(offset, at + UPLOAD_CHUNK * 4));
         hasher.update(new Uint8Array(await part.arrayBuffer()));
         if (!current()) return;
       }
@@ -231,7 +233,7 @@ export class UploadTransfer extends Transfer {
         await sleep(5);
         if (!current()) return;
       }
-      const chunk = new Uint8Array(await this.file.slice(this.bytes, this.bytes + CHUNK_BYTES).arrayBuffer());
+      const chunk = new Uint8Array(await this.file.slice(this.bytes, this.bytes + UPLOAD_CHUNK).arrayBuffer());
       if (!current()) return;
       this.connection.sendData(this.id, chunk);
       this.hasher.update(chunk);

@@ -11,6 +11,8 @@ import { NO_SHELLS, reduceShells, stateName, type ShellState } from "./shells";
 import { ShellTerminal, type ShellHandle } from "./ShellTerminal";
 import "./shell.css";
 
+const COPIED_MS = 2000;
+
 const STATE_TEXT: Record<ReturnType<typeof stateName>, MessageKey> = {
   connecting: "shell.state.connecting",
   open: "shell.state.open",
@@ -43,7 +45,14 @@ export function ShellPanel({ sessionId, live }: { sessionId: number; live: boole
                 class="button button-secondary"
                 data-testid="shell-copy"
                 title={t("shell.copy_about")}
-                onClick={() => void frontHandle()?.copy().then(setCopied)}
+                onClick={() =>
+                  void frontHandle()
+                    ?.copy()
+                    .then((done) => {
+                      setCopied(done);
+                      if (done) setTimeout(() => setCopied((now) => (now === true ? null : now)), COPIED_MS);
+                    })
+                }
               >
                 {copied === true ? t("common.copied") : t("common.copy")}
               </button>
