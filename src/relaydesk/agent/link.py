@@ -81,7 +81,9 @@ async def _converse(
     ws: ClientConnection, mode: AgentMode, status: Status, tunnels: TunnelManager
 ) -> Outcome | None:
     """One connection's life. An Outcome ends the agent; None means reconnect."""
-    connection = control.AgentConnection(mode.hello(), mode.key)
+    hello = mode.hello()
+    resuming = hello.credential.kind == "resume"
+    connection = control.AgentConnection(hello, mode.key)
     connection.start()
 
     async def flush() -> None:
@@ -110,7 +112,12 @@ async def _converse(
             for event in connection.receive(frame):
                 if isinstance(event, control.Established):
                     mode.established(event.device_id, event.session_id)
-                    status(f"Connected (session {event.session_id}). Waiting for the technician.")
+                    if resuming:
+                        status(f"Reconnected (session {event.session_id}); the session goes on.")
+                    else:
+                        status(
+                            f"Connected (session {event.session_id}). Waiting for the technician."
+                        )
                 elif isinstance(event, control.RefusedByServer):
                     return mode.refused(event.code, event.message)
                 elif isinstance(event, control.SysinfoWanted):
