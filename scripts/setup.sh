@@ -66,6 +66,8 @@ if [ "${RELAYDESK_SETUP_SKIP_APT:-0}" != 1 ] && command -v dpkg-query >/dev/null
   fi
   want chromium
   want fonts-liberation
+  want fonts-noto-cjk         # Chinese and Japanese in chat, as the screenshots should show them
+  want fonts-noto-color-emoji  # emoji likewise
   want xvfb
   want x11-utils
   want xauth
