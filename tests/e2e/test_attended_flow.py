@@ -17,6 +17,7 @@ last because it restarts it.
 from __future__ import annotations
 
 import contextlib
+import getpass
 import re
 import socket
 import sqlite3
@@ -423,12 +424,15 @@ def test_key_by_mail_to_ended_session_with_chat_sysinfo_and_report(
     page.goto(f"{desk.url}/admin/session-reports")
     row = page.locator(f'[data-testid="report-row"][data-session-id="{first}"]')
     expect(row).to_contain_text(TECH_NAME)
+    expect(row).to_contain_text(getpass.getuser())
     expect(row).to_contain_text(HOSTNAME)
     expect(by_id(row, "report-duration")).to_have_text(re.compile(r"\d"))
     shoot(page, artifacts_dir, "11-session-reports")
     row.click()
     report = by_id(page, "report-detail")
     expect(by_id(report, "report-technician")).to_have_text(TECH_NAME)
+    # A key session's customer is known by the account the support client runs under.
+    expect(by_id(report, "report-customer")).to_have_text(getpass.getuser())
     expect(by_id(report, "report-ended-by")).to_contain_text(re.compile(r"\S"))
     expect(by_id(report, "report-duration-detail")).to_have_text(re.compile(r"\d"))
     expect(chat_texts(by_id(report, "report-transcript"))).to_have_text(
