@@ -33,6 +33,9 @@ export const EVENT_LABELS: Record<string, MessageKey> = {
   "tunnel.opened": "reports.event.tunnel_opened",
   "shell.opened": "reports.event.shell_opened",
   "shell.recorded": "reports.event.shell_recorded",
+  "files.opened": "reports.event.files_opened",
+  "file.uploaded": "reports.event.file_uploaded",
+  "file.downloaded": "reports.event.file_downloaded",
 };
 
 /** The catalogue key naming an event, or null for kinds this app does not know yet. */

@@ -588,6 +588,9 @@ export const de: Catalogue = {
   "reports.event.tunnel_opened": "Werkzeugverbindung geöffnet",
   "reports.event.shell_opened": "Shell geöffnet",
   "reports.event.shell_recorded": "Shell aufgezeichnet",
+  "reports.event.files_opened": "Dateimanager geöffnet",
+  "reports.event.file_uploaded": "Datei auf das Gerät hochgeladen",
+  "reports.event.file_downloaded": "Datei vom Gerät heruntergeladen",
 
   "permission.view_screen": "Bildschirm ansehen",
   "permission.full_control": "Vollzugriff (Maus und Tastatur)",

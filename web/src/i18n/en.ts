@@ -570,6 +570,9 @@ export const en = {
   "reports.event.tunnel_opened": "Tool connection opened",
   "reports.event.shell_opened": "Shell opened",
   "reports.event.shell_recorded": "Shell recorded",
+  "reports.event.files_opened": "File manager opened",
+  "reports.event.file_uploaded": "File uploaded to the device",
+  "reports.event.file_downloaded": "File downloaded from the device",
 
   "permission.view_screen": "View screen",
   "permission.full_control": "Full control (mouse and keyboard)",

@@ -590,6 +590,9 @@ export const fr: Catalogue = {
   "reports.event.tunnel_opened": "Connexion d’outil ouverte",
   "reports.event.shell_opened": "Shell ouvert",
   "reports.event.shell_recorded": "Shell enregistré",
+  "reports.event.files_opened": "Gestionnaire de fichiers ouvert",
+  "reports.event.file_uploaded": "Fichier envoyé sur l’appareil",
+  "reports.event.file_downloaded": "Fichier téléchargé depuis l’appareil",
 
   "permission.view_screen": "Voir l’écran",
   "permission.full_control": "Contrôle total (souris et clavier)",
