@@ -624,6 +624,7 @@ def test_chat_turned_off_by_the_organisation_disappears_and_is_refused(
         )
         assert customer.status == 403, customer.text()
         assert customer.json()["code"] == "chat_disabled"
+        assert customer.json()["detail"] == "Chat is turned off for this organisation."
 
         # Turned on again: the chat and its history come back.
         switch_chat(admin, desk, off=False)
