@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from relaydesk.protocol import files as fp
+import relaydesk.protocol.files as fp
 
 CHUNK = fp.CHUNK_BYTES
 
