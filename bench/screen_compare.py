@@ -162,6 +162,7 @@ def client(
     rfb.sock.settimeout(None)
     rfb.reader = PollingReader(rfb.sock)
     rfb.set_pixel_format(RGBX)
+    rfb.fb.h264_to_framebuffer = False  # decode every H.264 picture, skip RGB conversion
     rfb.set_encodings(CLIENT_ENCODINGS if encodings is None else encodings)
     rfb.request(incremental=False)
     rfb.read_update()
@@ -320,6 +321,8 @@ def main() -> None:
             "idle": {"": CLIENT_ENCODINGS},
         }
         h264 = [COPYRECT, OPEN_H264, TIGHT, JPEG_QUALITY_6, COMPRESS_2]
+        # The console's "video optimised" list: H.264 first, quality level 5, compression 1.
+        video_mode = [COPYRECT, OPEN_H264, TIGHT, JPEG_QUALITY_6 - 1, COMPRESS_2 - 1]
         for workload, x_client in workloads.items():
             with started(x_client, env):
                 time.sleep(1.5)
@@ -329,6 +332,7 @@ def main() -> None:
                         runs = dict(variants[workload])
                         if workload == "video" and name == "relaydesk":
                             runs[" H.264"] = h264
+                            runs[" H.264 video mode"] = video_mode
                         for label, encodings in runs.items():
                             figures = stream(port, server, args.seconds, encodings)
                             if workload == "idle":
@@ -355,10 +359,11 @@ def main() -> None:
                 for key in ours
             }
     video = results["video"]
-    report["video_h264_to_tight"] = {
-        key: round(video["relaydesk H.264"][key] / video["relaydesk"][key], 3)
-        for key in ("fps", "kbytes_per_s", "cpu_share")
-    }
+    for label in ("H.264", "H.264 video mode"):
+        report[f"video_{label}_to_tight"] = {
+            key: round(video[f"relaydesk {label}"][key] / video["relaydesk"][key], 3)
+            for key in ("fps", "kbytes_per_s", "cpu_share")
+        }
     print(json.dumps(report, indent=2, default=lambda v: round(v, 3)))
 
 

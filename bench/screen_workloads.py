@@ -14,6 +14,22 @@ import numpy as np
 STRIP_ROWS = 64
 
 
+def video_frame(
+    t: float, width: int, height: int, rng: np.random.Generator, grain: bool = True
+) -> np.ndarray:
+    """The video workload's picture at time t (H x W x 4 BGRX): smooth moving gradients (like
+    filmed scenes) plus fresh random grain of +-12 levels in every frame."""
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    r = 127 + 100 * np.sin(xs / 37 + t * 2.1)
+    g = 127 + 100 * np.sin(ys / 23 - t * 1.7)
+    b = 127 + 100 * np.sin((xs + ys) / 51 + t * 1.3)
+    noise = rng.integers(-12, 12, (height, width), dtype=np.int16)
+    pixels = np.stack([b, g, r, np.zeros_like(r)], -1).astype(np.int16)
+    if grain:
+        pixels += noise[..., None]
+    return np.clip(pixels, 0, 255).astype(np.uint8)
+
+
 def video(width: int = 640, height: int = 360, fps: float = 30.0) -> None:
     from Xlib import X, display
 
@@ -34,20 +50,12 @@ def video(width: int = 640, height: int = 360, fps: float = 30.0) -> None:
     window.map()
     gc = window.create_gc()
     d.sync()
-    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
     rng = np.random.default_rng(7)
     frame = 0
     period = 1 / fps
     next_at = time.monotonic()
     while True:
-        t = frame / fps
-        # A moving, textured picture: smooth gradients (like filmed scenes) plus grain.
-        r = 127 + 100 * np.sin(xs / 37 + t * 2.1)
-        g = 127 + 100 * np.sin(ys / 23 - t * 1.7)
-        b = 127 + 100 * np.sin((xs + ys) / 51 + t * 1.3)
-        grain = rng.integers(-12, 12, (height, width), dtype=np.int16)
-        pixels = np.stack([b, g, r, np.zeros_like(r)], -1).astype(np.int16) + grain[..., None]
-        data = np.clip(pixels, 0, 255).astype(np.uint8)
+        data = video_frame(frame / fps, width, height, rng)
         for top in range(0, height, STRIP_ROWS):  # X requests have a size limit
             strip = data[top : top + STRIP_ROWS]
             window.put_image(gc, 0, top, width, strip.shape[0], X.ZPixmap, 24, 0, strip.tobytes())

@@ -107,6 +107,10 @@ class ClientFramebuffer:
     jpeg_rects: list[tuple[int, int, int, int]] = field(default_factory=list)
     h264_contexts: dict[tuple[int, int, int, int], Any] = field(default_factory=dict)
     h264_rects: list[tuple[int, int, int, int, int]] = field(default_factory=list)
+    # False: H.264 pictures are decoded but not converted into `fb` (the benchmark's client:
+    # a browser hands decoded pictures to the GPU; converting 1080p in numpy would make this
+    # client the bottleneck).
+    h264_to_framebuffer: bool = True
     pseudo: list[tuple[int, int, int, int, int, bytes]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -268,6 +272,9 @@ class ClientFramebuffer:
         assert len(pictures) == 1, f"{len(pictures)} pictures from one H.264 rectangle"
         picture = pictures[0]
         assert (picture.width, picture.height) == (w, h), (picture.width, picture.height, w, h)
+        self.h264_rects.append((x, y, w, h, flags))
+        if not self.h264_to_framebuffer:
+            return
         pf = self.pf
         rgb = picture.to_ndarray(format="rgb24")
         shifts = (pf.red_shift, pf.green_shift, pf.blue_shift)
@@ -280,7 +287,6 @@ class ClientFramebuffer:
             self.fb[y : y + h, x : x + w] = padded.view(np.uint32).reshape(h, w)
         else:
             self.fb[y : y + h, x : x + w] = rgb_to_values(rgb, pf)
-        self.h264_rects.append((x, y, w, h, flags))
 
     # -- ZRLE ------------------------------------------------------------------------------
 

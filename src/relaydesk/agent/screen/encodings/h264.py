@@ -12,7 +12,10 @@ The libx264 context is per client (each client decodes its own stream), tuned fo
 `preset=ultrafast`, constrained baseline profile (what browsers' WebCodecs and every hardware
 decoder take), SPS/PPS repeated before every keyframe, no periodic keyframes (a keyframe only
 when the client asks for a full update, or after a reset). The JPEG quality level the client
-sent (0..9) picks the constant rate factor.
+sent (0..9) picks a constant quantiser (QP 40 - 2 x level). Not x264's constant rate factor:
+it depends on the frame rate the stream claims and on how much of the (mostly static) screen
+is still, so the same level gave twice the bytes on a full screen as on the moving window alone.
+Only the areas that changed are converted to YUV, into a persistent picture.
 """
 
 from __future__ import annotations
@@ -28,9 +31,9 @@ from relaydesk.agent.screen.rfb import ENC_OPEN_H264, rect_header
 FLAG_RESET_CONTEXT = 1
 FLAG_RESET_ALL_CONTEXTS = 2
 
-# Quality level 0..9 -> x264 constant rate factor (lower = better); None (no level) -> default.
-CRF_BY_QUALITY = [38, 36, 34, 32, 30, 28, 26, 24, 21, 18]
-DEFAULT_CRF = 26
+# Quality level 0..9 -> x264 constant quantiser (lower = better); None (no level) -> level 6.
+QP_BY_QUALITY = [40 - 2 * level for level in range(10)]
+DEFAULT_QUALITY = 6
 
 
 def available() -> bool:
@@ -42,10 +45,9 @@ def available() -> bool:
     return "libx264" in av.codecs_available
 
 
-def crf_for(quality: int | None) -> int:
-    if quality is None:
-        return DEFAULT_CRF
-    return CRF_BY_QUALITY[max(0, min(9, quality))]
+def qp_for(quality: int | None) -> int:
+    level = DEFAULT_QUALITY if quality is None else max(0, min(9, quality))
+    return QP_BY_QUALITY[level]
 
 
 def even_size(width: int, height: int) -> tuple[int, int]:
@@ -61,7 +63,7 @@ class H264Encoder:
         self._picture: Any = None  # the persistent yuv420p input picture
         self._planes: list[np.ndarray] = []  # numpy views of its Y, U and V planes
         self._size: tuple[int, int] | None = None
-        self._crf: int | None = None
+        self._qp: int | None = None
         self._pts = 0
         self.frames = 0
         self.keyframes = 0
@@ -71,7 +73,7 @@ class H264Encoder:
         self._ctx = None
         self._size = None
 
-    def _open(self, width: int, height: int, crf: int) -> None:
+    def _open(self, width: int, height: int, qp: int) -> None:
         import av
 
         ctx = av.CodecContext.create("libx264", "w")
@@ -83,7 +85,7 @@ class H264Encoder:
             "preset": "ultrafast",
             "tune": "zerolatency",
             "profile": "baseline",
-            "crf": str(crf),
+            "qp": str(qp),
             "x264-params": "repeat-headers=1:keyint=infinite:min-keyint=1:scenecut=0",
         }
         ctx.open()
@@ -94,7 +96,7 @@ class H264Encoder:
             for plane in self._picture.planes
         ]
         self._size = (width, height)
-        self._crf = crf
+        self._qp = qp
         self._pts = 0
 
     def _convert(self, frame: np.ndarray, x: int, y: int, w: int, h: int) -> None:
@@ -125,10 +127,10 @@ class H264Encoder:
         w, h = even_size(width, height)
         if w == 0 or h == 0:
             return None
-        crf = crf_for(quality)
+        qp = qp_for(quality)
         flags = 0
-        if self._ctx is None or self._size != (w, h) or self._crf != crf:
-            self._open(w, h, crf)
+        if self._ctx is None or self._size != (w, h) or self._qp != qp:
+            self._open(w, h, qp)
             flags |= FLAG_RESET_CONTEXT
             keyframe = True
             changed = None
