@@ -192,6 +192,8 @@ def test_technician_works_in_two_shells_and_replays_the_recording(
         assert page.evaluate("navigator.clipboard.readText()") == "first-5"
         page.evaluate("navigator.clipboard.writeText('echo pasted-$((3*3))')")
         by_id(panel, "shell-paste").click()
+        wait_for_text(first, r"# echo pasted-\$\(\(3\*3\)\)$")
+        first.click()
         page.keyboard.press("Enter")
         wait_for_text(first, r"^pasted-9$")
         shoot(page, artifacts_dir, "03b-colour-and-paste")
