@@ -46,3 +46,25 @@ def test_detect_vertical_scroll() -> None:
     assert np.array_equal(new[first : first + rows], old[first + dy : first + dy + rows])
     assert detect_vertical_scroll(old, text_frame(400, 500, 3), (0, 0, 500, 400)) is None
     assert detect_vertical_scroll(old, old.copy(), (0, 0, 500, 400)) is None
+
+
+def test_detect_vertical_scroll_reuses_the_last_fingerprints() -> None:
+    frames = [text_frame(300, 400, 5)]
+    for step in range(1, 4):  # scrolls by 13 rows a frame, like a terminal
+        nxt = np.zeros_like(frames[-1])
+        nxt[:-13] = frames[-1][13:]
+        nxt[-13:] = text_frame(13, 400, 10 + step)
+        frames.append(nxt)
+    cache: dict[str, object] = {}
+    region = (0, 0, 400, 300)
+    for old, new in zip(frames, frames[1:], strict=False):
+        assert detect_vertical_scroll(old, new, region, cache=cache) == (13, 0, 287)
+        assert cache["frame"] is new
+    # A different frame object (or region) than the cached one: computed afresh, not reused.
+    stale = frames[1].copy()
+    assert detect_vertical_scroll(stale, frames[2], region, cache=cache) == (13, 0, 287)
+    assert detect_vertical_scroll(frames[2], frames[3], (0, 0, 400, 250), cache=cache) == (
+        13,
+        0,
+        237,
+    )

@@ -131,8 +131,8 @@ class X11Capture:
         with self._lock:
             width, height = self.size
             shot = self._mss.grab({"left": 0, "top": 0, "width": width, "height": height})
-            frame = np.frombuffer(shot.raw, np.uint8).reshape(shot.height, shot.width, 4)
-            return frame.copy()
+            # mss hands out a fresh bytearray per grab: wrap it (writable), no second copy.
+            return np.frombuffer(shot.raw, np.uint8).reshape(shot.height, shot.width, 4)
 
     def monitors(self) -> list[Monitor]:
         """RandR monitors (primary marked); the whole screen when RandR says nothing."""
@@ -281,13 +281,14 @@ def detect_vertical_scroll(
     region: tuple[int, int, int, int],
     max_shift: int = 512,
     min_rows: int = 32,
+    cache: dict[str, object] | None = None,
 ) -> tuple[int, int, int] | None:
     """A vertical scroll inside `region` (x, y, w, h): (dy, first_row, rows) such that the
     current rows [first_row, first_row + rows) equal the previous rows shifted by dy, i.e.
     current[r] == previous[r + dy]. None when no shift explains at least half of the region.
 
     Rows are compared by fingerprints (a random projection of each row segment), so the cost
-    is one pass over the region."""
+    is one pass over the region (half of that with `cache`)."""
     x, y, w, h = region
     if h < min_rows or w < 16:
         return None
@@ -300,7 +301,14 @@ def detect_vertical_scroll(
         rows = frame[y : y + h, x : x + w].view(np.uint32).reshape(h, w)
         return (rows * weights).sum(axis=1, dtype=np.uint64)
 
-    old, new = fingerprints(previous), fingerprints(current)
+    # `cache` (a dict the caller keeps) holds the last call's fingerprints of `current`: when
+    # this call's `previous` is that very frame, over the same region, they are reused.
+    cached = cache.get("fingerprints") if cache is not None else None
+    same = cache is not None and cache.get("frame") is previous and cache.get("region") == region
+    old = cached if same and isinstance(cached, np.ndarray) else fingerprints(previous)
+    new = fingerprints(current)
+    if cache is not None:
+        cache.update(frame=current, region=region, fingerprints=new)
     first_index: dict[int, int] = {}
     for i, value in enumerate(old.tolist()):
         first_index.setdefault(value, i)

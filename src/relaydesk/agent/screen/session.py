@@ -202,6 +202,7 @@ class _Session:
         self.tight = TightEncoder()
         self.zrle = ZrleEncoder()
         self.h264 = H264Encoder()
+        self._scroll_cache: dict[str, object] = {}
         self._h264_available: bool | None = None
         self.client_frame: np.ndarray | None = None  # what the client shows
         self.request_pending = False
@@ -541,7 +542,9 @@ class _Session:
             bx, by = int(cols[0]) * 64, int(rows[0]) * 64
             bw = min(width, (int(cols[-1]) + 1) * 64) - bx
             bh = min(height, (int(rows[-1]) + 1) * 64) - by
-            scroll = detect_vertical_scroll(previous, frame, (bx, by, bw, bh))
+            scroll = detect_vertical_scroll(
+                previous, frame, (bx, by, bw, bh), cache=self._scroll_cache
+            )
             if scroll is not None:
                 dy, first, count = scroll
                 copies.append(copyrect_rect(bx, first, bw, count, bx, first + dy))
