@@ -141,7 +141,7 @@ def test_technician_manages_files_in_his_allowed_folder(
     try:
         sid = int(technician.wait_for_waiting_session()["id"])
         assert technician.post(f"/api/v1/sessions/{sid}/accept").status_code == 200
-        page.goto(f"{base}/console/sessions")
+        # The console (open on the sessions page) opens the accepted session's tab by itself.
         expect(by_id(page, "session-workspace")).to_have_attribute(
             "data-session-id", str(sid), timeout=WAIT_MS
         )

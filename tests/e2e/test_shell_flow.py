@@ -127,7 +127,7 @@ def test_technician_works_in_two_shells_and_replays_the_recording(
     try:
         sid = wait_for_session(console)
         console.send("POST", f"/api/v1/sessions/{sid}/accept")
-        page.goto(f"{base}/console/sessions")
+        by_id(page, "console-nav-sessions").click()
         workspace = by_id(page, "session-workspace")
         expect(workspace).to_have_attribute("data-session-id", str(sid), timeout=WAIT_MS)
         panel = by_id(page, "shell-panel")
