@@ -9,11 +9,12 @@ Skips without Xvfb/xterm/xev, fails instead under CI=true.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -260,16 +261,15 @@ def test_open_h264_in_video_mode_within_bound(xvfb, agent) -> None:
     client = RfbClient("127.0.0.1", agent, PASSWORD).connect()
     try:
         client.set_pixel_format(RGBX)
-        client.set_encodings(
-            [
-                rfb.ENC_COPYRECT,
-                rfb.ENC_OPEN_H264,
-                TIGHT,
-                rfb.ENC_JPEG_QUALITY_0 + 5,
-                rfb.ENC_COMPRESS_LEVEL_0 + 1,
-                rfb.ENC_LAST_RECT,
-            ]
-        )
+        video_mode = [
+            rfb.ENC_COPYRECT,
+            rfb.ENC_OPEN_H264,
+            TIGHT,
+            rfb.ENC_JPEG_QUALITY_0 + 5,
+            rfb.ENC_COMPRESS_LEVEL_0 + 1,
+            rfb.ENC_LAST_RECT,
+        ]
+        client.set_encodings(video_mode)
         client.request(incremental=False)
         rects = client.read_update()
         width, height = client.fb.width, client.fb.height
@@ -294,11 +294,38 @@ def test_open_h264_in_video_mode_within_bound(xvfb, agent) -> None:
                 client.request(incremental=True)
                 client.read_update(timeout=2)
             assert luma_psnr(client.rgb(), want) >= 30.0
+            # Video mode off: Tight, lossless; the window goes away meanwhile.
+            client.set_encodings([TIGHT, rfb.ENC_LAST_RECT])
+            proc.kill()
+            proc.wait()
+            catch_up(client, lambda want: np.array_equal(client.rgb(), want), xvfb.display)
+            # Video mode on again: H.264 continues its context and must not bring back the
+            # window that went away while another encoding was in use.
+            client.set_encodings(video_mode)
+            proc = subprocess.Popen(["xmessage", "-geometry", "+800+100", "again"], env=xvfb.env)
+            catch_up(client, lambda want: luma_psnr(client.rgb(), want) >= 30.0, xvfb.display)
+            assert client.fb.h264_rects[-1][4] == 0
+            want = stable_screenshot(xvfb.display)
+            where = (slice(480, 620), slice(280, 520))  # where the first window was
+            assert luma_psnr(client.rgb()[where], want[where]) >= 30.0
         finally:
             proc.kill()
             proc.wait()
     finally:
         client.close()
+
+
+def catch_up(client: RfbClient, matches: Callable[[np.ndarray], bool], display: str) -> None:
+    """Ask for updates until the client's picture matches the settled X screen (20 s)."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        want = stable_screenshot(display)
+        if matches(want):
+            return
+        client.request(incremental=True)
+        with contextlib.suppress(TimeoutError):
+            client.read_update(timeout=2)
+    raise AssertionError("the client's picture never caught up with the screen")
 
 
 def wait_for_text(path: Path, text: str, timeout: float = 10) -> str:

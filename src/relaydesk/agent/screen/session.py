@@ -203,6 +203,9 @@ class _Session:
         self.zrle = ZrleEncoder()
         self.h264 = H264Encoder()
         self._scroll_cache: dict[str, object] = {}
+        self._h264_in_sync = False  # the H.264 encoder's picture equals client_frame
+        self._h264_before = False  # what the last SetEncodings asked for
+        self._quality_before: int | None = None
         self._h264_available: bool | None = None
         self.client_frame: np.ndarray | None = None  # what the client shows
         self.request_pending = False
@@ -380,6 +383,15 @@ class _Session:
             caps = self.core.caps
             self.tight.set_compression(caps.compression)
             self._log_encoding()
+            # Leaving H.264, or JPEG for lossless: the viewer's picture is an approximation,
+            # so the next update repaints everything in the new encoding.
+            h264_now = self._h264_preferred()
+            if (self._h264_before and not h264_now) or (
+                self._quality_before is not None and caps.quality is None and not h264_now
+            ):
+                self.client_frame = None
+                self.wake.set()
+            self._h264_before, self._quality_before = h264_now, caps.quality
             if caps.qemu_key:
                 self.send_qemu_ack = True
             self.cursor_changed = True
@@ -531,11 +543,16 @@ class _Session:
             return []
         started = time.perf_counter()
         if self._use_h264():
-            changed = None if previous is None else tiles_to_rects(grid, width, height)
+            # Only the changed areas go to the encoder's YUV picture, if that picture saw
+            # every earlier frame (no updates in another encoding since).
+            in_sync = previous is not None and self._h264_in_sync
+            changed = tiles_to_rects(grid, width, height) if in_sync else None
             rects = self._encode_h264(frame, previous, changed)
+            self._h264_in_sync = True
             self.stats.encode_seconds += time.perf_counter() - started
             self.client_frame = frame
             return rects
+        self._h264_in_sync = False
         copies: list[bytes] = []
         if previous is not None and rfb.ENC_COPYRECT in self.core.caps.encodings:
             rows, cols = np.flatnonzero(grid.any(axis=1)), np.flatnonzero(grid.any(axis=0))
@@ -574,11 +591,15 @@ class _Session:
         copyrect = ", CopyRect" if rfb.ENC_COPYRECT in caps.encodings else ""
         log.info("viewer encoding: %s%s", name, copyrect)
 
-    def _use_h264(self) -> bool:
+    def _h264_preferred(self) -> bool:
         """The client put Open H.264 before the other encodings we speak (video mode)."""
         caps = self.core.caps
         preferred = caps.preferred((rfb.ENC_OPEN_H264, rfb.ENC_TIGHT, rfb.ENC_ZRLE, rfb.ENC_RAW))
-        if preferred != rfb.ENC_OPEN_H264:
+        return preferred == rfb.ENC_OPEN_H264
+
+    def _use_h264(self) -> bool:
+        """H.264 preferred by the client and available here."""
+        if not self._h264_preferred():
             return False
         if self._h264_available is None:
             from relaydesk.agent.screen.encodings import h264
