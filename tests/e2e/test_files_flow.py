@@ -20,6 +20,7 @@ import stat
 import subprocess
 import sys
 import tarfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -244,12 +245,50 @@ def test_technician_manages_files_in_his_allowed_folder(
         chooser.value.set_files(str(big_source))
         big = transfer(page, "big.bin")
         expect(big).to_have_attribute("data-state", "running", timeout=WAIT_MS)
+        expect(by_id(big, "files-transfer-figures")).to_contain_text(" of 96.0 MiB")
         page.evaluate("window.__relaydeskFiles.drop()")
         expect(big).to_have_attribute("data-resumed", re.compile(r"[1-9]"), timeout=WAIT_MS)
         expect(big).to_have_attribute("data-state", "done", timeout=60_000)
         assert sha256_of(share / "big.bin") == sha256_of(big_source)
         assert not any(p.name.endswith(".relaydesk-part") for p in share.iterdir())
         shoot(page, artifacts_dir, "04-resumed")
+
+        # The same name again: refused as existing; replacing it is offered, and cancelled
+        # half-way it leaves the device's file as it was, without a partial file.
+        with page.expect_file_chooser() as chooser:
+            by_id(panel, "files-upload").click()
+        chooser.value.set_files(str(big_source))
+        again = transfer(page, "big.bin")
+        expect(again).to_have_attribute("data-state", "failed", timeout=WAIT_MS)
+        expect(by_id(again, "files-transfer-error")).to_have_attribute("data-code", "exists")
+        by_id(again, "files-transfer-replace").click()
+        again = transfer(page, "big.bin")
+        expect(again).to_have_attribute("data-state", "running", timeout=WAIT_MS)
+        by_id(again, "files-transfer-cancel").click()
+        expect(again).to_have_attribute("data-state", "cancelled")
+        deadline = time.monotonic() + 15
+        while any(p.name.endswith(".relaydesk-part") for p in share.iterdir()):
+            assert time.monotonic() < deadline, "the cancelled upload's partial file stayed"
+            time.sleep(0.1)
+        assert sha256_of(share / "big.bin") == sha256_of(big_source)
+
+        # Several files dropped onto the list at once.
+        dropped = page.evaluate_handle(
+            """() => {
+                const transfer = new DataTransfer();
+                transfer.items.add(new File(["first dropped"], "drop-1.txt"));
+                transfer.items.add(new File(["second dropped"], "drop-2.txt"));
+                return transfer;
+            }"""
+        )
+        manager = by_id(panel, "files-manager")
+        manager.dispatch_event("dragover", {"dataTransfer": dropped})
+        manager.dispatch_event("drop", {"dataTransfer": dropped})
+        for name in ("drop-1.txt", "drop-2.txt"):
+            expect(transfer(page, name)).to_have_attribute("data-state", "done", timeout=WAIT_MS)
+            expect(row(page, name)).to_be_visible()
+        assert (share / "drop-1.txt").read_text() == "first dropped"
+        assert (share / "drop-2.txt").read_text() == "second dropped"
 
         # Without the upload permission: browsing and downloading only.
         updated = admin.http.patch(
@@ -272,4 +311,4 @@ def test_technician_manages_files_in_his_allowed_folder(
     # Every transfer is in the session's report.
     report = admin.http.get(f"/api/v1/reports/sessions/{sid}").json()
     kinds = [e["kind"] for e in report["events"]]
-    assert kinds.count("file.uploaded") == 2 and kinds.count("file.downloaded") == 2, kinds
+    assert kinds.count("file.uploaded") == 4 and kinds.count("file.downloaded") == 2, kinds
