@@ -119,6 +119,7 @@ function FileManager({ sessionId, onClose }: { sessionId: number; onClose: () =>
   const live = useRef(new Map<number, Transfer>());
   const pending = useRef(new Map<number, Pending>());
   const chooser = useRef<HTMLInputElement>(null);
+  const depth = useRef(0);
   const here = useRef<string | null>(null);
 
   const grant = connection?.grant ?? null;
@@ -263,16 +264,22 @@ function FileManager({ sessionId, onClose }: { sessionId: number; onClose: () =>
       class={dragging ? "files-manager files-dragging" : "files-manager"}
       data-testid="files-manager"
       data-link={link}
+      onDragEnter={() => {
+        depth.current += 1;
+      }}
       onDragOver={(event) => {
         if (!mayUpload || !event.dataTransfer?.types.includes("Files")) return;
         event.preventDefault();
         event.dataTransfer.dropEffect = "copy";
         setDragging(true);
       }}
-      onDragLeave={(event) => {
-        if (event.currentTarget === event.target) setDragging(false);
+      onDragLeave={() => {
+        // Leaving a child fires too: the overlay goes when the pointer left the whole manager.
+        depth.current = Math.max(0, depth.current - 1);
+        if (depth.current === 0) setDragging(false);
       }}
       onDrop={(event) => {
+        depth.current = 0;
         if (!mayUpload) return;
         event.preventDefault();
         setDragging(false);
@@ -304,8 +311,8 @@ function FileManager({ sessionId, onClose }: { sessionId: number; onClose: () =>
               >
                 {!currentRoot && <option value="">—</option>}
                 {roots.map((root) => (
-                  <option key={root.path} value={root.path}>
-                    {root.path}
+                  <option key={root.path} value={root.path} title={root.path}>
+                    {root.name === root.path ? root.path : `${root.name} (${root.path})`}
                     {root.free !== null && root.total !== null
                       ? ` · ${t("files.free", { free: formatBytes(root.free, language), total: formatBytes(root.total, language) })}`
                       : ""}
