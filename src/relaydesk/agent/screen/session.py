@@ -51,6 +51,8 @@ ENCODING_NAMES = {
     rfb.ENC_ZRLE: "ZRLE",
     rfb.ENC_RAW: "Raw",
 }
+DAMAGE_SETTLE = 0.003  # seconds without new damage before a grab ...
+DAMAGE_SETTLE_MAX = 0.008  # ... but no later than this after the first damage
 POLL_INTERVAL = 0.05  # seconds between grabs when the display has no DAMAGE extension
 FENCE_TIMEOUT = 5.0
 
@@ -184,6 +186,8 @@ class _Session:
         self._input_error: str | None = None
         self.wake = asyncio.Event()
         self.damaged = True
+        self.first_damage_at: float | None = None  # damage not grabbed yet: since when
+        self.last_damage_at = 0.0
         self.cursor_changed = True
         self.resized = False
         self.watcher = None
@@ -252,6 +256,9 @@ class _Session:
     def _notify(self, kind: str) -> None:
         if kind == "damage":
             self.damaged = True
+            self.last_damage_at = time.monotonic()
+            if self.first_damage_at is None:
+                self.first_damage_at = self.last_damage_at
         elif kind == "cursor":
             self.cursor_changed = True
         elif kind == "resize":
@@ -445,12 +452,27 @@ class _Session:
                 self.wake.clear()
                 await self.wake.wait()
                 continue
+            await self._settle()
             sent = await self._send_update()
             if not sent and not self.has_damage:
                 # No DAMAGE extension: poll at a modest rate while a request is pending.
                 self.wake.clear()
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(self.wake.wait(), POLL_INTERVAL)
+
+    async def _settle(self) -> None:
+        """Let a burst of drawing finish before grabbing: wait until the X server has reported
+        no new damage for DAMAGE_SETTLE (at most DAMAGE_SETTLE_MAX after the first report), so
+        that a picture painted in strips goes out once, whole, not torn in two updates."""
+        if not self.has_damage or self.first_damage_at is None:
+            return
+        deadline = self.first_damage_at + DAMAGE_SETTLE_MAX
+        while True:
+            now = time.monotonic()
+            wait = min(self.last_damage_at + DAMAGE_SETTLE, deadline) - now
+            if wait <= 0:
+                return
+            await asyncio.sleep(wait)
 
     async def _send_update(self) -> bool:
         """Grab, diff, encode and send one update; False when there was nothing to send."""
@@ -480,6 +502,7 @@ class _Session:
         need_grab = self.damaged or self.client_frame is None or self.full_request
         if need_grab or not self.has_damage:
             self.damaged = False
+            self.first_damage_at = None
             full = self.full_request or self.client_frame is None
             self.full_request = False
             generation = self.format_generation
