@@ -35,7 +35,28 @@ def make_engine(url: str) -> AsyncEngine:
         def _sqlite_begin(connection: Any) -> None:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
+        @event.listens_for(engine.sync_engine.pool, "invalidate")
+        def _sqlite_release_write_lock(dbapi_connection: Any, _record: Any, _error: Any) -> None:
+            release_write_lock(dbapi_connection)
+
     return engine
+
+
+def release_write_lock(dbapi_connection: Any) -> None:
+    """Rolls back an invalidated aiosqlite connection on its own thread.
+
+    A task cancelled during a query (a WebSocket closing while its feed reads) invalidates the
+    connection; SQLAlchemy then closes it while the cancelled statement is still open, and SQLite
+    keeps such a connection alive as a zombie that holds the write lock taken by BEGIN IMMEDIATE:
+    every later transaction would wait for it and fail with "database is locked". A rollback
+    queued behind the running statement releases the lock. aiosqlite offers no public way to queue
+    work without awaiting it, hence its private queue (tests/unit/test_db_cancellation.py checks).
+    """
+    driver = getattr(dbapi_connection, "_connection", None)
+    sqlite_connection = getattr(driver, "_connection", None)
+    queue = getattr(driver, "_tx", None)
+    if sqlite_connection is not None and queue is not None:
+        queue.put_nowait((None, sqlite_connection.rollback))
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
