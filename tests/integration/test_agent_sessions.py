@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import socket
 import sqlite3
 import subprocess
@@ -24,12 +25,16 @@ from tests.integration.technician import Technician, next_event
 AGENT = str(Path(sys.executable).parent / "relaydesk-agent")
 
 
-def start_agent(server_url: str, key: str, *extra: str) -> subprocess.Popen[str]:
+def start_agent(
+    server_url: str, key: str, *extra: str, tmpdir: Path | None = None
+) -> subprocess.Popen[str]:
+    env = None if tmpdir is None else {**os.environ, "TMPDIR": str(tmpdir)}
     return subprocess.Popen(
         [AGENT, "--server", server_url, "--key", key, *extra],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        env=env,
     )
 
 
@@ -43,11 +48,15 @@ def technician(relaydesk_server: Any) -> Technician:
     return Technician(relaydesk_server).sign_in_first_time()
 
 
-def test_attended_session_from_key_to_end(technician: Technician, relaydesk_server: Any) -> None:
+def test_attended_session_from_key_to_end(
+    technician: Technician, relaydesk_server: Any, tmp_path: Path
+) -> None:
+    agent_tmp = tmp_path / "agent-tmp"  # the agent's private folder goes here, and must go
+    agent_tmp.mkdir()
     key = technician.new_key()
     with technician.console() as console:
         next_event(console, "queue")
-        agent = start_agent(relaydesk_server.url, key)
+        agent = start_agent(relaydesk_server.url, key, tmpdir=agent_tmp)
         try:
             arrival = next_event(console, "notification")
             assert arrival["kind"] == "session_arrived"
@@ -73,10 +82,7 @@ def test_attended_session_from_key_to_end(technician: Technician, relaydesk_serv
     assert "ended the support session" in output
     work = [line for line in output.splitlines() if "relaydesk-agent-" in line]
     assert work == []  # the agent never printed its private folder; check it is gone instead:
-    leftovers = [
-        p for p in Path("/tmp").glob("relaydesk-agent-*") if p.stat().st_mtime > time.time() - 60
-    ]
-    assert leftovers == []
+    assert list(agent_tmp.iterdir()) == []
     report = technician.http.get(f"/api/v1/reports/sessions/{sid}").json()
     kinds = [e["kind"] for e in report["events"]]
     assert kinds[:2] == ["agent.connected", "session.accepted"]
