@@ -37,6 +37,7 @@ class X11Clipboard:
         self.UTF8 = atom("UTF8_STRING")
         self.TARGETS = atom("TARGETS")
         self.TEXT = atom("TEXT")
+        self.PRIMARY = atom("PRIMARY")
         self.PROP = atom("RELAYDESK_CLIPBOARD")
         self.ATOM = atom("ATOM")
         self._xd.xfixes_select_selection_input(root, self.CLIPBOARD, 1)  # SetSelectionOwner
@@ -76,10 +77,15 @@ class X11Clipboard:
         fd = self._xd.fileno()
         while self._running:
             try:
+                # Own the clipboard first, then drain every event, and sleep only when
+                # python-xlib's queue is empty too: an event read during a round trip waits in
+                # that queue, not on the socket, and select() would not wake for it.
+                self._take_pending()
                 while self._xd.pending_events():
                     self._handle(self._xd.next_event(), owner_code)
-                self._take_pending()
                 self._xd.flush()
+                if self._xd.pending_events():
+                    continue
                 ready, _, _ = select.select([fd, self._wake_r], [], [])
                 if self._wake_r in ready:
                     os.read(self._wake_r, 64)
@@ -95,7 +101,7 @@ class X11Clipboard:
             pending, self._pending = self._pending, []
         if pending:
             self._text = pending[-1]
-            for selection in (self.CLIPBOARD, self._xd.intern_atom("PRIMARY")):
+            for selection in (self.CLIPBOARD, self.PRIMARY):
                 self._win.set_selection_owner(selection, X.CurrentTime)
 
     def _handle(self, event: object, owner_code: int) -> None:
