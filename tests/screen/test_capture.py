@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from relaydesk.agent.screen.capture import changed_tiles, detect_vertical_scroll, tiles_to_rects
+from relaydesk.agent.screen.capture import (
+    changed_tiles,
+    detect_vertical_scroll,
+    shrink_to_changes,
+    tiles_to_rects,
+)
 
 
 def text_frame(h: int, w: int, seed: int = 0) -> np.ndarray:
@@ -68,3 +73,14 @@ def test_detect_vertical_scroll_reuses_the_last_fingerprints() -> None:
         0,
         237,
     )
+
+
+def test_shrink_to_changes() -> None:
+    old = text_frame(200, 300, 4)
+    new = old.copy()
+    new[70:75, 101:140] = (1, 2, 3, 0)
+    new[90, 130] = (9, 9, 9, 0)
+    assert shrink_to_changes(old, new, (64, 64, 128, 64)) == (101, 70, 39, 21)
+    assert shrink_to_changes(old, new, (0, 0, 64, 64)) is None
+    new[199, 299] = (7, 7, 7, 0)
+    assert shrink_to_changes(old, new, (256, 192, 44, 8)) == (299, 199, 1, 1)

@@ -544,6 +544,7 @@ class _Session:
             TILE,
             changed_tiles,
             detect_vertical_scroll,
+            shrink_to_changes,
             tiles_to_rects,
         )
 
@@ -599,6 +600,9 @@ class _Session:
                 band = (slice(top * TILE, bottom * TILE), slice(left * TILE, right * TILE))
                 grid[top:bottom, left:right] = changed_tiles(previous[band], frame[band])
         rect_list = tiles_to_rects(grid, width, height)
+        if previous is not None:  # only what changed inside the tiles
+            shrunk = (shrink_to_changes(previous, frame, rect) for rect in rect_list)
+            rect_list = [rect for rect in shrunk if rect is not None]
         rects = copies + self._encode(frame, rect_list)
         self.stats.encode_seconds += time.perf_counter() - started
         self.client_frame = frame

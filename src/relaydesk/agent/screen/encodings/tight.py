@@ -37,9 +37,11 @@ STREAM_COPY = 0
 STREAM_MONO = 1
 STREAM_INDEXED = 2
 
-# Quality level 0..9 -> (JPEG quality, Pillow subsampling: 2 = 4:2:0, 1 = 4:2:2, 0 = 4:4:4)
+# Quality level 0..9 -> (JPEG quality, Pillow subsampling: 2 = 4:2:0, 1 = 4:2:2, 0 = 4:4:4),
+# the TigerVNC server's table (libvncserver, hence x11vnc, uses the same): 4:2:0 up to level 2,
+# 4:2:2 for 3..5, 4:4:4 from 6 up, so that a level means the same picture on every server.
 JPEG_QUALITY = [15, 29, 41, 42, 62, 77, 79, 86, 92, 100]
-JPEG_SUBSAMPLING = [2, 2, 2, 2, 2, 2, 1, 1, 0, 0]
+JPEG_SUBSAMPLING = [2, 2, 2, 1, 1, 1, 0, 0, 0, 0]
 # Compression level 0..9 -> zlib level of the copy stream (full pixels: costly to deflate) and
 # of the palette streams (1 or 8 bits per pixel, a 24th or a third of the copy data: a higher
 # level costs little there and shrinks text a lot; measured on the scrolling-text benchmark:
