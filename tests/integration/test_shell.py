@@ -78,18 +78,21 @@ def test_two_shells_with_resize_and_a_recording(relaydesk_server: Any) -> None:
             if len(report["recordings"]) == 2:
                 break
             asyncio.run(asyncio.sleep(0.2))
-        # Both shells are recorded; the report lists them in the order they were opened.
-        recording = report["recordings"][0]
-        assert recording["kind"] == "shell" and recording["output_bytes"] > 0
-        base_url = f"/api/v1/reports/sessions/{sid}/recordings/{recording['id']}"
+        # Both shells are recorded, each with its own size; find the first one by its transcript.
+        assert len(report["recordings"]) == 2
+        transcripts = {}
+        for recording in report["recordings"]:
+            assert recording["kind"] == "shell" and recording["output_bytes"] > 0
+            base_url = f"/api/v1/reports/sessions/{sid}/recordings/{recording['id']}"
+            transcripts[base_url] = technician.http.get(f"{base_url}/transcript").text
+        [base_url] = [url for url, text in transcripts.items() if "echo héllo; tput cols" in text]
+        transcript = transcripts[base_url]
         cast = technician.http.get(f"{base_url}/cast")
         assert cast.headers["content-type"].startswith("application/x-asciicast")
         lines = cast.text.splitlines()
         header = json.loads(lines[0])
         assert header["version"] == 2 and (header["width"], header["height"]) == (100, 30)
         assert all(json.loads(line)[1] in ("o", "r") for line in lines[1:])
-        transcript = technician.http.get(f"{base_url}/transcript").text
-        assert "echo héllo; tput cols" in transcript
         assert "\x1b" not in transcript
         kinds = [e["kind"] for e in report["events"]]
         assert kinds.count("shell.opened") == 2 and "shell.recorded" in kinds

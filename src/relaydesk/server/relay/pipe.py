@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from starlette.types import Message
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from relaydesk.server.domain.notifications import Broker, session_topic
@@ -24,12 +25,20 @@ log = logging.getLogger(__name__)
 OnRecorded = Callable[[ShellRecording], Awaitable[None]]
 
 
+# While the first side waits for the second it is still read, so that its going away (or the
+# server shutting down) is seen at once; what it sends meanwhile waits here, up to this much.
+EARLY_BYTES_LIMIT = 1 << 20
+
+
 @dataclass
 class _Meeting:
     first: WebSocket
     first_side: Side
     second_arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    # Set once the first side's waiting reader has stopped: the pipe may read it from then on.
+    handed_over: asyncio.Event = field(default_factory=asyncio.Event)
     done: asyncio.Event = field(default_factory=asyncio.Event)
+    early: list[Message] = field(default_factory=list)
 
 
 class RelayHub:
@@ -52,27 +61,73 @@ class RelayHub:
         if meeting is None:
             meeting = _Meeting(websocket, side)
             self._meetings[tunnel.id] = meeting
-            try:
-                await asyncio.wait_for(
-                    meeting.second_arrived.wait(), timeout=TOKEN_LIFETIME_SECONDS + 5
-                )
-            except TimeoutError:
+            outcome = await self._wait_for_second(meeting)
+            if outcome != "arrived":
                 self._meetings.pop(tunnel.id, None)
                 self.registry.remove(tunnel.id)
-                await _close(websocket, 4408, "the other side of the tunnel never came")
+                if outcome == "timeout":
+                    await _close(websocket, 4408, "the other side of the tunnel never came")
                 return
             await meeting.done.wait()
             return
         meeting.second_arrived.set()
+        await meeting.handed_over.wait()
         try:
-            await self._pipe(tunnel, meeting.first_side, meeting.first, side, websocket)
+            await self._pipe(
+                tunnel, meeting.first_side, meeting.first, side, websocket, meeting.early
+            )
         finally:
             meeting.done.set()
             self._meetings.pop(tunnel.id, None)
             self.registry.remove(tunnel.id)
 
+    async def _wait_for_second(self, meeting: _Meeting) -> str:
+        """Waits for the other side while reading this one: "arrived", "left" or "timeout"."""
+        arrived = asyncio.create_task(meeting.second_arrived.wait())
+        reading: asyncio.Task[Message] | None = None
+        early_bytes = 0
+        deadline = asyncio.get_running_loop().time() + TOKEN_LIFETIME_SECONDS + 5
+        try:
+            while True:
+                if reading is None and early_bytes < EARLY_BYTES_LIMIT:
+                    reading = asyncio.create_task(meeting.first.receive())
+                waiting: set[asyncio.Task[Any]] = (
+                    {arrived} if reading is None else {arrived, reading}
+                )
+                left = deadline - asyncio.get_running_loop().time()
+                await asyncio.wait(
+                    waiting, timeout=max(left, 0), return_when=asyncio.FIRST_COMPLETED
+                )
+                if reading is not None and reading.done():
+                    message = reading.result() if not reading.exception() else None
+                    reading = None
+                    if message is None or message["type"] == "websocket.disconnect":
+                        return "left"
+                    meeting.early.append(message)
+                    early_bytes += len(message.get("bytes") or message.get("text") or "")
+                    continue
+                if arrived.done():
+                    return "arrived"
+                if left <= 0:
+                    return "timeout"
+        finally:
+            arrived.cancel()
+            if reading is not None:
+                reading.cancel()  # a pending read gives nothing up when cancelled
+                with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
+                    message = await reading
+                    if message["type"] != "websocket.disconnect":
+                        meeting.early.append(message)
+            meeting.handed_over.set()
+
     async def _pipe(
-        self, tunnel: Tunnel, side_a: Side, a: WebSocket, side_b: Side, b: WebSocket
+        self,
+        tunnel: Tunnel,
+        side_a: Side,
+        a: WebSocket,
+        side_b: Side,
+        b: WebSocket,
+        early: list[Message],
     ) -> None:
         recording = (
             ShellRecording(tunnel, self.recordings_dir / str(tunnel.session_id))
@@ -80,7 +135,7 @@ class RelayHub:
             else None
         )
         tasks = [
-            asyncio.create_task(self._copy(recording, side_a, a, b)),
+            asyncio.create_task(self._copy(recording, side_a, a, b, early)),
             asyncio.create_task(self._copy(recording, side_b, b, a)),
             asyncio.create_task(self._watch(tunnel)),
         ]
@@ -97,11 +152,17 @@ class RelayHub:
                     await self.on_recorded(recording)
 
     async def _copy(
-        self, recording: ShellRecording | None, side: Side, source: WebSocket, target: WebSocket
+        self,
+        recording: ShellRecording | None,
+        side: Side,
+        source: WebSocket,
+        target: WebSocket,
+        early: list[Message] | None = None,
     ) -> None:
+        pending = list(early or [])
         with contextlib.suppress(WebSocketDisconnect, RuntimeError):
             while True:
-                message = await source.receive()
+                message = pending.pop(0) if pending else await source.receive()
                 if message["type"] == "websocket.disconnect":
                     return
                 data: bytes | str | None = message.get("bytes")
