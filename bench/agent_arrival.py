@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -23,33 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.demo_server import BIN, Server  # noqa: E402
 from tests.integration.technician import Technician  # noqa: E402
-
-BIN = Path(sys.executable).parent
-
-
-class Server:
-    def __init__(self, data_dir: Path, port: int) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("RELAYDESK_")}
-        env["RELAYDESK_DATA_DIR"] = str(data_dir)
-        self.process = subprocess.Popen(
-            [str(BIN / "relaydesk"), "demo", "--port", str(port)],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        self.url = f"http://127.0.0.1:{port}"
-        self.admin_email = self.admin_password = ""
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            if line.startswith("Administrator e-mail: "):
-                self.admin_email = line.split(": ", 1)[1].strip()
-            if line.startswith("One-time password: "):
-                self.admin_password = line.split(": ", 1)[1].strip()
-            if "Uvicorn running" in line:
-                break
-        subprocess.Popen(["cat"], stdin=self.process.stdout, stdout=subprocess.DEVNULL)
 
 
 def agent_version_seconds() -> float:
@@ -95,8 +69,7 @@ def main() -> None:
                 references.append(agent_version_seconds())
                 arrivals.append(arrival_seconds(technician, server))
         finally:
-            server.process.terminate()
-            server.process.wait(10)
+            server.stop(10)
     arrival, reference = statistics.median(arrivals), statistics.median(references)
     print(
         json.dumps(

@@ -38,42 +38,11 @@ import websockets
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.demo_server import BIN, Server, free_port  # noqa: E402
 from tests.integration.files_client import FilesClient, sha256_of  # noqa: E402
 from tests.integration.technician import Technician  # noqa: E402
 
-BIN = Path(sys.executable).parent
 MiB = 1024 * 1024
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Server:
-    def __init__(self, data_dir: Path) -> None:
-        port = free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("RELAYDESK_")}
-        env["RELAYDESK_DATA_DIR"] = str(data_dir)
-        self.process = subprocess.Popen(
-            [str(BIN / "relaydesk"), "demo", "--port", str(port)],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        self.url = f"http://127.0.0.1:{port}"
-        self.admin_email = self.admin_password = ""
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            if line.startswith("Administrator e-mail: "):
-                self.admin_email = line.split(": ", 1)[1].strip()
-            if line.startswith("One-time password: "):
-                self.admin_password = line.split(": ", 1)[1].strip()
-            if "Uvicorn running" in line:
-                break
-        subprocess.Popen(["cat"], stdin=self.process.stdout, stdout=subprocess.DEVNULL)
 
 
 class PeakRss:
@@ -272,8 +241,7 @@ def main() -> None:
         finally:
             agent.kill()
             sshd.stop()
-            server.process.terminate()
-            server.process.wait(15)
+            server.stop(15)
 
     def rate(seconds: list[float]) -> float:
         return size / MiB / statistics.median(seconds)
