@@ -82,7 +82,12 @@ export function fileSafe(name: string): string {
 
 /** Makes the browser save `content` as a file. */
 export function saveFile(name: string, content: string, type: string): void {
-  const url = URL.createObjectURL(new Blob([content], { type }));
+  saveBlob(new Blob([content], { type }), name);
+}
+
+/** Makes the browser save `blob` as the file `name`. */
+export function saveBlob(blob: Blob, name: string): void {
+  const url = URL.createObjectURL(blob);
   const link = document.createElement("a");
   link.href = url;
   link.download = name;
@@ -90,5 +95,5 @@ export function saveFile(name: string, content: string, type: string): void {
   document.body.appendChild(link);
   link.click();
   link.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }

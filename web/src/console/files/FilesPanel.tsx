@@ -11,7 +11,7 @@ import { isMessageKey, useI18n, type Translate } from "../../i18n";
 import { formatDateTime } from "../../shared/format";
 import { Modal } from "../../shared/Modal";
 import { useMe } from "../../shared/session";
-import { formatBytes, formatDuration } from "../../shared/text";
+import { formatBytes, formatDuration, saveBlob } from "../../shared/text";
 import { ErrorNotice } from "../../shared/ui";
 import { FilesConnection, FilesError, type Link } from "./connection";
 import { arrange, crumbsOf, joinPath, modeText, nameProblem, nextSort, parentOf, rootOf, type Sort, type SortKey } from "./paths";
@@ -63,18 +63,6 @@ function EntryIcon({ kind }: { kind: "folder" | "file" | "link" }) {
       <path d={paths} fill="none" stroke="currentColor" stroke-width="1.2" stroke-linejoin="round" />
     </svg>
   );
-}
-
-function saveBlob(blob: Blob, name: string): void {
-  const url = URL.createObjectURL(blob);
-  const link = document.createElement("a");
-  link.href = url;
-  link.download = name;
-  link.style.display = "none";
-  document.body.appendChild(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
 export function FilesPanel({ sessionId, live }: { sessionId: number; live: boolean }) {
