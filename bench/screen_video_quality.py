@@ -29,7 +29,6 @@ from relaydesk.agent.screen.encodings import H264Encoder, TightEncoder  # noqa: 
 
 FRAMES = 30
 AREA = (100, 600, 640, 360)  # x, y, w, h of the moving picture, as in the workload
-TILES = (64, 576, 704, 384)  # the 64-pixel tiles around it: what the server re-encodes
 
 
 def luma_psnr(got: np.ndarray, want_bgrx: np.ndarray) -> float:
@@ -60,9 +59,9 @@ def measure(kind: str, quality: int, frames: list[tuple[np.ndarray, np.ndarray]]
     sizes, source, picture = [], [], []
     for index, (grainy, clean) in enumerate(frames):
         if kind == "tight":
-            rects = tight.encode(grainy, *TILES, RGBX, quality)
+            rects = tight.encode(grainy, *AREA, RGBX, quality)  # the changed box, as sent
         else:
-            rect = h264.encode(grainy, quality, changed=[TILES] if index else None)
+            rect = h264.encode(grainy, quality, changed=[AREA] if index else None)
             assert rect is not None
             rects = [rect]
         data = b"\0\0" + len(rects).to_bytes(2, "big") + b"".join(rects)

@@ -116,6 +116,10 @@ def test_unchanged_screen_costs_next_to_nothing_and_keyframes_restart_decoding()
     same = encoder.encode(frame, 6)
     assert first is not None and same is not None
     assert len(same) < 200 < len(first), (len(same), len(first))
+    # Constrained baseline (profile 66, constraint_set1) at level 4.0 for 1080p: what browsers'
+    # WebCodecs and hardware decoders take (noVNC builds its codec string from this SPS).
+    sps = first[20:][first[20:].find(b"\x00\x00\x01\x67") + 4 :]
+    assert sps[0] == 66 and sps[1] & 0x40 and sps[2] == 40, sps[:3].hex()
     # A full update request makes a keyframe that a fresh decoder takes on its own.
     moved = frame.copy()
     moved[500:600, 500:700] = (0, 200, 0, 0)

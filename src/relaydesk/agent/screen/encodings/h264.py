@@ -34,6 +34,7 @@ FLAG_RESET_ALL_CONTEXTS = 2
 # Quality level 0..9 -> x264 constant quantiser (lower = better); None (no level) -> level 6.
 QP_BY_QUALITY = [40 - 2 * level for level in range(10)]
 DEFAULT_QUALITY = 6
+NOMINAL_FPS = 30
 
 
 def available() -> bool:
@@ -80,7 +81,11 @@ class H264Encoder:
         ctx.width = width
         ctx.height = height
         ctx.pix_fmt = "yuv420p"
-        ctx.time_base = Fraction(1, 1000)
+        # A nominal 30 fps (pictures go out when asked for, the quantiser is constant): x264
+        # derives the H.264 level from it, 4.0 for 1920x1080 rather than 6.1 at the 1000 fps
+        # a millisecond time base implies, which hardware decoders may refuse.
+        ctx.time_base = Fraction(1, NOMINAL_FPS)
+        ctx.framerate = Fraction(NOMINAL_FPS, 1)
         ctx.options = {
             "preset": "ultrafast",
             "tune": "zerolatency",
