@@ -4,7 +4,8 @@ import { useState } from "preact/hooks";
 import { api, call, send, type DeviceGroup } from "../api/client";
 import { useI18n } from "../i18n";
 import { useAction, useLoad } from "../shared/hooks";
-import { Card, ConfirmButton, ErrorNotice, Field, fieldError, Loading } from "../shared/ui";
+import { EditDelete, ListTable, NewButton, SaveCancel } from "../shared/crud";
+import { Card, ErrorNotice, Field, fieldError, Loading } from "../shared/ui";
 
 export function DeviceGroupsPanel() {
   const { t } = useI18n();
@@ -26,11 +27,7 @@ export function DeviceGroupsPanel() {
     <>
       <p class="muted intro">{t("admin.device_groups.about")}</p>
       {editing === null ? (
-        <div class="toolbar">
-          <button type="button" class="button button-primary" data-testid="group-new" onClick={() => setEditing("new")}>
-            {t("admin.device_groups.new")}
-          </button>
-        </div>
+        <NewButton label={t("admin.device_groups.new")} testid="group-new" onClick={() => setEditing("new")} />
       ) : (
         <GroupForm
           key={String(editing)}
@@ -43,42 +40,26 @@ export function DeviceGroupsPanel() {
         />
       )}
       <ErrorNotice error={removal.error} />
-      <Card>
-        {groups.data.length === 0 ? (
-          <p class="muted" data-testid="groups-empty">
-            {t("admin.device_groups.none")}
-          </p>
-        ) : (
-          <table class="table" data-testid="groups-table">
-            <thead>
-              <tr>
-                <th>{t("common.name")}</th>
-                <th>{t("common.description")}</th>
-                <th />
-              </tr>
-            </thead>
-            <tbody>
-              {groups.data.map((item) => (
-                <tr key={item.id} data-testid="group-row">
-                  <td class="strong">{item.name}</td>
-                  <td>{item.description || "—"}</td>
-                  <td class="cell-actions">
-                    <button type="button" class="button button-secondary" data-testid="group-edit" onClick={() => setEditing(item.id)}>
-                      {t("common.edit")}
-                    </button>
-                    <ConfirmButton
-                      label={t("common.delete")}
-                      question={t("admin.device_groups.delete_question", { name: item.name })}
-                      testid="group-delete"
-                      onConfirm={() => remove(item.id)}
-                    />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
-      </Card>
+      <ListTable
+        head={[t("common.name"), t("common.description")]}
+        testid="groups-table"
+        empty={groups.data.length === 0 ? { text: t("admin.device_groups.none"), testid: "groups-empty" } : null}
+      >
+        {groups.data.map((item) => (
+          <tr key={item.id} data-testid="group-row">
+            <td class="strong">{item.name}</td>
+            <td>{item.description || "—"}</td>
+            <td class="cell-actions">
+              <EditDelete
+                testid="group"
+                question={t("admin.device_groups.delete_question", { name: item.name })}
+                onEdit={() => setEditing(item.id)}
+                onDelete={() => remove(item.id)}
+              />
+            </td>
+          </tr>
+        ))}
+      </ListTable>
     </>
   );
 }
@@ -117,14 +98,12 @@ function GroupForm({ group, onDone, onCancel }: { group: DeviceGroup | null; onD
           </Field>
         </div>
         <ErrorNotice error={action.error} shown={["name"]} />
-        <div class="form-actions">
-          <button type="submit" class="button button-primary" disabled={action.busy} data-testid="group-save">
-            {group ? t("common.save") : t("admin.device_groups.create")}
-          </button>
-          <button type="button" class="button button-quiet" onClick={onCancel}>
-            {t("common.cancel")}
-          </button>
-        </div>
+        <SaveCancel
+          label={group ? t("common.save") : t("admin.device_groups.create")}
+          testid="group-save"
+          busy={action.busy}
+          onCancel={onCancel}
+        />
       </form>
     </Card>
   );

@@ -6,7 +6,8 @@ import { api, call, send, type IssueType, type Team } from "../api/client";
 import { useI18n } from "../i18n";
 import { useAction, useLoad } from "../shared/hooks";
 import { Link } from "../shared/router";
-import { Card, ConfirmButton, ErrorNotice, Field, fieldError, Loading, Notice } from "../shared/ui";
+import { EditDelete, ListTable, NewButton, SaveCancel } from "../shared/crud";
+import { Card, ErrorNotice, Field, fieldError, Loading, Notice } from "../shared/ui";
 
 async function load(): Promise<{ issueTypes: IssueType[]; teams: Team[] }> {
   const [issueTypes, teams] = await Promise.all([
@@ -48,55 +49,35 @@ export function IssueTypesPanel() {
         </Notice>
       ) : (
         editing === null && (
-          <div class="toolbar">
-            <button type="button" class="button button-primary" data-testid="issue-type-new" onClick={() => setEditing("new")}>
-              {t("admin.issue_types.new")}
-            </button>
-          </div>
+          <NewButton label={t("admin.issue_types.new")} testid="issue-type-new" onClick={() => setEditing("new")} />
         )
       )}
       {editing !== null && (
         <IssueTypeForm key={String(editing)} issueType={current} teams={teams} onDone={done} onCancel={() => setEditing(null)} />
       )}
       <ErrorNotice error={removal.error} />
-      <Card>
-        {issueTypes.length === 0 ? (
-          <p class="muted" data-testid="issue-types-empty">
-            {t("admin.issue_types.none")}
-          </p>
-        ) : (
-          <table class="table" data-testid="issue-types-table">
-            <thead>
-              <tr>
-                <th>{t("common.name")}</th>
-                <th>{t("admin.issue_types.team")}</th>
-                <th />
-              </tr>
-            </thead>
-            <tbody>
-              {issueTypes.map((item) => (
-                <tr key={item.id} data-testid="issue-type-row">
-                  <td class="strong" dir="auto">
-                    {item.name}
-                  </td>
-                  <td>{teamNames.get(item.team_id) ?? `#${item.team_id}`}</td>
-                  <td class="cell-actions">
-                    <button type="button" class="button button-secondary" data-testid="issue-type-edit" onClick={() => setEditing(item.id)}>
-                      {t("common.edit")}
-                    </button>
-                    <ConfirmButton
-                      label={t("common.delete")}
-                      question={t("admin.issue_types.delete_question", { name: item.name })}
-                      testid="issue-type-delete"
-                      onConfirm={() => remove(item.id)}
-                    />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
-      </Card>
+      <ListTable
+        head={[t("common.name"), t("admin.issue_types.team")]}
+        testid="issue-types-table"
+        empty={issueTypes.length === 0 ? { text: t("admin.issue_types.none"), testid: "issue-types-empty" } : null}
+      >
+        {issueTypes.map((item) => (
+          <tr key={item.id} data-testid="issue-type-row">
+            <td class="strong" dir="auto">
+              {item.name}
+            </td>
+            <td>{teamNames.get(item.team_id) ?? `#${item.team_id}`}</td>
+            <td class="cell-actions">
+              <EditDelete
+                testid="issue-type"
+                question={t("admin.issue_types.delete_question", { name: item.name })}
+                onEdit={() => setEditing(item.id)}
+                onDelete={() => remove(item.id)}
+              />
+            </td>
+          </tr>
+        ))}
+      </ListTable>
     </>
   );
 }
@@ -160,14 +141,12 @@ function IssueTypeForm({
           </Field>
         </div>
         <ErrorNotice error={action.error} shown={["name", "team_id"]} />
-        <div class="form-actions">
-          <button type="submit" class="button button-primary" disabled={action.busy} data-testid="issue-type-save">
-            {issueType ? t("common.save") : t("admin.issue_types.create")}
-          </button>
-          <button type="button" class="button button-quiet" onClick={onCancel}>
-            {t("common.cancel")}
-          </button>
-        </div>
+        <SaveCancel
+          label={issueType ? t("common.save") : t("admin.issue_types.create")}
+          testid="issue-type-save"
+          busy={action.busy}
+          onCancel={onCancel}
+        />
       </form>
     </Card>
   );

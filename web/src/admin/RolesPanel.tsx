@@ -5,7 +5,8 @@ import { api, call, send, type Permission, type Role } from "../api/client";
 import { isMessageKey, useI18n, type Translate } from "../i18n";
 import { lines } from "../shared/format";
 import { useAction, useLoad } from "../shared/hooks";
-import { Badge, Card, Checkbox, ConfirmButton, ErrorNotice, Field, fieldError, Loading } from "../shared/ui";
+import { EditDelete, ListTable, NewButton, SaveCancel } from "../shared/crud";
+import { Badge, Card, Checkbox, ErrorNotice, Field, fieldError, Loading } from "../shared/ui";
 
 async function load(): Promise<{ roles: Role[]; permissions: Permission[] }> {
   const [roles, permissions] = await Promise.all([
@@ -46,11 +47,7 @@ export function RolesPanel() {
   return (
     <>
       {editing === null ? (
-        <div class="toolbar">
-          <button type="button" class="button button-primary" data-testid="role-new" onClick={() => setEditing("new")}>
-            {t("admin.roles.new")}
-          </button>
-        </div>
+        <NewButton label={t("admin.roles.new")} testid="role-new" onClick={() => setEditing("new")} />
       ) : (
         <RoleForm
           key={String(editing)}
@@ -64,60 +61,41 @@ export function RolesPanel() {
         />
       )}
       <ErrorNotice error={removal.error} testid="role-error" />
-      <Card>
-        <table class="table" data-testid="roles-table">
-          <thead>
-            <tr>
-              <th>{t("common.name")}</th>
-              <th>{t("admin.roles.permissions")}</th>
-              <th>{t("admin.roles.assignments")}</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {roles.map((item) => (
-              <tr key={item.id} data-testid="role-row">
-                <td>
-                  <div class="strong">
-                    {item.name} {item.builtin && <Badge tone="accent">{t("admin.roles.builtin")}</Badge>}
-                  </div>
-                  <div class="muted small">{item.description}</div>
-                </td>
-                <td>
-                  <span class="tags">
-                    {item.permissions.map((key) => (
-                      <span key={key} class="tag">
-                        {label(key)}
-                      </span>
-                    ))}
+      <ListTable head={[t("common.name"), t("admin.roles.permissions"), t("admin.roles.assignments")]} testid="roles-table">
+        {roles.map((item) => (
+          <tr key={item.id} data-testid="role-row">
+            <td>
+              <div class="strong">
+                {item.name} {item.builtin && <Badge tone="accent">{t("admin.roles.builtin")}</Badge>}
+              </div>
+              <div class="muted small">{item.description}</div>
+            </td>
+            <td>
+              <span class="tags">
+                {item.permissions.map((key) => (
+                  <span key={key} class="tag">
+                    {label(key)}
                   </span>
-                  {item.allowed_paths.length > 0 && (
-                    <div class="muted small">
-                      {t("admin.roles.paths_list", { paths: item.allowed_paths.join(", ") })}
-                    </div>
-                  )}
-                </td>
-                <td>{item.assignment_count}</td>
-                <td class="cell-actions">
-                  {!item.builtin && (
-                    <>
-                      <button type="button" class="button button-secondary" data-testid="role-edit" onClick={() => setEditing(item.id)}>
-                        {t("common.edit")}
-                      </button>
-                      <ConfirmButton
-                        label={t("common.delete")}
-                        question={t("admin.roles.delete_question", { name: item.name })}
-                        testid="role-delete"
-                        onConfirm={() => remove(item.id)}
-                      />
-                    </>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </Card>
+                ))}
+              </span>
+              {item.allowed_paths.length > 0 && (
+                <div class="muted small">{t("admin.roles.paths_list", { paths: item.allowed_paths.join(", ") })}</div>
+              )}
+            </td>
+            <td>{item.assignment_count}</td>
+            <td class="cell-actions">
+              {!item.builtin && (
+                <EditDelete
+                  testid="role"
+                  question={t("admin.roles.delete_question", { name: item.name })}
+                  onEdit={() => setEditing(item.id)}
+                  onDelete={() => remove(item.id)}
+                />
+              )}
+            </td>
+          </tr>
+        ))}
+      </ListTable>
     </>
   );
 }
@@ -196,14 +174,12 @@ function RoleForm({
           <textarea rows={3} value={paths} data-testid="role-paths" onInput={(event) => setPaths(event.currentTarget.value)} />
         </Field>
         <ErrorNotice error={action.error} shown={["name", "allowed_paths"]} />
-        <div class="form-actions">
-          <button type="submit" class="button button-primary" disabled={action.busy} data-testid="role-save">
-            {role ? t("common.save") : t("admin.roles.create")}
-          </button>
-          <button type="button" class="button button-quiet" onClick={onCancel}>
-            {t("common.cancel")}
-          </button>
-        </div>
+        <SaveCancel
+          label={role ? t("common.save") : t("admin.roles.create")}
+          testid="role-save"
+          busy={action.busy}
+          onCancel={onCancel}
+        />
       </form>
     </Card>
   );

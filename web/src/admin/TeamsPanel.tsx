@@ -4,7 +4,8 @@ import { useState } from "preact/hooks";
 import { api, call, send, type Team, type User } from "../api/client";
 import { useI18n } from "../i18n";
 import { useAction, useLoad } from "../shared/hooks";
-import { Card, Checkbox, ConfirmButton, ErrorNotice, Field, fieldError, Loading } from "../shared/ui";
+import { EditDelete, ListTable, NewButton, SaveCancel } from "../shared/crud";
+import { Card, Checkbox, ErrorNotice, Field, fieldError, Loading } from "../shared/ui";
 
 async function load(): Promise<{ teams: Team[]; users: User[] }> {
   const [teams, users] = await Promise.all([call(api.GET("/api/v1/teams")), call(api.GET("/api/v1/users"))]);
@@ -39,54 +40,33 @@ export function TeamsPanel() {
   return (
     <>
       {editing === null && (
-        <div class="toolbar">
-          <button type="button" class="button button-primary" data-testid="team-new" onClick={() => setEditing("new")}>
-            {t("admin.teams.new")}
-          </button>
-        </div>
+        <NewButton label={t("admin.teams.new")} testid="team-new" onClick={() => setEditing("new")} />
       )}
       {editing !== null && (
         <TeamForm key={String(editing)} team={team ?? null} users={users} onDone={done} onCancel={() => setEditing(null)} />
       )}
       <ErrorNotice error={removal.error} />
-      <Card>
-        {teams.length === 0 ? (
-          <p class="muted" data-testid="teams-empty">
-            {t("admin.teams.none")}
-          </p>
-        ) : (
-          <table class="table" data-testid="teams-table">
-            <thead>
-              <tr>
-                <th>{t("common.name")}</th>
-                <th>{t("common.description")}</th>
-                <th>{t("admin.teams.members")}</th>
-                <th />
-              </tr>
-            </thead>
-            <tbody>
-              {teams.map((item) => (
-                <tr key={item.id} data-testid="team-row">
-                  <td class="strong">{item.name}</td>
-                  <td>{item.description || "—"}</td>
-                  <td>{item.member_ids.map((id) => names.get(id) ?? `#${id}`).join(", ") || "—"}</td>
-                  <td class="cell-actions">
-                    <button type="button" class="button button-secondary" data-testid="team-edit" onClick={() => setEditing(item.id)}>
-                      {t("common.edit")}
-                    </button>
-                    <ConfirmButton
-                      label={t("common.delete")}
-                      question={t("admin.teams.delete_question", { name: item.name })}
-                      testid="team-delete"
-                      onConfirm={() => remove(item.id)}
-                    />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
-      </Card>
+      <ListTable
+        head={[t("common.name"), t("common.description"), t("admin.teams.members")]}
+        testid="teams-table"
+        empty={teams.length === 0 ? { text: t("admin.teams.none"), testid: "teams-empty" } : null}
+      >
+        {teams.map((item) => (
+          <tr key={item.id} data-testid="team-row">
+            <td class="strong">{item.name}</td>
+            <td>{item.description || "—"}</td>
+            <td>{item.member_ids.map((id) => names.get(id) ?? `#${id}`).join(", ") || "—"}</td>
+            <td class="cell-actions">
+              <EditDelete
+                testid="team"
+                question={t("admin.teams.delete_question", { name: item.name })}
+                onEdit={() => setEditing(item.id)}
+                onDelete={() => remove(item.id)}
+              />
+            </td>
+          </tr>
+        ))}
+      </ListTable>
     </>
   );
 }
@@ -161,14 +141,12 @@ function TeamForm({
           </div>
         </fieldset>
         <ErrorNotice error={action.error} shown={["name"]} />
-        <div class="form-actions">
-          <button type="submit" class="button button-primary" disabled={action.busy} data-testid="team-save">
-            {team ? t("common.save") : t("admin.teams.create")}
-          </button>
-          <button type="button" class="button button-quiet" onClick={onCancel}>
-            {t("common.cancel")}
-          </button>
-        </div>
+        <SaveCancel
+          label={team ? t("common.save") : t("admin.teams.create")}
+          testid="team-save"
+          busy={action.busy}
+          onCancel={onCancel}
+        />
       </form>
     </Card>
   );

@@ -14,6 +14,7 @@ import {
 } from "../api/client";
 import { LANGUAGES, useI18n, type Language } from "../i18n";
 import { initials } from "../shared/AppShell";
+import { NewButton, SaveCancel } from "../shared/crud";
 import { useAction, useLoad } from "../shared/hooks";
 import { useMe } from "../shared/session";
 import {
@@ -81,19 +82,14 @@ export function UsersPanel() {
           }}
         />
       ) : (
-        <div class="toolbar">
-          <button
-            type="button"
-            class="button button-primary"
-            data-testid="user-new"
-            onClick={() => {
-              setCreated(null);
-              setCreating(true);
-            }}
-          >
-            {t("admin.users.new")}
-          </button>
-        </div>
+        <NewButton
+          label={t("admin.users.new")}
+          testid="user-new"
+          onClick={() => {
+            setCreated(null);
+            setCreating(true);
+          }}
+        />
       )}
       {editing && (
         <UserEditor
@@ -317,14 +313,7 @@ function CreateUserForm({
         <p class="muted">{t("admin.users.new_about")}</p>
         <ProfileFields profile={profile} onChange={setProfile} error={action.error} withEmail />
         <ErrorNotice error={action.error} shown={PROFILE_FIELDS} />
-        <div class="form-actions">
-          <button type="submit" class="button button-primary" disabled={action.busy} data-testid="user-create-submit">
-            {t("admin.users.create")}
-          </button>
-          <button type="button" class="button button-quiet" onClick={onCancel}>
-            {t("common.cancel")}
-          </button>
-        </div>
+        <SaveCancel label={t("admin.users.create")} testid="user-create-submit" busy={action.busy} onCancel={onCancel} />
       </form>
     </Card>
   );
