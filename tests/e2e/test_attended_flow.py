@@ -32,8 +32,8 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from tests.fixtures.browser import DEFAULT_TIMEOUT_MS, _keep_evidence
-from tests.fixtures.common import PHASE_REPORTS, artifacts_path
+from tests.fixtures.browser import by_id, open_page, shoot
+from tests.fixtures.common import artifacts_path
 from tests.fixtures.mail import SmtpServer, start_smtp_server
 from tests.fixtures.server import SERVERS, RelaydeskServer
 
@@ -48,14 +48,6 @@ TECH_DOMAIN = "helpdesk.example.com"
 UNICODE = "你好 مرحبا 👋"
 HOSTNAME = socket.gethostname()
 WAIT_MS = 20_000
-
-
-def by_id(page: Page | Locator, testid: str) -> Locator:
-    return page.get_by_test_id(testid)
-
-
-def shoot(page: Page, artifacts_dir: Path, name: str) -> None:
-    page.screenshot(path=str(artifacts_dir / f"{name}.png"), full_page=True)
 
 
 # --- the server, its administrator and its mail ------------------------------------------------
@@ -133,21 +125,8 @@ def _report_the_server(request: pytest.FixtureRequest, desk: Desk) -> None:
 @pytest.fixture
 def portal(browser: Browser, request: pytest.FixtureRequest, artifacts_dir: Path) -> Iterator[Page]:
     """The customer's own browser (a second context: no cookies shared with the console)."""
-    context = browser.new_context(viewport={"width": 1100, "height": 900}, locale="en-US")
-    context.set_default_timeout(DEFAULT_TIMEOUT_MS)
-    console: list[str] = []
-    customer = context.new_page()
-    customer.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
-    customer.on("pageerror", lambda error: console.append(f"pageerror: {error}"))
-    try:
+    with open_page(browser, request, artifacts_dir / "portal", width=1100, height=900) as customer:
         yield customer
-    finally:
-        reports = request.node.stash.get(PHASE_REPORTS, {})
-        if any(report.failed for report in reports.values()):
-            evidence = artifacts_dir / "portal"
-            evidence.mkdir(exist_ok=True)
-            _keep_evidence(customer, console, evidence)
-        context.close()
 
 
 # --- the agent ---------------------------------------------------------------------------------

@@ -13,7 +13,6 @@ artifacts directory.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import stat
@@ -27,6 +26,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
+from tests.fixtures.browser import by_id, shoot
+from tests.integration.files_client import random_file, sha256_of
 from tests.integration.technician import Technician
 
 pytestmark = pytest.mark.e2e
@@ -36,32 +37,6 @@ TECH_EMAIL = "files.tech@example.com"
 TECH_PASSWORD = "Files-Tech-Pass-1234"
 WAIT_MS = 20_000
 MiB = 1024 * 1024
-
-
-def by_id(page: Page | Locator, testid: str) -> Locator:
-    return page.get_by_test_id(testid)
-
-
-def shoot(page: Page, artifacts_dir: Path, name: str) -> None:
-    page.screenshot(path=str(artifacts_dir / f"{name}.png"), full_page=True)
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(MiB):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def random_file(path: Path, size: int) -> Path:
-    with path.open("wb") as f:
-        left = size
-        while left:
-            step = min(left, 4 * MiB)
-            f.write(os.urandom(step))
-            left -= step
-    return path
 
 
 def row(page: Page, name: str) -> Locator:

@@ -16,7 +16,9 @@ from typing import Any
 
 import pyotp
 import pytest
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Page, expect
+
+from tests.fixtures.browser import by_id, shoot
 
 pytestmark = pytest.mark.e2e
 
@@ -26,14 +28,6 @@ TECH_EMAIL = "theo.martin@example.com"
 TECH_PASSWORD = "Quiet meadow violin 7"
 HELP_DESK_ROLE = "Help desk operator"
 SVG_DATA_URL = re.compile(r"^data:image/svg\+xml;base64,")
-
-
-def by_id(page: Page, testid: str) -> Locator:
-    return page.get_by_test_id(testid)
-
-
-def shoot(page: Page, artifacts_dir: Path, name: str) -> None:
-    page.screenshot(path=str(artifacts_dir / f"{name}.png"), full_page=True)
 
 
 def fresh_code(secret: str, after: float = 0.0) -> str:

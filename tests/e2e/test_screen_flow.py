@@ -32,8 +32,9 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from tests.fixtures.browser import DEFAULT_TIMEOUT_MS
+from tests.fixtures.browser import by_id, first_sign_in, open_page, shoot
 from tests.fixtures.common import require_executable
+from tests.fixtures.xvfb import x_screenshot
 
 pytestmark = pytest.mark.e2e
 
@@ -47,28 +48,7 @@ XEV_SPOT = (XEV_AT[0] + 150, XEV_AT[1] + 100)
 WAIT_MS = 20_000
 
 
-def by_id(scope: Page | Locator, testid: str) -> Locator:
-    return scope.get_by_test_id(testid)
-
-
-def shoot(page: Page, artifacts_dir: Path, name: str) -> None:
-    page.screenshot(path=str(artifacts_dir / f"{name}.png"), full_page=True)
-
-
 # --- the customer's X display ------------------------------------------------------------------
-
-
-def x_screenshot(display: str) -> np.ndarray:
-    from Xlib import X
-    from Xlib import display as xdisplay
-
-    d = xdisplay.Display(display)
-    root = d.screen().root
-    geometry = root.get_geometry()
-    raw = root.get_image(0, 0, geometry.width, geometry.height, X.ZPixmap, 0xFFFFFFFF)
-    pixels = np.frombuffer(raw.data, dtype=np.uint8).reshape(geometry.height, geometry.width, 4)
-    d.close()
-    return pixels[:, :, [2, 1, 0]]  # BGRX → RGB
 
 
 def paint_background(display: str) -> None:
@@ -175,19 +155,6 @@ def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
 # --- the people --------------------------------------------------------------------------------
 
 
-def sign_in(page: Page, base: str, email: str, first_password: str, password: str) -> None:
-    """First sign-in: the password handed out must be changed."""
-    page.goto(f"{base}/console")
-    by_id(page, "signin-email").fill(email)
-    by_id(page, "signin-password").fill(first_password)
-    by_id(page, "signin-submit").click()
-    expect(by_id(page, "password-change-form")).to_be_visible()
-    by_id(page, "password-new").fill(password)
-    by_id(page, "password-confirm").fill(password)
-    by_id(page, "password-change-submit").click()
-    expect(page).to_have_url(re.compile(r"/console"))
-
-
 def csrf(page: Page) -> str:
     return next(c["value"] for c in page.context.cookies() if c["name"] == "relaydesk_csrf")
 
@@ -204,14 +171,10 @@ def new_key(page: Page, base: str) -> str:
 
 
 @pytest.fixture
-def portal(browser: Browser) -> Iterator[Page]:
+def portal(browser: Browser, request: pytest.FixtureRequest, artifacts_dir: Path) -> Iterator[Page]:
     """The customer's own browser: a second context, no cookies shared with the console."""
-    context = browser.new_context(viewport={"width": 1100, "height": 900}, locale="en-US")
-    context.set_default_timeout(DEFAULT_TIMEOUT_MS)
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
+    with open_page(browser, request, artifacts_dir / "portal", width=1100, height=900) as customer:
+        yield customer
 
 
 class Agent:
@@ -352,7 +315,7 @@ def test_technician_views_and_controls_the_customers_screen(
 ) -> None:
     base = relaydesk_server.url
     page.set_viewport_size({"width": 2000, "height": 1500})
-    sign_in(
+    first_sign_in(
         page, base, relaydesk_server.admin_email, relaydesk_server.admin_password, ADMIN_PASSWORD
     )
     key = new_key(page, base)
@@ -559,7 +522,7 @@ def test_technician_without_full_control_can_only_view(
         assert assigned.is_success, assigned.text
 
     page.set_viewport_size({"width": 2000, "height": 1500})
-    sign_in(page, base, "watcher@example.com", "Handed out 42 once", VIEWER_PASSWORD)
+    first_sign_in(page, base, "watcher@example.com", "Handed out 42 once", VIEWER_PASSWORD)
     key = new_key(page, base)
     token = httpx.post(f"{base}/api/v1/portal/keys", json={"key": key}).json()["customer_token"]
     customer = httpx.Client(base_url=base, headers={"x-customer-token": token})

@@ -22,31 +22,13 @@ from typing import Any
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
+from tests.fixtures.browser import by_id, first_sign_in, shoot
+
 pytestmark = pytest.mark.e2e
 
 AGENT = str(Path(sys.executable).parent / "relaydesk-agent")
 ADMIN_PASSWORD = "Shell lantern harbour 42"
 WAIT_MS = 20_000
-
-
-def by_id(page: Page | Locator, testid: str) -> Locator:
-    return page.get_by_test_id(testid)
-
-
-def shoot(page: Page, artifacts_dir: Path, name: str) -> None:
-    page.screenshot(path=str(artifacts_dir / f"{name}.png"), full_page=True)
-
-
-def sign_in_as_admin(page: Page, server: Any) -> None:
-    page.goto(f"{server.url}/console")
-    by_id(page, "signin-email").fill(server.admin_email)
-    by_id(page, "signin-password").fill(server.admin_password)
-    by_id(page, "signin-submit").click()
-    expect(by_id(page, "password-change-form")).to_be_visible()
-    by_id(page, "password-new").fill(ADMIN_PASSWORD)
-    by_id(page, "password-confirm").fill(ADMIN_PASSWORD)
-    by_id(page, "password-change-submit").click()
-    expect(page).to_have_url(re.compile(r"/console"))
 
 
 class BrowserApi:
@@ -116,7 +98,13 @@ def test_technician_works_in_two_shells_and_replays_the_recording(
 ) -> None:
     base = relaydesk_server.url
     page.set_viewport_size({"width": 1000, "height": 1000})
-    sign_in_as_admin(page, relaydesk_server)
+    first_sign_in(
+        page,
+        relaydesk_server.url,
+        relaydesk_server.admin_email,
+        relaydesk_server.admin_password,
+        ADMIN_PASSWORD,
+    )
     console = BrowserApi(page, base)
     console.send("PATCH", "/api/v1/organisation/settings", {"recording_enabled": True})
     key = console.send("POST", "/api/v1/session-keys", {"validity_minutes": 15})["key"]

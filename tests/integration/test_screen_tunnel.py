@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.fixtures.xvfb import x_screenshot
 from tests.integration.technician import Technician, next_event
 from tests.integration.tunnel_bridge import TunnelBridge
 
@@ -33,19 +34,6 @@ def desktop(xvfb_display: Any) -> Iterator[Any]:
         yield xvfb_display
     finally:
         window.kill()
-
-
-def x_screenshot(display: str) -> np.ndarray:
-    from Xlib import X
-    from Xlib import display as xdisplay
-
-    d = xdisplay.Display(display)
-    root = d.screen().root
-    geometry = root.get_geometry()
-    raw = root.get_image(0, 0, geometry.width, geometry.height, X.ZPixmap, 0xFFFFFFFF)
-    pixels = np.frombuffer(raw.data, dtype=np.uint8).reshape(geometry.height, geometry.width, 4)
-    d.close()
-    return pixels[:, :, [2, 1, 0]]  # BGRX → RGB
 
 
 def test_technician_sees_the_customers_screen_through_the_relay(
