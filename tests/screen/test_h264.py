@@ -171,3 +171,27 @@ def test_converting_only_the_changed_area_matches_converting_everything() -> Non
     # filter reads a pixel past a 2 x 2 block at the area's edges): same quality, not bits.
     assert psnr(fb_partial, moved, 200, 120) >= psnr(fb_whole, moved, 200, 120) - 0.5
     assert psnr(fb_partial, moved, 200, 120) >= 30.0
+
+
+def nal_types(annex_b: bytes) -> list[int]:
+    """The NAL unit types of an Annex B stream, in order."""
+    types = []
+    at = annex_b.find(b"\x00\x00\x01")
+    while at != -1:
+        types.append(annex_b[at + 3] & 0x1F)
+        at = annex_b.find(b"\x00\x00\x01", at + 3)
+    return types
+
+
+def test_every_picture_is_one_slice() -> None:
+    """noVNC (1.7) cuts a payload after each slice and gives WebCodecs each part as a picture:
+    a picture in several slices (x264's sliced threads on a large screen) shows mostly green."""
+    rng = np.random.default_rng(5)
+    encoder = H264Encoder()
+    frame = rng.integers(0, 256, (1080, 1920, 4), dtype=np.uint8)
+    for step in range(3):
+        frame[100:400, 200 + 10 * step : 800 + 10 * step] = rng.integers(0, 256, 4)
+        rect = encoder.encode(frame, 5, keyframe=step == 0)
+        assert rect is not None
+        slices = [t for t in nal_types(rect[12 + 8 :]) if t in (1, 5)]
+        assert slices == ([5] if step == 0 else [1]), slices

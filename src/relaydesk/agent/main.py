@@ -63,6 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:
         print(f"relaydesk-agent: {error}", file=sys.stderr)
         return EXIT_ERROR
+    from relaydesk.agent.screen.listener import report_screen_log
+
+    report_screen_log(status)
     mode = AttendedMode(args.key, remove_on_exit=args.remove_on_exit)
     status(f"relaydesk-agent {__version__}: connecting to {args.server}")
     try:

@@ -189,11 +189,17 @@ class _StatusHandler(logging.Handler):
         self._status(record.getMessage())
 
 
-def run_from_args(args: argparse.Namespace, status: Callable[[str], None]) -> int:
-    """Entry for relaydesk-agent --rfb-listen: returns the exit code."""
+def report_screen_log(status: Callable[[str], None]) -> None:
+    """Show the screen's log lines (which encoding each viewer gets, failures) as status lines,
+    through the relay as well as on the local listener."""
     screen_log = logging.getLogger("relaydesk.agent.screen")
     screen_log.setLevel(logging.INFO)
     screen_log.addHandler(_StatusHandler(status))
+
+
+def run_from_args(args: argparse.Namespace, status: Callable[[str], None]) -> int:
+    """Entry for relaydesk-agent --rfb-listen: returns the exit code."""
+    report_screen_log(status)
     try:
         host, port = parse_host_port(args.rfb_listen)
     except ValueError as error:

@@ -15,7 +15,8 @@ when the client asks for a full update, or after a reset). The JPEG quality leve
 sent (0..9) picks a constant quantiser (QP 40 - 2 x level). Not x264's constant rate factor:
 it depends on the frame rate the stream claims and on how much of the (mostly static) screen
 is still, so the same level gave twice the bytes on a full screen as on the moving window alone.
-Only the areas that changed are converted to YUV, into a persistent picture.
+Only the areas that changed are converted to YUV, into a persistent picture. Every picture is
+one slice (one thread): noVNC splits a payload at each slice and decodes each as a picture.
 """
 
 from __future__ import annotations
@@ -91,7 +92,12 @@ class H264Encoder:
             "tune": "zerolatency",
             "profile": "baseline",
             "qp": str(qp),
-            "x264-params": "repeat-headers=1:keyint=infinite:min-keyint=1:scenecut=0",
+            # One slice per picture: zerolatency's sliced threads cut a picture into a slice
+            # per thread, and noVNC 1.7 hands each slice to WebCodecs as a picture of its own
+            # (Chromium then shows green for the rest). One thread: frame threads would delay.
+            "threads": "1",
+            "x264-params": "repeat-headers=1:keyint=infinite:min-keyint=1:scenecut=0"
+            ":sliced-threads=0:slices=1",
         }
         ctx.open()
         self._ctx = ctx
