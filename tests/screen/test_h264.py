@@ -195,3 +195,17 @@ def test_every_picture_is_one_slice() -> None:
         assert rect is not None
         slices = [t for t in nal_types(rect[12 + 8 :]) if t in (1, 5)]
         assert slices == ([5] if step == 0 else [1]), slices
+
+
+def test_the_stream_says_its_colours_are_bt601_limited_range() -> None:
+    """The picture is converted with BT.601 at limited range; a stream that does not say so is
+    decoded as BT.709 by Chromium's WebCodecs (greens some 10 levels off)."""
+    import av
+
+    rect = H264Encoder().encode(np.zeros((64, 64, 4), np.uint8), 5, keyframe=True)
+    assert rect is not None
+    decoder = av.CodecContext.create("h264", "r")
+    frames = [*decoder.decode(av.Packet(rect[12 + 8 :])), *decoder.decode(None)]
+    smpte170m, limited = 6, 1  # FFmpeg's AVCOL_SPC_SMPTE170M (BT.601), AVCOL_RANGE_MPEG
+    assert (frames[0].colorspace, frames[0].color_range) == (smpte170m, limited)
+    assert (frames[0].color_primaries, frames[0].color_trc) == (smpte170m, smpte170m)

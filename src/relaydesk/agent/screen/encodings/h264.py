@@ -97,7 +97,10 @@ class H264Encoder:
             # (Chromium then shows green for the rest). One thread: frame threads would delay.
             "threads": "1",
             "x264-params": "repeat-headers=1:keyint=infinite:min-keyint=1:scenecut=0"
-            ":sliced-threads=0:slices=1",
+            ":sliced-threads=0:slices=1"
+            # What the conversion above makes (FFmpeg's default: BT.601, limited range), said in
+            # the stream: decoders guess BT.709 otherwise (Chromium did: greens 10 levels off).
+            ":colormatrix=smpte170m:colorprim=smpte170m:transfer=smpte170m:range=tv",
         }
         ctx.open()
         self._ctx = ctx
