@@ -12,9 +12,11 @@ content the link meter counts fewer bytes in video mode than in "all colours" (e
 received bytes through the viewer's test hook; the bound is on the ratio, not on time).
 
 Chromium here (Debian 156) answers VideoDecoder.isConfigSupported true for avc1.42401f (noVNC's
-own probe) and for the constrained baseline level 4.0 the agent sends, and really decodes it:
-the canvas test below would fail on a black or stale picture. Were that not so, the viewer would
-leave H.264 out of its SetEncodings and the agent would log Tight JPEG; the test says which.
+own probe) and decodes the agent's constrained baseline stream. This test found two faults, both
+fixed in the agent: x264's sliced threads cut each picture into slices, which noVNC 1.7 decodes
+as pictures of their own (a green canvas), and the stream did not say its colours were BT.601,
+so Chromium decoded them as BT.709. Were H.264 not decodable, the viewer would leave it out of
+its SetEncodings, the agent would log Tight JPEG, and the test would fail saying so.
 """
 
 from __future__ import annotations
