@@ -4,8 +4,8 @@ import { useState } from "preact/hooks";
 import { api, call, send, type DeviceGroup } from "../api/client";
 import { useI18n } from "../i18n";
 import { useAction, useLoad } from "../shared/hooks";
-import { EditDelete, ListTable, NewButton, SaveCancel } from "../shared/crud";
-import { Card, ErrorNotice, Field, fieldError, Loading } from "../shared/ui";
+import { EditDelete, ListTable, NewButton } from "../shared/crud";
+import { Card, ErrorNotice, Field, fieldError, Loading, SaveCancel } from "../shared/ui";
 
 export function DeviceGroupsPanel() {
   const { t } = useI18n();

@@ -6,8 +6,8 @@ import { api, call, send, type IssueType, type Team } from "../api/client";
 import { useI18n } from "../i18n";
 import { useAction, useLoad } from "../shared/hooks";
 import { Link } from "../shared/router";
-import { EditDelete, ListTable, NewButton, SaveCancel } from "../shared/crud";
-import { Card, ErrorNotice, Field, fieldError, Loading, Notice } from "../shared/ui";
+import { EditDelete, ListTable, NewButton } from "../shared/crud";
+import { Card, ErrorNotice, Field, fieldError, Loading, Notice, SaveCancel } from "../shared/ui";
 
 async function load(): Promise<{ issueTypes: IssueType[]; teams: Team[] }> {
   const [issueTypes, teams] = await Promise.all([

@@ -5,8 +5,8 @@ import { api, call, send, type Permission, type Role } from "../api/client";
 import { isMessageKey, useI18n, type Translate } from "../i18n";
 import { lines } from "../shared/format";
 import { useAction, useLoad } from "../shared/hooks";
-import { EditDelete, ListTable, NewButton, SaveCancel } from "../shared/crud";
-import { Badge, Card, Checkbox, ErrorNotice, Field, fieldError, Loading } from "../shared/ui";
+import { EditDelete, ListTable, NewButton } from "../shared/crud";
+import { Badge, Card, Checkbox, ErrorNotice, Field, fieldError, Loading, SaveCancel } from "../shared/ui";
 
 async function load(): Promise<{ roles: Role[]; permissions: Permission[] }> {
   const [roles, permissions] = await Promise.all([

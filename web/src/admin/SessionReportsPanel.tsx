@@ -8,7 +8,7 @@ import { ChatLog } from "../shared/Chat";
 import { formatDateTime } from "../shared/format";
 import { useAction, useLoad } from "../shared/hooks";
 import { fileSafe, formatDuration, saveFile } from "../shared/text";
-import { Badge, Card, ErrorNotice, Loading } from "../shared/ui";
+import { Badge, Card, DetailsList, ErrorNotice, Loading } from "../shared/ui";
 import { durationOf, eventDetails, eventLabel, reportCsv, reportsCsv, startedAt } from "./reports";
 import { ShellRecordings } from "./ShellRecordings";
 
@@ -212,16 +212,7 @@ function ReportDetail({ sessionId, onBack }: { sessionId: number; onBack: () => 
         title={t("reports.session_title", { id: session.id })}
         actions={<Badge tone={STATUS_TONE[session.status]}>{t(`session.status.${session.status}`)}</Badge>}
       >
-        <dl class="details-list details-columns">
-          {summary.map(([label, value, testid]) => (
-            <div key={testid} class="details-row">
-              <dt>{label}</dt>
-              <dd data-testid={testid} dir="auto">
-                {value}
-              </dd>
-            </div>
-          ))}
-        </dl>
+        <DetailsList rows={summary} columns />
         {session.issue_description && (
           <div class="details-issue">
             <h3>{t("session.issue")}</h3>

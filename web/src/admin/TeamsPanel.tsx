@@ -4,8 +4,8 @@ import { useState } from "preact/hooks";
 import { api, call, send, type Team, type User } from "../api/client";
 import { useI18n } from "../i18n";
 import { useAction, useLoad } from "../shared/hooks";
-import { EditDelete, ListTable, NewButton, SaveCancel } from "../shared/crud";
-import { Card, Checkbox, ErrorNotice, Field, fieldError, Loading } from "../shared/ui";
+import { EditDelete, ListTable, NewButton } from "../shared/crud";
+import { Card, Checkbox, ErrorNotice, Field, fieldError, Loading, SaveCancel } from "../shared/ui";
 
 async function load(): Promise<{ teams: Team[]; users: User[] }> {
   const [teams, users] = await Promise.all([call(api.GET("/api/v1/teams")), call(api.GET("/api/v1/users"))]);

@@ -14,7 +14,7 @@ import {
 } from "../api/client";
 import { LANGUAGES, useI18n, type Language } from "../i18n";
 import { initials } from "../shared/AppShell";
-import { NewButton, SaveCancel } from "../shared/crud";
+import { NewButton } from "../shared/crud";
 import { useAction, useLoad } from "../shared/hooks";
 import { useMe } from "../shared/session";
 import {
@@ -28,6 +28,7 @@ import {
   fieldError,
   Loading,
   Notice,
+  SaveCancel,
 } from "../shared/ui";
 import { MAX_PICTURE_BYTES, readPicture, scopeGroupNames, teamChanges } from "./users";
 

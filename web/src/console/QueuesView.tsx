@@ -7,7 +7,7 @@ import { useI18n } from "../i18n";
 import { formatDateTime } from "../shared/format";
 import { useAction } from "../shared/hooks";
 import { navigate } from "../shared/router";
-import { Badge, Card, ErrorNotice, Loading } from "../shared/ui";
+import { Badge, Card, DetailsList, ErrorNotice, Loading } from "../shared/ui";
 import { useConsole } from "./ConsoleContext";
 import { customerName, deviceLabel, queueName, waited } from "./present";
 import { findWaiting } from "./store";
@@ -160,16 +160,7 @@ function SessionDetails({ session }: { session: SupportSession }) {
         </div>
         <Badge tone={session.status === "held" ? "accent" : "neutral"}>{t(`session.status.${session.status}`)}</Badge>
       </header>
-      <dl class="details-list">
-        {rows.map(([label, value, testid]) => (
-          <div key={testid} class="details-row">
-            <dt>{label}</dt>
-            <dd data-testid={testid} dir="auto">
-              {value}
-            </dd>
-          </div>
-        ))}
-      </dl>
+      <DetailsList rows={rows} />
       <div class="details-issue">
         <h3>{t("session.issue")}</h3>
         <p class={session.issue_description ? "issue-text" : "muted"} dir="auto" data-testid="detail-issue">

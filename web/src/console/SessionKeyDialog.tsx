@@ -7,7 +7,7 @@ import { useI18n, type MessageKey } from "../i18n";
 import { formatDateTime } from "../shared/format";
 import { useAction, useLoad } from "../shared/hooks";
 import { Modal } from "../shared/Modal";
-import { CopyButton, ErrorNotice, Field, Notice } from "../shared/ui";
+import { CopyButton, ErrorNotice, Field, Notice, SaveCancel } from "../shared/ui";
 
 export const VALIDITY_CHOICES: { minutes: ValidityMinutes; label: MessageKey }[] = [
   { minutes: 15, label: "key.validity.15" },
@@ -82,19 +82,12 @@ export function SessionKeyDialog({ onClose }: { onClose: () => void }) {
             </select>
           </Field>
           <ErrorNotice error={portals.error ?? action.error} />
-          <div class="form-actions">
-            <button
-              type="submit"
-              class="button button-primary"
-              disabled={action.busy || portals.data === null}
-              data-testid="key-generate"
-            >
-              {t("key.generate")}
-            </button>
-            <button type="button" class="button button-quiet" onClick={onClose}>
-              {t("common.cancel")}
-            </button>
-          </div>
+          <SaveCancel
+            label={t("key.generate")}
+            testid="key-generate"
+            busy={action.busy || portals.data === null}
+            onCancel={onClose}
+          />
         </form>
       )}
     </Modal>

@@ -5,7 +5,7 @@ import type { TotpSetup } from "../api/client";
 import { normaliseCode } from "../auth/signin";
 import { useI18n } from "../i18n";
 import { svgDataUrl } from "./format";
-import { ErrorNotice, Field } from "./ui";
+import { ErrorNotice, Field, SaveCancel } from "./ui";
 
 type Props = {
   setup: TotpSetup;
@@ -60,16 +60,7 @@ export function TotpEnrolment({ setup, busy, error, onConfirm, onCancel }: Props
         />
       </Field>
       <ErrorNotice error={error} />
-      <div class="form-actions">
-        <button type="submit" class="button button-primary" disabled={busy} data-testid="totp-confirm">
-          {t("totp.confirm")}
-        </button>
-        {onCancel && (
-          <button type="button" class="button button-quiet" onClick={onCancel}>
-            {t("common.cancel")}
-          </button>
-        )}
-      </div>
+      <SaveCancel label={t("totp.confirm")} testid="totp-confirm" busy={busy} onCancel={onCancel} />
     </form>
   );
 }

@@ -1,6 +1,6 @@
 /** The pieces of the admin lists that create, edit and delete things (teams, issue types, device
- * groups, roles, users): one way to show the "new" button, the list, a row's actions and a form's
- * buttons. */
+ * groups, roles, users): one way to show the "new" button, the list and a row's actions (the form's buttons:
+ * `SaveCancel` in ui.tsx). */
 
 import type { ComponentChildren } from "preact";
 import { useI18n } from "../i18n";
@@ -74,30 +74,5 @@ export function EditDelete({
       </button>
       <ConfirmButton label={t("common.delete")} question={question} testid={`${testid}-delete`} onConfirm={onDelete} />
     </>
-  );
-}
-
-/** A form's submit button and its Cancel button. */
-export function SaveCancel({
-  label,
-  testid,
-  busy,
-  onCancel,
-}: {
-  label: string;
-  testid: string;
-  busy: boolean;
-  onCancel: () => void;
-}) {
-  const { t } = useI18n();
-  return (
-    <div class="form-actions">
-      <button type="submit" class="button button-primary" disabled={busy} data-testid={testid}>
-        {label}
-      </button>
-      <button type="button" class="button button-quiet" onClick={onCancel}>
-        {t("common.cancel")}
-      </button>
-    </div>
   );
 }

@@ -226,3 +226,46 @@ export function LanguageSwitcher() {
 export function Badge({ children, tone = "neutral" }: { children: ComponentChildren; tone?: "neutral" | "good" | "bad" | "accent" }) {
   return <span class={`badge badge-${tone}`}>{children}</span>;
 }
+
+/** Label and value pairs, each value with its test id: `[label, value, testid]`. */
+export function DetailsList({ rows, columns }: { rows: [string, string, string][]; columns?: boolean }) {
+  return (
+    <dl class={columns ? "details-list details-columns" : "details-list"}>
+      {rows.map(([label, value, testid]) => (
+        <div key={testid} class="details-row">
+          <dt>{label}</dt>
+          <dd data-testid={testid} dir="auto">
+            {value}
+          </dd>
+        </div>
+      ))}
+    </dl>
+  );
+}
+
+/** A form's submit button and, when the form can be left, its Cancel button. */
+export function SaveCancel({
+  label,
+  testid,
+  busy,
+  onCancel,
+}: {
+  label: string;
+  testid: string;
+  busy: boolean;
+  onCancel?: () => void;
+}) {
+  const { t } = useI18n();
+  return (
+    <div class="form-actions">
+      <button type="submit" class="button button-primary" disabled={busy} data-testid={testid}>
+        {label}
+      </button>
+      {onCancel && (
+        <button type="button" class="button button-quiet" onClick={onCancel}>
+          {t("common.cancel")}
+        </button>
+      )}
+    </div>
+  );
+}

@@ -12,7 +12,7 @@ import { formatDateTime } from "../../shared/format";
 import { Modal } from "../../shared/Modal";
 import { useMe } from "../../shared/session";
 import { formatBytes, formatDuration, saveBlob } from "../../shared/text";
-import { ErrorNotice } from "../../shared/ui";
+import { ErrorNotice, SaveCancel } from "../../shared/ui";
 import { FilesConnection, FilesError, type Link } from "./connection";
 import { arrange, crumbsOf, joinPath, modeText, nameProblem, nextSort, parentOf, rootOf, type Sort, type SortKey } from "./paths";
 import type { Entry, Root } from "./protocol";
@@ -612,14 +612,12 @@ function EntryDialog({
           {problem && <span class="field-error">{problem}</span>}
         </label>
         <FilesError_ error={failure} testid="files-dialog-error" />
-        <div class="form-actions">
-          <button type="submit" class="button button-primary" data-testid="files-name-submit" disabled={working}>
-            {dialog.kind === "mkdir" ? t("files.mkdir_submit") : t("files.rename_submit")}
-          </button>
-          <button type="button" class="button button-quiet" onClick={onClose}>
-            {t("common.cancel")}
-          </button>
-        </div>
+        <SaveCancel
+          label={dialog.kind === "mkdir" ? t("files.mkdir_submit") : t("files.rename_submit")}
+          testid="files-name-submit"
+          busy={working}
+          onCancel={onClose}
+        />
       </form>
     </Modal>
   );

@@ -149,11 +149,16 @@ abstract class Transfer implements Stream {
     this.finish("failed", { code: "connection_closed", message: "The connection to the device is closed." });
   }
 
-  abstract onReply(reply: Reply): void;
-
-  protected refused(reply: Reply & { t: "error" }): void {
-    this.finish("failed", { code: reply.code, message: reply.message });
+  /** A reply for this transfer: the ending ones both directions share are handled here, the rest
+   * by the direction's own `handle`. */
+  onReply(reply: Reply): void {
+    if (this.finished) return;
+    if (reply.t === "cancelled") this.finish("cancelled");
+    else if (reply.t === "error") this.finish("failed", { code: reply.code, message: reply.message });
+    else this.handle(reply);
   }
+
+  protected abstract handle(reply: Reply): void;
 }
 
 export class UploadTransfer extends Transfer {
@@ -183,8 +188,7 @@ export class UploadTransfer extends Transfer {
     });
   }
 
-  onReply(reply: Reply): void {
-    if (this.finished) return;
+  protected handle(reply: Reply): void {
     switch (reply.t) {
       case "upload_ready":
         this.state = "running";
@@ -197,12 +201,6 @@ export class UploadTransfer extends Transfer {
         if (reply.sha256 !== this.digest || reply.size !== this.file.size) {
           this.finish("failed", { code: "hash_mismatch", message: "The file on the device differs from the one sent." });
         } else this.finish("done");
-        return;
-      case "cancelled":
-        this.finish("cancelled");
-        return;
-      case "error":
-        this.refused(reply);
         return;
       default:
         return; // upload_progress: what is on disk; the bytes sent are shown
@@ -272,8 +270,7 @@ export class DownloadTransfer extends Transfer {
     this.connection.send(this.id, { t: "download", path: this.path, offset: this.bytes, window: WINDOW });
   }
 
-  onReply(reply: Reply): void {
-    if (this.finished) return;
+  protected handle(reply: Reply): void {
     switch (reply.t) {
       case "download_start":
         if (reply.offset !== this.bytes) {
@@ -315,12 +312,6 @@ export class DownloadTransfer extends Transfer {
         this.save(blob, this.name);
         return;
       }
-      case "cancelled":
-        this.finish("cancelled");
-        return;
-      case "error":
-        this.refused(reply);
-        return;
       default:
         return;
     }
