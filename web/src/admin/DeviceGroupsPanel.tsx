@@ -4,8 +4,8 @@ import { useState } from "preact/hooks";
 import { api, call, send, type DeviceGroup } from "../api/client";
 import { useI18n } from "../i18n";
 import { useAction, useLoad } from "../shared/hooks";
-import { EditDelete, ListTable, NewButton } from "../shared/crud";
-import { Card, ErrorNotice, Field, fieldError, Loading, SaveCancel } from "../shared/ui";
+import { EditDelete, ListTable, NameDescriptionFields, NewButton } from "../shared/crud";
+import { Card, ErrorNotice, fieldError, Loading, SaveCancel } from "../shared/ui";
 
 export function DeviceGroupsPanel() {
   const { t } = useI18n();
@@ -84,19 +84,14 @@ function GroupForm({ group, onDone, onCancel }: { group: DeviceGroup | null; onD
   return (
     <Card title={group ? t("admin.device_groups.edit_title", { name: group.name }) : t("admin.device_groups.new")}>
       <form onSubmit={submit} data-testid="group-form">
-        <div class="form-grid">
-          <Field label={t("common.name")} error={fieldError(t, action.error, "name")}>
-            <input required maxLength={200} value={name} data-testid="group-name" onInput={(event) => setName(event.currentTarget.value)} />
-          </Field>
-          <Field label={t("common.description")}>
-            <input
-              maxLength={2000}
-              value={description}
-              data-testid="group-description"
-              onInput={(event) => setDescription(event.currentTarget.value)}
-            />
-          </Field>
-        </div>
+        <NameDescriptionFields
+          testid="group"
+          name={name}
+          description={description}
+          nameError={fieldError(t, action.error, "name")}
+          onName={setName}
+          onDescription={setDescription}
+        />
         <ErrorNotice error={action.error} shown={["name"]} />
         <SaveCancel
           label={group ? t("common.save") : t("admin.device_groups.create")}

@@ -5,7 +5,7 @@ import { api, call, send, type Permission, type Role } from "../api/client";
 import { isMessageKey, useI18n, type Translate } from "../i18n";
 import { lines } from "../shared/format";
 import { useAction, useLoad } from "../shared/hooks";
-import { EditDelete, ListTable, NewButton } from "../shared/crud";
+import { EditDelete, ListTable, NameDescriptionFields, NewButton } from "../shared/crud";
 import { Badge, Card, Checkbox, ErrorNotice, Field, fieldError, Loading, SaveCancel } from "../shared/ui";
 
 async function load(): Promise<{ roles: Role[]; permissions: Permission[] }> {
@@ -137,19 +137,14 @@ function RoleForm({
   return (
     <Card title={role ? t("admin.roles.edit_title", { name: role.name }) : t("admin.roles.new")}>
       <form onSubmit={submit} data-testid="role-form">
-        <div class="form-grid">
-          <Field label={t("common.name")} error={fieldError(t, action.error, "name")}>
-            <input required maxLength={200} value={name} data-testid="role-name" onInput={(event) => setName(event.currentTarget.value)} />
-          </Field>
-          <Field label={t("common.description")}>
-            <input
-              maxLength={2000}
-              value={description}
-              data-testid="role-description"
-              onInput={(event) => setDescription(event.currentTarget.value)}
-            />
-          </Field>
-        </div>
+        <NameDescriptionFields
+          testid="role"
+          name={name}
+          description={description}
+          nameError={fieldError(t, action.error, "name")}
+          onName={setName}
+          onDescription={setDescription}
+        />
         <fieldset class="checkbox-fieldset">
           <legend>{t("admin.roles.permissions")}</legend>
           <div class="checkbox-list checkbox-columns">

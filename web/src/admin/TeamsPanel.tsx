@@ -4,8 +4,8 @@ import { useState } from "preact/hooks";
 import { api, call, send, type Team, type User } from "../api/client";
 import { useI18n } from "../i18n";
 import { useAction, useLoad } from "../shared/hooks";
-import { EditDelete, ListTable, NewButton } from "../shared/crud";
-import { Card, Checkbox, ErrorNotice, Field, fieldError, Loading, SaveCancel } from "../shared/ui";
+import { EditDelete, ListTable, NameDescriptionFields, NewButton } from "../shared/crud";
+import { Card, Checkbox, ErrorNotice, fieldError, Loading, SaveCancel } from "../shared/ui";
 
 async function load(): Promise<{ teams: Team[]; users: User[] }> {
   const [teams, users] = await Promise.all([call(api.GET("/api/v1/teams")), call(api.GET("/api/v1/users"))]);
@@ -102,25 +102,14 @@ function TeamForm({
   return (
     <Card title={team ? t("admin.teams.edit_title", { name: team.name }) : t("admin.teams.new")} testid="team-form-card">
       <form onSubmit={submit} data-testid="team-form">
-        <div class="form-grid">
-          <Field label={t("common.name")} error={fieldError(t, action.error, "name")}>
-            <input
-              required
-              maxLength={200}
-              value={draft.name}
-              data-testid="team-name"
-              onInput={(event) => setDraft({ ...draft, name: event.currentTarget.value })}
-            />
-          </Field>
-          <Field label={t("common.description")}>
-            <input
-              maxLength={2000}
-              value={draft.description}
-              data-testid="team-description"
-              onInput={(event) => setDraft({ ...draft, description: event.currentTarget.value })}
-            />
-          </Field>
-        </div>
+        <NameDescriptionFields
+          testid="team"
+          name={draft.name}
+          description={draft.description}
+          nameError={fieldError(t, action.error, "name")}
+          onName={(value) => setDraft({ ...draft, name: value })}
+          onDescription={(value) => setDraft({ ...draft, description: value })}
+        />
         <fieldset class="checkbox-fieldset">
           <legend>{t("admin.teams.members")}</legend>
           <div class="checkbox-list">

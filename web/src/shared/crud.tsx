@@ -1,10 +1,10 @@
 /** The pieces of the admin lists that create, edit and delete things (teams, issue types, device
  * groups, roles, users): one way to show the "new" button, the list and a row's actions (the form's buttons:
- * `SaveCancel` in ui.tsx). */
+ * `SaveCancel` in ui.tsx), and the name and description every such item has. */
 
 import type { ComponentChildren } from "preact";
 import { useI18n } from "../i18n";
-import { Card, ConfirmButton } from "./ui";
+import { Card, ConfirmButton, Field } from "./ui";
 
 /** The toolbar with the button that opens the form for a new item. */
 export function NewButton({ label, testid, onClick }: { label: string; testid: string; onClick: () => void }) {
@@ -74,5 +74,40 @@ export function EditDelete({
       </button>
       <ConfirmButton label={t("common.delete")} question={question} testid={`${testid}-delete`} onConfirm={onDelete} />
     </>
+  );
+}
+
+/** The name and description inputs of a form (`${testid}-name`, `${testid}-description`), in the
+ * form's grid. `nameError`: the server's message about the name, if any. */
+export function NameDescriptionFields({
+  testid,
+  name,
+  description,
+  nameError,
+  onName,
+  onDescription,
+}: {
+  testid: string;
+  name: string;
+  description: string;
+  nameError: string | null;
+  onName: (value: string) => void;
+  onDescription: (value: string) => void;
+}) {
+  const { t } = useI18n();
+  return (
+    <div class="form-grid">
+      <Field label={t("common.name")} error={nameError}>
+        <input required maxLength={200} value={name} data-testid={`${testid}-name`} onInput={(event) => onName(event.currentTarget.value)} />
+      </Field>
+      <Field label={t("common.description")}>
+        <input
+          maxLength={2000}
+          value={description}
+          data-testid={`${testid}-description`}
+          onInput={(event) => onDescription(event.currentTarget.value)}
+        />
+      </Field>
+    </div>
   );
 }
