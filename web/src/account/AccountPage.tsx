@@ -2,7 +2,7 @@
 
 import { useState } from "preact/hooks";
 import { api, call, send, type ApiToken, type TotpSetup } from "../api/client";
-import { NewPasswordFields } from "../auth/LoginPage";
+import { CurrentPasswordField, NewPasswordFields } from "../auth/LoginPage";
 import { checkNewPassword } from "../auth/signin";
 import { LANGUAGES, useI18n } from "../i18n";
 import { formatDateTime } from "../shared/format";
@@ -60,16 +60,7 @@ function PasswordCard() {
   return (
     <Card title={t("account.password.title")} testid="account-password">
       <form onSubmit={submit} data-testid="account-password-form" class="form-narrow">
-        <Field label={t("password.current")}>
-          <input
-            type="password"
-            autoComplete="current-password"
-            required
-            value={current}
-            data-testid="password-current"
-            onInput={(event) => setCurrent(event.currentTarget.value)}
-          />
-        </Field>
+        <CurrentPasswordField value={current} onInput={setCurrent} />
         <NewPasswordFields
           next={next}
           confirmation={confirmation}

@@ -139,18 +139,7 @@ function PasswordChangeForm({
   return (
     <form onSubmit={submit} data-testid="password-change-form">
       <p class="lead">{t("signin.password_change.intro")}</p>
-      {currentPassword === null && (
-        <Field label={t("password.current")}>
-          <input
-            type="password"
-            autoComplete="current-password"
-            required
-            value={current}
-            data-testid="password-current"
-            onInput={(event) => setCurrent(event.currentTarget.value)}
-          />
-        </Field>
-      )}
+      {currentPassword === null && <CurrentPasswordField value={current} onInput={setCurrent} />}
       <NewPasswordFields
         next={next}
         confirmation={confirmation}
@@ -163,6 +152,22 @@ function PasswordChangeForm({
         {t("password.change")}
       </button>
     </form>
+  );
+}
+
+export function CurrentPasswordField({ value, onInput }: { value: string; onInput: (value: string) => void }) {
+  const { t } = useI18n();
+  return (
+    <Field label={t("password.current")}>
+      <input
+        type="password"
+        autoComplete="current-password"
+        required
+        value={value}
+        data-testid="password-current"
+        onInput={(event) => onInput(event.currentTarget.value)}
+      />
+    </Field>
   );
 }
 
