@@ -1,6 +1,7 @@
-"""The administrator's lists of device groups, teams and roles, as he uses them in Chromium
-against a real `relaydesk demo`: each form's name and description go in, the row shows them, an
-edit changes them, and a name already taken is explained next to the name field."""
+"""The administrator's lists of device groups, teams and roles, and his own password, as he
+uses them in Chromium against a real `relaydesk demo`: each form's name and description go in,
+the row shows them, an edit changes them, a name already taken is explained next to the name
+field; a password changed on the account page is the one that signs him in next time."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from tests.fixtures.browser import by_id, first_sign_in, shoot
 pytestmark = pytest.mark.e2e
 
 ADMIN_PASSWORD = "Orchard compass ribbon 58"
+NEW_PASSWORD = "Lighthouse pebble sonnet 93"
 
 
 def fill_name_and_description(page: Page, testid: str, name: str, description: str) -> None:
@@ -73,3 +75,18 @@ def test_administrator_keeps_groups_teams_and_roles(
     expect(by_id(page, "role-name")).to_have_value("Night shift")
     expect(by_id(page, "role-description")).to_have_value("Views screens after hours")
     shoot(page, artifacts_dir, "03-roles")
+
+    # His own password, from the account page: the current one is asked for, then the new one
+    # works at the next sign-in.
+    by_id(page, "nav-account").click()
+    by_id(page, "password-current").fill(ADMIN_PASSWORD)
+    by_id(page, "password-new").fill(NEW_PASSWORD)
+    by_id(page, "password-confirm").fill(NEW_PASSWORD)
+    by_id(page, "account-password-submit").click()
+    expect(by_id(page, "password-changed")).to_be_visible()
+    by_id(page, "sign-out").click()
+    expect(by_id(page, "signin-form")).to_be_visible()
+    by_id(page, "signin-email").fill(relaydesk_server.admin_email)
+    by_id(page, "signin-password").fill(NEW_PASSWORD)
+    by_id(page, "signin-submit").click()
+    expect(by_id(page, "sign-out")).to_be_visible()
