@@ -72,7 +72,7 @@ def paint_background(display: str) -> None:
     bgrx[:, :, 0], bgrx[:, :, 1], bgrx[:, :, 2] = rgb[:, :, 2], rgb[:, :, 1], rgb[:, :, 0]
     pixmap = root.create_pixmap(width, height, screen.root_depth)
     gc = pixmap.create_gc()
-    rows = 40  # keeps each PutImage under the core protocol's request size
+    rows = 200_000 // (width * 4)  # keeps each PutImage under the core protocol's request size
     for top in range(0, height, rows):
         band = bgrx[top : top + rows]
         pixmap.put_image(gc, 0, top, width, band.shape[0], X.ZPixmap, 24, 0, band.tobytes())
