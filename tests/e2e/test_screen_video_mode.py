@@ -9,7 +9,9 @@ the agent encodes H.264 for this viewer (its log line for the viewer's SetEncodi
 the picture frozen the canvas matches the X display within a stated bound (mean absolute error
 and PSNR, over the moving window and over the whole screen), and that over the same moving
 content the link meter counts fewer bytes in video mode than in "all colours" (equal windows of
-received bytes through the viewer's test hook; the bound is on the ratio, not on time).
+received bytes through the viewer's test hook; the bound is on the ratio, not on time). The
+screen view's live indicator names the encoding Chromium decodes in each mode: "Tight JPEG" in
+"more colours", "Tight (lossless)" in "all colours", "H.264" in "video optimised".
 
 Chromium here (Debian 156) answers VideoDecoder.isConfigSupported true for avc1.42401f (noVNC's
 own probe) and decodes the agent's constrained baseline stream. This test found two faults, both
@@ -22,6 +24,7 @@ its SetEncodings, the agent would log Tight JPEG, and the test would fail saying
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -196,9 +199,17 @@ def test_video_mode_streams_h264_to_chromium(
             by_id(viewer, "screen-scale").click()  # actual size: canvas pixels are X pixels
         mode = by_id(viewer, "screen-colour-mode")
 
+        # The live indicator names the encoding the browser decodes: the first mode is "more
+        # colours", Tight with JPEG for the photo-like screen.
+        expect(mode).to_have_value("more")
+        indicator = by_id(viewer, "screen-encoding")
+        expect(indicator).to_have_text("Encoding Tight JPEG", timeout=WAIT_MS)
+        expect(indicator).to_have_attribute("title", re.compile("encodes the picture"))
+
         # "All colours" over the moving picture: lossless Tight, every changed pixel sent.
         mode.select_option("all")
         wait_for(lambda: encodings_logged(agent)[-1:] == ["Tight lossless, CopyRect"], 20, "Tight")
+        expect(indicator).to_have_text("Encoding Tight (lossless)", timeout=WAIT_MS)
         time.sleep(1)  # the full refresh that the switch asks for is not part of the window
         lossless_bytes, lossless_frames = bytes_over_window(page, movie)
         shoot(page, artifacts_dir, "01-all-colours-moving")
@@ -209,6 +220,7 @@ def test_video_mode_streams_h264_to_chromium(
         wanted = "Open H.264, CopyRect" if decodes else "Tight JPEG quality 5, CopyRect"
         wait_for(lambda: encodings_logged(agent)[-1:] == [wanted], 20, f"the agent using {wanted}")
         assert decodes, "Chromium here cannot decode H.264: the viewer fell back to Tight JPEG"
+        expect(indicator).to_have_text("Encoding H.264", timeout=WAIT_MS)
         time.sleep(1)
         video_bytes, video_frames = bytes_over_window(page, movie)
         shoot(page, artifacts_dir, "02-video-optimised-moving")

@@ -18,6 +18,7 @@ import { formatBitRate, formatBytes, LinkMeter, payloadLength, type LinkSnapshot
 import { OnScreenKeyboard } from "./OnScreenKeyboard";
 import type { RelayRFB } from "./relayRfb";
 import { sortScreens, type RemoteScreen } from "./screens";
+import { ENCODING_NAMES, isLossless, type SentEncoding } from "./sentEncoding";
 import { reconnectDelay, relayUrl, screenshotName } from "./tunnel";
 
 type Status = "connecting" | "connected" | "lost" | "failed";
@@ -147,6 +148,7 @@ export function ScreenViewer({
       {
         onFrame: () => counter.frame(performance.now()),
         onRoundTrip: (ms) => counter.roundTrip(ms),
+        onRect: (encoding) => counter.rect(encoding, performance.now()),
         onScreens: (list) => {
           if (generation.current === mine) setScreens(sortScreens(list));
         },
@@ -390,6 +392,10 @@ export function ScreenViewer({
   // ---- rendering -----------------------------------------------------------------------
 
   const greyscale = MODE_SETTINGS[mode].greyscale;
+  const encodingLabel = (encoding: SentEncoding) =>
+    isLossless(encoding)
+      ? t("screen.encoding.lossless", { name: ENCODING_NAMES[encoding] })
+      : ENCODING_NAMES[encoding];
   const connected = status === "connected";
 
   return (
@@ -552,6 +558,9 @@ export function ScreenViewer({
           </span>
           <span data-testid="screen-bandwidth" title={stats ? formatBitRate(stats.bytesOutPerSecond) : undefined}>
             {t("screen.bandwidth", { rate: stats ? formatBitRate(stats.bytesInPerSecond) : "–" })}
+          </span>
+          <span data-testid="screen-encoding" data-encoding={stats?.encoding ?? ""} title={t("screen.encoding_about")}>
+            {t("screen.encoding", { name: stats?.encoding ? encodingLabel(stats.encoding) : "–" })}
           </span>
           <span class="muted" data-testid="screen-received">
             {t("screen.received", { total: stats ? formatBytes(stats.totalBytesIn) : "–" })}

@@ -1,7 +1,10 @@
 /**
  * The live indicator's numbers: frames per second, bytes per second each way over a sliding
- * window, and the round-trip time of the latest fence probes. Pure: callers pass the clock.
+ * window, the round-trip time of the latest fence probes and the encoding the device sends.
+ * Pure: callers pass the clock.
  */
+
+import { leadingEncoding, type SentEncoding } from "./sentEncoding";
 
 export type LinkSnapshot = {
   /** Framebuffer updates completed per second. */
@@ -14,6 +17,10 @@ export type LinkSnapshot = {
   rttMs: number | null;
   /** Everything received since the connection started. */
   totalBytesIn: number;
+  /** How the device encodes what it sends: the leading encoding of the window's rectangles,
+   * else the one named last (a still screen sends nothing; its encoding has not changed);
+   * null before the first. */
+  encoding: SentEncoding | null;
 };
 
 type Sample = { at: number; bytesIn: number; bytesOut: number; frames: number };
@@ -25,6 +32,8 @@ export class LinkMeter {
   private rtts: number[] = [];
   private totalIn = 0;
   private startedAt: number | null = null;
+  private encodingsAt = new Map<SentEncoding, number>();
+  private lastEncoding: SentEncoding | null = null;
 
   constructor(private readonly windowMs = 2000) {}
 
@@ -60,6 +69,18 @@ export class LinkMeter {
     this.add(now, 0, 0, 1);
   }
 
+  /** A rectangle arrived in this encoding. */
+  rect(encoding: SentEncoding, now: number): void {
+    this.encodingsAt.set(encoding, now);
+  }
+
+  private currentEncoding(now: number): SentEncoding | null {
+    const oldest = now - this.windowMs;
+    const recent = [...this.encodingsAt].filter(([, at]) => at >= oldest).map(([encoding]) => encoding);
+    this.lastEncoding = leadingEncoding(recent) ?? this.lastEncoding;
+    return this.lastEncoding;
+  }
+
   roundTrip(ms: number): void {
     this.rtts.push(ms);
     if (this.rtts.length > RTT_SAMPLES) this.rtts.shift();
@@ -86,6 +107,7 @@ export class LinkMeter {
       bytesOutPerSecond: bytesOut * perSecond,
       rttMs: median(this.rtts),
       totalBytesIn: this.totalIn,
+      encoding: this.currentEncoding(now),
     };
   }
 }

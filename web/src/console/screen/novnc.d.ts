@@ -91,12 +91,24 @@ declare module "@novnc/novnc" {
     protected _canvas: HTMLCanvasElement;
     protected _rfbConnectionState: "" | "connecting" | "connected" | "disconnecting" | "disconnected";
     protected _supportsFence: boolean;
+    /** The framebuffer update being read: the current rectangle's header. */
+    protected _FBU: {
+      rects: number;
+      x: number;
+      y: number;
+      width: number;
+      height: number;
+      encoding: number | null;
+    };
     protected _fbWidth: number;
     protected _fbHeight: number;
     protected _scaleViewport: boolean;
     protected _clipViewport: boolean;
     protected _sendEncodings(): void;
     protected _framebufferUpdate(): boolean;
+    /** Decodes the current rectangle with the decoder of its encoding; false while its bytes
+     * have not all arrived (called again, for the same rectangle, when more come). */
+    protected _handleDataRect(): boolean;
     protected _handleServerFenceMsg(): boolean;
     protected _handleExtendedDesktopSize(): boolean;
     protected _updateClip(): void;

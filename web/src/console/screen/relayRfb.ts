@@ -6,19 +6,23 @@
  *   choice of one of them, shown through noVNC's clipped viewport;
  * - latency probes as client fences, answered by the agent (noVNC treats any fence answer as a
  *   protocol error, so ours are taken off the stream before noVNC sees them);
- * - a count of completed framebuffer updates.
+ * - a count of completed framebuffer updates;
+ * - the encoding of every data rectangle it decodes (sentEncoding.ts), for the live indicator.
  * It builds on noVNC 1.7 internals (see novnc.d.ts); the version is pinned in package.json.
  */
 
 import RFB from "@novnc/novnc";
-import { encodingsFor, type ColourMode } from "./colourModes";
+import { ENC, encodingsFor, type ColourMode } from "./colourModes";
 import { areaOf, keepChoice, parseExtendedDesktopSize, type Area, type RemoteScreen } from "./screens";
+import { rectEncoding, type SentEncoding } from "./sentEncoding";
 import { probePayload, probeSequence } from "./tunnel";
 
 export type RelayHooks = {
   onFrame: () => void;
   onScreens: (screens: RemoteScreen[]) => void;
   onRoundTrip: (ms: number) => void;
+  /** A data rectangle arrived in this encoding (CopyRect and Tight fills say nothing: not reported). */
+  onRect: (encoding: SentEncoding) => void;
 };
 
 const FENCE_REQUEST = 0x80000000;
@@ -44,6 +48,8 @@ export class RelayRFB extends RFB {
   private chosenScreen: number | null = null;
   private probes = new Map<number, number>();
   private nextProbe = 1;
+  /** The current rectangle has been reported (its decoding may take several calls). */
+  private rectReported = false;
 
   /** Call right after construction (noVNC needs nothing from us before the server's init). */
   configure(hooks: RelayHooks, mode: ColourMode, h264: boolean): void {
@@ -100,6 +106,24 @@ export class RelayRFB extends RFB {
   protected override _framebufferUpdate(): boolean {
     const done = super._framebufferUpdate();
     if (done) this.relayHooks?.onFrame();
+    return done;
+  }
+
+  protected override _handleDataRect(): boolean {
+    if (!this.rectReported) {
+      const encoding = this._FBU.encoding ?? 0;
+      let control: number | null = null;
+      if (encoding === ENC.tight || encoding === ENC.tightPng) {
+        // The compression-control byte leads a Tight rectangle: peek before the decoder reads it.
+        if (this._sock.rQwait("TIGHT compression-control", 1)) return false;
+        control = this._sock.rQpeek8();
+      }
+      this.rectReported = true;
+      const sent = rectEncoding(encoding, control);
+      if (sent) this.relayHooks?.onRect(sent);
+    }
+    const done = super._handleDataRect();
+    if (done) this.rectReported = false;
     return done;
   }
 

@@ -20,6 +20,7 @@ import {
   type Key,
 } from "./keys";
 import { formatBitRate, formatBytes, LinkMeter, median, payloadLength } from "./linkMeter";
+import { isLossless, leadingEncoding, rectEncoding } from "./sentEncoding";
 import { areaOf, keepChoice, markPrimary, parseExtendedDesktopSize, sortScreens, type RemoteScreen } from "./screens";
 import { probePayload, probeSequence, reconnectDelay, relayUrl, screenshotName } from "./tunnel";
 
@@ -145,6 +146,23 @@ describe("link meter", () => {
     for (const ms of [100, 5, 7, 6, 900, 8]) meter.roundTrip(ms);
     expect(meter.snapshot(0).rttMs).toBe(7);
     expect(median([1, 2, 3, 4])).toBe(2.5);
+  });
+
+  it("names the encoding the device sends: the window's leading one, else the last named", () => {
+    const meter = new LinkMeter(1000);
+    expect(meter.snapshot(0).encoding).toBeNull();
+    // A JPEG stream sends flat areas losslessly: it is still the JPEG stream.
+    meter.rect("tight", 0);
+    meter.rect("tight-jpeg", 100);
+    meter.rect("tight", 200);
+    expect(meter.snapshot(300).encoding).toBe("tight-jpeg");
+    // A still screen sends nothing: the name stays.
+    expect(meter.snapshot(5000).encoding).toBe("tight-jpeg");
+    // Switched to lossless: named so once the JPEG rectangles have left the window.
+    meter.rect("tight", 5100);
+    expect(meter.snapshot(5200).encoding).toBe("tight");
+    meter.rect("h264", 5300);
+    expect(meter.snapshot(5400).encoding).toBe("h264");
   });
 
   it("writes rates and sizes for people", () => {
@@ -307,5 +325,42 @@ describe("tunnel", () => {
 
   it("names screenshots after the session and the time", () => {
     expect(screenshotName(12, new Date(2024, 4, 1, 14, 3, 22))).toBe("relaydesk-session-12-2024-05-01-14-03-22.png");
+  });
+});
+
+describe("sent encoding", () => {
+  it("reads Tight's compression control: JPEG, fill, PNG and lossless basic data", () => {
+    expect(rectEncoding(ENC.tight, 0x90)).toBe("tight-jpeg");
+    expect(rectEncoding(ENC.tight, 0x80)).toBeNull(); // one colour: says nothing
+    expect(rectEncoding(ENC.tight, 0x8f)).toBeNull(); // with its zlib stream reset bits
+    expect(rectEncoding(ENC.tight, 0x00)).toBe("tight");
+    expect(rectEncoding(ENC.tight, 0x4b)).toBe("tight"); // filter byte, stream 0, resets
+    expect(rectEncoding(ENC.tight, 0x60)).toBe("tight"); // palette on stream 2
+    expect(rectEncoding(ENC.tightPng, 0xa0)).toBe("tight-png");
+    expect(rectEncoding(ENC.tightPng, 0x90)).toBe("tight-jpeg");
+    expect(rectEncoding(ENC.tight, 0xb0)).toBeNull(); // not Tight: noVNC refuses it anyway
+    expect(rectEncoding(ENC.tight, null)).toBeNull();
+  });
+
+  it("names the other encodings, not CopyRect", () => {
+    expect(rectEncoding(ENC.h264, null)).toBe("h264");
+    expect(rectEncoding(ENC.zrle, null)).toBe("zrle");
+    expect(rectEncoding(ENC.raw, null)).toBe("raw");
+    expect(rectEncoding(ENC.copyRect, null)).toBeNull();
+    expect(rectEncoding(12345, null)).toBeNull();
+  });
+
+  it("leads with video, then lossy, then lossless", () => {
+    expect(leadingEncoding(["tight", "h264", "tight-jpeg"])).toBe("h264");
+    expect(leadingEncoding(["tight", "tight-jpeg"])).toBe("tight-jpeg");
+    expect(leadingEncoding(["raw", "tight"])).toBe("tight");
+    expect(leadingEncoding([])).toBeNull();
+  });
+
+  it("knows which encodings keep every pixel", () => {
+    expect(isLossless("tight")).toBe(true);
+    expect(isLossless("zrle")).toBe(true);
+    expect(isLossless("tight-jpeg")).toBe(false);
+    expect(isLossless("h264")).toBe(false);
   });
 });
