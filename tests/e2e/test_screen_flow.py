@@ -366,8 +366,11 @@ def test_technician_views_and_controls_the_customers_screen(
         if by_id(viewer, "screen-scale").get_attribute("aria-pressed") == "true":
             by_id(viewer, "screen-scale").click()
         lossless_bytes = bytes_for_full_refresh(page, "all")
-        encoding = by_id(viewer, "screen-encoding")
-        expect(encoding).to_have_text("Encoding Tight (lossless)", timeout=WAIT_MS)
+        # The live indicator names what arrives (JPEG is checked over a moving picture in
+        # test_screen_video_mode: on a still screen the agent soon sends the exact pixels).
+        expect(by_id(viewer, "screen-encoding")).to_have_text(
+            "Encoding Tight (lossless)", timeout=WAIT_MS
+        )
         seen = canvas_pixels(page)
         truth = region(x_screenshot(desktop.display), seen)
         Image.fromarray(seen).save(artifacts_dir / "canvas-lossless.png")
@@ -381,7 +384,6 @@ def test_technician_views_and_controls_the_customers_screen(
         assert bw_bytes * 4 < lossless_bytes, (bw_bytes, lossless_bytes)
         shoot(page, artifacts_dir, "04-console-black-and-white")
         more_bytes = bytes_for_full_refresh(page, "more")
-        expect(encoding).to_have_text("Encoding Tight JPEG", timeout=WAIT_MS)
         assert more_bytes < lossless_bytes, (more_bytes, lossless_bytes)
         lossy = canvas_pixels(page).astype(np.int16)
         assert lossy.shape == truth.shape
