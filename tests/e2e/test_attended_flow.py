@@ -32,7 +32,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from tests.fixtures.browser import by_id, open_page, shoot
+from tests.fixtures.browser import by_id, front_workspace, open_page, shoot
 from tests.fixtures.common import artifacts_path
 from tests.fixtures.mail import SmtpServer, start_smtp_server
 from tests.fixtures.server import SERVERS, RelaydeskServer
@@ -264,7 +264,7 @@ def arrive_and_accept(page: Page, session_id_hint: str | None = None) -> str:
     expect(by_id(details, "detail-hostname")).to_have_text(HOSTNAME)
     by_id(details, "session-accept").click()
     expect(page).to_have_url(re.compile(r"/console/sessions"))
-    workspace = by_id(page, "session-workspace")
+    workspace = front_workspace(page)
     expect(workspace).to_have_attribute("data-session-id", session_id)
     expect(by_id(workspace, "workspace-status")).to_have_text("Connected", timeout=WAIT_MS)
     return session_id
@@ -380,14 +380,14 @@ def test_key_by_mail_to_ended_session_with_chat_sysinfo_and_report(
     expect(by_id(tab(page, second), "session-tab-unread")).to_have_count(0)
     shoot(page, artifacts_dir, "09-unread-badge")
     tab(page, first).click()
-    expect(by_id(page, "session-workspace")).to_have_attribute("data-session-id", first)
+    expect(front_workspace(page)).to_have_attribute("data-session-id", first)
     expect(by_id(tab(page, first), "session-tab-unread")).to_have_count(0)
-    expect(chat_texts(by_id(page, "session-workspace")).last).to_have_text("Are you still there?")
+    expect(chat_texts(front_workspace(page)).last).to_have_text("Are you still there?")
 
     # The technician ends the first session: the customer's page says so, the agent exits 0.
-    by_id(page, "session-end").click()
-    by_id(page, "session-end-confirm").click()
-    expect(by_id(page, "session-ended")).to_be_visible()
+    by_id(front_workspace(page), "session-end").click()
+    by_id(front_workspace(page), "session-end-confirm").click()
+    expect(by_id(front_workspace(page), "session-ended")).to_be_visible()
     wait_for_status(portal, "ended")
     expect(by_id(portal, "portal-ended")).to_be_visible()
     shoot(portal, artifacts_dir, "10-portal-ended")
@@ -395,8 +395,8 @@ def test_key_by_mail_to_ended_session_with_chat_sysinfo_and_report(
     assert "ended the support session" in agent.stdout
 
     tab(page, second).click()
-    by_id(page, "session-end").click()
-    by_id(page, "session-end-confirm").click()
+    by_id(front_workspace(page), "session-end").click()
+    by_id(front_workspace(page), "session-end-confirm").click()
     assert second_agent.wait(30) == 0, second_agent.stdout + second_agent.stderr
 
     # The session reports: who, whom, how long, and the transcript.

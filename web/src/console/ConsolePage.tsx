@@ -88,7 +88,7 @@ function ConsoleLayout({ section }: { section: ConsoleSection }) {
         </div>
       </div>
       {section === "queues" && <QueuesView />}
-      {section === "sessions" && <SessionsView />}
+      <SessionsView shown={section === "sessions"} />
       {section !== "queues" && section !== "sessions" && (
         <Card testid={`console-${section}`}>
           <div class="empty-state">

@@ -1,5 +1,11 @@
 /** The sessions the technician runs, as tabs (ATT-4): switch between them, unread chat badges,
- * and for the one in front: chat, system information, the screen (consent and viewer), hold and end (ATT-9). */
+ * and for each: chat, system information, the screen (consent and viewer), shells, files, hold
+ * and end (ATT-9).
+ *
+ * Every open session keeps its workspace mounted, the one in front shown and the others hidden,
+ * and so does the whole view while the technician is on another console page: unmounting a
+ * workspace would close its tunnels, which ends its shells on the device and cancels its file
+ * transfers. Only closing the tab (or ending, holding the session) unmounts it. */
 
 import { useCallback, useEffect } from "preact/hooks";
 import { useI18n } from "../i18n";
@@ -15,16 +21,18 @@ import { FilesPanel } from "./files/FilesPanel";
 import { ShellPanel } from "./shell/ShellPanel";
 import { SysinfoPanel } from "./SysinfoPanel";
 
-export function SessionsView() {
+/** `shown`: whether the Sessions page is the one on screen (else the view stays, hidden). */
+export function SessionsView({ shown }: { shown: boolean }) {
   const { t } = useI18n();
   const { state, dispatch } = useConsole();
 
   useEffect(() => {
-    dispatch({ type: "viewing", sessions: true });
+    dispatch({ type: "viewing", sessions: shown });
     return () => dispatch({ type: "viewing", sessions: false });
-  }, [dispatch]);
+  }, [dispatch, shown]);
 
   if (state.tabs.length === 0) {
+    if (!shown) return null;
     return (
       <Card testid="sessions-empty">
         <div class="empty-state">
@@ -39,7 +47,7 @@ export function SessionsView() {
   }
   const front = state.tabs.find((tab) => tab.session.id === state.front) ?? state.tabs[0];
   return (
-    <div class="sessions">
+    <div class="sessions" hidden={!shown}>
       <div class="session-tabs" role="tablist" aria-label={t("sessions.tabs")} data-testid="session-tabs">
         {state.tabs.map((tab) => {
           const active = tab === front;
@@ -68,12 +76,14 @@ export function SessionsView() {
           );
         })}
       </div>
-      {front && <Workspace key={front.session.id} tab={front} />}
+      {state.tabs.map((tab) => (
+        <Workspace key={tab.session.id} tab={tab} front={tab === front} />
+      ))}
     </div>
   );
 }
 
-function Workspace({ tab }: { tab: OpenSession }) {
+function Workspace({ tab, front }: { tab: OpenSession; front: boolean }) {
   const { t } = useI18n();
   const ops = useConsole();
   const action = useAction();
@@ -92,7 +102,7 @@ function Workspace({ tab }: { tab: OpenSession }) {
   else if (!active) chatClosed = t("chat.not_owner");
 
   return (
-    <div class="workspace" data-testid="session-workspace" data-session-id={session.id}>
+    <div class="workspace" hidden={!front} data-testid="session-workspace" data-session-id={session.id}>
       <Card>
         <div class="workspace-header">
           <div class="workspace-title">

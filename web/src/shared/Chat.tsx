@@ -100,11 +100,27 @@ export function ChatLog({
 }) {
   const { t, language } = useI18n();
   const log = useRef<HTMLDivElement>(null);
+  // A log that is not laid out (a hidden session tab) cannot scroll: it catches up when shown.
+  const behind = useRef(false);
 
   useEffect(() => {
     const element = log.current;
-    if (element) element.scrollTop = element.scrollHeight;
+    if (!element) return;
+    element.scrollTop = element.scrollHeight;
+    behind.current = element.clientHeight === 0;
   }, [messages.length]);
+
+  useEffect(() => {
+    const element = log.current;
+    if (!element || typeof ResizeObserver === "undefined") return undefined;
+    const observer = new ResizeObserver(() => {
+      if (!behind.current || element.clientHeight === 0) return;
+      behind.current = false;
+      element.scrollTop = element.scrollHeight;
+    });
+    observer.observe(element);
+    return () => observer.disconnect();
+  }, []);
 
   return (
     <div class="chat-log" ref={log} data-testid={testid} aria-live="polite">
