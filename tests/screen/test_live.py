@@ -245,45 +245,63 @@ def test_tight_jpeg_within_bound_and_incremental_updates(xvfb, agent) -> None:
         client.close()
 
 
+GRADIENT_AT = (300, 420, 320, 160)  # x, y, w, h: a colour ramp (a toolbar, a drawing)
+PHOTO_AT = (704, 640, 256, 128)  # a photo-like picture, on tiles of its own
+
+
+def _region(rgb: np.ndarray, at: tuple[int, int, int, int]) -> np.ndarray:
+    x, y, w, h = at
+    return rgb[y : y + h, x : x + w]
+
+
 def test_jpeg_areas_sharpen_to_exact_pixels_once_the_screen_is_still(xvfb, agent) -> None:
-    """Low JPEG quality blurs the picture window; with no change on the screen the next
-    requests bring the exact pixels (lossless Tight), and then nothing more is sent."""
-    picture = subprocess.Popen(
-        [sys.executable, str(Path(__file__).parent / "xpicture.py"), "300", "420", "320", "200"],
-        env=xvfb.env,
-    )
+    """Low JPEG quality blurs a colour ramp and a photo; with no change on the screen the next
+    request brings the ramp's exact pixels (lossless Tight), the photo stays JPEG (its exact
+    pixels would cost many times the JPEG), and then nothing more is sent."""
+    script = str(Path(__file__).parent / "xpicture.py")
+    windows = [
+        subprocess.Popen(
+            [sys.executable, script, *(str(v) for v in GRADIENT_AT), "gradient"], env=xvfb.env
+        ),
+        subprocess.Popen([sys.executable, script, *(str(v) for v in PHOTO_AT)], env=xvfb.env),
+    ]
     client = RfbClient("127.0.0.1", agent, PASSWORD).connect()
     try:
+
+        def colours(at: tuple[int, int, int, int]) -> int:
+            shown = _region(x_screenshot(xvfb.display), at).reshape(-1, 3)
+            return len(np.unique(shown, axis=0))
+
         deadline = time.monotonic() + 10
-        while True:  # until the picture is on the screen, then until the screen is still
-            shown = x_screenshot(xvfb.display)[420:620, 300:620].reshape(-1, 3)
-            if len(np.unique(shown, axis=0)) > 1000 or time.monotonic() > deadline:
-                break
+        while colours(GRADIENT_AT) < 100 or colours(PHOTO_AT) < 1000:  # until both are drawn
+            assert time.monotonic() < deadline, "the test windows never appeared"
             time.sleep(0.1)
         want = stable_screenshot(xvfb.display)
-        assert len(np.unique(want[420:620, 300:620].reshape(-1, 3), axis=0)) > 1000
         client.set_pixel_format(RGBX)
         client.set_encodings(
             [rfb.ENC_COPYRECT, TIGHT, rfb.ENC_JPEG_QUALITY_0 + 1, rfb.ENC_LAST_RECT]
         )
         client.request(incremental=False)
         client.read_update()
-        assert client.fb.jpeg_rects, "the picture window should have gone out as JPEG"
-        assert not np.array_equal(client.rgb(), want)
+        assert client.fb.jpeg_rects, "the windows should have gone out as JPEG"
+        for at in (GRADIENT_AT, PHOTO_AT):
+            assert not np.array_equal(_region(client.rgb(), at), _region(want, at))
         jpeg_count = len(client.fb.jpeg_rects)
         client.request(incremental=True)
         refresh = client.read_update(timeout=10)
         assert refresh and {r[4] for r in refresh} == {TIGHT}
         assert len(client.fb.jpeg_rects) == jpeg_count  # the refresh itself is lossless
-        assert np.array_equal(client.rgb(), want)
+        assert np.array_equal(_region(client.rgb(), GRADIENT_AT), _region(want, GRADIENT_AT))
+        assert not np.array_equal(_region(client.rgb(), PHOTO_AT), _region(want, PHOTO_AT))
         assert np.array_equal(x_screenshot(xvfb.display), want)  # the screen did not change
         client.request(incremental=True)
         with pytest.raises(TimeoutError):
-            client.read_update(timeout=1.0)  # exact now: nothing more to send
+            client.read_update(timeout=1.0)  # nothing more to send
     finally:
         client.close()
-        picture.kill()
-        picture.wait()
+        for window in windows:
+            window.kill()
+            window.wait()
 
 
 def luma_psnr(got_rgb: np.ndarray, want_rgb: np.ndarray) -> float:

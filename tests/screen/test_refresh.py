@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from relaydesk.agent.screen.refresh import LossyRegion
+from relaydesk.agent.screen.refresh import LossyRegion, photo_tiles
 
 
 def region() -> LossyRegion:
@@ -55,3 +55,14 @@ def test_reset_forgets_everything() -> None:
     r.mark([(0, 0, 320, 256)], now=0.0)
     r.reset((4, 5))
     assert r.next_due() is None
+
+
+def test_photo_tiles_are_those_with_many_colours() -> None:
+    rng = np.random.default_rng(2)
+    frame = np.zeros((64, 192, 4), np.uint8)
+    frame[:, 64:128, :3] = np.arange(64, dtype=np.uint8)[None, :, None] * 3  # a ramp: 64 colours
+    frame[:, 128:, :3] = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)  # a photo: thousands
+    frame[:, :, 3] = rng.integers(0, 256, (64, 192), dtype=np.uint8)  # the X byte is no colour
+    photos = photo_tiles(frame, np.ones((1, 3), bool), 64)
+    assert photos.tolist() == [[False, False, True]]
+    assert not photo_tiles(frame, np.zeros((1, 3), bool), 64).any()  # only the asked tiles

@@ -316,5 +316,4 @@ def test_tigervnc_tight_jpeg_within_bound(
         wait_until(close_enough, what="the viewer's picture within the JPEG bound")
     except AssertionError:
         raise AssertionError(f"mean errors (screen, picture): {errors}") from None
-    # Once the screen is still, the JPEG areas are sent again losslessly: exact pixels.
-    viewer_matches(rig, window)
+    assert errors[0][1] > 0, "the picture went as JPEG (lossy), not lossless"

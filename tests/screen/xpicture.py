@@ -1,7 +1,10 @@
 """A small X client for the screen tests: a window showing a fixed many-coloured picture
 (smooth gradients with grain, like a photo, and a band of saturated boxes), then idle.
 
-python tests/screen/xpicture.py X Y WIDTH HEIGHT   (DISPLAY from the environment)
+python tests/screen/xpicture.py X Y WIDTH HEIGHT [gradient]   (DISPLAY from the environment)
+
+"gradient" draws a smooth horizontal colour ramp instead (a toolbar, a drawing: more colours
+than a palette takes, far fewer than a photo).
 """
 
 from __future__ import annotations
@@ -31,10 +34,18 @@ def picture(width: int, height: int) -> np.ndarray:
     return data
 
 
+def gradient(width: int, height: int) -> np.ndarray:
+    """H x W x 4 BGRX: the colour depends on x only, a new shade every pixel."""
+    xs = np.arange(width)
+    row = np.stack([xs * 7 % 256, 255 - xs * 3 % 256, xs * 5 % 200, 0 * xs], -1)
+    return np.ascontiguousarray(np.broadcast_to(row, (height, width, 4)), dtype=np.uint8)
+
+
 def main() -> None:
     from Xlib import X, display
 
     x, y, width, height = (int(v) for v in sys.argv[1:5])
+    draw = gradient if sys.argv[5:6] == ["gradient"] else picture
     d = display.Display()
     screen = d.screen()
     window = screen.root.create_window(
@@ -52,7 +63,7 @@ def main() -> None:
     window.set_wm_name("relaydesk-test-picture")
     window.map()
     gc = window.create_gc()
-    data = picture(width, height)
+    data = draw(width, height)
 
     def paint() -> None:
         for top in range(0, height, STRIP_ROWS):  # X requests have a size limit

@@ -3,7 +3,10 @@ part of the screen has stayed still for a moment (text sharpens after a scroll o
 
 Tracked per 64-pixel tile, like the change detection: a tile becomes lossy when a JPEG rectangle
 covers any of it, stays lossy while it keeps changing, and is due for a lossless copy when it
-has not changed for REFRESH_DELAY seconds. Pure numpy, no I/O: the session decides when to send.
+has not changed for REFRESH_DELAY seconds. Photographic tiles (more than PHOTO_COLOURS distinct
+colours) stay JPEG: there JPEG's error hides in the detail, and the exact pixels would cost many
+times the JPEG's bytes, undoing the bandwidth the viewer chose; antialiased text, gradients and
+drawings have far fewer colours and compress well losslessly. Pure numpy, no I/O.
 """
 
 from __future__ import annotations
@@ -11,6 +14,18 @@ from __future__ import annotations
 import numpy as np
 
 REFRESH_DELAY = 0.3  # seconds a lossy tile must stay unchanged before it is sent again exactly
+PHOTO_COLOURS = 256  # a tile with more distinct colours is a photo: it stays JPEG
+
+
+def photo_tiles(frame: np.ndarray, grid: np.ndarray, tile: int) -> np.ndarray:
+    """Of the tiles marked in `grid`, those of `frame` (BGRX) with more than PHOTO_COLOURS
+    colours."""
+    photos = np.zeros_like(grid)
+    for row, col in zip(*np.nonzero(grid), strict=True):
+        pixels = frame[row * tile : (row + 1) * tile, col * tile : (col + 1) * tile]
+        keys = np.ascontiguousarray(pixels).view(np.uint32).reshape(-1) & np.uint32(0xFFFFFF)
+        photos[row, col] = len(np.unique(keys)) > PHOTO_COLOURS
+    return photos
 
 
 class LossyRegion:

@@ -38,7 +38,7 @@ from relaydesk.agent.screen.encodings import (
     qemu_key_ack_rect,
     raw_rect,
 )
-from relaydesk.agent.screen.refresh import LossyRegion
+from relaydesk.agent.screen.refresh import LossyRegion, photo_tiles
 from relaydesk.agent.screen.rfb import RfbServer, Screen
 
 if TYPE_CHECKING:
@@ -402,7 +402,9 @@ class _Session:
             if (self._h264_before and not h264_now) or (
                 self._quality_before is not None and caps.quality is None and not h264_now
             ):
-                self.client_frame = None
+                # Not client_frame = None: an encode running in the worker thread would set it
+                # back when it ends; the flag survives it.
+                self.full_request = True
                 self.wake.set()
             self._h264_before, self._quality_before = h264_now, caps.quality
             if caps.qemu_key:
@@ -590,8 +592,12 @@ class _Session:
         now = time.monotonic()
         if previous is None or self.lossy.lossy.shape != grid.shape:
             self.lossy.reset(grid.shape)
-        # JPEG tiles that have stayed still long enough go out again, exactly.
+        # JPEG tiles that have stayed still long enough go out again, exactly (photos excepted).
         refresh = self.lossy.due(now) & ~grid
+        if refresh.any():
+            photos = photo_tiles(frame, refresh, TILE)
+            self.lossy.refreshed(photos)
+            refresh &= ~photos
         if not grid.any() and not refresh.any():
             return []
         started = time.perf_counter()

@@ -7,7 +7,8 @@ Choice per rectangle (after splitting to at most 2048 pixels wide, which decoder
   more, JPEG allowed              -> JPEG (client sent a quality level, 16 or 32 bpp)
   more, no JPEG                   -> basic, copy filter (stream 0)
 Data under 12 bytes is sent uncompressed, as the format says. Compression level (0..9) picks
-the zlib level; a change resets the streams (reset bits in the control byte).
+the zlib level of each stream when it starts; a stream in use is never reset (see
+set_compression).
 """
 
 from __future__ import annotations
@@ -86,10 +87,11 @@ class TightEncoder:
         self.jpeg_rects: list[tuple[int, int, int, int]] = []
 
     def set_compression(self, level: int | None) -> None:
-        level = DEFAULT_COMPRESSION if level is None else max(0, min(9, level))
-        if level != self._level:
-            self._level = level
-            self._streams = [None, None, None, None]  # recreated with a reset bit
+        """The compression level for streams not started yet. A started stream keeps its zlib
+        level: resetting it (the control byte's reset bits) would be legal, but noVNC 1.7's
+        inflater (pako) decodes only the first rectangle after a reset and then fails ("zlib
+        inflate failed"), and Python's zlib cannot change the level of a running stream."""
+        self._level = DEFAULT_COMPRESSION if level is None else max(0, min(9, level))
 
     def _zlib_level(self, stream: int) -> int:
         table = ZLIB_LEVEL if stream == STREAM_COPY else PALETTE_ZLIB_LEVEL
