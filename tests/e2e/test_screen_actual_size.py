@@ -17,22 +17,22 @@ from io import BytesIO
 from pathlib import Path
 from typing import Any
 
-import httpx
 import numpy as np
 import pytest
 from PIL import Image
 from playwright.sync_api import Locator, Page, expect
 
 from tests.e2e.test_screen_flow import (
-    WAIT_MS,
     Agent,
     Desktop,
-    api_post,
     canvas,
+    customer_of,
+    end_session,
     new_key,
     open_session_tab,
     paint_background,
     settle,
+    share_screen,
     wait_for,
 )
 from tests.fixtures.browser import by_id, first_sign_in, shoot
@@ -118,19 +118,12 @@ def test_actual_size_scrolls_inside_the_screen_panel(
         page, base, relaydesk_server.admin_email, relaydesk_server.admin_password, ADMIN_PASSWORD
     )
     key = new_key(page, base)
-    token = httpx.post(f"{base}/api/v1/portal/keys", json={"key": key}).json()["customer_token"]
-    customer = httpx.Client(base_url=base, headers={"x-customer-token": token})
+    customer = customer_of(base, key)
     agent = Agent(base, key, wide_desktop, artifacts_dir / "agent.log")
     try:
         workspace = open_session_tab(page, base)
         session_id = workspace.get_attribute("data-session-id")
-        panel = by_id(workspace, "screen-panel")
-        by_id(panel, "screen-request-view").click()
-        expect(panel).to_have_attribute("data-screen-phase", "waiting")
-        answered = customer.post("/api/v1/portal/session/screen/answer", json={"allow": True})
-        assert answered.is_success, answered.text
-        viewer = by_id(panel, "screen-viewer")
-        expect(viewer).to_have_attribute("data-status", "connected", timeout=WAIT_MS)
+        viewer = share_screen(by_id(workspace, "screen-panel"), customer)
         by_id(viewer, "screen-colour-mode").select_option("all")  # lossless: pixel for pixel
         scale = by_id(viewer, "screen-scale")
         view = scroller(page)
@@ -205,9 +198,7 @@ def test_actual_size_scrolls_inside_the_screen_panel(
         assert matches(corner, at, truth), "bottom right"
         shoot(page, artifacts_dir, "03-actual-size-bottom-right")
 
-        ended = api_post(page, base, f"/api/v1/sessions/{session_id}/end")
-        assert ended.ok, ended.text()
-        assert agent.process.wait(30) == 0, agent.log_path.read_text()
+        end_session(page, base, session_id, agent)
     finally:
         agent.close()
         customer.close()

@@ -170,6 +170,30 @@ def new_key(page: Page, base: str) -> str:
     return str(response.json()["key"])
 
 
+def customer_of(base: str, key: str) -> httpx.Client:
+    """The customer's side of a key, through the portal API (answers and chat)."""
+    token = httpx.post(f"{base}/api/v1/portal/keys", json={"key": key}).json()["customer_token"]
+    return httpx.Client(base_url=base, headers={"x-customer-token": token})
+
+
+def share_screen(panel: Locator, customer: httpx.Client) -> Locator:
+    """The technician asks to view the screen, the customer allows: the connected viewer."""
+    by_id(panel, "screen-request-view").click()
+    expect(panel).to_have_attribute("data-screen-phase", "waiting")
+    answered = customer.post("/api/v1/portal/session/screen/answer", json={"allow": True})
+    assert answered.is_success, answered.text
+    viewer = by_id(panel, "screen-viewer")
+    expect(viewer).to_have_attribute("data-status", "connected", timeout=WAIT_MS)
+    return viewer
+
+
+def end_session(page: Page, base: str, session_id: str | None, agent: Agent) -> None:
+    """The technician ends the session; the agent leaves cleanly."""
+    ended = api_post(page, base, f"/api/v1/sessions/{session_id}/end")
+    assert ended.ok, ended.text()
+    assert agent.process.wait(30) == 0, agent.log_path.read_text()
+
+
 @pytest.fixture
 def portal(browser: Browser, request: pytest.FixtureRequest, artifacts_dir: Path) -> Iterator[Page]:
     """The customer's own browser: a second context, no cookies shared with the console."""
@@ -473,9 +497,7 @@ def test_technician_views_and_controls_the_customers_screen(
         shoot(page, artifacts_dir, "11-console-sharing-stopped")
         shoot(portal, artifacts_dir, "12-portal-sharing-stopped")
 
-        ended = api_post(page, base, f"/api/v1/sessions/{session_id}/end")
-        assert ended.ok, ended.text()
-        assert agent.process.wait(30) == 0, agent.log_path.read_text()
+        end_session(page, base, session_id, agent)
     finally:
         agent.close()
 
@@ -529,8 +551,7 @@ def test_technician_without_full_control_can_only_view(
     page.set_viewport_size({"width": 2000, "height": 1500})
     first_sign_in(page, base, "watcher@example.com", "Handed out 42 once", VIEWER_PASSWORD)
     key = new_key(page, base)
-    token = httpx.post(f"{base}/api/v1/portal/keys", json={"key": key}).json()["customer_token"]
-    customer = httpx.Client(base_url=base, headers={"x-customer-token": token})
+    customer = customer_of(base, key)
     agent = Agent(base, key, desktop, artifacts_dir / "agent.log")
     try:
         workspace = open_session_tab(page, base)
@@ -564,9 +585,7 @@ def test_technician_without_full_control_can_only_view(
         wait_for(lambda: canvas_pixels(page).std() > 20, 20, "the screen on the canvas")
         shoot(page, artifacts_dir, "01-console-view-only-role")
 
-        ended = api_post(page, base, f"/api/v1/sessions/{session_id}/end")
-        assert ended.ok, ended.text()
-        assert agent.process.wait(30) == 0, agent.log_path.read_text()
+        end_session(page, base, session_id, agent)
     finally:
         agent.close()
         customer.close()

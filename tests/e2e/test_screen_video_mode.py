@@ -33,7 +33,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import numpy as np
 import pytest
 from PIL import Image
@@ -43,13 +42,15 @@ from tests.e2e.test_screen_flow import (
     WAIT_MS,
     Agent,
     Desktop,
-    api_post,
     canvas_pixels,
+    customer_of,
+    end_session,
     new_key,
     open_session_tab,
     paint_background,
     received_bytes,
     settle,
+    share_screen,
     wait_for,
 )
 from tests.fixtures.browser import by_id, first_sign_in, shoot
@@ -182,19 +183,12 @@ def test_video_mode_streams_h264_to_chromium(
           .supported === true"""
     )
     key = new_key(page, base)
-    token = httpx.post(f"{base}/api/v1/portal/keys", json={"key": key}).json()["customer_token"]
-    customer = httpx.Client(base_url=base, headers={"x-customer-token": token})
+    customer = customer_of(base, key)
     agent = Agent(base, key, desktop, artifacts_dir / "agent.log")
     try:
         workspace = open_session_tab(page, base)
         session_id = workspace.get_attribute("data-session-id")
-        panel = by_id(workspace, "screen-panel")
-        by_id(panel, "screen-request-view").click()
-        expect(panel).to_have_attribute("data-screen-phase", "waiting")
-        answered = customer.post("/api/v1/portal/session/screen/answer", json={"allow": True})
-        assert answered.is_success, answered.text
-        viewer = by_id(panel, "screen-viewer")
-        expect(viewer).to_have_attribute("data-status", "connected", timeout=WAIT_MS)
+        viewer = share_screen(by_id(workspace, "screen-panel"), customer)
         if by_id(viewer, "screen-scale").get_attribute("aria-pressed") == "true":
             by_id(viewer, "screen-scale").click()  # actual size: canvas pixels are X pixels
         mode = by_id(viewer, "screen-colour-mode")
@@ -268,9 +262,7 @@ def test_video_mode_streams_h264_to_chromium(
         shoot(page, artifacts_dir, "03-video-optimised-frozen")
         movie.resume()
 
-        ended = api_post(page, base, f"/api/v1/sessions/{session_id}/end")
-        assert ended.ok, ended.text()
-        assert agent.process.wait(30) == 0, agent.log_path.read_text()
+        end_session(page, base, session_id, agent)
     finally:
         agent.close()
         customer.close()

@@ -19,7 +19,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
@@ -28,8 +27,10 @@ from tests.e2e.test_screen_flow import (
     Agent,
     Desktop,
     api_post,
+    customer_of,
     new_key,
     paint_background,
+    share_screen,
     wait_for,
 )
 from tests.e2e.test_shell_flow import screen_text, type_in, wait_for_text
@@ -49,12 +50,6 @@ def desktop(xvfb_display: Any, tmp_path: Path) -> Iterator[Desktop]:
     paint_background(xvfb_display.display)
     env = {**xvfb_display.env, "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"}
     yield Desktop(xvfb_display.display, env, tmp_path / "typed.txt", tmp_path / "xev.log")
-
-
-def customer_of(base: str, key: str) -> httpx.Client:
-    """The customer's side of a key, through the portal API (answers and chat)."""
-    token = httpx.post(f"{base}/api/v1/portal/keys", json={"key": key}).json()["customer_token"]
-    return httpx.Client(base_url=base, headers={"x-customer-token": token})
 
 
 def workspace_of(page: Page, session_id: str) -> Locator:
@@ -111,12 +106,7 @@ def test_switching_session_tabs_keeps_shells_screen_and_transfers(
 
         # Its screen, allowed by the customer, scaled to fit.
         screen = by_id(a, "screen-panel")
-        by_id(screen, "screen-request-view").click()
-        expect(screen).to_have_attribute("data-screen-phase", "waiting")
-        answered = customer_a.post("/api/v1/portal/session/screen/answer", json={"allow": True})
-        assert answered.is_success, answered.text
-        viewer = by_id(screen, "screen-viewer")
-        expect(viewer).to_have_attribute("data-status", "connected", timeout=WAIT_MS)
+        viewer = share_screen(screen, customer_a)
         expect(by_id(viewer, "screen-scale")).to_have_attribute("aria-pressed", "true")
         wait_for(lambda: screen_canvas_fits(a), 20, "the screen scaled into its panel")
 
