@@ -1,8 +1,10 @@
 """The agent's file tool without a network: confinement decisions on a real directory tree with
-symlinks, and the streamed tar archive (readable by tarfile, the same bytes twice, resumable)."""
+symlinks, the streamed tar archive (readable by tarfile, the same bytes twice, resumable), and an
+upload the disk cannot take."""
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import os
@@ -11,7 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from relaydesk.agent.file_tool import Confinement, Refusal, tar_chunks
+import relaydesk.protocol.files as fp
+from relaydesk.agent import file_tool
+from relaydesk.agent.file_tool import Confinement, Refusal, serve_files, tar_chunks
+from relaydesk.protocol.messages import FileGrant
 
 
 @pytest.fixture
@@ -77,3 +82,45 @@ def test_tar_stream_is_a_tar_the_same_twice_and_resumable(tree: Path) -> None:
         assert tar.getmember("root/out").issym()
         member = tar.extractfile("root/sub/a.txt")
         assert member is not None and member.read() == b"a" * 3000
+
+
+class Stream:
+    """The tunnel as the file tool sees it: the console's frames in, the agent's out."""
+
+    def __init__(self, frames: list[bytes]) -> None:
+        self.incoming = list(frames)
+        self.sent: list[object] = []
+
+    async def read(self) -> bytes:
+        return self.incoming.pop(0) if self.incoming else b""
+
+    async def write(self, data: bytes) -> None:
+        self.sent.append(fp.ConsoleEnd().receive(data))
+
+
+async def test_a_full_disk_fails_the_upload_it_belongs_to(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Chunks are written in a worker thread while the next one arrives; a write that fails
+    # (here the second: the disk is full) fails its upload, by its id, with the device's reason.
+    writes: list[int] = []
+
+    def write_all(fd: int, data: bytes | memoryview) -> None:
+        writes.append(len(data))
+        if len(writes) == 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        os.write(fd, data)
+
+    monkeypatch.setattr(file_tool, "write_all", write_all)
+    chunk = os.urandom(1000)
+    upload = fp.Upload(t="upload", id=7, path=str(tmp_path / "f.bin"), size=3 * len(chunk))
+    stream = Stream([fp.encode(upload), *(fp.data_frame(7, chunk) for _ in range(3))])
+    grant = FileGrant(technician="t", upload=True, download=True, roots=[str(tmp_path)])
+    await serve_files(stream, grant, "tunnel", lambda _: None)
+
+    replies = [r for r in stream.sent if getattr(r, "id", None) == 7]
+    assert isinstance(replies[0], fp.UploadReady)
+    assert isinstance(replies[1], fp.Error) and replies[1].code == "no_space", replies
+    assert not any(isinstance(r, fp.UploadDone) for r in stream.sent)
+    assert (tmp_path / ".f.bin.relaydesk-part").stat().st_size == len(chunk)  # kept to resume
+    assert not (tmp_path / "f.bin").exists()

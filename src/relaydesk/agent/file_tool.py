@@ -323,12 +323,27 @@ class UploadInProgress:
     digest: hashlib._Hash
     written: int
     reported: int = 0
+    # The chunk being hashed and written in a worker thread, if any.
+    writing: asyncio.Future[None] | None = None
 
-    def append(self, data: bytes) -> None:
+    def append(self, data: bytes | memoryview) -> None:
         self.digest.update(data)
         write_all(self.fd, data)
 
+    async def write(self, data: bytes | memoryview) -> None:
+        """Hashes and writes a chunk in a worker thread. Shielded: should the tunnel end
+        meanwhile, the thread still finishes its write, and `close` waits for it."""
+        self.writing = asyncio.ensure_future(asyncio.to_thread(self.append, data))
+        await asyncio.shield(self.writing)
+
     def close(self) -> None:
+        """Closes the partial file, once the thread writing into it (if any) is done."""
+        if self.writing is not None and not self.writing.done():
+            self.writing.add_done_callback(lambda _: self._close_now())
+        else:
+            self._close_now()
+
+    def _close_now(self) -> None:
         with contextlib.suppress(OSError):
             os.close(self.fd)
         _writing.discard(self.partial)
@@ -372,7 +387,7 @@ def begin_upload(confinement: Confinement, request: fp.Upload) -> UploadInProgre
     )
 
 
-def write_all(fd: int, data: bytes) -> None:
+def write_all(fd: int, data: bytes | memoryview) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view) :]
@@ -449,7 +464,10 @@ class FileTool:
                 upload.close()  # the partial file stays for a resume
 
     async def handle(self, event: object) -> None:
-        request_id = getattr(event, "id", 0)
+        if isinstance(event, fp.UploadChunk):
+            request_id = event.request_id
+        else:
+            request_id = getattr(event, "id", 0)
         try:
             reply = await self.answer(event)
         except Refusal as refusal:
@@ -568,7 +586,10 @@ class FileTool:
         upload = self.uploads.get(chunk.request_id)
         if upload is None:
             return None
-        await asyncio.to_thread(upload.append, chunk.payload)
+        try:
+            await upload.write(chunk.payload)
+        except OSError as error:
+            raise refusal_of(error, upload.target) from None
         upload.written = chunk.received
         if upload.written - upload.reported >= PROGRESS_EVERY:
             upload.reported = upload.written
@@ -615,6 +636,7 @@ class FileTool:
     async def _download(self, request: fp.Download, real: str) -> None:
         digest = hashlib.sha256()
         kind, name, size, chunks, fd = await asyncio.to_thread(self._prepare, request, real, digest)
+        reading: asyncio.Future[bytes] | None = None
         try:
             await self.send(
                 fp.encode(

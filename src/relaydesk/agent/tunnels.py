@@ -125,7 +125,7 @@ class TunnelManager:
                 compression=None,
                 max_size=None,
                 open_timeout=10,
-                # Files move in 1 MiB frames: a short queue keeps the agent's memory small.
+                # Files move in 512 KiB frames: a short queue keeps the agent's memory small.
                 max_queue=4 if request.kind == "files" else 16,
             ) as websocket:
                 if not self.verify(websocket):

@@ -10,8 +10,9 @@ Transport: the relay WebSocket of a files tunnel. Every binary WebSocket message
 `id` is a request id chosen by the console (integer 1 … 2^31-1); every reply and every frame of
 a transfer carries the id of the request it belongs to. Frame-level errors that belong to no
 request come back as an "error" with id 0. Text WebSocket messages are not part of the protocol.
-Limits: header ≤ 4 MiB, payload ≤ 1 MiB (the agent sends 1 MiB chunks; the console may send any
-size up to that), at most 16 transfers open at once per tunnel.
+Limits: header ≤ 4 MiB, payload ≤ 512 KiB (both ends send 512 KiB chunks: every process on the
+way holds a few messages at once, so the chunk sets its memory), at most 16 transfers open at once
+per tunnel.
 
 Console → agent (requests)
     roots       {}                                        → roots_list
@@ -74,9 +75,9 @@ from pydantic import (
 )
 
 MAX_HEADER_BYTES = 4 * 1024 * 1024
-MAX_PAYLOAD_BYTES = 1024 * 1024
+MAX_PAYLOAD_BYTES = 512 * 1024
 MAX_MESSAGE_BYTES = 4 + MAX_HEADER_BYTES + MAX_PAYLOAD_BYTES
-CHUNK_BYTES = 1024 * 1024
+CHUNK_BYTES = MAX_PAYLOAD_BYTES
 MAX_OPEN_TRANSFERS = 16
 MAX_LISTING_ENTRIES = 20_000
 PARTIAL_SUFFIX = ".relaydesk-part"
@@ -351,8 +352,11 @@ def _guess_id(data: Any) -> int:
     return 0
 
 
-def decode(message: bytes | bytearray | memoryview, adapter: TypeAdapter[T]) -> tuple[T, bytes]:
-    """One WebSocket message → (header, payload). Raises only FileProtocolError."""
+def decode(
+    message: bytes | bytearray | memoryview, adapter: TypeAdapter[T]
+) -> tuple[T, memoryview]:
+    """One WebSocket message → (header, payload). Raises only FileProtocolError. The payload of
+    a `bytes` message is a view into it, not a copy."""
     size = len(message)
     if size > MAX_MESSAGE_BYTES:
         raise FileProtocolError("bad_frame", f"Frame of {size} bytes is too large.")
@@ -364,7 +368,9 @@ def decode(message: bytes | bytearray | memoryview, adapter: TypeAdapter[T]) -> 
         raise FileProtocolError("bad_frame", f"Header of {header_length} bytes is too large.")
     if header_length > size - 4:
         raise FileProtocolError("bad_frame", "Frame shorter than its header length.")
-    payload = bytes(view[4 + header_length :])
+    payload = view[4 + header_length :]
+    if not isinstance(message, bytes):  # a mutable buffer may change under the view: copy it
+        payload = memoryview(bytes(payload))
     if len(payload) > MAX_PAYLOAD_BYTES:
         raise FileProtocolError("bad_frame", f"Payload of {len(payload)} bytes is too large.")
     try:
@@ -408,7 +414,7 @@ class Violation:
 @dataclass(frozen=True)
 class UploadChunk:
     request_id: int
-    payload: bytes
+    payload: bytes | memoryview
     received: int  # bytes of this upload received so far, including `payload`, from offset 0
 
 
@@ -539,7 +545,7 @@ class AgentEnd:
 @dataclass(frozen=True)
 class DownloadChunk:
     request_id: int
-    payload: bytes
+    payload: bytes | memoryview
 
 
 @dataclass

@@ -7,7 +7,6 @@ import base64
 import secrets
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 CONTEXT = b"relaydesk-agent-proof-v1:"
@@ -26,18 +25,11 @@ class DeviceKey:
         return cls(Ed25519PrivateKey.from_private_bytes(raw))
 
     def private_bytes(self) -> bytes:
-        return self._private.private_bytes(
-            serialization.Encoding.Raw,
-            serialization.PrivateFormat.Raw,
-            serialization.NoEncryption(),
-        )
+        return self._private.private_bytes_raw()
 
     @property
     def public_key_b64(self) -> str:
-        raw = self._private.public_key().public_bytes(
-            serialization.Encoding.Raw, serialization.PublicFormat.Raw
-        )
-        return base64.b64encode(raw).decode()
+        return base64.b64encode(self._private.public_key().public_bytes_raw()).decode()
 
     def sign(self, nonce_b64: str) -> str:
         return base64.b64encode(self._private.sign(CONTEXT + nonce_b64.encode())).decode()

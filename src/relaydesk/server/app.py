@@ -6,14 +6,17 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 from fastapi.responses import FileResponse, HTMLResponse, Response
+from starlette.routing import BaseRoute
 
 from relaydesk import __version__
-from relaydesk.server.api.errors import ERROR_RESPONSES, install_error_handlers
+from relaydesk.server.api.errors import document_error_bodies, install_error_handlers
 from relaydesk.server.api.middleware import BodySizeLimit, SecurityHeaders
 from relaydesk.server.api.routers import (
+    API_PREFIX,
     audit,
     auth,
     device_groups,
@@ -39,7 +42,6 @@ from relaydesk.server.realtime.portal import portal_endpoint
 from relaydesk.server.realtime.relay import relay_endpoint
 from relaydesk.server.runtime import Runtime
 
-API_PREFIX = "/api/v1"
 WEB_DIST = Path(__file__).parent / "web_dist"
 SPA_AREAS = ("login", "console", "admin", "account", "portal")
 
@@ -49,28 +51,38 @@ NOT_BUILT = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 (or <code>npm run build</code> in <code>web/</code>) and reload.</p></body></html>"""
 
 
-def api_router() -> APIRouter:
-    router = APIRouter(prefix=API_PREFIX, responses=ERROR_RESPONSES)
-    for module in (
-        health,
-        auth,
-        me,
-        users,
-        teams,
-        roles,
-        device_groups,
-        organisation,
-        audit,
-        support,
-        reports,
-        portal,
-        issue_types,
-        screen,
-        shell,
-        files,
-    ):
-        router.include_router(module.router)
-    return router
+class RelaydeskApi(FastAPI):
+    """FastAPI, with the error bodies of every API route in its OpenAPI document."""
+
+    def openapi(self) -> dict[str, Any]:
+        if self.openapi_schema is None:
+            document_error_bodies(super().openapi(), API_PREFIX)
+        return super().openapi()
+
+
+API_AREAS = (
+    health,
+    auth,
+    me,
+    users,
+    teams,
+    roles,
+    device_groups,
+    organisation,
+    audit,
+    support,
+    reports,
+    portal,
+    issue_types,
+    screen,
+    shell,
+    files,
+)
+
+
+def declared_routes() -> list[BaseRoute]:
+    """The API's routes and the downloads', as their modules declared them (full paths)."""
+    return [route for module in (*API_AREAS, downloads) for route in module.router.routes]
 
 
 def _mount_web_app(app: FastAPI, dist: Path) -> None:
@@ -115,7 +127,8 @@ def create_app(settings: Settings, web_dist: Path = WEB_DIST) -> FastAPI:
         housekeeping.cancel()
         await runtime.close()
 
-    app = FastAPI(
+    app = RelaydeskApi(
+        routes=declared_routes(),
         title="relaydesk",
         version=__version__,
         description="Self-hosted remote support: REST API of the server.",
@@ -126,8 +139,6 @@ def create_app(settings: Settings, web_dist: Path = WEB_DIST) -> FastAPI:
     )
     app.state.runtime = runtime
     install_error_handlers(app)
-    app.include_router(api_router())
-    app.include_router(downloads.router)
     app.add_api_websocket_route("/agent/ws", agent_endpoint)
     app.add_api_websocket_route(f"{API_PREFIX}/console/ws", console_endpoint)
     app.add_api_websocket_route(f"{API_PREFIX}/portal/ws", portal_endpoint)

@@ -7,7 +7,6 @@ import io
 import time
 
 import pyotp
-import segno
 
 ISSUER = "relaydesk"
 
@@ -22,6 +21,8 @@ def provisioning_uri(secret: str, account: str) -> str:
 
 def qr_svg(uri: str) -> str:
     """A standalone SVG document (with its namespace), usable as an image source."""
+    import segno  # only when a user enrols: the serving process does not keep it otherwise
+
     buffer = io.BytesIO()
     segno.make(uri, error="m").save(
         buffer, kind="svg", xmldecl=False, svgns=True, scale=4, dark="#111", light="#fff"

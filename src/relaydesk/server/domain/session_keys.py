@@ -8,7 +8,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import aiosmtplib
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,7 +19,7 @@ from relaydesk.server.domain.errors import Conflict, Forbidden, Invalid, NotFoun
 from relaydesk.server.domain.ownership import get_owned
 from relaydesk.server.domain.permissions import Permission
 from relaydesk.server.domain.throttle import AttemptThrottle
-from relaydesk.server.mail.sending import Mailer, compose
+from relaydesk.server.mail.sending import Mailer, MailFailed, compose
 
 KEY_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read out over the phone
 KEY_GROUPS = 3
@@ -245,7 +244,7 @@ async def email_key(
     message = compose(sender, recipient, f"Your support session with {actor.user.name}", body)
     try:
         await mailer.send(message)
-    except (OSError, aiosmtplib.SMTPException) as error:
+    except (OSError, MailFailed) as error:
         raise Unavailable(
             "mail_failed", f"The mail server refused or could not be reached: {error}"
         ) from None

@@ -9,9 +9,11 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol
 
-import aiosmtplib
-
 log = logging.getLogger(__name__)
+
+
+class MailFailed(Exception):
+    """The mail server refused the message or broke off."""
 
 
 class Mailer(Protocol):
@@ -45,15 +47,21 @@ class SmtpMailer:
         self.timeout = timeout
 
     async def send(self, message: EmailMessage) -> None:
-        await aiosmtplib.send(
-            message,
-            hostname=self.host,
-            port=self.port,
-            start_tls=self.starttls,
-            username=self.username,
-            password=self.password,
-            timeout=self.timeout,
-        )
+        """Raises OSError (unreachable) or MailFailed."""
+        import aiosmtplib  # only where mail is sent: a server without SMTP never loads it
+
+        try:
+            await aiosmtplib.send(
+                message,
+                hostname=self.host,
+                port=self.port,
+                start_tls=self.starttls,
+                username=self.username,
+                password=self.password,
+                timeout=self.timeout,
+            )
+        except aiosmtplib.SMTPException as error:
+            raise MailFailed(str(error)) from error
         log.info("mail sent to %s through %s:%s", message["To"], self.host, self.port)
 
 

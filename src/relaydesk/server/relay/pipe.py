@@ -18,6 +18,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from relaydesk.server.domain.notifications import Broker, session_topic
 from relaydesk.server.domain.tunnels import TOKEN_LIFETIME_SECONDS, Side, Tunnel, TunnelRegistry
+from relaydesk.server.relay.heap import give_back_freed_memory, hold_message_buffers
 from relaydesk.server.relay.recording import ShellRecording
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,7 @@ class RelayHub:
             return
         meeting.second_arrived.set()
         await meeting.handed_over.wait()
+        hold_message_buffers()
         try:
             await self._pipe(
                 tunnel, meeting.first_side, meeting.first, side, websocket, meeting.early
@@ -80,6 +82,7 @@ class RelayHub:
             meeting.done.set()
             self._meetings.pop(tunnel.id, None)
             self.registry.remove(tunnel.id)
+            give_back_freed_memory()  # what the tunnel's messages left free in the heap
 
     async def _wait_for_second(self, meeting: _Meeting) -> str:
         """Waits for the other side while reading this one: "arrived", "left" or "timeout"."""
@@ -168,6 +171,7 @@ class RelayHub:
                 data: bytes | str | None = message.get("bytes")
                 if data is None:
                     data = message.get("text")
+                del message  # files move in 512 KiB messages: hold none longer than needed
                 if data is None:
                     continue
                 if recording is not None:
@@ -176,6 +180,7 @@ class RelayHub:
                     await target.send_bytes(data)
                 else:
                     await target.send_text(data)
+                del data  # not kept while the next message is awaited
 
     async def _watch(self, tunnel: Tunnel) -> None:
         """Ends the pipe when the session ends or (for the screen) sharing stops."""

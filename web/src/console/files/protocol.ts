@@ -5,9 +5,9 @@
  * FileFrameError.
  */
 
-export const CHUNK_BYTES = 256 * 1024;
+export const CHUNK_BYTES = 512 * 1024;
 export const MAX_HEADER_BYTES = 4 * 1024 * 1024;
-export const MAX_PAYLOAD_BYTES = 1024 * 1024;
+export const MAX_PAYLOAD_BYTES = 512 * 1024;
 export const MAX_OPEN_TRANSFERS = 16;
 
 export type EntryType = "file" | "directory" | "other" | "missing";

@@ -3,16 +3,17 @@
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 from fastapi.responses import Response
 
 from relaydesk.server.api import schemas
 from relaydesk.server.api.deps import CurrentActor, Db
+from relaydesk.server.api.routers import api_router
 from relaydesk.server.domain import audit
 from relaydesk.server.domain.errors import Invalid
 from relaydesk.server.domain.permissions import Permission
 
-router = APIRouter(prefix="/audit", tags=["audit"])
+router = api_router("/audit", tags=["audit"])
 
 
 def audit_filter(

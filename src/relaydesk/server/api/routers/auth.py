@@ -1,6 +1,6 @@
 """Sign-in steps and sign-out."""
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from starlette.status import HTTP_204_NO_CONTENT
 
 from relaydesk.server.api import presenters, schemas
@@ -14,10 +14,11 @@ from relaydesk.server.api.deps import (
     optional_browser_login,
     runtime,
 )
+from relaydesk.server.api.routers import api_router
 from relaydesk.server.db.models import ConsoleLogin, User
 from relaydesk.server.domain import signin
 
-router = APIRouter(prefix="/auth", tags=["sign-in"])
+router = api_router("/auth", tags=["sign-in"])
 
 
 async def sign_in_state(

@@ -1,13 +1,14 @@
 """Administration of device groups."""
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 from starlette.status import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from relaydesk.server.api import schemas
 from relaydesk.server.api.deps import CurrentActor, Db
+from relaydesk.server.api.routers import api_router
 from relaydesk.server.domain import device_groups
 
-router = APIRouter(prefix="/device-groups", tags=["device groups"])
+router = api_router("/device-groups", tags=["device groups"])
 
 
 @router.get("", response_model=list[schemas.DeviceGroupOut])

@@ -1,14 +1,15 @@
 """The file manager: the console asks for a files tunnel and speaks protocol.files on it."""
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 
 from relaydesk.server.api import support_schemas as s
 from relaydesk.server.api.deps import CurrentActor, Db, runtime
+from relaydesk.server.api.routers import api_router
 from relaydesk.server.api.schemas import Id
 from relaydesk.server.domain import files
 from relaydesk.server.domain.tunnels import TOKEN_LIFETIME_SECONDS
 
-router = APIRouter(prefix="/sessions/{session_id}/files", tags=["files"])
+router = api_router("/sessions/{session_id}/files", tags=["files"])
 
 
 @router.post("/tunnel", response_model=s.FilesTunnelOut, status_code=201)

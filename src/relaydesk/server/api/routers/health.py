@@ -1,9 +1,8 @@
-from fastapi import APIRouter
-
 from relaydesk import __version__
 from relaydesk.server.api import schemas
+from relaydesk.server.api.routers import api_router
 
-router = APIRouter(tags=["health"])
+router = api_router(tags=["health"])
 
 
 @router.get("/health", response_model=schemas.Health)

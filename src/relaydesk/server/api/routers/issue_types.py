@@ -1,13 +1,14 @@
 """Administration of the portal's issue types."""
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 from starlette.status import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from relaydesk.server.api import schemas
 from relaydesk.server.api.deps import CurrentActor, Db
+from relaydesk.server.api.routers import api_router
 from relaydesk.server.domain import issue_types
 
-router = APIRouter(prefix="/issue-types", tags=["issue types"])
+router = api_router("/issue-types", tags=["issue types"])
 
 
 @router.get("", response_model=list[schemas.IssueTypeOut])

@@ -1,15 +1,16 @@
 """The signed-in user's own profile and credentials."""
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 from starlette.status import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from relaydesk.server.api import presenters, schemas
 from relaydesk.server.api.deps import BrowserLogin, ClientIp, CurrentActor, CurrentLogin, Db
+from relaydesk.server.api.routers import api_router
 from relaydesk.server.api.routers.auth import sign_in_state
 from relaydesk.server.domain import credentials, signin, users
 from relaydesk.server.domain.errors import Forbidden
 
-router = APIRouter(prefix="/me", tags=["me"])
+router = api_router("/me", tags=["me"])
 
 
 def _require_stage(current: BrowserLogin, *allowed: signin.Stage) -> None:

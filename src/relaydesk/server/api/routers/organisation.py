@@ -1,13 +1,12 @@
 """Organisation settings (GOV-1, GOV-4)."""
 
-from fastapi import APIRouter
-
 from relaydesk.server.api import schemas
 from relaydesk.server.api.deps import CurrentActor, Db
+from relaydesk.server.api.routers import api_router
 from relaydesk.server.domain import organisations
 from relaydesk.server.domain.permissions import Permission
 
-router = APIRouter(prefix="/organisation", tags=["organisation"])
+router = api_router("/organisation", tags=["organisation"])
 
 
 @router.get("/settings", response_model=schemas.OrganisationSettings)

@@ -2,12 +2,13 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import Header, Query, Request, Response
 from starlette.status import HTTP_204_NO_CONTENT
 
 from relaydesk.server.api import presenters
 from relaydesk.server.api import support_schemas as s
 from relaydesk.server.api.deps import ClientIp, Db, runtime
+from relaydesk.server.api.routers import api_router
 from relaydesk.server.api.routers.support import public_url
 from relaydesk.server.domain import portal, screen, support_sessions
 from relaydesk.server.domain.audit import Who
@@ -15,7 +16,7 @@ from relaydesk.server.domain.customer import customer_view, require_customer_ses
 from relaydesk.server.domain.errors import Conflict, NotFound
 from relaydesk.server.domain.session_keys import KeyRefusal
 
-router = APIRouter(prefix="/portal", tags=["customer portal"])
+router = api_router("/portal", tags=["customer portal"])
 
 CustomerToken = Annotated[str, Header(alias="x-customer-token", min_length=1, max_length=128)]
 

@@ -2,16 +2,17 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from fastapi.responses import FileResponse
 
 from relaydesk.server.api import presenters
 from relaydesk.server.api import support_schemas as s
 from relaydesk.server.api.deps import CurrentActor, Db
+from relaydesk.server.api.routers import api_router
 from relaydesk.server.api.schemas import Id
 from relaydesk.server.domain import recordings, support_sessions
 
-router = APIRouter(prefix="/reports", tags=["reports"])
+router = api_router("/reports", tags=["reports"])
 
 
 @router.get("/sessions", response_model=s.SessionReportList)

@@ -1,14 +1,15 @@
 """Administration of roles and the permission vocabulary."""
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 from starlette.status import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from relaydesk.server.api import presenters, schemas
 from relaydesk.server.api.deps import CurrentActor, Db
+from relaydesk.server.api.routers import api_router
 from relaydesk.server.domain import roles
 from relaydesk.server.domain.permissions import PERMISSION_LABELS, Permission
 
-router = APIRouter(tags=["roles"])
+router = api_router(tags=["roles"])
 
 
 @router.get("/permissions", response_model=list[schemas.PermissionOut])

@@ -1,15 +1,16 @@
 """The technician's side of screen sharing: ask, step down, stop, open the tunnel."""
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 
 from relaydesk.server.api import presenters
 from relaydesk.server.api import support_schemas as s
 from relaydesk.server.api.deps import CurrentActor, Db, runtime
+from relaydesk.server.api.routers import api_router
 from relaydesk.server.api.schemas import Id
 from relaydesk.server.domain import screen, support_sessions
 from relaydesk.server.domain.tunnels import TOKEN_LIFETIME_SECONDS
 
-router = APIRouter(prefix="/sessions/{session_id}/screen", tags=["screen sharing"])
+router = api_router("/sessions/{session_id}/screen", tags=["screen sharing"])
 
 
 async def _out(db: Db, session_id: int, actor: CurrentActor) -> s.SessionOut:

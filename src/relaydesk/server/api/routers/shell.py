@@ -1,14 +1,15 @@
 """Command shells: each console tab asks for its own shell tunnel."""
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 
 from relaydesk.server.api import support_schemas as s
 from relaydesk.server.api.deps import CurrentActor, Db, runtime
+from relaydesk.server.api.routers import api_router
 from relaydesk.server.api.schemas import Id
 from relaydesk.server.domain import shell
 from relaydesk.server.domain.tunnels import TOKEN_LIFETIME_SECONDS
 
-router = APIRouter(prefix="/sessions/{session_id}/shell", tags=["shell"])
+router = api_router("/sessions/{session_id}/shell", tags=["shell"])
 
 
 @router.post("/tunnel", response_model=s.TunnelOut, status_code=201)

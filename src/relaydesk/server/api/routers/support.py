@@ -1,16 +1,17 @@
 """The technician's side of attended support: session keys, queue, sessions, chat, sysinfo."""
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from starlette.status import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from relaydesk.server.api import presenters
 from relaydesk.server.api import support_schemas as s
 from relaydesk.server.api.deps import CurrentActor, Db, runtime
+from relaydesk.server.api.routers import api_router
 from relaydesk.server.api.schemas import Id
 from relaydesk.server.domain import session_keys, support_sessions
 from relaydesk.server.domain.organisations import get_organisation
 
-router = APIRouter(tags=["attended support"])
+router = api_router(tags=["attended support"])
 
 
 def public_url(request: Request) -> str:

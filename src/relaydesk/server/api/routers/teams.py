@@ -1,14 +1,15 @@
 """Administration of teams."""
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 from starlette.status import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from relaydesk.server.api import schemas
 from relaydesk.server.api.deps import CurrentActor, Db
+from relaydesk.server.api.routers import api_router
 from relaydesk.server.db.models import Team
 from relaydesk.server.domain import teams
 
-router = APIRouter(prefix="/teams", tags=["teams"])
+router = api_router("/teams", tags=["teams"])
 
 
 async def _present(db: Db, rows: list[Team]) -> list[schemas.TeamOut]:

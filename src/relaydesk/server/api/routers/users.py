@@ -1,13 +1,14 @@
 """Administration of users and their role assignments."""
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 from starlette.status import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from relaydesk.server.api import presenters, schemas
 from relaydesk.server.api.deps import CurrentActor, Db
+from relaydesk.server.api.routers import api_router
 from relaydesk.server.domain import users
 
-router = APIRouter(prefix="/users", tags=["users"])
+router = api_router("/users", tags=["users"])
 
 
 @router.get("", response_model=list[schemas.UserOut])
