@@ -11,8 +11,10 @@ relaydesk's relay costs against the tool a technician would otherwise use.
 
     .venv/bin/python bench/file_transfer.py [--size-mib 1024] [--runs 3] [--window-mib 16]
 
-Rates are medians over the runs (relay and scp interleaved); the relay's figures include the
-SHA-256 both ends compute (scp verifies nothing end to end).
+Rates are medians over the runs (relay and scp interleaved), with each run's ratio as well; the
+relay's figures include the SHA-256 both ends compute (scp verifies nothing end to end). Before
+each timed transfer a scratch file of the same size is written and deleted (`recycle_pages`), so
+that relay and scp write their copies into memory in the same state.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import shutil
 import socket
 import statistics
@@ -90,6 +93,19 @@ def recycle_pages(work: Path, size: int) -> None:
     scratch.unlink()
 
 
+def relay_cpu(*processes: psutil.Process) -> float:
+    """CPU seconds (user and system) of these processes and of this thread, which plays the
+    console."""
+    return time.thread_time() + sum(sum(p.cpu_times()[:2]) for p in processes)
+
+
+def scp_cpu(sshd: psutil.Process) -> float:
+    """CPU seconds of the finished scp and ssh (this process's children) and of the finished
+    sshd sessions (the sshd's children)."""
+    own, theirs = resource.getrusage(resource.RUSAGE_CHILDREN), sshd.cpu_times()
+    return own.ru_utime + own.ru_stime + theirs.children_user + theirs.children_system
+
+
 class Sshd:
     def __init__(self, work: Path) -> None:
         sshd = shutil.which("sshd") or "/usr/sbin/sshd"
@@ -144,7 +160,8 @@ class Sshd:
                 raise SystemExit("sshd did not start")
             time.sleep(0.05)
 
-    def scp(self, source: str, target: str) -> float:
+    def scp(self, source: str, target: str) -> tuple[float, float]:
+        """Seconds and CPU seconds (both ends) of one copy."""
         user = (
             os.environ.get("USER")
             or subprocess.run(
@@ -166,9 +183,13 @@ class Sshd:
         ]
         source = source.replace("remote:", f"{user}@127.0.0.1:")
         target = target.replace("remote:", f"{user}@127.0.0.1:")
+        daemon = psutil.Process(self.process.pid)
+        cpu = scp_cpu(daemon)
         started = time.perf_counter()
         subprocess.run(["scp", *options, source, target], check=True)
-        return time.perf_counter() - started
+        seconds = time.perf_counter() - started
+        time.sleep(0.5)  # the sshd session has ended and been reaped: its CPU time is counted
+        return seconds, scp_cpu(daemon) - cpu
 
     def stop(self) -> None:
         self.process.terminate()
@@ -176,8 +197,15 @@ class Sshd:
 
 
 async def relay_transfers(
-    technician: Technician, server: Server, sid: int, source: Path, work: Path, window: int
-) -> tuple[float, float]:
+    technician: Technician,
+    server: Server,
+    sid: int,
+    source: Path,
+    work: Path,
+    window: int,
+    processes: list[psutil.Process],
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Seconds and CPU seconds (server, agent, console) of an upload and of a download."""
     size = os.stat(source).st_size
     base = server.url.replace("http://", "ws://")
 
@@ -189,18 +217,18 @@ async def relay_transfers(
     async with await tunnel() as ws:
         files = FilesClient(ws)
         await asyncio.to_thread(recycle_pages, work, size)
-        started = time.perf_counter()
+        cpu, started = relay_cpu(*processes), time.perf_counter()
         done = await files.upload(source, str(device_copy))
-        upload_seconds = time.perf_counter() - started
+        upload = time.perf_counter() - started, relay_cpu(*processes) - cpu
         assert not isinstance(done, int)
         await asyncio.to_thread(recycle_pages, work, size)
-        started = time.perf_counter()
+        cpu, started = relay_cpu(*processes), time.perf_counter()
         _, end = await files.download(str(device_copy), back, window=window)
-        download_seconds = time.perf_counter() - started
+        download = time.perf_counter() - started, relay_cpu(*processes) - cpu
         assert end is not None and end.sha256 == done.sha256
     back.unlink()
     device_copy.unlink()
-    return upload_seconds, download_seconds
+    return upload, download
 
 
 def main() -> None:
@@ -226,7 +254,9 @@ def main() -> None:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        results: dict[str, list[float]] = {k: [] for k in ("up", "down", "scp_up", "scp_down")}
+        results: dict[str, list[tuple[float, float]]] = {
+            k: [] for k in ("up", "down", "scp_up", "scp_down")
+        }
         try:
             sid = int(technician.wait_for_waiting_session()["id"])
             technician.post(f"/api/v1/sessions/{sid}/accept")
@@ -239,7 +269,13 @@ def main() -> None:
                 for _ in range(args.runs):  # interleaved, so that noise hits both alike
                     up, down = asyncio.run(
                         relay_transfers(
-                            technician, server, sid, source, work, args.window_mib * MiB
+                            technician,
+                            server,
+                            sid,
+                            source,
+                            work,
+                            args.window_mib * MiB,
+                            list(processes.values()),
                         )
                     )
                     results["up"].append(up)
@@ -259,8 +295,14 @@ def main() -> None:
             sshd.stop()
             server.stop(15)
 
-    def rate(seconds: list[float]) -> float:
-        return size / MiB / statistics.median(seconds)
+    def rate(runs: list[tuple[float, float]]) -> float:
+        return size / MiB / statistics.median(seconds for seconds, _ in runs)
+
+    def cpu_per_gib(runs: list[tuple[float, float]]) -> float:
+        return round(statistics.median(cpu for _, cpu in runs) * 1024 * MiB / size, 2)
+
+    def ratios(relay: list[tuple[float, float]], scp: list[tuple[float, float]]) -> list[float]:
+        return [round(s[0] / r[0], 2) for r, s in zip(relay, scp, strict=True)]
 
     report = {
         "size_mib": args.size_mib,
@@ -272,6 +314,15 @@ def main() -> None:
         "scp_download_mib_s": round(rate(results["scp_down"]), 1),
         "upload_ratio": round(rate(results["up"]) / rate(results["scp_up"]), 2),
         "download_ratio": round(rate(results["down"]) / rate(results["scp_down"]), 2),
+        # Each run's relay against the scp run that followed it (the spread on a busy machine).
+        "upload_ratios": ratios(results["up"], results["scp_up"]),
+        "download_ratios": ratios(results["down"], results["scp_down"]),
+        # CPU seconds per GiB moved, every process of each pipeline (a busy machine slows both
+        # pipelines but hardly changes what they cost).
+        "relay_upload_cpu_s_per_gib": cpu_per_gib(results["up"]),
+        "scp_upload_cpu_s_per_gib": cpu_per_gib(results["scp_up"]),
+        "relay_download_cpu_s_per_gib": cpu_per_gib(results["down"]),
+        "scp_download_cpu_s_per_gib": cpu_per_gib(results["scp_down"]),
         "agent_rss_baseline_mib": round(rss.baseline["agent"] / MiB, 1),
         "agent_rss_peak_mib": round(rss.peak["agent"] / MiB, 1),
         "server_rss_baseline_mib": round(rss.baseline["server"] / MiB, 1),
