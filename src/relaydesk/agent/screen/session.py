@@ -170,7 +170,7 @@ class _Session:
         handle: ScreenHandle,
         monitor: int | None,
     ) -> None:
-        from relaydesk.agent.screen.capture import ChangeWatcher, X11Capture
+        from relaydesk.agent.screen.capture import TILE, ChangeWatcher, X11Capture
 
         self.stream = stream
         self.display = display
@@ -214,7 +214,7 @@ class _Session:
         self._quality_before: int | None = None
         self._h264_available: bool | None = None
         self.client_frame: np.ndarray | None = None  # what the client shows
-        self.lossy = LossyRegion(tile=64)
+        self.lossy = LossyRegion(tile=TILE)
         self._refresh_timer: asyncio.TimerHandle | None = None
         self.request_pending = False
         self.full_request = False
