@@ -70,7 +70,7 @@ import sys, time
 sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r})
 import numpy as np
 from Xlib import X, display
-from bench.screen_workloads import STRIP_ROWS, video_frame
+from bench.screen.workloads import STRIP_ROWS, video_frame
 
 d = display.Display()
 screen = d.screen()

@@ -7,7 +7,7 @@ update request outstanding, bytes per second, the server's CPU (share of one cor
 idle screen with an xterm echoing keys, the key-press-to-screen latency (p50, p95). Every figure
 is also given as a ratio to x11vnc's, measured in the same run.
 
-Needs Debian's xvfb, xterm and x11vnc.  Run: .venv/bin/python bench/screen_compare.py
+Needs Debian's xvfb, xterm and x11vnc.  Run: .venv/bin/python bench/screen/compare.py
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from pathlib import Path
 
 import psutil
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from tests.screen.rfbclient import RGBX, TIGHT, RfbClient, SocketReader  # noqa: E402
@@ -301,7 +301,7 @@ def main() -> None:
         if shutil.which(tool) is None:
             raise SystemExit(f"{tool} is needed (Debian packages xvfb, xterm, x11vnc)")
     results: dict[str, dict[str, dict[str, float]]] = {}
-    workload_script = str(Path(__file__).with_name("screen_workloads.py"))
+    workload_script = str(Path(__file__).with_name("workloads.py"))
     with tempfile.TemporaryDirectory() as folder, xvfb() as env:
         commands = servers(env, Path(folder))
         workloads = {

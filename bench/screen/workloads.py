@@ -1,7 +1,7 @@
 """X clients that make the screen benchmark's workloads (run on the benchmark's Xvfb display).
 
-python bench/screen_workloads.py video   # a 640x360 window repainted at 30 fps
-python bench/screen_workloads.py text    # lines of text at a reading pace, for xterm
+python bench/screen/workloads.py video   # a 640x360 window repainted at 30 fps
+python bench/screen/workloads.py text    # lines of text at a reading pace, for xterm
 """
 
 from __future__ import annotations

@@ -1,12 +1,12 @@
 """Benchmark: bytes per frame against picture quality, Tight JPEG and Open H.264, on the screen
-benchmark's video workload (bench/screen_workloads.py: a 640x360 picture of moving gradients
+benchmark's video workload (bench/screen/workloads.py: a 640x360 picture of moving gradients
 with fresh grain in every frame) placed on a 1920x1080 screen, through relaydesk's own encoders
 and the tests' reference decoders (FFmpeg for H.264).
 
 For each JPEG quality level: kilobytes per frame (H.264: per P-frame, the keyframe left out)
 and the luma PSNR of the decoded moving area against the source frame (grain included) and
 against the same frame without grain (the picture under the noise). Run:
-    .venv/bin/python bench/screen_video_quality.py
+    .venv/bin/python bench/screen/video_quality.py
 """
 
 from __future__ import annotations
@@ -17,11 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
 
-from screen_workloads import video_frame  # noqa: E402
+from bench.screen.workloads import video_frame  # noqa: E402
 from tests.screen.decoders import ClientFramebuffer  # noqa: E402
 from tests.screen.rfbclient import RGBX  # noqa: E402
 
