@@ -5,7 +5,8 @@
  * Every open session keeps its workspace mounted, the one in front shown and the others hidden,
  * and so does the whole view while the technician is on another console page: unmounting a
  * workspace would close its tunnels, which ends its shells on the device and cancels its file
- * transfers. Only closing the tab (or ending, holding the session) unmounts it. */
+ * transfers. Only closing the tab (or ending, holding the session) unmounts it. A hidden
+ * workspace's screen view pauses its picture (the connection stays). */
 
 import { useCallback, useEffect } from "preact/hooks";
 import { useI18n } from "../i18n";
@@ -77,13 +78,14 @@ export function SessionsView({ shown }: { shown: boolean }) {
         })}
       </div>
       {state.tabs.map((tab) => (
-        <Workspace key={tab.session.id} tab={tab} front={tab === front} />
+        <Workspace key={tab.session.id} tab={tab} front={tab === front} shown={shown && tab === front} />
       ))}
     </div>
   );
 }
 
-function Workspace({ tab, front }: { tab: OpenSession; front: boolean }) {
+/** `front`: the tab in front; `shown`: in front and the Sessions page on screen. */
+function Workspace({ tab, front, shown }: { tab: OpenSession; front: boolean; shown: boolean }) {
   const { t } = useI18n();
   const ops = useConsole();
   const action = useAction();
@@ -163,7 +165,7 @@ function Workspace({ tab, front }: { tab: OpenSession; front: boolean }) {
         )}
         <ErrorNotice error={action.error} />
       </Card>
-      {active && <ScreenPanel sessionId={session.id} session={session} onSession={screenChanged} />}
+      {active && <ScreenPanel sessionId={session.id} session={session} shown={shown} onSession={screenChanged} />}
       {!tab.chatEnabled && (
         <p class="notice notice-info" role="status" data-testid="chat-disabled">
           {t("chat.disabled")}

@@ -673,6 +673,8 @@ export const de: Catalogue = {
   "screen.latency": "Latenz {ms} ms",
   "screen.bandwidth": "Bandbreite {rate}",
   "screen.received": "Empfangen {total}",
+  "screen.paused": "Pausiert, solange verborgen",
+  "screen.paused_about": "Das Gerät sendet kein Bild, solange diese Ansicht verborgen ist; sobald Sie sie wieder ansehen, wird sie aktualisiert",
   "screen.encoding": "Kodierung {name}",
   "screen.encoding_about": "Wie das Gerät das Bild kodiert, das es gerade sendet, so wie dieser Browser es dekodiert",
   "screen.encoding.lossless": "{name} (verlustfrei)",

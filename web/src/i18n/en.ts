@@ -655,6 +655,8 @@ export const en = {
   "screen.latency": "Latency {ms} ms",
   "screen.bandwidth": "Bandwidth {rate}",
   "screen.received": "Received {total}",
+  "screen.paused": "Paused while hidden",
+  "screen.paused_about": "The device sends no picture while this view is hidden; it is brought up to date as soon as you look at it again",
   "screen.encoding": "Encoding {name}",
   "screen.encoding_about": "How the device encodes the picture it sends now, as this browser decodes it",
   "screen.encoding.lossless": "{name} (lossless)",

@@ -675,6 +675,8 @@ export const fr: Catalogue = {
   "screen.latency": "Latence {ms} ms",
   "screen.bandwidth": "Débit {rate}",
   "screen.received": "Reçu {total}",
+  "screen.paused": "En pause tant que la vue est masquée",
+  "screen.paused_about": "L’appareil n’envoie aucune image tant que cette vue est masquée ; elle est remise à jour dès que vous la regardez à nouveau",
   "screen.encoding": "Codage {name}",
   "screen.encoding_about": "Comment l’appareil code l’image qu’il envoie en ce moment, tel que ce navigateur la décode",
   "screen.encoding.lossless": "{name} (sans perte)",

@@ -28,10 +28,13 @@ const CHANGE_TEXT: Record<ConsentChange, { key: MessageKey; kind: "info" | "succ
 export function ScreenPanel({
   sessionId,
   session,
+  shown,
   onSession,
 }: {
   sessionId: number;
   session: SupportSession;
+  /** Its session's workspace is on show (a hidden screen view pauses its picture). */
+  shown: boolean;
   /** The session as the server answered a screen action (keeps the caller's copy current). */
   onSession?: (session: SupportSession) => void;
 }) {
@@ -153,6 +156,7 @@ export function ScreenPanel({
         <ScreenViewer
           sessionId={sessionId}
           control={consent.state === "control"}
+          shown={shown}
           checkConsent={refresh}
         />
       )}

@@ -1,6 +1,8 @@
 /**
  * The device's screen in noVNC, through a relay tunnel asked for per connection (a tunnel token
- * works once, for seconds): toolbar, live link indicator, clipboard, on-screen keyboard.
+ * works once, for seconds): toolbar, live link indicator, clipboard, on-screen keyboard. While
+ * nobody sees it (its workspace or the browser tab hidden) the picture pauses, the connection
+ * stays.
  */
 
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
@@ -51,16 +53,30 @@ function keyboardApi(): KeyboardLock | undefined {
   return (navigator as Navigator & { keyboard?: KeyboardLock }).keyboard;
 }
 
+/** Whether the browser tab is in front (document.visibilityState). */
+function usePageVisible(): boolean {
+  const [visible, setVisible] = useState(() => document.visibilityState === "visible");
+  useEffect(() => {
+    const changed = () => setVisible(document.visibilityState === "visible");
+    document.addEventListener("visibilitychange", changed);
+    return () => document.removeEventListener("visibilitychange", changed);
+  }, []);
+  return visible;
+}
+
 /** Test hook: the e2e tests read the link numbers and the connection through this. */
 type ScreenDebug = { snapshot: () => LinkSnapshot | null; status: () => Status };
 
 export function ScreenViewer({
   sessionId,
   control,
+  shown,
   checkConsent,
 }: {
   sessionId: number;
   control: boolean;
+  /** Its session's workspace is on show (else the picture pauses). */
+  shown: boolean;
   /** Ask the server whether sharing still stands (the panel unmounts this viewer if not). */
   checkConsent: () => Promise<void>;
 }) {
@@ -75,6 +91,10 @@ export function ScreenViewer({
   controlRef.current = control;
   const checkRef = useRef(checkConsent);
   checkRef.current = checkConsent;
+  const pageVisible = usePageVisible();
+  const paused = !shown || !pageVisible;
+  const pausedRef = useRef(paused);
+  pausedRef.current = paused;
   // The connection must not restart when the language (and so `t`) changes.
   const tRef = useRef(t);
   tRef.current = t;
@@ -160,6 +180,7 @@ export function ScreenViewer({
     rfb.scaleViewport = scaledRef.current;
     rfb.background = "#0b1020";
     rfb.chooseScreen(screenChoiceRef.current);
+    if (pausedRef.current) rfb.pause();
     rfb.addEventListener("connect", () => {
       if (generation.current !== mine) return;
       attempt.current = 0;
@@ -244,10 +265,16 @@ export function ScreenViewer({
     rfbRef.current?.chooseScreen(screenChoice);
   }, [screenChoice, status]);
 
-  // The live indicator: one latency probe and one reading a second.
+  useEffect(() => {
+    const rfb = rfbRef.current;
+    if (paused) rfb?.pause();
+    else rfb?.resume();
+  }, [paused, status]);
+
+  // The live indicator: one latency probe (none while paused) and one reading a second.
   useEffect(() => {
     const timer = setInterval(() => {
-      rfbRef.current?.probe(performance.now());
+      if (!pausedRef.current) rfbRef.current?.probe(performance.now());
       setStats(meter.current.snapshot(performance.now()));
     }, 1000);
     return () => clearInterval(timer);
@@ -405,6 +432,8 @@ export function ScreenViewer({
       data-testid="screen-viewer"
       data-status={status}
       data-control={control ? "yes" : "no"}
+      data-paused={paused ? "yes" : "no"}
+      data-frames={stats?.totalFrames ?? 0}
     >
       <div class="screen-toolbar" role="toolbar" aria-label={t("screen.toolbar")}>
         <label class="screen-tool">
@@ -550,18 +579,30 @@ export function ScreenViewer({
           {control ? t("screen.input_on") : t("screen.input_off")}
         </span>
         <span class="screen-meter" data-testid="screen-meter" aria-live="off">
-          <span data-testid="screen-fps">{t("screen.fps", { fps: stats ? stats.fps.toFixed(0) : "–" })}</span>
-          <span data-testid="screen-latency">
-            {stats?.rttMs != null
-              ? t("screen.latency", { ms: stats.rttMs.toFixed(0) })
-              : t("screen.latency", { ms: "–" })}
-          </span>
-          <span data-testid="screen-bandwidth" title={stats ? formatBitRate(stats.bytesOutPerSecond) : undefined}>
-            {t("screen.bandwidth", { rate: stats ? formatBitRate(stats.bytesInPerSecond) : "–" })}
-          </span>
-          <span data-testid="screen-encoding" data-encoding={stats?.encoding ?? ""} title={t("screen.encoding_about")}>
-            {t("screen.encoding", { name: stats?.encoding ? encodingLabel(stats.encoding) : "–" })}
-          </span>
+          {paused ? (
+            <span data-testid="screen-paused" title={t("screen.paused_about")}>
+              {t("screen.paused")}
+            </span>
+          ) : (
+            <>
+              <span data-testid="screen-fps">{t("screen.fps", { fps: stats ? stats.fps.toFixed(0) : "–" })}</span>
+              <span data-testid="screen-latency">
+                {stats?.rttMs != null
+                  ? t("screen.latency", { ms: stats.rttMs.toFixed(0) })
+                  : t("screen.latency", { ms: "–" })}
+              </span>
+              <span data-testid="screen-bandwidth" title={stats ? formatBitRate(stats.bytesOutPerSecond) : undefined}>
+                {t("screen.bandwidth", { rate: stats ? formatBitRate(stats.bytesInPerSecond) : "–" })}
+              </span>
+              <span
+                data-testid="screen-encoding"
+                data-encoding={stats?.encoding ?? ""}
+                title={t("screen.encoding_about")}
+              >
+                {t("screen.encoding", { name: stats?.encoding ? encodingLabel(stats.encoding) : "–" })}
+              </span>
+            </>
+          )}
           <span class="muted" data-testid="screen-received">
             {t("screen.received", { total: stats ? formatBytes(stats.totalBytesIn) : "–" })}
           </span>

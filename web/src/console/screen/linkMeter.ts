@@ -17,6 +17,8 @@ export type LinkSnapshot = {
   rttMs: number | null;
   /** Everything received since the connection started. */
   totalBytesIn: number;
+  /** Framebuffer updates completed since the connection started. */
+  totalFrames: number;
   /** How the device encodes what it sends: the leading encoding of the window's rectangles,
    * else the one named last (a still screen sends nothing; its encoding has not changed);
    * null before the first. */
@@ -31,6 +33,7 @@ export class LinkMeter {
   private samples: Sample[] = [];
   private rtts: number[] = [];
   private totalIn = 0;
+  private totalFrames = 0;
   private startedAt: number | null = null;
   private encodingsAt = new Map<SentEncoding, number>();
   private lastEncoding: SentEncoding | null = null;
@@ -67,6 +70,7 @@ export class LinkMeter {
 
   frame(now: number): void {
     this.add(now, 0, 0, 1);
+    this.totalFrames += 1;
   }
 
   /** A rectangle arrived in this encoding. */
@@ -107,6 +111,7 @@ export class LinkMeter {
       bytesOutPerSecond: bytesOut * perSecond,
       rttMs: median(this.rtts),
       totalBytesIn: this.totalIn,
+      totalFrames: this.totalFrames,
       encoding: this.currentEncoding(now),
     };
   }

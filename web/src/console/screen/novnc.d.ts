@@ -91,6 +91,10 @@ declare module "@novnc/novnc" {
     protected _canvas: HTMLCanvasElement;
     protected _rfbConnectionState: "" | "connecting" | "connected" | "disconnecting" | "disconnected";
     protected _supportsFence: boolean;
+    /** The agent offers continuous updates (it sent an EndOfContinuousUpdates). */
+    protected _supportsContinuousUpdates: boolean;
+    /** Continuous updates are on: noVNC asks for no update after each one. */
+    protected _enabledContinuousUpdates: boolean;
     /** The framebuffer update being read: the current rectangle's header. */
     protected _FBU: {
       rects: number;
@@ -105,6 +109,11 @@ declare module "@novnc/novnc" {
     protected _scaleViewport: boolean;
     protected _clipViewport: boolean;
     protected _sendEncodings(): void;
+    /** Reads one server message (its type byte first, unless an update's rectangles are still
+     * being read); after a completed update, asks for the next unless continuous updates are on. */
+    protected _normalMsg(): boolean;
+    /** Turns continuous updates on for the whole framebuffer, when they are enabled. */
+    protected _updateContinuousUpdates(): void;
     protected _framebufferUpdate(): boolean;
     /** Decodes the current rectangle with the decoder of its encoding; false while its bytes
      * have not all arrived (called again, for the same rectangle, when more come). */
@@ -118,6 +127,14 @@ declare module "@novnc/novnc" {
     static messages: {
       clientEncodings(sock: Websock, encodings: number[]): void;
       clientFence(sock: Websock, flags: number, payload: string): void;
+      enableContinuousUpdates(
+        sock: Websock,
+        enable: boolean,
+        x: number,
+        y: number,
+        width: number,
+        height: number,
+      ): void;
       fbUpdateRequest(
         sock: Websock,
         incremental: boolean,

@@ -7,12 +7,15 @@
  * - latency probes as client fences, answered by the agent (noVNC treats any fence answer as a
  *   protocol error, so ours are taken off the stream before noVNC sees them);
  * - a count of completed framebuffer updates;
- * - the encoding of every data rectangle it decodes (sentEncoding.ts), for the live indicator.
+ * - the encoding of every data rectangle it decodes (sentEncoding.ts), for the live indicator;
+ * - pausing the picture while nobody looks at it (pausedPicture.ts): the connection stays, the
+ *   device sends nothing until it resumes.
  * It builds on noVNC 1.7 internals (see novnc.d.ts); the version is pinned in package.json.
  */
 
 import RFB from "@novnc/novnc";
 import { ENC, encodingsFor, type ColourMode } from "./colourModes";
+import { PausedPicture, type PictureMessage } from "./pausedPicture";
 import { areaOf, keepChoice, parseExtendedDesktopSize, type Area, type RemoteScreen } from "./screens";
 import { rectEncoding, type SentEncoding } from "./sentEncoding";
 import { probePayload, probeSequence } from "./tunnel";
@@ -26,6 +29,7 @@ export type RelayHooks = {
 };
 
 const FENCE_REQUEST = 0x80000000;
+const END_OF_CONTINUOUS_UPDATES = 150;
 
 /** Whether this browser decodes H.264 through WebCodecs (noVNC's own check is not exported). */
 export async function browserDecodesH264(): Promise<boolean> {
@@ -50,6 +54,7 @@ export class RelayRFB extends RFB {
   private nextProbe = 1;
   /** The current rectangle has been reported (its decoding may take several calls). */
   private rectReported = false;
+  private picture = new PausedPicture();
 
   /** Call right after construction (noVNC needs nothing from us before the server's init). */
   configure(hooks: RelayHooks, mode: ColourMode, h264: boolean): void {
@@ -66,12 +71,39 @@ export class RelayRFB extends RFB {
     return { width: this._fbWidth, height: this._fbHeight };
   }
 
-  /** Switch colour mode: new encodings, then a full refresh so all of the picture follows. */
+  get paused(): boolean {
+    return this.picture.paused;
+  }
+
+  /** Switch colour mode: new encodings, then a full refresh so all of the picture follows
+   * (when paused, resuming asks for it). */
   setColourMode(mode: ColourMode): void {
     this.mode = mode;
     if (!this.connected) return;
     this._sendEncodings();
-    RFB.messages.fbUpdateRequest(this._sock, false, 0, 0, this._fbWidth, this._fbHeight);
+    if (!this.paused) RFB.messages.fbUpdateRequest(this._sock, false, 0, 0, this._fbWidth, this._fbHeight);
+  }
+
+  /** Stop the picture (nobody sees it): the device sends no more updates, the connection stays. */
+  pause(): void {
+    this.tellAgent(this.picture.pause(this.connected, this._enabledContinuousUpdates));
+    // noVNC asks for the next update after each one unless continuous updates are on.
+    this._enabledContinuousUpdates = true;
+  }
+
+  /** Go on after pause(), with the whole screen as it is now. */
+  resume(): void {
+    if (!this.paused) return;
+    this._enabledContinuousUpdates = this._supportsContinuousUpdates;
+    this.tellAgent(this.picture.resume(this.connected, this._supportsContinuousUpdates));
+  }
+
+  private tellAgent(messages: PictureMessage[]): void {
+    const [width, height] = [this._fbWidth, this._fbHeight];
+    for (const message of messages) {
+      if (message === "whole-screen") RFB.messages.fbUpdateRequest(this._sock, false, 0, 0, width, height);
+      else RFB.messages.enableContinuousUpdates(this._sock, message === "start-continuous", 0, 0, width, height);
+    }
   }
 
   /** Send one latency probe; false when the agent has not shown Fence support. */
@@ -101,6 +133,21 @@ export class RelayRFB extends RFB {
 
   protected override _sendEncodings(): void {
     RFB.messages.clientEncodings(this._sock, encodingsFor(this.mode, this.h264));
+  }
+
+  protected override _normalMsg(): boolean {
+    const reading = this._FBU.rects > 0;
+    if (!reading && this._sock.rQpeek8() === END_OF_CONTINUOUS_UPDATES && this.picture.answersStop()) {
+      this._sock.rQskipBytes(1);
+      return true;
+    }
+    return super._normalMsg();
+  }
+
+  protected override _updateContinuousUpdates(): void {
+    // noVNC turns them on when the agent first offers them and again on a resize: not while
+    // paused (resuming does).
+    if (!this.paused) super._updateContinuousUpdates();
   }
 
   protected override _framebufferUpdate(): boolean {

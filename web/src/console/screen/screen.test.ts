@@ -20,6 +20,7 @@ import {
   type Key,
 } from "./keys";
 import { formatBitRate, formatBytes, LinkMeter, median, payloadLength } from "./linkMeter";
+import { PausedPicture } from "./pausedPicture";
 import { isLossless, leadingEncoding, rectEncoding } from "./sentEncoding";
 import { areaOf, keepChoice, markPrimary, parseExtendedDesktopSize, sortScreens, type RemoteScreen } from "./screens";
 import { probePayload, probeSequence, reconnectDelay, relayUrl, screenshotName } from "./tunnel";
@@ -133,11 +134,13 @@ describe("link meter", () => {
     expect(now.bytesInPerSecond).toBeCloseTo(10_000, -2);
     expect(now.bytesOutPerSecond).toBeCloseTo(100, 0);
     expect(now.totalBytesIn).toBe(10_000);
-    // Two seconds later nothing is in the window any more; the total stays.
+    expect(now.totalFrames).toBe(10);
+    // Two seconds later nothing is in the window any more; the totals stay.
     const later = meter.snapshot(3000);
     expect(later.fps).toBe(0);
     expect(later.bytesInPerSecond).toBe(0);
     expect(later.totalBytesIn).toBe(10_000);
+    expect(later.totalFrames).toBe(10);
   });
 
   it("keeps the median of the last round trips", () => {
@@ -362,5 +365,43 @@ describe("sent encoding", () => {
     expect(isLossless("zrle")).toBe(true);
     expect(isLossless("tight-jpeg")).toBe(false);
     expect(isLossless("h264")).toBe(false);
+  });
+});
+
+describe("paused picture", () => {
+  it("stops continuous updates once and takes the agent's answer off the stream", () => {
+    const picture = new PausedPicture();
+    expect(picture.pause(true, true)).toEqual(["stop-continuous"]);
+    expect(picture.paused).toBe(true);
+    expect(picture.pause(true, true)).toEqual([]);
+    expect(picture.answersStop()).toBe(true);
+    // Any later EndOfContinuousUpdates is the agent's own: noVNC reads it.
+    expect(picture.answersStop()).toBe(false);
+  });
+
+  it("resumes with continuous updates where offered and the whole screen at once", () => {
+    const picture = new PausedPicture();
+    expect(picture.resume(true, true)).toEqual([]);
+    picture.pause(true, true);
+    expect(picture.resume(true, true)).toEqual(["start-continuous", "whole-screen"]);
+    expect(picture.paused).toBe(false);
+    expect(picture.resume(true, true)).toEqual([]);
+    // Shown again before the agent answered the stop: the answer still is not noVNC's.
+    expect(picture.answersStop()).toBe(true);
+  });
+
+  it("without continuous updates only stops asking and then asks for the whole screen", () => {
+    const picture = new PausedPicture();
+    expect(picture.pause(true, false)).toEqual([]);
+    expect(picture.answersStop()).toBe(false);
+    expect(picture.resume(true, false)).toEqual(["whole-screen"]);
+  });
+
+  it("sends nothing before the connection (its first request is noVNC's own)", () => {
+    const picture = new PausedPicture();
+    expect(picture.pause(false, false)).toEqual([]);
+    expect(picture.paused).toBe(true);
+    expect(picture.resume(false, false)).toEqual([]);
+    expect(picture.paused).toBe(false);
   });
 });
