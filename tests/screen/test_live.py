@@ -245,6 +245,54 @@ def test_tight_jpeg_within_bound_and_incremental_updates(xvfb, agent) -> None:
         client.close()
 
 
+def test_drawing_in_several_places_at_once_reaches_the_viewer_exactly(xvfb, agent) -> None:
+    """The agent grabs only the box the X server reports as damaged: every place drawn in,
+    also between two grabs, must reach the viewer, pixel for pixel."""
+    from Xlib import X
+    from Xlib import display as xdisplay
+
+    client = RfbClient("127.0.0.1", agent, PASSWORD).connect()
+    d = xdisplay.Display(xvfb.display)
+    try:
+        client.set_pixel_format(RGBX)
+        client.set_encodings([TIGHT, rfb.ENC_COMPRESS_LEVEL_0 + 1])  # Tight, lossless
+        client.request(incremental=False)
+        client.read_update()
+        root = d.screen().root
+        width, height = root.get_geometry().width, root.get_geometry().height
+        # Far apart, away from the other X clients: three corners and the top middle.
+        spots = [(width - 60, 10), (10, height - 50), (width - 60, height - 50), (width // 2, 200)]
+        windows = []
+        for x, y in spots:
+            window = root.create_window(x, y, 48, 40, 0, X.CopyFromParent, override_redirect=1)
+            window.map()
+            windows.append((window, window.create_gc()))
+        colormap = d.screen().default_colormap
+        for round_ in range(6):
+            colours = [(40 * round_ + 30 * i) % 256 for i in range(len(spots))]
+            for (window, gc), shade in zip(windows, colours, strict=True):
+                pixel = colormap.alloc_color(shade * 257, (255 - shade) * 257, 90 * 257).pixel
+                gc.change(foreground=pixel)
+                window.fill_rectangle(gc, 0, 0, 48, 40)
+                d.flush()
+            d.sync()
+            want = stable_screenshot(xvfb.display)
+            for _ in range(30):  # updates until the viewer has every spot (or give up)
+                if all(
+                    np.array_equal(
+                        client.rgb()[y : y + 40, x : x + 48], want[y : y + 40, x : x + 48]
+                    )
+                    for x, y in spots
+                ):
+                    break
+                client.request(incremental=True)
+                client.read_update(timeout=5)
+            assert np.array_equal(client.rgb(), want), f"round {round_}: the viewer differs"
+    finally:
+        d.close()
+        client.close()
+
+
 GRADIENT_AT = (300, 420, 320, 160)  # x, y, w, h: a colour ramp (a toolbar, a drawing)
 PHOTO_AT = (704, 640, 256, 128)  # a photo-like picture, on tiles of its own
 

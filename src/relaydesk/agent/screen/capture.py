@@ -24,6 +24,16 @@ log = logging.getLogger(__name__)
 
 TILE = 64
 
+Box = tuple[int, int, int, int]  # x, y, width, height
+
+
+def union(a: Box | None, b: Box) -> Box:
+    if a is None:
+        return b
+    left, top = min(a[0], b[0]), min(a[1], b[1])
+    right, bottom = max(a[0] + a[2], b[0] + b[2]), max(a[1] + a[3], b[1] + b[3])
+    return left, top, right - left, bottom - top
+
 
 @dataclass(frozen=True, slots=True)
 class Monitor:
@@ -145,11 +155,13 @@ class X11Capture:
         geometry = self._root.get_geometry()
         return int(geometry.width), int(geometry.height)
 
-    def grab(self) -> np.ndarray:
-        """The whole root window as a fresh H x W x 4 BGRX array."""
+    def grab(self, box: Box | None = None) -> np.ndarray:
+        """The root window, or the part of it in `box`, as a fresh H x W x 4 BGRX array."""
         with self._lock:
-            width, height = self.size
-            shot = self._mss.grab({"left": 0, "top": 0, "width": width, "height": height})
+            if box is None:
+                box = (0, 0, *self.size)
+            x, y, width, height = box
+            shot = self._mss.grab({"left": x, "top": y, "width": width, "height": height})
             # mss hands out a fresh bytearray per grab: wrap it (writable), no second copy.
             return np.frombuffer(shot.raw, np.uint8).reshape(shot.height, shot.width, 4)
 
@@ -215,9 +227,10 @@ class ChangeWatcher:
     """A thread with its own X connection that reports screen damage, cursor changes and
     screen resizes through `notify(kind)` with kind "damage", "cursor" or "resize".
 
-    XDamage in NonEmpty mode: one event when the damage region becomes non-empty; `rearm()`
-    (called by the consumer right before it grabs) empties the region so the next drawing
-    produces the next event. Nothing is polled.
+    XDamage in BoundingBox mode: an event whenever the box around the damage grows; `rearm()`
+    (called by the consumer right before it grabs) empties the region, so the next drawing
+    produces the next event, and hands over the box drawn in since the last call, so that only
+    that part of the screen is grabbed and compared. Nothing is polled.
     """
 
     def __init__(self, display: str, notify: Callable[[str], None]) -> None:
@@ -229,11 +242,13 @@ class ChangeWatcher:
         self.has_damage = self._xd.has_extension("DAMAGE")
         self._damage = None
         self._stopping = False
+        self._damaged: Box | None = None
+        self._damaged_lock = threading.Lock()
         if self.has_damage:
             from Xlib.ext import damage
 
             self._xd.damage_query_version()
-            self._damage = self._root.damage_create(damage.DamageReportNonEmpty)
+            self._damage = self._root.damage_create(damage.DamageReportBoundingBox)
         if self._xd.has_extension("XFIXES"):
             self._xd.xfixes_query_version()
             self._xd.xfixes_select_cursor_input(self._root, 1)  # DisplayCursorNotifyMask
@@ -249,13 +264,20 @@ class ChangeWatcher:
         self._thread = threading.Thread(target=self._run, name="x11-changes", daemon=True)
         self._thread.start()
 
-    def rearm(self) -> None:
+    def rearm(self) -> Box | None:
+        """Empty the damage region; the box drawn in since the last call (None: nothing).
+
+        The box is taken after the region is emptied: an event still unread then belongs to
+        drawing from before, and lands in the next box with a notification of its own."""
         if self._damage is not None and not self._stopping:
             try:
                 self._control.damage_subtract(self._damage, 0, 0)
                 self._control.sync()
             except Exception as error:
                 log.debug("damage_subtract failed: %s", error)
+        with self._damaged_lock:
+            box, self._damaged = self._damaged, None
+        return box
 
     def _run(self) -> None:
         from Xlib import X
@@ -277,6 +299,9 @@ class ChangeWatcher:
                 return
             etype = event.type & 0x7F
             if etype == damage_code:
+                area = event.area
+                with self._damaged_lock:
+                    self._damaged = union(self._damaged, (area.x, area.y, area.width, area.height))
                 self._notify("damage")
             elif etype == cursor_code:
                 self._notify("cursor")

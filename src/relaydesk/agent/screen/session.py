@@ -42,6 +42,7 @@ from relaydesk.agent.screen.refresh import LossyRegion, photo_tiles
 from relaydesk.agent.screen.rfb import RfbServer, Screen
 
 if TYPE_CHECKING:
+    from relaydesk.agent.screen.capture import Box
     from relaydesk.agent.screen.input import XTestInput
 
 log = logging.getLogger(__name__)
@@ -574,21 +575,15 @@ class _Session:
             tiles_to_rects,
         )
 
-        if self.watcher is not None:
-            self.watcher.rearm()
-        frame = self.capture.grab()
-        self.stats.grabs += 1
-        x0, y0, w, h = self.area
-        width, height = self.core.width, self.core.height
-        frame = frame[y0 : y0 + h, x0 : x0 + w]
-        if frame.shape[0] != height or frame.shape[1] != width:  # client can't resize: fit
-            fitted = np.zeros((height, width, 4), np.uint8)
-            ch, cw = min(height, frame.shape[0]), min(width, frame.shape[1])
-            fitted[:ch, :cw] = frame[:ch, :cw]
-            frame = fitted
-        frame = np.ascontiguousarray(frame)
+        damaged = self.watcher.rearm() if self.watcher is not None else None
         previous = None if full else self.client_frame
-        grid = changed_tiles(previous, frame)
+        width, height = self.core.width, self.core.height
+        grabbed = self._grab_damage(previous, damaged) if self.has_damage else None
+        if grabbed is None:
+            frame = self._grab_area()
+            grid = changed_tiles(previous, frame)
+        else:
+            frame, grid = grabbed
         now = time.monotonic()
         if previous is None or self.lossy.lossy.shape != grid.shape:
             self.lossy.reset(grid.shape)
@@ -655,6 +650,53 @@ class _Session:
         self.stats.encode_seconds += time.perf_counter() - started
         self.client_frame = frame
         return rects
+
+    def _grab_area(self) -> np.ndarray:
+        """The whole area shown (a monitor or the screen), fitted to the client's size."""
+        frame = self.capture.grab()
+        self.stats.grabs += 1
+        x0, y0, w, h = self.area
+        width, height = self.core.width, self.core.height
+        frame = frame[y0 : y0 + h, x0 : x0 + w]
+        if frame.shape[0] != height or frame.shape[1] != width:  # client can't resize: fit
+            fitted = np.zeros((height, width, 4), np.uint8)
+            ch, cw = min(height, frame.shape[0]), min(width, frame.shape[1])
+            fitted[:ch, :cw] = frame[:ch, :cw]
+            frame = fitted
+        return np.ascontiguousarray(frame)
+
+    def _grab_damage(
+        self, previous: np.ndarray | None, damaged: Box | None
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """The client's frame with the damaged tiles grabbed anew, and the changed-tile grid;
+        None when the whole area must be grabbed (no frame sent yet, or a fitted one)."""
+        from relaydesk.agent.screen.capture import TILE, changed_tiles
+
+        x0, y0, w, h = self.area
+        if previous is None or previous.shape[:2] != (h, w):
+            return None
+        frame = previous.copy()
+        grid = np.zeros((-(-h // TILE), -(-w // TILE)), bool)
+        if damaged is None:
+            return frame, grid
+        # The damaged box in the area's coordinates, widened to whole tiles.
+        left, top = max(damaged[0] - x0, 0) // TILE, max(damaged[1] - y0, 0) // TILE
+        right = -(-min(damaged[0] + damaged[2] - x0, w) // TILE)
+        bottom = -(-min(damaged[1] + damaged[3] - y0, h) // TILE)
+        if right <= left or bottom <= top:
+            return frame, grid
+        bx, by = left * TILE, top * TILE
+        bw, bh = min(right * TILE, w) - bx, min(bottom * TILE, h) - by
+        try:
+            pixels = self.capture.grab((x0 + bx, y0 + by, bw, bh))
+        except Exception as error:  # the screen shrank under the box: grab it all
+            log.debug("partial grab failed (%s): grabbing the whole area", error)
+            return None
+        self.stats.grabs += 1
+        frame[by : by + bh, bx : bx + bw] = pixels
+        band = (slice(by, by + bh), slice(bx, bx + bw))
+        grid[top:bottom, left:right] = changed_tiles(previous[band], frame[band])
+        return frame, grid
 
     def _log_encoding(self) -> None:
         """One line per SetEncodings: what this viewer gets (diagnostics, interop tests)."""
