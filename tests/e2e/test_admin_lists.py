@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.fixtures.browser import by_id, first_sign_in, shoot
+from tests.fixtures.browser import admin_signs_in, by_id, shoot
 
 pytestmark = pytest.mark.e2e
 
@@ -27,10 +27,7 @@ def fill_name_and_description(page: Page, testid: str, name: str, description: s
 def test_administrator_keeps_groups_teams_and_roles(
     relaydesk_server: Any, page: Page, artifacts_dir: Path
 ) -> None:
-    base = relaydesk_server.url
-    first_sign_in(
-        page, base, relaydesk_server.admin_email, relaydesk_server.admin_password, ADMIN_PASSWORD
-    )
+    base = admin_signs_in(page, relaydesk_server, ADMIN_PASSWORD)
 
     # Device groups: create, edit, and a duplicate name refused with the reason at the field.
     page.goto(f"{base}/admin/device-groups")

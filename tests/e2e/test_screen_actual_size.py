@@ -35,7 +35,7 @@ from tests.e2e.test_screen_flow import (
     share_screen,
     wait_for,
 )
-from tests.fixtures.browser import by_id, first_sign_in, shoot
+from tests.fixtures.browser import admin_signs_in, by_id, shoot
 from tests.fixtures.xvfb import XvfbDisplay, start_xvfb, stop_xvfb, x_screenshot
 
 pytestmark = pytest.mark.e2e
@@ -112,11 +112,8 @@ def matches(seen: np.ndarray, at: tuple[int, int], truth: np.ndarray) -> bool:
 def test_actual_size_scrolls_inside_the_screen_panel(
     relaydesk_server: Any, page: Page, wide_desktop: Desktop, artifacts_dir: Path
 ) -> None:
-    base = relaydesk_server.url
     page.set_viewport_size(WIDE)
-    first_sign_in(
-        page, base, relaydesk_server.admin_email, relaydesk_server.admin_password, ADMIN_PASSWORD
-    )
+    base = admin_signs_in(page, relaydesk_server, ADMIN_PASSWORD)
     key = new_key(page, base)
     customer = customer_of(base, key)
     agent = Agent(base, key, wide_desktop, artifacts_dir / "agent.log")

@@ -32,7 +32,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from tests.fixtures.browser import by_id, first_sign_in, open_page, shoot
+from tests.fixtures.browser import admin_signs_in, by_id, first_sign_in, open_page, shoot
 from tests.fixtures.common import require_executable
 from tests.fixtures.xvfb import x_screenshot
 
@@ -337,11 +337,8 @@ def customer_allows(portal: Page, mode: str, artifacts_dir: Path, name: str) -> 
 def test_technician_views_and_controls_the_customers_screen(
     relaydesk_server: Any, page: Page, portal: Page, desktop: Desktop, artifacts_dir: Path
 ) -> None:
-    base = relaydesk_server.url
     page.set_viewport_size({"width": 2000, "height": 1500})
-    first_sign_in(
-        page, base, relaydesk_server.admin_email, relaydesk_server.admin_password, ADMIN_PASSWORD
-    )
+    base = admin_signs_in(page, relaydesk_server, ADMIN_PASSWORD)
     key = new_key(page, base)
     portal.goto(f"{base}/")
     by_id(portal, "session-key-input").fill(key)

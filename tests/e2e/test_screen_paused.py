@@ -22,19 +22,18 @@ from PIL import Image
 from playwright.sync_api import Locator, Page, expect
 
 from tests.e2e.test_screen_flow import (
-    WAIT_MS,
     Agent,
-    api_post,
     canvas_pixels,
     customer_of,
+    end_session,
     new_key,
     settle,
     share_screen,
     wait_for,
 )
 from tests.e2e.test_screen_video_mode import Movie, moving_desktop  # noqa: F401 - fixture
-from tests.e2e.test_session_tabs import accept_from_queue, tab_of, workspace_of
-from tests.fixtures.browser import by_id, first_sign_in, shoot
+from tests.e2e.test_session_tabs import accept_connected, tab_of
+from tests.fixtures.browser import admin_signs_in, by_id, shoot
 from tests.fixtures.xvfb import x_screenshot
 
 pytestmark = pytest.mark.e2e
@@ -68,19 +67,14 @@ def test_hidden_screen_view_pauses_and_comes_back_current(
     artifacts_dir: Path,
 ) -> None:
     desktop, movie = moving_desktop
-    base = relaydesk_server.url
     page.set_viewport_size({"width": 2000, "height": 1500})
-    first_sign_in(
-        page, base, relaydesk_server.admin_email, relaydesk_server.admin_password, ADMIN_PASSWORD
-    )
+    base = admin_signs_in(page, relaydesk_server, ADMIN_PASSWORD)
     key_a, key_b = new_key(page, base), new_key(page, base)
     customer_a = customer_of(base, key_a)
     agents = [Agent(base, key_a, desktop, artifacts_dir / "agent-a.log")]
     try:
         page.goto(f"{base}/console/queues")
-        first = accept_from_queue(page)
-        a = workspace_of(page, first)
-        expect(by_id(a, "workspace-status")).to_have_text("Connected", timeout=WAIT_MS)
+        first, a = accept_connected(page)
         viewer = share_screen(by_id(a, "screen-panel"), customer_a)
         if by_id(viewer, "screen-scale").get_attribute("aria-pressed") == "true":
             by_id(viewer, "screen-scale").click()  # actual size: canvas pixels are X pixels
@@ -96,9 +90,7 @@ def test_hidden_screen_view_pauses_and_comes_back_current(
         by_id(page, "console-nav-queues").click()
         expect(a).to_be_hidden()
         expect(viewer).to_have_attribute("data-paused", "yes")
-        second = accept_from_queue(page)
-        b = workspace_of(page, second)
-        expect(by_id(b, "workspace-status")).to_have_text("Connected", timeout=WAIT_MS)
+        second, b = accept_connected(page)
         expect(a).to_be_hidden()
         expect(viewer).to_have_attribute("data-paused", "yes")
         expect(by_id(viewer, "screen-paused")).to_have_text("Paused while hidden")
@@ -142,11 +134,8 @@ def test_hidden_screen_view_pauses_and_comes_back_current(
         shown_again = updates_of(viewer)
         wait_for(lambda: updates_of(viewer) > shown_again + 5, 30, "the movie on the view again")
 
-        for session_id in (first, second):
-            ended = api_post(page, base, f"/api/v1/sessions/{session_id}/end")
-            assert ended.ok, ended.text()
-        for agent in agents:
-            assert agent.process.wait(30) == 0, agent.log_path.read_text()
+        for session_id, agent in zip((first, second), agents, strict=True):
+            end_session(page, base, session_id, agent)
     finally:
         for agent in agents:
             agent.close()

@@ -53,7 +53,7 @@ from tests.e2e.test_screen_flow import (
     share_screen,
     wait_for,
 )
-from tests.fixtures.browser import by_id, first_sign_in, shoot
+from tests.fixtures.browser import admin_signs_in, by_id, shoot
 from tests.fixtures.xvfb import x_screenshot
 
 pytestmark = pytest.mark.e2e
@@ -172,11 +172,8 @@ def test_video_mode_streams_h264_to_chromium(
     artifacts_dir: Path,
 ) -> None:
     desktop, movie = moving_desktop
-    base = relaydesk_server.url
     page.set_viewport_size({"width": 2000, "height": 1500})
-    first_sign_in(
-        page, base, relaydesk_server.admin_email, relaydesk_server.admin_password, ADMIN_PASSWORD
-    )
+    base = admin_signs_in(page, relaydesk_server, ADMIN_PASSWORD)
     decodes = page.evaluate(
         """async () => typeof VideoDecoder !== 'undefined' &&
         (await VideoDecoder.isConfigSupported({codec: 'avc1.42401f', optimizeForLatency: true}))

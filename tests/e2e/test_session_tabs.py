@@ -26,15 +26,15 @@ from tests.e2e.test_screen_flow import (
     WAIT_MS,
     Agent,
     Desktop,
-    api_post,
     customer_of,
+    end_session,
     new_key,
     paint_background,
     share_screen,
     wait_for,
 )
 from tests.e2e.test_shell_flow import screen_text, type_in, wait_for_text
-from tests.fixtures.browser import by_id, first_sign_in, shoot
+from tests.fixtures.browser import admin_signs_in, by_id, shoot
 from tests.integration.files_client import random_file, sha256_of
 
 pytestmark = pytest.mark.e2e
@@ -74,6 +74,14 @@ def accept_from_queue(page: Page) -> str:
     return session_id
 
 
+def accept_connected(page: Page) -> tuple[str, Locator]:
+    """Accept the waiting session; its id and workspace, once the device shows as connected."""
+    session_id = accept_from_queue(page)
+    workspace = workspace_of(page, session_id)
+    expect(by_id(workspace, "workspace-status")).to_have_text("Connected", timeout=WAIT_MS)
+    return session_id, workspace
+
+
 def screen_canvas_fits(workspace: Locator) -> bool:
     """The viewer shows the remote screen scaled into its panel (not collapsed, not overflowing)."""
     frame = by_id(workspace, "screen-canvas").bounding_box()
@@ -91,18 +99,14 @@ def test_switching_session_tabs_keeps_shells_screen_and_transfers(
     share.mkdir()
     big = random_file(tmp_path / "big.bin", 96 * MiB)
     page.set_viewport_size({"width": 1200, "height": 1000})
-    first_sign_in(
-        page, base, relaydesk_server.admin_email, relaydesk_server.admin_password, ADMIN_PASSWORD
-    )
+    admin_signs_in(page, relaydesk_server, ADMIN_PASSWORD)
     key_a, key_b = new_key(page, base), new_key(page, base)
     customer_a = customer_of(base, key_a)
     agents = [Agent(base, key_a, desktop, artifacts_dir / "agent-a.log")]
     try:
         # The first session: accepted from the queue.
         page.goto(f"{base}/console/queues")
-        first = accept_from_queue(page)
-        a = workspace_of(page, first)
-        expect(by_id(a, "workspace-status")).to_have_text("Connected", timeout=WAIT_MS)
+        first, a = accept_connected(page)
 
         # Its screen, allowed by the customer, scaled to fit.
         screen = by_id(a, "screen-panel")
@@ -140,10 +144,8 @@ def test_switching_session_tabs_keeps_shells_screen_and_transfers(
         agents.append(Agent(base, key_b, desktop, artifacts_dir / "agent-b.log"))
         by_id(page, "console-nav-queues").click()
         expect(a).to_be_hidden()
-        second = accept_from_queue(page)
+        second, b = accept_connected(page)
         assert second != first
-        b = workspace_of(page, second)
-        expect(by_id(b, "workspace-status")).to_have_text("Connected", timeout=WAIT_MS)
         expect(a).to_be_hidden()
         expect(by_id(page, "session-tab")).to_have_count(2)
 
@@ -186,11 +188,8 @@ def test_switching_session_tabs_keeps_shells_screen_and_transfers(
         type_in(page, terminal, "echo still-$X")
         wait_for_text(terminal, r"^still-kept$")
 
-        for session_id in (first, second):
-            ended = api_post(page, base, f"/api/v1/sessions/{session_id}/end")
-            assert ended.ok, ended.text()
-        for agent in agents:
-            assert agent.process.wait(30) == 0, agent.log_path.read_text()
+        for session_id, agent in zip((first, second), agents, strict=True):
+            end_session(page, base, session_id, agent)
     finally:
         for agent in agents:
             agent.close()

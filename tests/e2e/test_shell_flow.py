@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tests.fixtures.browser import by_id, first_sign_in, shoot
+from tests.fixtures.browser import admin_signs_in, by_id, shoot
 
 pytestmark = pytest.mark.e2e
 
@@ -96,15 +96,8 @@ def wait_for_text(terminal: Locator, pattern: str, timeout: float = 20) -> re.Ma
 def test_technician_works_in_two_shells_and_replays_the_recording(
     relaydesk_server: Any, page: Page, artifacts_dir: Path
 ) -> None:
-    base = relaydesk_server.url
     page.set_viewport_size({"width": 1000, "height": 1000})
-    first_sign_in(
-        page,
-        relaydesk_server.url,
-        relaydesk_server.admin_email,
-        relaydesk_server.admin_password,
-        ADMIN_PASSWORD,
-    )
+    base = admin_signs_in(page, relaydesk_server, ADMIN_PASSWORD)
     console = BrowserApi(page, base)
     console.send("PATCH", "/api/v1/organisation/settings", {"recording_enabled": True})
     key = console.send("POST", "/api/v1/session-keys", {"validity_minutes": 15})["key"]
