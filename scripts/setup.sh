@@ -75,6 +75,7 @@ if [ "${RELAYDESK_SETUP_SKIP_APT:-0}" != 1 ] && command -v dpkg-query >/dev/null
   want x11-xserver-utils  # xrandr: monitors in the screen tests
   want tigervnc-viewer    # interoperability: a standard VNC viewer on a second Xvfb
   want xdotool            # finds and drives the viewer's window in the screen tests
+  want x11-xkb-utils      # setxkbmap: the customer switches keyboard layouts in a screen test
   if [ -f web/package.json ] && ! command -v npm >/dev/null 2>&1; then
     want nodejs
     want npm

@@ -467,6 +467,33 @@ def test_typing_reaches_xterm(agent, typed_file) -> None:
     assert text + "\n" in content, repr(content)
 
 
+def test_typing_follows_the_customers_keyboard_layout_changes(xvfb, agent, typed_file) -> None:
+    """The customer switches from a US to a German, then a French layout while the technician
+    types: every character still lands as typed (keysyms on the keys they are on now)."""
+    from relaydesk.agent.screen.input import keysym_for_char
+
+    setxkbmap = require_executable("setxkbmap", "apt-get install x11-xkb-utils")
+    client = RfbClient("127.0.0.1", agent, PASSWORD).connect()
+
+    def type_and_read(text: str) -> None:
+        for char in text:
+            keysym = keysym_for_char(char)
+            client.key(True, keysym)
+            client.key(False, keysym)
+        content = wait_for_text(typed_file, text)
+        assert text in content, repr(content[-80:])
+
+    try:
+        client.pointer(0, 100, 60)  # over the xterm: keyboard focus
+        type_and_read("us zy@q-\n")
+        for layout, text in (("de", "de zy@q-\n"), ("fr", "fr azqm1&-\n")):
+            subprocess.run([setxkbmap, layout], env=xvfb.env, check=True)
+            type_and_read(text)
+    finally:
+        subprocess.run([setxkbmap, "us"], env=xvfb.env, check=True)
+        client.close()
+
+
 def xev_log(x_clients) -> str:
     return x_clients["xev"].log_path.read_text()
 

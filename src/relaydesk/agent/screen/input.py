@@ -172,6 +172,25 @@ class XTestInput:
         ]
         self._shift_keycode = xd.keysym_to_keycode(XK_SHIFT_L) or None
 
+    def _follow_keymap_changes(self) -> None:
+        """Reload the map when the X server says it changed (the customer switched layouts,
+        or this process bound a spare keycode): keysyms must land on the keys they are on now.
+        Spare keycodes the new map no longer binds to their keysym are forgotten."""
+        from Xlib import X
+
+        changed = False
+        while self._xd.pending_events():
+            event = self._xd.next_event()
+            if event.type == X.MappingNotify and event.request == X.MappingKeyboard:
+                changed = True
+        if not changed:
+            return
+        with _SHARED_LOCK:
+            self._load_mapping()
+            for keysym, keycode in list(self._remapped.items()):
+                if self._mapping[keycode - self._min_kc][:1] != [keysym]:
+                    del self._remapped[keysym]
+
     def _lookup(self, keysym: int) -> tuple[int, int] | None:
         """(keycode, level) where the current map has `keysym` on level 0 or 1."""
         best: tuple[int, int] | None = None
@@ -246,6 +265,7 @@ class XTestInput:
             if down:
                 if scancode is not None and scancode in self._pressed_scancodes:
                     return  # auto-repeat of a held key: X repeats by itself
+                self._follow_keymap_changes()
                 resolved = self._resolve(keysym) if keysym else None
                 if resolved is None and scancode is not None:
                     xkc = xt_to_x_keycode(scancode)
