@@ -529,6 +529,15 @@ def test_click_wheel_and_drag_reach_the_window(agent, x_clients) -> None:
     presses = log.count("ButtonPress") - before
     assert presses >= 3, log[-2000:]
     assert "button 4" in log and "button 1" in log
+    # The drag ends where it was dragged to, with the button up: the release, the last event
+    # before vncdotool hangs up, is not lost with the connection.
+    end = f"root:({x + 40},{y + 30})"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and end not in xev_log(x_clients):
+        time.sleep(0.1)
+    log = xev_log(x_clients)
+    assert log.rfind("ButtonRelease") > log.rfind("ButtonPress"), log[-1500:]
+    assert end in log[log.rfind("ButtonRelease") :], log[-1500:]
 
 
 def test_wrong_password_is_refused(agent) -> None:

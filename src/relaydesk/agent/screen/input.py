@@ -127,6 +127,9 @@ class XTestInput:
         with self._lock:
             with contextlib.suppress(Exception):
                 self.release_all()
+                # A round trip: the X server has taken every event before the connection
+                # closes (else it may drop the last ones, such as the release ending a drag).
+                self._xd.sync()
             self._allowed = False
 
         with _SHARED_LOCK:
