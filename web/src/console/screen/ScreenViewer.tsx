@@ -7,6 +7,7 @@
 
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { api, call } from "../../api/client";
+import { asApiError } from "../../api/errors";
 import { errorText, useI18n } from "../../i18n";
 import {
   COLOUR_MODES,
@@ -21,7 +22,7 @@ import { OnScreenKeyboard } from "./OnScreenKeyboard";
 import type { RelayRFB } from "./relayRfb";
 import { sortScreens, type RemoteScreen } from "./screens";
 import { ENCODING_NAMES, isLossless, type SentEncoding } from "./sentEncoding";
-import { reconnectDelay, relayUrl, screenshotName } from "./tunnel";
+import { reconnectDelay, relayUrl, screenshotName, tunnelRetryable } from "./tunnel";
 
 type Status = "connecting" | "connected" | "lost" | "failed";
 
@@ -122,6 +123,20 @@ export function ScreenViewer({
 
   // ---- the connection ------------------------------------------------------------------
 
+  /**
+   * Try again with a new tunnel (each is good for one connection). The tunnel may have closed
+   * because the customer stopped sharing: ask first (this viewer goes away if so).
+   */
+  const retryLater = useCallback((mine: number) => {
+    const delay = reconnectDelay(attempt.current);
+    attempt.current += 1;
+    void checkRef.current().finally(() => {
+      setTimeout(() => {
+        if (generation.current === mine) setReconnectRound((n) => n + 1);
+      }, delay);
+    });
+  }, []);
+
   const connect = useCallback(async (mine: number) => {
     setStatus("connecting");
     setFailure(null);
@@ -147,8 +162,14 @@ export function ScreenViewer({
       path = tunnel.path;
     } catch (error) {
       if (generation.current !== mine) return;
-      setFailure(errorText(tRef.current, error));
-      setStatus("failed");
+      const failure = asApiError(error);
+      if (tunnelRetryable(failure.status)) {
+        setStatus("lost");
+        retryLater(mine);
+      } else {
+        setFailure(errorText(tRef.current, failure));
+        setStatus("failed");
+      }
       return;
     }
     if (generation.current !== mine || !target.current) return;
@@ -200,20 +221,7 @@ export function ScreenViewer({
       if (generation.current !== mine) return;
       rfbRef.current = null;
       setStatus("lost");
-      // The tunnel may have closed because the customer stopped sharing: ask first (this
-      // viewer goes away if so), else try again with a new tunnel (each is good for one
-      // connection).
-      const delay = reconnectDelay(attempt.current);
-      attempt.current += 1;
-      if (delay === null) {
-        setStatus("failed");
-        return;
-      }
-      void checkRef.current().finally(() => {
-        setTimeout(() => {
-          if (generation.current === mine) setReconnectRound((n) => n + 1);
-        }, delay);
-      });
+      retryLater(mine);
     });
     rfbRef.current = rfb;
   }, [sessionId]);

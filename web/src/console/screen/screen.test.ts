@@ -23,7 +23,7 @@ import { formatBitRate, formatBytes, LinkMeter, median, payloadLength } from "./
 import { PausedPicture } from "./pausedPicture";
 import { isLossless, leadingEncoding, rectEncoding } from "./sentEncoding";
 import { areaOf, keepChoice, markPrimary, parseExtendedDesktopSize, sortScreens, type RemoteScreen } from "./screens";
-import { probePayload, probeSequence, reconnectDelay, relayUrl, screenshotName } from "./tunnel";
+import { probePayload, probeSequence, reconnectDelay, relayUrl, screenshotName, tunnelRetryable } from "./tunnel";
 
 const c = (state: Consent["state"], requested: Consent["requested"] = ""): Consent => ({ state, requested });
 
@@ -321,9 +321,19 @@ describe("tunnel", () => {
 
   it("reconnects quickly first, then gives up", () => {
     expect(reconnectDelay(0)).toBe(0);
-    const delays = [0, 1, 2, 3, 4, 5].map((n) => reconnectDelay(n) ?? -1);
+    const delays = [0, 1, 2, 3, 4, 5, 6, 50].map(reconnectDelay);
     expect(delays).toEqual([...delays].sort((a, b) => a - b));
-    expect(reconnectDelay(6)).toBeNull();
+    expect(reconnectDelay(6)).toBe(reconnectDelay(50));
+    expect(reconnectDelay(50)).toBeLessThanOrEqual(10_000);
+  });
+
+  it("retries a tunnel only when the server was out of reach or at fault", () => {
+    expect(tunnelRetryable(0)).toBe(true);
+    expect(tunnelRetryable(502)).toBe(true);
+    expect(tunnelRetryable(503)).toBe(true);
+    expect(tunnelRetryable(403)).toBe(false);
+    expect(tunnelRetryable(404)).toBe(false);
+    expect(tunnelRetryable(409)).toBe(false);
   });
 
   it("names screenshots after the session and the time", () => {

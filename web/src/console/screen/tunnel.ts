@@ -24,10 +24,21 @@ export function probeSequence(payload: string): number | null {
   return /^\d+$/.test(text) ? Number(text) : null;
 }
 
-/** Reconnection delays in ms: quick at first, then every few seconds; null = give up. */
-export function reconnectDelay(attempt: number): number | null {
+/**
+ * Reconnection delays in ms: quick at first, then every eight seconds for as long as the view
+ * is open (a server restart or the customer's computer waking up can take minutes).
+ */
+export function reconnectDelay(attempt: number): number {
   const delays = [0, 500, 1000, 2000, 4000, 8000];
-  return attempt < delays.length ? delays[attempt] : null;
+  return delays[Math.min(attempt, delays.length - 1)];
+}
+
+/**
+ * Whether a failed request for a tunnel is worth repeating: the server could not be reached or
+ * had a passing fault (5xx). Refusals (no consent, no permission, no such session) are final.
+ */
+export function tunnelRetryable(status: number): boolean {
+  return status === 0 || status >= 500;
 }
 
 /** A file name for a screenshot: relaydesk-session-12-2024-05-01-14-03-22.png (local time). */
