@@ -685,6 +685,7 @@ export const de: Catalogue = {
   "screen.clipboard_send": "Senden",
   "screen.clipboard_paste_local": "Meine Zwischenablage senden",
   "screen.clipboard_sent": "An die Zwischenablage des Geräts gesendet.",
+  "screen.clipboard_needs_control": "Die Zwischenablage wird in beide Richtungen geteilt, sobald der Kunde die Steuerung erlaubt; solange Sie nur zusehen, gibt das Gerät sie weder heraus noch nimmt es sie an.",
   "screen.clipboard_unavailable": "Ihr Browser erlaubt hier keinen Zugriff auf die Zwischenablage; fügen Sie den Text in das Feld ein.",
   "screen.key.shift": "Umschalt",
   "screen.key.ctrl": "Strg",

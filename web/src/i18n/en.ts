@@ -667,6 +667,7 @@ export const en = {
   "screen.clipboard_send": "Send",
   "screen.clipboard_paste_local": "Send my clipboard",
   "screen.clipboard_sent": "Sent to the device clipboard.",
+  "screen.clipboard_needs_control": "The clipboard is shared both ways once the customer allows control; while you only view, the device neither sends nor takes it.",
   "screen.clipboard_unavailable": "Your browser does not allow access to the clipboard here; paste into the box instead.",
   "screen.key.shift": "Shift",
   "screen.key.ctrl": "Ctrl",

@@ -687,6 +687,7 @@ export const fr: Catalogue = {
   "screen.clipboard_send": "Envoyer",
   "screen.clipboard_paste_local": "Envoyer mon presse-papiers",
   "screen.clipboard_sent": "Envoyé au presse-papiers de l’appareil.",
+  "screen.clipboard_needs_control": "Le presse-papiers est partagé dans les deux sens dès que le client autorise le contrôle ; tant que vous ne faites que voir, l’appareil ne l’envoie ni ne le reçoit.",
   "screen.clipboard_unavailable": "Votre navigateur ne permet pas d’accéder au presse-papiers ici ; collez le texte dans la zone.",
   "screen.key.shift": "Maj",
   "screen.key.ctrl": "Ctrl",

@@ -379,9 +379,10 @@ export function ScreenViewer({
 
   // ---- clipboard -----------------------------------------------------------------------
 
+  // The device takes the clipboard, both ways, only under full control.
   const sendClipboard = (text: string) => {
     const rfb = rfbRef.current;
-    if (!rfb || !text) return;
+    if (!rfb || !text || !control) return;
     rfb.clipboardPasteFrom(text);
     setNote(t("screen.clipboard_sent"));
   };
@@ -639,6 +640,11 @@ export function ScreenViewer({
 
       {clipboardOpen && (
         <div class="screen-clipboard" data-testid="screen-clipboard">
+          {!control && (
+            <p class="notice notice-info small screen-clipboard-note" data-testid="screen-clipboard-needs-control">
+              {t("screen.clipboard_needs_control")}
+            </p>
+          )}
           <div class="screen-clipboard-side">
             <span class="field-label">{t("screen.clipboard_remote")}</span>
             <textarea readOnly rows={3} value={remoteClipboard} data-testid="screen-clipboard-remote" />
@@ -669,7 +675,7 @@ export function ScreenViewer({
                 type="button"
                 class="button button-secondary button-small"
                 data-testid="screen-clipboard-send"
-                disabled={!outgoing || !connected}
+                disabled={!outgoing || !connected || !control}
                 onClick={() => sendClipboard(outgoing)}
               >
                 {t("screen.clipboard_send")}
@@ -677,7 +683,7 @@ export function ScreenViewer({
               <button
                 type="button"
                 class="button button-secondary button-small"
-                disabled={!connected}
+                disabled={!connected || !control}
                 onClick={pasteFromLocal}
               >
                 {t("screen.clipboard_paste_local")}
