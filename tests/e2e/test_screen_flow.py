@@ -187,6 +187,16 @@ def share_screen(panel: Locator, customer: httpx.Client) -> Locator:
     return viewer
 
 
+def grant_control(panel: Locator, customer: httpx.Client) -> None:
+    """The technician asks for control, the customer allows: the technician's input counts."""
+    by_id(panel, "screen-request-control").click()
+    expect(by_id(panel, "screen-waiting")).to_contain_text("control")
+    answered = customer.post("/api/v1/portal/session/screen/answer", json={"allow": True})
+    assert answered.is_success, answered.text
+    expect(panel).to_have_attribute("data-screen-phase", "control")
+    expect(by_id(panel, "screen-viewer")).to_have_attribute("data-control", "yes")
+
+
 def end_session(page: Page, base: str, session_id: str | None, agent: Agent) -> None:
     """The technician ends the session; the agent leaves cleanly."""
     ended = api_post(page, base, f"/api/v1/sessions/{session_id}/end")

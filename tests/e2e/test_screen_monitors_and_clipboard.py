@@ -16,26 +16,21 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
-from PIL import Image
 from playwright.sync_api import Page, expect
 
 from relaydesk.agent.screen.clipboard import X11Clipboard
+from tests.e2e.screen_session import assert_view_shows, viewing_exactly
 from tests.e2e.test_screen_flow import (
-    Agent,
     Desktop,
     canvas_pixels,
-    customer_of,
     desktop,  # noqa: F401 - the fixture
     end_session,
-    new_key,
+    grant_control,
     settle,
-    share_screen,
     wait_for,
 )
-from tests.e2e.test_session_tabs import accept_connected
-from tests.fixtures.browser import admin_signs_in, by_id, shoot
+from tests.fixtures.browser import by_id, shoot
 from tests.fixtures.common import require_executable
 from tests.fixtures.xvfb import x_screenshot
 
@@ -68,66 +63,49 @@ def two_monitors(desktop: Desktop) -> Iterator[Desktop]:  # noqa: F811 - the fix
 def test_monitor_choice_and_clipboard_both_ways(
     relaydesk_server: Any, page: Page, two_monitors: Desktop, artifacts_dir: Path
 ) -> None:
-    page.set_viewport_size({"width": 2000, "height": 1500})
-    base = admin_signs_in(page, relaydesk_server, ADMIN_PASSWORD)
-    key = new_key(page, base)
-    customer = customer_of(base, key)
-    agent = Agent(base, key, two_monitors, artifacts_dir / "agent.log")
     seen_by_x: list[str] = []
     x_app = X11Clipboard(two_monitors.display, seen_by_x.append)  # stands in for an X application
     try:
-        page.goto(f"{base}/console/queues")
-        session_id, workspace = accept_connected(page)
-        panel = by_id(workspace, "screen-panel")
-        viewer = share_screen(panel, customer)
-        if by_id(viewer, "screen-scale").get_attribute("aria-pressed") == "true":
-            by_id(viewer, "screen-scale").click()  # actual size: canvas pixels are X pixels
-        by_id(viewer, "screen-colour-mode").select_option("all")
+        with viewing_exactly(
+            page, relaydesk_server, two_monitors, artifacts_dir, ADMIN_PASSWORD
+        ) as screen:
+            viewer, panel, customer = screen.viewer, screen.panel, screen.customer
+            # Both monitors listed with their sizes, the primary one marked; the second chosen.
+            monitor = by_id(viewer, "screen-monitor")
+            expect(monitor.locator("option")).to_have_text(
+                ["All monitors", "Monitor 1 (primary), 640×800", "Monitor 2, 640×800"]
+            )
+            monitor.select_option(label="Monitor 2, 640×800")
+            expect(monitor).not_to_have_value("all")
+            settle(page)
+            shoot(page, artifacts_dir, "01-second-monitor")
+            truth = x_screenshot(two_monitors.display)[:, HALF:]
+            assert_view_shows(page, truth, artifacts_dir, "monitor-2")
+            assert canvas_pixels(page).shape == truth.shape  # the whole monitor, nothing more
 
-        # Both monitors listed with their sizes, the primary one marked; the second chosen.
-        monitor = by_id(viewer, "screen-monitor")
-        expect(monitor.locator("option")).to_have_text(
-            ["All monitors", "Monitor 1 (primary), 640×800", "Monitor 2, 640×800"]
-        )
-        monitor.select_option(label="Monitor 2, 640×800")
-        expect(monitor).not_to_have_value("all")
-        settle(page)
-        seen = canvas_pixels(page)
-        truth = x_screenshot(two_monitors.display)[:, HALF:]
-        Image.fromarray(seen).save(artifacts_dir / "canvas-monitor-2.png")
-        Image.fromarray(truth).save(artifacts_dir / "x-monitor-2.png")
-        shoot(page, artifacts_dir, "01-second-monitor")
-        assert seen.shape == truth.shape, (seen.shape, truth.shape)
-        assert np.array_equal(seen, truth)
+            # Viewing only: the clipboard panel says sending needs control.
+            by_id(viewer, "screen-clipboard-toggle").click()
+            by_id(viewer, "screen-clipboard-outgoing").fill("not while viewing")
+            expect(by_id(viewer, "screen-clipboard-send")).to_be_disabled()
+            expect(by_id(viewer, "screen-clipboard-needs-control")).to_be_visible()
+            shoot(page, artifacts_dir, "02-clipboard-view-only")
 
-        # Viewing only: the clipboard panel says sending needs control.
-        by_id(viewer, "screen-clipboard-toggle").click()
-        by_id(viewer, "screen-clipboard-outgoing").fill("not while viewing")
-        expect(by_id(viewer, "screen-clipboard-send")).to_be_disabled()
-        expect(by_id(viewer, "screen-clipboard-needs-control")).to_be_visible()
-        shoot(page, artifacts_dir, "02-clipboard-view-only")
+            # Full control: the console's text is what the X application pastes ...
+            grant_control(panel, customer)
+            expect(by_id(viewer, "screen-clipboard-needs-control")).to_have_count(0)
+            sent = "from the console: café ✓"
+            by_id(viewer, "screen-clipboard-outgoing").fill(sent)
+            by_id(viewer, "screen-clipboard-send").click()
+            wait_for(lambda: sent in seen_by_x, 15, "the text in the X clipboard")
+            assert "not while viewing" not in seen_by_x
 
-        # Full control: the console's text is what the X application pastes ...
-        by_id(panel, "screen-request-control").click()
-        answered = customer.post("/api/v1/portal/session/screen/answer", json={"allow": True})
-        assert answered.is_success, answered.text
-        expect(panel).to_have_attribute("data-screen-phase", "control")
-        expect(by_id(viewer, "screen-clipboard-needs-control")).to_have_count(0)
-        sent = "from the console: café ✓"
-        by_id(viewer, "screen-clipboard-outgoing").fill(sent)
-        by_id(viewer, "screen-clipboard-send").click()
-        wait_for(lambda: sent in seen_by_x, 15, "the text in the X clipboard")
-        assert "not while viewing" not in seen_by_x
+            # ... and what the X application copies shows in the console.
+            copied = "from the device: 你好"
+            time.sleep(0.2)  # the agent's own selection, just taken, must not win the race
+            x_app.set_text(copied)
+            expect(by_id(viewer, "screen-clipboard-remote")).to_have_value(copied, timeout=15_000)
+            shoot(page, artifacts_dir, "03-clipboard-both-ways")
 
-        # ... and what the X application copies shows in the console.
-        copied = "from the device: 你好"
-        time.sleep(0.2)  # the agent's own selection, just taken, must not win the race
-        x_app.set_text(copied)
-        expect(by_id(viewer, "screen-clipboard-remote")).to_have_value(copied, timeout=15_000)
-        shoot(page, artifacts_dir, "03-clipboard-both-ways")
-
-        end_session(page, base, session_id, agent)
+            end_session(page, screen.base, screen.session_id, screen.agent)
     finally:
         x_app.close()
-        agent.close()
-        customer.close()

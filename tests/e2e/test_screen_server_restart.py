@@ -13,25 +13,18 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
-from PIL import Image
 from playwright.sync_api import Page, expect
 
+from tests.e2e.screen_session import assert_view_shows, viewing_exactly
 from tests.e2e.test_screen_flow import (
     WAIT_MS,
-    Agent,
     Desktop,
-    canvas_pixels,
-    customer_of,
     desktop,  # noqa: F401 - the fixture
     end_session,
-    new_key,
     settle,
-    share_screen,
 )
-from tests.e2e.test_session_tabs import accept_connected
-from tests.fixtures.browser import admin_signs_in, by_id, shoot
+from tests.fixtures.browser import shoot
 from tests.fixtures.xvfb import x_screenshot
 
 pytestmark = pytest.mark.e2e
@@ -45,46 +38,30 @@ def test_screen_view_comes_back_after_a_server_crash(
     desktop: Desktop,  # noqa: F811 - the fixture imported above
     artifacts_dir: Path,
 ) -> None:
-    page.set_viewport_size({"width": 2000, "height": 1500})
-    base = admin_signs_in(page, relaydesk_server, ADMIN_PASSWORD)
-    key = new_key(page, base)
-    customer = customer_of(base, key)
-    agent = Agent(base, key, desktop, artifacts_dir / "agent.log")
     note = None
-    try:
-        page.goto(f"{base}/console/queues")
-        session_id, workspace = accept_connected(page)
-        viewer = share_screen(by_id(workspace, "screen-panel"), customer)
-        if by_id(viewer, "screen-scale").get_attribute("aria-pressed") == "true":
-            by_id(viewer, "screen-scale").click()  # actual size: canvas pixels are X pixels
-        by_id(viewer, "screen-colour-mode").select_option("all")
-        shoot(page, artifacts_dir, "01-viewing")
+    with viewing_exactly(page, relaydesk_server, desktop, artifacts_dir, ADMIN_PASSWORD) as screen:
+        try:
+            viewer = screen.viewer
+            shoot(page, artifacts_dir, "01-viewing")
 
-        relaydesk_server.kill()
-        expect(viewer).not_to_have_attribute("data-status", "connected", timeout=WAIT_MS)
-        shoot(page, artifacts_dir, "02-server-down")
-        # Something happens on the customer's screen meanwhile.
-        note = subprocess.Popen(
-            ["xmessage", "-geometry", "+420+380", "while the server was down"], env=desktop.env
-        )
+            relaydesk_server.kill()
+            expect(viewer).not_to_have_attribute("data-status", "connected", timeout=WAIT_MS)
+            shoot(page, artifacts_dir, "02-server-down")
+            # Something happens on the customer's screen meanwhile.
+            note = subprocess.Popen(
+                ["xmessage", "-geometry", "+420+380", "while the server was down"],
+                env=desktop.env,
+            )
 
-        relaydesk_server.start()
-        expect(viewer).to_have_attribute("data-status", "connected", timeout=60_000)
-        expect(by_id(workspace, "screen-panel")).to_have_attribute("data-screen-phase", "view")
-        settle(page)
-        truth = x_screenshot(desktop.display)
-        seen = canvas_pixels(page)
-        truth = truth[: seen.shape[0], : seen.shape[1]]
-        Image.fromarray(seen).save(artifacts_dir / "canvas-after-restart.png")
-        Image.fromarray(truth).save(artifacts_dir / "x-display.png")
-        shoot(page, artifacts_dir, "03-viewing-again")
-        assert seen.shape == truth.shape, (seen.shape, truth.shape)
-        assert np.array_equal(seen, truth)
+            relaydesk_server.start()
+            expect(viewer).to_have_attribute("data-status", "connected", timeout=60_000)
+            expect(screen.panel).to_have_attribute("data-screen-phase", "view")
+            settle(page)
+            shoot(page, artifacts_dir, "03-viewing-again")
+            assert_view_shows(page, x_screenshot(desktop.display), artifacts_dir, "after-restart")
 
-        end_session(page, base, session_id, agent)
-    finally:
-        if note is not None:
-            note.kill()
-            note.wait()
-        agent.close()
-        customer.close()
+            end_session(page, screen.base, screen.session_id, screen.agent)
+        finally:
+            if note is not None:
+                note.kill()
+                note.wait()
