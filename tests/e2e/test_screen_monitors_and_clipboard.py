@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -60,6 +61,10 @@ def two_monitors(desktop: Desktop) -> Iterator[Desktop]:  # noqa: F811 - the fix
             subprocess.run([xrandr, "--delmonitor", name.lstrip("*")], env=desktop.env, check=False)
 
 
+def changed(device: Desktop, right_half: np.ndarray) -> bool:
+    return not np.array_equal(x_screenshot(device.display)[:, HALF:], right_half)
+
+
 def test_monitor_choice_and_clipboard_both_ways(
     relaydesk_server: Any, page: Page, two_monitors: Desktop, artifacts_dir: Path
 ) -> None:
@@ -82,6 +87,19 @@ def test_monitor_choice_and_clipboard_both_ways(
             truth = x_screenshot(two_monitors.display)[:, HALF:]
             assert_view_shows(page, truth, artifacts_dir, "monitor-2")
             assert canvas_pixels(page).shape == truth.shape  # the whole monitor, nothing more
+            # A window opens on that monitor: the view follows it there.
+            note = subprocess.Popen(
+                ["xmessage", "-geometry", f"+{HALF + 150}+500", "on the second monitor"],
+                env=two_monitors.env,
+            )
+            try:
+                wait_for(lambda: changed(two_monitors, truth), 20, "the window on monitor 2")
+                settle(page)
+                truth = x_screenshot(two_monitors.display)[:, HALF:]
+                assert_view_shows(page, truth, artifacts_dir, "monitor-2-window")
+            finally:
+                note.kill()
+                note.wait()
 
             # Viewing only: the clipboard panel says sending needs control.
             by_id(viewer, "screen-clipboard-toggle").click()
