@@ -14,6 +14,7 @@ from relaydesk.agent.screen.rfb import (
     AuthenticationFailed,
     ClientCutText,
     ClientInitDone,
+    ConnectionRefused,
     EnableContinuousUpdates,
     EncodingsSet,
     FenceReceived,
@@ -120,6 +121,22 @@ def test_security_type_not_offered() -> None:
     events = srv.receive_data(b"RFB 003.008\n\x01")
     assert isinstance(events[-1], ProtocolViolation) and srv.closed
     assert srv.data_to_send().startswith(b"\x01\x02" + struct.pack(">I", 1))
+
+
+@pytest.mark.parametrize(
+    ("version", "no_security"),
+    [(b"RFB 003.008\n", b"\x00"), (b"RFB 003.007\n", b"\x00"), (b"RFB 003.003\n", b"\0\0\0\0")],
+)
+def test_refusal_reaches_the_viewer_as_rfb_says_it(version: bytes, no_security: bytes) -> None:
+    reason = "no screen to share: the X display :9 cannot be opened"
+    srv = RfbServer(width=0, height=0, refusal=reason)
+    assert srv.data_to_send() == b"RFB 003.008\n"
+    events = srv.receive_data(version)
+    assert events[-1] == ConnectionRefused(reason) and srv.closed
+    assert srv.close_reason == reason
+    encoded = reason.encode()
+    assert srv.data_to_send() == no_security + struct.pack(">I", len(encoded)) + encoded
+    assert srv.receive_data(b"\x01") == []
 
 
 @pytest.mark.parametrize("junk", [b"GET / HTTP/1.1\r\n", b"RFB 004.000\n", b"RFB 003.00x\n"])

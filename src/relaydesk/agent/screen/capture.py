@@ -127,6 +127,10 @@ def tiles_to_rects(
     return rects
 
 
+class DisplayUnavailable(Exception):
+    """The X display cannot be opened: nobody is logged in, or the display has gone."""
+
+
 class X11Capture:
     """Grabs the X display; knows its size, monitors and cursor."""
 
@@ -135,7 +139,10 @@ class X11Capture:
         from Xlib import display as xdisplay
 
         self.display_name = display
-        self._xd = xdisplay.Display(display)
+        try:
+            self._xd = xdisplay.Display(display)
+        except Exception as error:
+            raise DisplayUnavailable(f"the X display {display} cannot be opened") from error
         self._root = self._xd.screen().root
         factory = getattr(mss, "MSS", None) or mss.mss
         self._mss = factory(display=display)

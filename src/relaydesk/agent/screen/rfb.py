@@ -259,6 +259,13 @@ class AuthenticationFailed(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class ConnectionRefused(Event):
+    """The server could not serve a screen (see RfbServer's `refusal`); the viewer was told."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class ClientInitDone(Event):
     shared: bool
 
@@ -436,6 +443,9 @@ class RfbServer:
         name: the desktop name.
         password: None offers security type None; a password offers VNC Authentication only.
         challenge: a function returning 16 random bytes (tests make it deterministic).
+        refusal: a reason not to serve at all (no screen to share): once the versions are
+            agreed, the viewer gets it the way RFB reports a failed connection (no security
+            types and the reason), and the machine closes.
     """
 
     def __init__(
@@ -448,7 +458,9 @@ class RfbServer:
         screens: Sequence[Screen] | None = None,
         challenge: Callable[[], bytes] | None = None,
         max_cut_text: int = MAX_CUT_TEXT,
+        refusal: str | None = None,
     ) -> None:
+        self._refusal = refusal
         self.width = width
         self.height = height
         self.name = name
@@ -556,6 +568,14 @@ class RfbServer:
             return
         self.version = (3, 8) if minor >= 8 else (3, 7) if minor == 7 else (3, 3)
         events.append(VersionAgreed(self.version))
+        if self._refusal is not None:
+            # 3.3: security type 0 (invalid); 3.7 and 3.8: an empty list. Then the reason.
+            encoded = self._refusal.encode()
+            self._out.extend(b"\0\0\0\0" if self.version == (3, 3) else b"\0")
+            self._out.extend(struct.pack(">I", len(encoded)) + encoded)
+            events.append(ConnectionRefused(self._refusal))
+            self.close(self._refusal)
+            return
         security = SECURITY_VNC_AUTH if self._password is not None else SECURITY_NONE
         if self.version == (3, 3):
             self._out.extend(struct.pack(">I", security))

@@ -149,16 +149,37 @@ async def serve_rfb(
         handle: optional ScreenHandle to flip input and stop the session.
         monitor: serve only this RandR monitor (index into capture.monitors()); None = all.
     """
+    from relaydesk.agent.screen.capture import DisplayUnavailable
+
     handle = handle or ScreenHandle()
     if handle._input_allowed is None:
         handle._input_allowed = not view_only
-    session = _Session(stream, display, password, name, handle, monitor)
+    try:
+        session = _Session(stream, display, password, name, handle, monitor)
+    except DisplayUnavailable as error:
+        log.warning("no screen to share: %s (%s)", error, error.__cause__)
+        handle.close_reason = f"This computer has no screen to share now: {error}."
+        await _refuse(stream, handle.close_reason)
+        return
     handle._session = session
     try:
         await session.run()
     finally:
         handle._session = None
         session.close()
+
+
+async def _refuse(stream: ByteStream, reason: str) -> None:
+    """Tell the viewer, in RFB's own terms, why there is no screen; then end."""
+    core = RfbServer(width=0, height=0, refusal=reason)
+    await stream.write(core.data_to_send())
+    while not core.closed:
+        data = await stream.read()
+        if not data:
+            return
+        core.receive_data(data)
+        if reply := core.data_to_send():
+            await stream.write(reply)
 
 
 class _Session:

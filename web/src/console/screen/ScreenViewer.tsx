@@ -139,7 +139,8 @@ export function ScreenViewer({
 
   const connect = useCallback(async (mine: number) => {
     setStatus("connecting");
-    setFailure(null);
+    // A failure stays on show while the view retries (the device's reason, say, that it has no
+    // screen to share); it goes once a connection is made.
     // noVNC is loaded on first use: it is large, and its module waits (top-level await) for a
     // test decode of H.264, which must not hold up the rest of the console.
     let noVnc: typeof import("./relayRfb");
@@ -205,6 +206,7 @@ export function ScreenViewer({
     rfb.addEventListener("connect", () => {
       if (generation.current !== mine) return;
       attempt.current = 0;
+      setFailure(null);
       setStatus("connected");
       if (controlRef.current) rfb.focus();
     });
@@ -215,6 +217,7 @@ export function ScreenViewer({
       navigator.clipboard?.writeText(text).catch(() => undefined);
     });
     rfb.addEventListener("securityfailure", (event) => {
+      if (generation.current !== mine) return;
       setFailure(event.detail.reason ?? tRef.current("screen.connection_refused"));
     });
     rfb.addEventListener("disconnect", () => {
@@ -244,6 +247,7 @@ export function ScreenViewer({
 
   const reconnectNow = () => {
     attempt.current = 0;
+    setFailure(null);
     setReconnectRound((n) => n + 1);
   };
 
