@@ -494,6 +494,36 @@ def test_typing_follows_the_customers_keyboard_layout_changes(xvfb, agent, typed
         client.close()
 
 
+def test_typing_is_right_whatever_caps_lock_says(xvfb, agent, typed_file) -> None:
+    """Caps Lock is on at the device (the customer left it on): what the technician types still
+    lands as typed, capitals, small letters, a letter the keymap lacks, and with Shift held."""
+    from relaydesk.agent.screen.input import keysym_for_char
+
+    xdotool = require_executable("xdotool", "apt-get install xdotool")
+    client = RfbClient("127.0.0.1", agent, PASSWORD).connect()
+
+    def type_keys(text: str) -> None:
+        for char in text:
+            keysym = keysym_for_char(char)
+            client.key(True, keysym)
+            client.key(False, keysym)
+
+    try:
+        client.pointer(0, 100, 60)  # over the xterm: keyboard focus
+        subprocess.run([xdotool, "key", "Caps_Lock"], env=xvfb.env, check=True)
+        type_keys("caps on: abc ABC é É 1! ")
+        client.key(True, 0xFFE1)  # Shift held by the technician
+        type_keys("XY")
+        client.key(False, 0xFFE1)
+        type_keys("\n")
+        text = "caps on: abc ABC é É 1! XY\n"
+        content = wait_for_text(typed_file, text)
+        assert text in content, repr(content[-80:])
+    finally:
+        subprocess.run([xdotool, "key", "Caps_Lock"], env=xvfb.env, check=True)
+        client.close()
+
+
 def xev_log(x_clients) -> str:
     return x_clients["xev"].log_path.read_text()
 

@@ -99,7 +99,7 @@ class XTestInput:
         self._buttons = 0
         self._pressed: dict[int, int] = {}  # client keysym -> keycode held
         self._pressed_scancodes: dict[int, int] = {}  # QEMU scancode -> keycode held
-        self._fake_shift: set[int] = set()
+        self._root = self._xd.screen().root
         with _SHARED_LOCK:
             self._shared = _SHARED.setdefault(display, _SharedRemaps())
             self._shared.users += 1
@@ -191,7 +191,7 @@ class XTestInput:
         with _SHARED_LOCK:
             self._load_mapping()
             for keysym, keycode in list(self._remapped.items()):
-                if self._mapping[keycode - self._min_kc][:1] != [keysym]:
+                if self._mapping[keycode - self._min_kc][:2] != _levels_for(keysym):
                     del self._remapped[keysym]
 
     def _lookup(self, keysym: int) -> tuple[int, int] | None:
@@ -216,9 +216,7 @@ class XTestInput:
     def _remap_locked(self, keysym: int) -> int | None:
         if keysym in self._remapped:
             self._remapped.move_to_end(keysym)
-            keycode = self._remapped[keysym]
-            self._mapping[keycode - self._min_kc] = [keysym, keysym]
-            return keycode
+            return self._remapped[keysym]
         held = set(self._pressed.values()) | set(self._pressed_scancodes.values())
         in_use = set(self._remapped.values())  # also bound by sibling sessions
         while self._spare and self._spare[-1] in in_use:
@@ -231,7 +229,7 @@ class XTestInput:
                 return None
             keycode = self._remapped.pop(victim)
         width = max(2, len(self._mapping[keycode - self._min_kc]))
-        syms = [keysym, keysym] + [NO_SYMBOL] * (width - 2)
+        syms = _levels_for(keysym) + [NO_SYMBOL] * (width - 2)
         self._xd.change_keyboard_mapping(keycode, [syms])
         self._mapping[keycode - self._min_kc] = syms
         self._remapped[keysym] = keycode
@@ -239,24 +237,51 @@ class XTestInput:
         time.sleep(0.02)  # let clients handle MappingNotify before the key arrives
         return keycode
 
-    def _shift_held(self) -> bool:
-        return any(sym in (XK_SHIFT_L, XK_SHIFT_R) for sym in self._pressed)
+    def _held_shift_keys(self) -> list[int]:
+        """The Shift keys the viewer holds down now (by keysym or by QEMU scancode)."""
+        held = {*self._pressed.values(), *self._pressed_scancodes.values()}
+        return [
+            kc
+            for kc in held
+            if self._mapping[kc - self._min_kc][:1] in ([XK_SHIFT_L], [XK_SHIFT_R])
+        ]
+
+    def _caps_lock_on(self) -> bool:
+        from Xlib import X
+
+        return bool(self._root.query_pointer().mask & X.LockMask)
+
+    def _lock_shifts(self, keycode: int) -> bool:
+        """Whether Caps Lock turns this key's first keysym into its second: a letter key
+        (lower case, then the same letter in upper case)."""
+        row = self._mapping[keycode - self._min_kc]
+        if len(row) < 2:
+            return False
+        lower, upper = _keysym_char(row[0]), _keysym_char(row[1])
+        return bool(lower and upper and lower != upper and lower.upper() == upper)
 
     def _fake(self, event_type: int, detail: int, x: int = 0, y: int = 0) -> None:
         from Xlib.ext import xtest
 
         xtest.fake_input(self._xd, event_type, detail, x=x, y=y)
 
-    def _resolve(self, keysym: int) -> tuple[int, bool] | None:
-        """(keycode, needs_shift) for pressing `keysym`."""
+    def _resolve(self, keysym: int) -> tuple[int, bool | None] | None:
+        """(keycode, shift) for pressing `keysym`: whether Shift must be down for it, None when
+        either way gives the keysym (a spare keycode bound to it on both levels)."""
         found = self._lookup(keysym)
-        if found is not None:
-            keycode, level = found
-            if keycode in self._remapped.values():
-                return keycode, False
-            return keycode, level == 1 and not self._shift_held()
-        spare = self._remap(keysym)
-        return (spare, False) if spare is not None else None
+        if found is None:
+            if self._remap(keysym) is None:
+                return None
+            found = self._lookup(keysym)
+            assert found is not None
+        keycode, level = found
+        row = self._mapping[keycode - self._min_kc]
+        if row[:2] == [keysym, keysym]:
+            return keycode, None
+        shift = level == 1
+        if self._lock_shifts(keycode) and self._caps_lock_on():
+            shift = not shift  # Caps Lock gives the capital; Shift then the small letter
+        return keycode, shift
 
     def key(self, down: bool, keysym: int, scancode: int | None = None) -> None:
         """An RFB key event (QEMU extended events pass the scancode too)."""
@@ -276,12 +301,21 @@ class XTestInput:
                 if resolved is None:
                     log.debug("no keycode for keysym %#x", keysym)
                     return
-                keycode, needs_shift = resolved
-                if needs_shift and self._shift_keycode:
-                    self._fake(X.KeyPress, self._shift_keycode)
+                keycode, shift = resolved
+                # Shift as the keysym needs it, whatever the viewer holds: added for the press,
+                # or the viewer's Shift lifted for it (an upper-case letter under Caps Lock).
+                held = self._held_shift_keys()
+                added = [self._shift_keycode] if shift and not held and self._shift_keycode else []
+                lifted = held if shift is False else []
+                for shift_key in added:
+                    self._fake(X.KeyPress, shift_key)
+                for shift_key in lifted:
+                    self._fake(X.KeyRelease, shift_key)
                 self._fake(X.KeyPress, keycode)
-                if needs_shift and self._shift_keycode:
-                    self._fake(X.KeyRelease, self._shift_keycode)
+                for shift_key in added:
+                    self._fake(X.KeyRelease, shift_key)
+                for shift_key in lifted:
+                    self._fake(X.KeyPress, shift_key)
                 if scancode is not None:
                     self._pressed_scancodes[scancode] = keycode
                 else:
@@ -350,6 +384,24 @@ class XTestInput:
             self._pressed.clear()
             self._pressed_scancodes.clear()
             self._xd.flush()
+
+
+def _levels_for(keysym: int) -> list[int]:
+    """What a spare keycode gets for `keysym`: a letter in both cases (small, then capital),
+    so that Caps Lock works on it as on any letter key; anything else on both levels."""
+    char = _keysym_char(keysym)
+    if char and len(char.lower()) == len(char.upper()) == 1 and char.lower() != char.upper():
+        return [keysym_for_char(char.lower()), keysym_for_char(char.upper())]
+    return [keysym, keysym]
+
+
+def _keysym_char(keysym: int) -> str | None:
+    """The character of a Latin-1 or Unicode keysym (others: None)."""
+    if 0x20 <= keysym <= 0x7E or 0xA0 <= keysym <= 0xFF:
+        return chr(keysym)
+    if keysym & 0xFF000000 == 0x01000000:
+        return chr(keysym & 0x00FFFFFF)
+    return None
 
 
 def keysym_for_char(char: str) -> int:
