@@ -524,6 +524,35 @@ def test_typing_is_right_whatever_caps_lock_says(xvfb, agent, typed_file) -> Non
         client.close()
 
 
+KEYPAD = {"1": 0xFFB1, "2": 0xFFB2, "0": 0xFFB0, ".": 0xFFAE, "+": 0xFFAB}
+
+
+def test_keypad_digits_whatever_num_lock_says(xvfb, agent, typed_file) -> None:
+    """The technician types digits on his numeric keypad (noVNC sends KP_ keysyms): they arrive
+    as digits with the device's Num Lock off and on, not as Home, End and arrows."""
+    xdotool = require_executable("xdotool", "apt-get install xdotool")
+    client = RfbClient("127.0.0.1", agent, PASSWORD).connect()
+
+    def type_keypad(text: str) -> None:
+        for char in text:
+            client.key(True, KEYPAD[char])
+            client.key(False, KEYPAD[char])
+        client.key(True, 0xFF0D)  # Return
+        client.key(False, 0xFF0D)
+
+    try:
+        client.pointer(0, 100, 60)  # over the xterm: keyboard focus
+        type_keypad("12.0+")
+        subprocess.run([xdotool, "key", "Num_Lock"], env=xvfb.env, check=True)
+        type_keypad("21.0+")
+        text = "12.0+\n21.0+\n"
+        content = wait_for_text(typed_file, text)
+        assert text in content, repr(content[-80:])
+    finally:
+        subprocess.run([xdotool, "key", "Num_Lock"], env=xvfb.env, check=True)
+        client.close()
+
+
 def xev_log(x_clients) -> str:
     return x_clients["xev"].log_path.read_text()
 

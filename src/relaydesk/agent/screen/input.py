@@ -25,6 +25,7 @@ XK_CONTROL_L = 0xFFE3
 XK_ALT_L = 0xFFE9
 XK_DELETE = 0xFFFF
 NO_SYMBOL = 0
+KEYPAD_FIRST, KEYPAD_LAST = 0xFF80, 0xFFBD  # KP_Space .. KP_9
 
 # XT scancode (QEMU extended key events; extended keys as 0x80 | code) -> Linux evdev code.
 _XT_EXTENDED = {
@@ -269,11 +270,13 @@ class XTestInput:
         """(keycode, shift) for pressing `keysym`: whether Shift must be down for it, None when
         either way gives the keysym (a spare keycode bound to it on both levels)."""
         found = self._lookup(keysym)
-        if found is None:
-            if self._remap(keysym) is None:
-                return None
+        # Keypad digits sit on the second level of keys whose level follows Num Lock (and, by
+        # keymap, Shift or not): a spare key of their own gives them in any lock state.
+        keypad = found is not None and found[1] == 1 and KEYPAD_FIRST <= keysym <= KEYPAD_LAST
+        if (found is None or keypad) and self._remap(keysym) is not None:
             found = self._lookup(keysym)
-            assert found is not None
+        if found is None:
+            return None
         keycode, level = found
         row = self._mapping[keycode - self._min_kc]
         if row[:2] == [keysym, keysym]:
