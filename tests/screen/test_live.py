@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import subprocess
 import sys
 import threading
@@ -494,9 +495,10 @@ def test_typing_follows_the_customers_keyboard_layout_changes(xvfb, agent, typed
         client.close()
 
 
-def test_typing_is_right_whatever_caps_lock_says(xvfb, agent, typed_file) -> None:
+def test_typing_is_right_whatever_caps_lock_says(xvfb, agent, typed_file, x_clients) -> None:
     """Caps Lock is on at the device (the customer left it on): what the technician types still
-    lands as typed, capitals, small letters, a letter the keymap lacks, and with Shift held."""
+    lands as typed, capitals, small letters, a letter the keymap lacks, and with Shift held; a
+    shortcut (Ctrl-Shift-T) keeps its Shift."""
     from relaydesk.agent.screen.input import keysym_for_char
 
     xdotool = require_executable("xdotool", "apt-get install xdotool")
@@ -519,6 +521,21 @@ def test_typing_is_right_whatever_caps_lock_says(xvfb, agent, typed_file) -> Non
         text = "caps on: abc ABC é É 1! XY\n"
         content = wait_for_text(typed_file, text)
         assert text in content, repr(content[-80:])
+
+        client.pointer(0, XEV_AT[0] + 100, XEV_AT[1] + 100)  # over xev, which logs keys
+        before = xev_log(x_clients).count("KeyPress")
+        for keysym, down in ((0xFFE3, True), (0xFFE1, True), (0x54, True), (0x54, False)):
+            client.key(down, keysym)  # Ctrl, Shift, T
+        for keysym in (0xFFE1, 0xFFE3):
+            client.key(False, keysym)
+        deadline = time.monotonic() + 10
+        while xev_log(x_clients).count("KeyPress") < before + 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        events = xev_log(x_clients).split("\n\n")
+        presses = [e for e in events if e.startswith("KeyPress")]
+        t_press = [e for e in presses if re.search(r"keysym 0x(54|74), [Tt]\)", e)][-1]
+        state = int(re.findall(r"state (0x[0-9a-f]+)", t_press)[0], 16)
+        assert state & 0x1 and state & 0x4, t_press  # Shift and Control held for the T
     finally:
         subprocess.run([xdotool, "key", "Caps_Lock"], env=xvfb.env, check=True)
         client.close()

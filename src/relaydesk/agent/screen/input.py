@@ -16,6 +16,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Container
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +27,8 @@ XK_ALT_L = 0xFFE9
 XK_DELETE = 0xFFFF
 NO_SYMBOL = 0
 KEYPAD_FIRST, KEYPAD_LAST = 0xFF80, 0xFFBD  # KP_Space .. KP_9
+# Control_L/R, Meta_L/R, Alt_L/R, Super_L/R
+SHORTCUT_MODIFIERS = frozenset((0xFFE3, 0xFFE4, 0xFFE7, 0xFFE8, 0xFFE9, 0xFFEA, 0xFFEB, 0xFFEC))
 
 # XT scancode (QEMU extended key events; extended keys as 0x80 | code) -> Linux evdev code.
 _XT_EXTENDED = {
@@ -238,14 +241,18 @@ class XTestInput:
         time.sleep(0.02)  # let clients handle MappingNotify before the key arrives
         return keycode
 
-    def _held_shift_keys(self) -> list[int]:
-        """The Shift keys the viewer holds down now (by keysym or by QEMU scancode)."""
+    def _held_keys(self, keysyms: Container[int]) -> list[int]:
+        """The keys held down now (by keysym or by QEMU scancode) whose first keysym is one of
+        `keysyms`."""
         held = {*self._pressed.values(), *self._pressed_scancodes.values()}
-        return [
-            kc
-            for kc in held
-            if self._mapping[kc - self._min_kc][:1] in ([XK_SHIFT_L], [XK_SHIFT_R])
-        ]
+        return [kc for kc in held if self._mapping[kc - self._min_kc][0] in keysyms]
+
+    def _held_shift_keys(self) -> list[int]:
+        return self._held_keys((XK_SHIFT_L, XK_SHIFT_R))
+
+    def _shortcut_held(self) -> bool:
+        """Control, Alt or Super held: a shortcut, where the key counts, not its letter's case."""
+        return bool(self._held_keys(SHORTCUT_MODIFIERS))
 
     def _caps_lock_on(self) -> bool:
         from Xlib import X
@@ -282,7 +289,7 @@ class XTestInput:
         if row[:2] == [keysym, keysym]:
             return keycode, None
         shift = level == 1
-        if self._lock_shifts(keycode) and self._caps_lock_on():
+        if self._lock_shifts(keycode) and not self._shortcut_held() and self._caps_lock_on():
             shift = not shift  # Caps Lock gives the capital; Shift then the small letter
         return keycode, shift
 
