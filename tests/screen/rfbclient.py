@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from relaydesk.agent.screen.input import keysym_for_char
 from relaydesk.agent.screen.rfb import PixelFormat, vnc_auth_response
 from tests.screen.decoders import ClientFramebuffer
 
@@ -115,6 +116,16 @@ class RfbClient:
 
     def key(self, down: bool, keysym: int) -> None:
         self.sock.sendall(struct.pack(">BBxxI", 4, down, keysym))
+
+    def tap(self, keysym: int) -> None:
+        """A key pressed and released."""
+        self.key(True, keysym)
+        self.key(False, keysym)
+
+    def type_text(self, text: str) -> None:
+        """Each character as its keysym, pressed and released, as a viewer types."""
+        for char in text:
+            self.tap(keysym_for_char(char))
 
     def pointer(self, buttons: int, x: int, y: int) -> None:
         self.sock.sendall(struct.pack(">BBHH", 5, buttons, x, y))

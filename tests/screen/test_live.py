@@ -471,16 +471,11 @@ def test_typing_reaches_xterm(agent, typed_file) -> None:
 def test_typing_follows_the_customers_keyboard_layout_changes(xvfb, agent, typed_file) -> None:
     """The customer switches from a US to a German, then a French layout while the technician
     types: every character still lands as typed (keysyms on the keys they are on now)."""
-    from relaydesk.agent.screen.input import keysym_for_char
-
     setxkbmap = require_executable("setxkbmap", "apt-get install x11-xkb-utils")
     client = RfbClient("127.0.0.1", agent, PASSWORD).connect()
 
     def type_and_read(text: str) -> None:
-        for char in text:
-            keysym = keysym_for_char(char)
-            client.key(True, keysym)
-            client.key(False, keysym)
+        client.type_text(text)
         content = wait_for_text(typed_file, text)
         assert text in content, repr(content[-80:])
 
@@ -499,25 +494,16 @@ def test_typing_is_right_whatever_caps_lock_says(xvfb, agent, typed_file, x_clie
     """Caps Lock is on at the device (the customer left it on): what the technician types still
     lands as typed, capitals, small letters, a letter the keymap lacks, and with Shift held; a
     shortcut (Ctrl-Shift-T) keeps its Shift."""
-    from relaydesk.agent.screen.input import keysym_for_char
-
     xdotool = require_executable("xdotool", "apt-get install xdotool")
     client = RfbClient("127.0.0.1", agent, PASSWORD).connect()
-
-    def type_keys(text: str) -> None:
-        for char in text:
-            keysym = keysym_for_char(char)
-            client.key(True, keysym)
-            client.key(False, keysym)
-
     try:
         client.pointer(0, 100, 60)  # over the xterm: keyboard focus
         subprocess.run([xdotool, "key", "Caps_Lock"], env=xvfb.env, check=True)
-        type_keys("caps on: abc ABC é É 1! ")
+        client.type_text("caps on: abc ABC é É 1! ")
         client.key(True, 0xFFE1)  # Shift held by the technician
-        type_keys("XY")
+        client.type_text("XY")
         client.key(False, 0xFFE1)
-        type_keys("\n")
+        client.type_text("\n")
         text = "caps on: abc ABC é É 1! XY\n"
         content = wait_for_text(typed_file, text)
         assert text in content, repr(content[-80:])
@@ -552,10 +538,8 @@ def test_keypad_digits_whatever_num_lock_says(xvfb, agent, typed_file) -> None:
 
     def type_keypad(text: str) -> None:
         for char in text:
-            client.key(True, KEYPAD[char])
-            client.key(False, KEYPAD[char])
-        client.key(True, 0xFF0D)  # Return
-        client.key(False, 0xFF0D)
+            client.tap(KEYPAD[char])
+        client.tap(0xFF0D)  # Return
 
     try:
         client.pointer(0, 100, 60)  # over the xterm: keyboard focus
