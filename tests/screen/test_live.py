@@ -510,18 +510,23 @@ def test_typing_is_right_whatever_caps_lock_says(xvfb, agent, typed_file, x_clie
 
         client.pointer(0, XEV_AT[0] + 100, XEV_AT[1] + 100)  # over xev, which logs keys
         before = xev_log(x_clients).count("KeyPress")
-        for keysym, down in ((0xFFE3, True), (0xFFE1, True), (0x54, True), (0x54, False)):
-            client.key(down, keysym)  # Ctrl, Shift, T
+        client.key(True, 0xFFE1)  # Shift-Right (selecting), then Ctrl-Shift-T
+        client.tap(0xFF53)
+        client.key(True, 0xFFE3)
+        client.tap(0x54)
         for keysym in (0xFFE1, 0xFFE3):
             client.key(False, keysym)
         deadline = time.monotonic() + 10
-        while xev_log(x_clients).count("KeyPress") < before + 3 and time.monotonic() < deadline:
+        while xev_log(x_clients).count("KeyPress") < before + 4 and time.monotonic() < deadline:
             time.sleep(0.05)
-        events = xev_log(x_clients).split("\n\n")
-        presses = [e for e in events if e.startswith("KeyPress")]
-        t_press = [e for e in presses if re.search(r"keysym 0x(54|74), [Tt]\)", e)][-1]
-        state = int(re.findall(r"state (0x[0-9a-f]+)", t_press)[0], 16)
-        assert state & 0x1 and state & 0x4, t_press  # Shift and Control held for the T
+        presses = [e for e in xev_log(x_clients).split("\n\n") if e.startswith("KeyPress")]
+
+        def state_of(pattern: str) -> int:
+            event = [e for e in presses if re.search(pattern, e)][-1]
+            return int(re.findall(r"state (0x[0-9a-f]+)", event)[0], 16)
+
+        assert state_of(r"keysym 0xff53, Right\)") & 0x1  # Shift held for the Right
+        assert state_of(r"keysym 0x(54|74), [Tt]\)") & 0x5 == 0x5  # Shift and Control for T
     finally:
         subprocess.run([xdotool, "key", "Caps_Lock"], env=xvfb.env, check=True)
         client.close()

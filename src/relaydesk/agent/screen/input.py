@@ -274,8 +274,9 @@ class XTestInput:
         xtest.fake_input(self._xd, event_type, detail, x=x, y=y)
 
     def _resolve(self, keysym: int) -> tuple[int, bool | None] | None:
-        """(keycode, shift) for pressing `keysym`: whether Shift must be down for it, None when
-        either way gives the keysym (a spare keycode bound to it on both levels)."""
+        """(keycode, shift) for pressing `keysym`: True when Shift must be down for it, False
+        when it must be up (a capital under Caps Lock), None when the viewer's Shift stays as it
+        is (Shift-Right selects, a spare key gives its keysym either way)."""
         found = self._lookup(keysym)
         # Keypad digits sit on the second level of keys whose level follows Num Lock (and, by
         # keymap, Shift or not): a spare key of their own gives them in any lock state.
@@ -285,13 +286,11 @@ class XTestInput:
         if found is None:
             return None
         keycode, level = found
-        row = self._mapping[keycode - self._min_kc]
-        if row[:2] == [keysym, keysym]:
+        if self._mapping[keycode - self._min_kc][:2] == [keysym, keysym]:
             return keycode, None
-        shift = level == 1
         if self._lock_shifts(keycode) and not self._shortcut_held() and self._caps_lock_on():
-            shift = not shift  # Caps Lock gives the capital; Shift then the small letter
-        return keycode, shift
+            return keycode, level == 0  # Caps Lock gives the capital; Shift the small letter
+        return keycode, True if level == 1 else None
 
     def key(self, down: bool, keysym: int, scancode: int | None = None) -> None:
         """An RFB key event (QEMU extended events pass the scancode too)."""
