@@ -37,12 +37,12 @@ class ScreenSession:
 
 
 @contextmanager
-def viewing_exactly(
+def accepted_session(
     page: Page, server: Any, desktop: Desktop, artifacts_dir: Path, password: str
 ) -> Iterator[ScreenSession]:
-    """The administrator signs in (choosing `password`), accepts a session from a new key and
-    views its screen at actual size in all colours: canvas pixels are X pixels. The agent and
-    the customer's client go away on leaving."""
+    """The administrator signs in (choosing `password`) and accepts a session from a new key
+    whose agent shows `desktop`; the screen is not shared yet. The agent and the customer's
+    client go away on leaving."""
     page.set_viewport_size({"width": 2000, "height": 1500})
     base = admin_signs_in(page, server, password)
     key = new_key(page, base)
@@ -52,14 +52,30 @@ def viewing_exactly(
         page.goto(f"{base}/console/queues")
         session_id, workspace = accept_connected(page)
         panel = by_id(workspace, "screen-panel")
-        viewer = share_screen(panel, customer)
-        if by_id(viewer, "screen-scale").get_attribute("aria-pressed") == "true":
-            by_id(viewer, "screen-scale").click()
-        by_id(viewer, "screen-colour-mode").select_option("all")
+        viewer = by_id(panel, "screen-viewer")
         yield ScreenSession(base, session_id, workspace, panel, viewer, customer, agent)
     finally:
         agent.close()
         customer.close()
+
+
+def show_exactly(viewer: Locator) -> None:
+    """Actual size in all colours: canvas pixels are X pixels."""
+    if by_id(viewer, "screen-scale").get_attribute("aria-pressed") == "true":
+        by_id(viewer, "screen-scale").click()
+    by_id(viewer, "screen-colour-mode").select_option("all")
+
+
+@contextmanager
+def viewing_exactly(
+    page: Page, server: Any, desktop: Desktop, artifacts_dir: Path, password: str
+) -> Iterator[ScreenSession]:
+    """An accepted session (see accepted_session) whose screen the technician views, with the
+    customer's consent, exactly (see show_exactly)."""
+    with accepted_session(page, server, desktop, artifacts_dir, password) as screen:
+        share_screen(screen.panel, screen.customer)
+        show_exactly(screen.viewer)
+        yield screen
 
 
 def assert_view_shows(page: Page, truth: np.ndarray, artifacts_dir: Path, name: str) -> None:

@@ -21,6 +21,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Locator, Page, expect
 
+from tests.e2e.screen_session import show_exactly
 from tests.e2e.test_screen_flow import (
     Agent,
     canvas_pixels,
@@ -76,9 +77,7 @@ def test_hidden_screen_view_pauses_and_comes_back_current(
         page.goto(f"{base}/console/queues")
         first, a = accept_connected(page)
         viewer = share_screen(by_id(a, "screen-panel"), customer_a)
-        if by_id(viewer, "screen-scale").get_attribute("aria-pressed") == "true":
-            by_id(viewer, "screen-scale").click()  # actual size: canvas pixels are X pixels
-        by_id(viewer, "screen-colour-mode").select_option("all")
+        show_exactly(viewer)
         expect(viewer).to_have_attribute("data-paused", "no")
         shown_before = updates_of(viewer)
         wait_for(lambda: updates_of(viewer) > shown_before + 5, 30, "the movie on the view")
