@@ -33,7 +33,7 @@ from PIL import Image
 from playwright.sync_api import Browser, Locator, Page, expect
 
 from tests.fixtures.browser import admin_signs_in, by_id, first_sign_in, open_page, shoot
-from tests.fixtures.common import require_executable
+from tests.fixtures.common import eventually, require_executable
 from tests.fixtures.xvfb import x_screenshot
 
 pytestmark = pytest.mark.e2e
@@ -144,12 +144,7 @@ def _mapped(env: dict[str, str]) -> bool:
 
 def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
     """Polls until predicate() is true (generous timeouts: the machine is shared)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{what}: not within {timeout} s")
+    eventually(predicate, timeout, what)
 
 
 # --- the people --------------------------------------------------------------------------------
