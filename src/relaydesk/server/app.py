@@ -123,8 +123,10 @@ def create_app(settings: Settings, web_dist: Path = WEB_DIST) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         housekeeping = asyncio.create_task(runtime.housekeeping())
+        live_sockets = asyncio.create_task(runtime.live_sockets.listen(runtime.broker))
         yield
         housekeeping.cancel()
+        live_sockets.cancel()
         await runtime.close()
 
     app = RelaydeskApi(

@@ -20,6 +20,7 @@ from relaydesk.server.domain.signin import SignInPolicy
 from relaydesk.server.domain.throttle import AttemptThrottle
 from relaydesk.server.domain.tunnels import TunnelRegistry
 from relaydesk.server.downloads.agent_wheel import AgentWheel
+from relaydesk.server.live_sockets import MemoryLiveSockets
 from relaydesk.server.mail.sending import Mailer, OutboxMailer, SmtpMailer
 from relaydesk.server.presence import Presence
 from relaydesk.server.relay.pipe import RelayHub
@@ -57,6 +58,8 @@ class Runtime:
     agents_online: Presence = field(default_factory=Presence, repr=False)
     agent_wheel: AgentWheel = field(init=False, repr=False)
     tunnels: TunnelRegistry = field(default_factory=TunnelRegistry, repr=False)
+    # Console WebSockets and tunnels of this node by user and sign-in (closed when they end).
+    live_sockets: MemoryLiveSockets = field(default_factory=MemoryLiveSockets, repr=False)
     relay: RelayHub = field(init=False, repr=False)
 
     def __post_init__(self) -> None:

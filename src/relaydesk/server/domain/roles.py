@@ -14,6 +14,7 @@ from relaydesk.server.domain.actor import Actor
 from relaydesk.server.domain.errors import Conflict, Invalid
 from relaydesk.server.domain.ownership import clean_name, ensure_name_free, get_owned
 from relaydesk.server.domain.permissions import PERMISSION_KEYS, Permission
+from relaydesk.server.domain.sign_outs import close_sockets_of_rights_change
 
 MAX_ALLOWED_PATHS = 50
 
@@ -143,6 +144,11 @@ async def update_role(
         setattr(role, key, value)
     if diff:
         await audit.record(db, actor.who, "role.updated", target=f"role:{role.id}", details=diff)
+    if "permissions" in diff or "allowed_paths" in diff:
+        holders = await db.execute(
+            select(RoleAssignment.user_id).where(RoleAssignment.role_id == role.id)
+        )
+        close_sockets_of_rights_change(db, list(holders.scalars()))
     return role
 
 

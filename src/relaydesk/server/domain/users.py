@@ -5,12 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaydesk.server.auth import passwords
 from relaydesk.server.db.models import (
-    ConsoleLogin,
     DeviceGroup,
     Role,
     RoleAssignment,
@@ -21,9 +20,11 @@ from relaydesk.server.domain import audit
 from relaydesk.server.domain.actor import Actor, SystemActor
 from relaydesk.server.domain.credentials import check_account_password
 from relaydesk.server.domain.errors import Conflict, Invalid, NotFound
+from relaydesk.server.domain.live_sockets import Because
 from relaydesk.server.domain.ownership import get_owned
 from relaydesk.server.domain.permissions import Permission
 from relaydesk.server.domain.profiles import check_language, check_picture, check_verified_domain
+from relaydesk.server.domain.sign_outs import close_sockets_of_rights_change, end_sign_ins
 
 
 @dataclass(frozen=True)
@@ -167,13 +168,35 @@ async def update_user(
     for key, value in cleaned.items():
         setattr(user, key, value)
     if cleaned.get("is_active") is False:
-        await db.execute(delete(ConsoleLogin).where(ConsoleLogin.user_id == user.id))
         await _keep_an_administrator(db, actor.organisation_id)
     if diff:
         if "picture" in diff:
             diff["picture"] = {"changed": True}
         await audit.record(db, actor.who, "user.updated", target=f"user:{user.id}", details=diff)
+    if "is_active" in diff and cleaned["is_active"] is False:
+        # Every sign-in, API token and live socket of the user ends (a reactivated user signs in
+        # again and makes new tokens).
+        await end_sign_ins(db, user, actor.who, Because.DEACTIVATED, revoke_api_tokens=True)
     return user
+
+
+async def reset_password(db: AsyncSession, actor: Actor, user_id: int) -> str:
+    """An administrator gives the user a new one-time password (he chooses his own at the next
+    sign-in); every sign-in and API token of the user ends. Returns the one-time password."""
+    user = await get_user(db, actor, user_id)
+    password = passwords.generate_password()
+    user.password_hash = passwords.hash_password(password)
+    user.must_change_password = True
+    await audit.record(db, actor.who, "user.password_reset", target=f"user:{user.id}")
+    await end_sign_ins(
+        db,
+        user,
+        actor.who,
+        Because.PASSWORD_RESET,
+        keep_login_id=actor.login_id if user.id == actor.user.id else None,
+        revoke_api_tokens=True,
+    )
+    return password
 
 
 async def delete_user(db: AsyncSession, actor: Actor, user_id: int) -> None:
@@ -181,6 +204,7 @@ async def delete_user(db: AsyncSession, actor: Actor, user_id: int) -> None:
     if user.id == actor.user.id:
         raise Conflict("cannot_delete_self", "You cannot delete your own account.")
     email = user.email
+    await end_sign_ins(db, user, actor.who, Because.DELETED, revoke_api_tokens=True)
     await db.delete(user)
     await _keep_an_administrator(db, actor.organisation_id)
     await audit.record(
@@ -227,6 +251,7 @@ async def assign_role(
     assignment.role = role
     user.role_assignments.append(assignment)
     await db.flush()
+    close_sockets_of_rights_change(db, [user.id])
     await audit.record(
         db,
         by.who,
@@ -265,6 +290,7 @@ async def unassign_role(db: AsyncSession, actor: Actor, user_id: int, assignment
     await audit.record(
         db, actor.who, "role.unassigned", target=f"user:{user.id}", details={"role": role_name}
     )
+    close_sockets_of_rights_change(db, [user.id])
 
 
 async def role_by_builtin(db: AsyncSession, organisation_id: int, key: str) -> Role:

@@ -16,6 +16,7 @@ from relaydesk.server.api.deps import SESSION_COOKIE
 from relaydesk.server.db.models import User
 from relaydesk.server.domain import signin, support_sessions
 from relaydesk.server.domain.errors import DomainError
+from relaydesk.server.domain.live_sockets import SIGNED_OUT, LiveSocket
 from relaydesk.server.domain.notifications import org_topic
 from relaydesk.server.domain.organisations import check_console_address_of
 from relaydesk.server.runtime import Runtime
@@ -29,7 +30,10 @@ def same_origin(websocket: WebSocket) -> bool:
     return origin is None or urlparse(origin).netloc == websocket.headers.get("host")
 
 
-async def _signed_in_user(runtime: Runtime, websocket: WebSocket, ip: str) -> User | None:
+async def _signed_in_user(
+    runtime: Runtime, websocket: WebSocket, ip: str
+) -> tuple[User, int] | None:
+    """The user and browser sign-in of the cookie, when complete and allowed from here."""
     token = websocket.cookies.get(SESSION_COOKIE)
     if not token:
         return None
@@ -41,7 +45,7 @@ async def _signed_in_user(runtime: Runtime, websocket: WebSocket, ip: str) -> Us
             await check_console_address_of(db, found[1].organisation_id, ip)
         except DomainError:
             return None
-        return found[1]
+        return found[1], found[0].id
 
 
 class ConsoleFeed:
@@ -96,16 +100,25 @@ async def console_endpoint(websocket: WebSocket) -> None:
     if not same_origin(websocket):
         await websocket.close(code=4403, reason="cross-origin")
         return
-    user = await _signed_in_user(runtime, websocket, ip)
-    if user is None:
-        await websocket.close(code=4401, reason="sign in first")
+    signed_in = await _signed_in_user(runtime, websocket, ip)
+    if signed_in is None:
+        await websocket.close(code=SIGNED_OUT, reason="sign in first")
         return
+    user, login_id = signed_in
     await websocket.accept()
     runtime.presence.arrive(user.id)
     feed = asyncio.create_task(ConsoleFeed(runtime, websocket, user).run())
     closed = asyncio.create_task(_until_closed(websocket))
+
+    async def end(code: int, reason: str) -> None:
+        """Signed out, credentials or rights changed: not one more event, then the close."""
+        feed.cancel()
+        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+            await websocket.close(code=code, reason=reason)
+
     try:
-        await asyncio.wait({feed, closed}, return_when=asyncio.FIRST_COMPLETED)
+        with runtime.live_sockets.connected(LiveSocket(user.id, login_id, "console"), end):
+            await asyncio.wait({feed, closed}, return_when=asyncio.FIRST_COMPLETED)
     finally:
         feed.cancel()
         closed.cancel()

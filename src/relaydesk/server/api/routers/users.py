@@ -40,6 +40,12 @@ async def update_user(
     return out
 
 
+@router.post("/{user_id}/password-reset", response_model=schemas.PasswordReset)
+async def reset_password(user_id: schemas.Id, db: Db, actor: CurrentActor) -> schemas.PasswordReset:
+    """A new one-time password for the user; all his sign-ins and API tokens end."""
+    return schemas.PasswordReset(initial_password=await users.reset_password(db, actor, user_id))
+
+
 @router.delete("/{user_id}", status_code=HTTP_204_NO_CONTENT)
 async def delete_user(user_id: schemas.Id, db: Db, actor: CurrentActor) -> Response:
     await users.delete_user(db, actor, user_id)
