@@ -9,14 +9,52 @@ import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from relaydesk import __version__
 from relaydesk.server.config import Settings, load_settings
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    return load_settings(host=getattr(args, "host", None), port=getattr(args, "port", None))
+    return load_settings(
+        host=getattr(args, "host", None),
+        port=getattr(args, "port", None),
+        tls_certfile=getattr(args, "tls_cert", None),
+        tls_keyfile=getattr(args, "tls_key", None),
+        tls_self_signed=True if getattr(args, "tls", None) == "self-signed" else None,
+    )
+
+
+def _with_certificate(settings: Settings) -> Settings:
+    """Settings whose certificate exists: the given pair, or the self-signed one in the data
+    directory (made on the first start). Prints the SHA-256 fingerprint agents pin."""
+    from relaydesk.server import tls
+
+    if not settings.serves_tls:
+        return settings
+    if settings.tls_certfile is not None:
+        if settings.tls_keyfile is None:
+            raise SystemExit("relaydesk: --tls-cert needs --tls-key (RELAYDESK_TLS_KEYFILE).")
+        certfile = settings.tls_certfile
+        how = f"TLS certificate: {certfile}"
+    else:
+        names = [settings.host]
+        if settings.public_url:
+            names.append(urlsplit(settings.public_url).hostname or "")
+        certfile, keyfile, made = tls.self_signed(settings.data_dir, names)
+        settings = settings.model_copy(update={"tls_certfile": certfile, "tls_keyfile": keyfile})
+        how = f"{'Made a' if made else 'Using the'} self-signed TLS certificate {certfile}"
+    try:
+        pins = tls.pins_of(certfile)
+    except tls.CertificateUnreadable as error:
+        raise SystemExit(f"relaydesk: {error}") from None
+    print(how, flush=True)
+    print(f"TLS certificate SHA-256 fingerprint: {pins.certificate_sha256}", flush=True)
+    if not settings.tls_pin:
+        print("Agents are not told to pin it (RELAYDESK_TLS_PIN=false).", flush=True)
+    return settings
 
 
 def _prepare(settings: Settings) -> None:
@@ -73,7 +111,7 @@ def _public_url(settings: Settings) -> str:
     if settings.public_url:
         return settings.public_url.rstrip("/") + "/"
     host = "localhost" if settings.host in ("0.0.0.0", "::") else settings.host
-    scheme = "https" if settings.tls_certfile else "http"
+    scheme = "https" if settings.serves_tls else "http"
     return f"{scheme}://{host}:{settings.port}/"
 
 
@@ -81,6 +119,7 @@ def _serve(settings: Settings) -> None:
     import uvicorn
 
     from relaydesk.server.app import create_app
+    from relaydesk.server.log_redaction import uvicorn_log_config
 
     uvicorn.run(
         create_app(settings),
@@ -88,6 +127,8 @@ def _serve(settings: Settings) -> None:
         port=settings.port,
         ws="websockets-sansio",
         log_level="info",
+        # No query string's values in the log: they may carry keys or tokens.
+        log_config=uvicorn_log_config(),
         proxy_headers=settings.trust_proxy_headers,
         server_header=False,
         ssl_certfile=str(settings.tls_certfile) if settings.tls_certfile else None,
@@ -98,6 +139,8 @@ def _serve(settings: Settings) -> None:
 def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     _prepare(settings)
+    settings = _with_certificate(settings)
+    print(f"Sign in at: {_public_url(settings)}login", flush=True)
     _serve(settings)
     return 0
 
@@ -109,6 +152,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if not settings.smtp_host:
         settings = settings.model_copy(update={"mail_outbox": True})
     _prepare(settings)
+    settings = _with_certificate(settings)
     setup = _with_db(settings, ensure_demo)
     lines = [
         "",
@@ -137,12 +181,72 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_create_user(args: argparse.Namespace) -> int:
-    from sqlalchemy import select
+def _password_from_stdin() -> str | None:
+    """A password piped in (one line); None when stdin is a terminal or empty: generate one."""
+    if sys.stdin.isatty():
+        return None
+    return sys.stdin.readline().rstrip("\n") or None
 
-    from relaydesk.server.db.models import Organisation
+
+def _set_up(args: argparse.Namespace, first: bool) -> int:
+    from relaydesk.server.domain import installation
+    from relaydesk.server.domain.errors import DomainError
+
+    settings = _settings(args)
+    _prepare(settings)
+    new = installation.NewOrganisation(
+        name=args.organisation,
+        admin_email=args.email,
+        admin_name=args.name,
+        admin_password=_password_from_stdin(),
+    )
+    try:
+        done = _with_db(
+            settings,
+            lambda db: (installation.install if first else installation.add_organisation)(db, new),
+        )
+    except DomainError as error:
+        print(f"error: {error.message}", file=sys.stderr)
+        return 2
+    lines = [
+        "",
+        "relaydesk is set up." if first else "Organisation created.",
+        f"Organisation: {done.organisation.name}",
+        f"Sign in at: {_public_url(settings)}login",
+        f"Administrator e-mail: {done.admin_email}",
+    ]
+    if done.one_time_password:
+        lines.append(f"One-time password: {done.one_time_password}")
+        lines.append("(It is shown only now; you will choose your own password at first sign-in.)")
+    else:
+        lines.append("Password: the one given on standard input.")
+    if first:
+        lines.append(
+            "Remote support is off until an administrator turns it on in Administration > Settings."
+        )
+        if not settings.public_url:
+            lines.append(
+                "Set RELAYDESK_PUBLIC_URL to the address customers and agents use, then start "
+                "the server with `relaydesk serve` (see docs/deployment.md)."
+            )
+        else:
+            lines.append("Start the server with `relaydesk serve`.")
+    print("\n".join(lines), flush=True)
+    return 0
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    return _set_up(args, first=True)
+
+
+def cmd_create_organisation(args: argparse.Namespace) -> int:
+    return _set_up(args, first=False)
+
+
+def cmd_create_user(args: argparse.Namespace) -> int:
     from relaydesk.server.domain.actor import SystemActor
     from relaydesk.server.domain.errors import DomainError
+    from relaydesk.server.domain.installation import organisation_named
     from relaydesk.server.domain.users import (
         NewUser,
         assign_role,
@@ -152,17 +256,10 @@ def cmd_create_user(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     _prepare(settings)
-    password = None
-    if not sys.stdin.isatty():
-        password = sys.stdin.readline().rstrip("\n") or None
+    password = _password_from_stdin()
 
     async def work(db: Any) -> tuple[str, str | None]:
-        query = select(Organisation).order_by(Organisation.id)
-        if args.organisation:
-            query = query.where(Organisation.name == args.organisation)
-        organisation = (await db.execute(query)).scalars().first()
-        if organisation is None:
-            raise SystemExit("No organisation found; run `relaydesk demo` or name an existing one.")
+        organisation = await organisation_named(db, args.organisation)
         role = await role_by_name(db, organisation.id, args.role)
         if role is None:
             raise SystemExit(f"No role named '{args.role}' in {organisation.name}.")
@@ -213,6 +310,12 @@ def cmd_openapi(args: argparse.Namespace) -> int:
     return 0
 
 
+def _organisation_arguments(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--organisation", required=True, help="the organisation's name")
+    command.add_argument("--email", required=True, help="its administrator's e-mail address")
+    command.add_argument("--name", required=True, help="its administrator's name")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="relaydesk", description="relaydesk server")
     parser.add_argument("--version", action="version", version=f"relaydesk {__version__}")
@@ -225,6 +328,21 @@ def build_parser() -> argparse.ArgumentParser:
         command = sub.add_parser(name, help=text)
         command.add_argument("--host")
         command.add_argument("--port", type=int)
+        command.add_argument("--tls-cert", type=Path, metavar="FILE", help="serve HTTPS: PEM chain")
+        command.add_argument("--tls-key", type=Path, metavar="FILE", help="its private key (PEM)")
+        command.add_argument(
+            "--tls",
+            choices=["self-signed"],
+            help="serve HTTPS with a self-signed certificate made on the first start and kept "
+            "in the data directory; agents pin its fingerprint",
+        )
+        command.set_defaults(handler=handler)
+
+    for name, handler, text in (
+        ("init", cmd_init, "first install: migrations, the organisation and its administrator"),
+    ):
+        command = sub.add_parser(name, help=text)
+        _organisation_arguments(command)
         command.set_defaults(handler=handler)
 
     sub.add_parser("migrate", help="bring the database schema up to date").set_defaults(
@@ -241,8 +359,15 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--email", required=True)
     create.add_argument("--name", required=True)
     create.add_argument("--role", required=True, help="role name, e.g. 'Help desk operator'")
-    create.add_argument("--organisation", help="organisation name (default: the first one)")
+    create.add_argument("--organisation", help="organisation name (needed when there are several)")
     create.set_defaults(handler=cmd_create_user)
+    organisation = admin.add_parser(
+        "create-organisation",
+        help="another organisation on this server, with its administrator "
+        "(password from stdin, or generated)",
+    )
+    _organisation_arguments(organisation)
+    organisation.set_defaults(handler=cmd_create_organisation)
 
     audit_cmd = sub.add_parser("audit", help="audit log").add_subparsers(
         dest="audit_command", required=True

@@ -30,6 +30,11 @@ class Settings(BaseSettings):
     housekeeping_interval_seconds: float = 3600.0
     tls_certfile: Path | None = None
     tls_keyfile: Path | None = None
+    # Make (first start) and serve a self-signed certificate kept in <data_dir>/tls/.
+    tls_self_signed: bool = False
+    # The portal's commands and launchers carry the served certificate's fingerprint, so agents
+    # pin it; turn off for a certificate from a public authority that is renewed automatically.
+    tls_pin: bool = True
     smtp_host: str | None = None
     smtp_port: int = 25
     smtp_starttls: bool = False
@@ -54,10 +59,12 @@ class Settings(BaseSettings):
         return f"sqlite+aiosqlite:///{self.data_dir / 'relaydesk.sqlite3'}"
 
     @property
+    def serves_tls(self) -> bool:
+        return self.tls_certfile is not None or self.tls_self_signed
+
+    @property
     def secure_cookies(self) -> bool:
-        return self.tls_certfile is not None or bool(
-            self.public_url and self.public_url.startswith("https://")
-        )
+        return self.serves_tls or bool(self.public_url and self.public_url.startswith("https://"))
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, PlainTextResponse
 
 from relaydesk.server.api.deps import runtime
-from relaydesk.server.api.routers.support import public_url
+from relaydesk.server.api.routers.support import public_url, served_pins
 from relaydesk.server.domain.errors import NotFound
 from relaydesk.server.downloads import launchers
 from relaydesk.server.downloads.agent_wheel import wheel_name
@@ -19,7 +19,7 @@ Key = Annotated[str | None, Query(max_length=64)]
 @router.get("/agent.sh")
 async def posix_launcher(request: Request, key: Key = None) -> PlainTextResponse:
     return PlainTextResponse(
-        launchers.posix_script(public_url(request), key),
+        launchers.posix_script(public_url(request), key, served_pins(request)),
         headers={"Content-Disposition": 'attachment; filename="relaydesk-support.sh"'},
     )
 
@@ -27,7 +27,7 @@ async def posix_launcher(request: Request, key: Key = None) -> PlainTextResponse
 @router.get("/agent.ps1")
 async def powershell_launcher(request: Request, key: Key = None) -> PlainTextResponse:
     return PlainTextResponse(
-        launchers.powershell_script(public_url(request), key),
+        launchers.powershell_script(public_url(request), key, served_pins(request)),
         headers={"Content-Disposition": 'attachment; filename="relaydesk-support.ps1"'},
     )
 

@@ -9,24 +9,27 @@ from relaydesk.server.api import presenters
 from relaydesk.server.api import support_schemas as s
 from relaydesk.server.api.deps import ClientIp, Db, runtime
 from relaydesk.server.api.routers import api_router
-from relaydesk.server.api.routers.support import public_url
+from relaydesk.server.api.routers.support import public_url, served_pins
 from relaydesk.server.domain import portal, screen, support_sessions
 from relaydesk.server.domain.audit import Who
 from relaydesk.server.domain.customer import customer_view, require_customer_session
 from relaydesk.server.domain.errors import Conflict, NotFound
 from relaydesk.server.domain.session_keys import KeyRefusal
+from relaydesk.server.tls import Pins
 
 router = api_router("/portal", tags=["customer portal"])
 
 CustomerToken = Annotated[str, Header(alias="x-customer-token", min_length=1, max_length=128)]
 
 
-def agent_commands(base: str, key: str) -> s.AgentCommands:
+def agent_commands(base: str, key: str, pins: Pins | None = None) -> s.AgentCommands:
     base = base.rstrip("/")
     sh = f"{base}/portal/agent.sh"
     ps1 = f"{base}/portal/agent.ps1"
+    # A self-signed server: curl accepts only its public key; the script pins the certificate.
+    pinned = f"--insecure --pinnedpubkey '{pins.curl_pin}' " if pins else ""
     return s.AgentCommands(
-        linux_macos=f"curl -fsSL '{sh}' | sh -s -- --key {key}",
+        linux_macos=f"curl -fsSL {pinned}'{sh}' | sh -s -- --key {key}",
         windows_powershell=(
             "powershell -ExecutionPolicy Bypass -Command "
             f"\"& ([scriptblock]::Create((irm '{ps1}'))) -Key {key}\""
@@ -42,7 +45,7 @@ def _started(request: Request, start: portal.CustomerStart) -> s.CustomerStartOu
         key=start.key,
         technician=presenters.technician_out(start.technician),
         team_name=start.team_name,
-        commands=agent_commands(public_url(request), start.key),
+        commands=agent_commands(public_url(request), start.key, served_pins(request)),
     )
 
 

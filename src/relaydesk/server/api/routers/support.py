@@ -3,6 +3,7 @@
 from fastapi import Request, Response
 from starlette.status import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
+from relaydesk.server import tls
 from relaydesk.server.api import presenters
 from relaydesk.server.api import support_schemas as s
 from relaydesk.server.api.deps import CurrentActor, Db, runtime
@@ -10,12 +11,19 @@ from relaydesk.server.api.routers import api_router
 from relaydesk.server.api.schemas import Id
 from relaydesk.server.domain import session_keys, support_sessions
 from relaydesk.server.domain.organisations import get_organisation
+from relaydesk.server.tls import Pins
 
 router = api_router(tags=["attended support"])
 
 
 def public_url(request: Request) -> str:
     return runtime(request).settings.public_url or str(request.base_url)
+
+
+def served_pins(request: Request) -> Pins | None:
+    """The certificate pins the portal's commands and launchers carry (None: no pinning)."""
+    settings = runtime(request).settings
+    return tls.served_pins(settings.tls_certfile, settings.tls_pin)
 
 
 @router.get("/portals", response_model=list[s.PortalOut])
