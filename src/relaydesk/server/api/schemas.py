@@ -260,16 +260,25 @@ class IssueTypeOut(Response):
     id: int
     name: str
     team_id: int
+    device_group_id: int | None
 
 
 class IssueTypeCreate(Request):
     name: Name
     team_id: Id
+    device_group_id: Id | None = Field(
+        default=None,
+        description="The device group a customer's computer joins when he files this issue; "
+        "none: only technicians whose roles reach all devices see these sessions.",
+    )
 
 
 class IssueTypeUpdate(Request):
     name: Name | None = None
     team_id: Id | None = None
+    device_group_id: Id | None = Field(
+        default=None, description="null takes the issue type's device group away."
+    )
 
 
 # --- organisation settings ------------------------------------------------------------------

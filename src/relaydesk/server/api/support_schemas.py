@@ -24,6 +24,11 @@ class PortalOut(Response):
 class SessionKeyCreate(Request):
     validity_minutes: Literal[15, 60, 240, 1440, 10080] = 60
     portal_id: Id | None = None
+    device_group_id: Id | None = Field(
+        default=None,
+        description="The device group the customer's computer joins; required when the "
+        "technician's roles reach only some groups (GET /session-keys/device-groups).",
+    )
 
 
 class SessionKeyIssued(Response):
@@ -44,6 +49,7 @@ class DeviceOut(Response):
     os: str
     os_version: str
     username: str
+    device_group_id: int | None
 
 
 class SessionOut(Response):

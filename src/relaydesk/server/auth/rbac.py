@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from relaydesk.server.db.models import User
-from relaydesk.server.domain.permissions import PERMISSION_KEYS, Permission
+from relaydesk.server.domain.permissions import DEVICE_PERMISSIONS, PERMISSION_KEYS, Permission
+
+
+def covers(
+    all_devices: bool, device_group_ids: Collection[int], device_group_id: int | None
+) -> bool:
+    """Whether a device of this group is in a role assignment's scope (GOV-3); a device without a
+    group is in the scope of all-devices assignments only."""
+    return all_devices or (device_group_id is not None and device_group_id in device_group_ids)
 
 
 @dataclass(frozen=True)
@@ -13,6 +22,9 @@ class Grant:
     permissions: frozenset[Permission]
     all_devices: bool
     device_group_ids: frozenset[int]
+
+    def covers(self, device_group_id: int | None) -> bool:
+        return covers(self.all_devices, self.device_group_ids, device_group_id)
 
 
 @dataclass(frozen=True)
@@ -43,11 +55,26 @@ class PermissionSet:
 
     def has_for_group(self, permission: Permission, device_group_id: int | None) -> bool:
         """Whether the permission applies to a device in the given group (GOV-3 scope)."""
+        return any(
+            permission in grant.permissions and grant.covers(device_group_id)
+            for grant in self.grants
+        )
+
+    def reaches(self, device_group_id: int | None) -> bool:
+        """Whether some right exercised on devices applies to a device in the given group: the
+        technician may see and attend its sessions (GOV-3 scope)."""
+        return any(
+            grant.permissions & DEVICE_PERMISSIONS and grant.covers(device_group_id)
+            for grant in self.grants
+        )
+
+    def reaches_every_group(self) -> bool:
+        return any(g.permissions & DEVICE_PERMISSIONS and g.all_devices for g in self.grants)
+
+    def groups_reached(self) -> frozenset[int]:
+        """The device groups named by scoped assignments that carry a device right."""
+        result: frozenset[int] = frozenset()
         for grant in self.grants:
-            if permission not in grant.permissions:
-                continue
-            if grant.all_devices or (
-                device_group_id is not None and device_group_id in grant.device_group_ids
-            ):
-                return True
-        return False
+            if grant.permissions & DEVICE_PERMISSIONS:
+                result |= grant.device_group_ids
+        return result

@@ -244,6 +244,10 @@ class IssueType(Base):
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(200))
+    # The group a customer's computer joins when he files this issue (GOV-3 scope).
+    device_group_id: Mapped[int | None] = mapped_column(
+        ForeignKey("device_groups.id", ondelete="SET NULL"), nullable=True
+    )
 
 
 class SessionKey(Base):
@@ -270,6 +274,10 @@ class SessionKey(Base):
         ForeignKey("issue_types.id", ondelete="SET NULL"), nullable=True
     )
     issue_description: Mapped[str] = mapped_column(Text, default="")
+    # The group the key's device joins (GOV-3 scope); None: no group.
+    device_group_id: Mapped[int | None] = mapped_column(
+        ForeignKey("device_groups.id", ondelete="SET NULL"), nullable=True
+    )
     customer_secret_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -290,6 +298,10 @@ class Device(Base):
     os: Mapped[str] = mapped_column(String(200), default="")
     os_version: Mapped[str] = mapped_column(String(200), default="")
     username: Mapped[str] = mapped_column(String(200), default="")
+    # Scope (GOV-3): a device without a group is reached only by all-devices assignments.
+    device_group_id: Mapped[int | None] = mapped_column(
+        ForeignKey("device_groups.id", ondelete="SET NULL"), nullable=True, index=True
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from relaydesk.server.auth.rbac import PermissionSet
-from relaydesk.server.db.models import User
+from relaydesk.server.db.models import Device, User
 from relaydesk.server.domain.audit import Who
 from relaydesk.server.domain.errors import Forbidden
-from relaydesk.server.domain.permissions import PERMISSION_LABELS, Permission
+from relaydesk.server.domain.permissions import DEVICE_PERMISSIONS, PERMISSION_LABELS, Permission
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,24 @@ class Actor:
             raise Forbidden(
                 "permission_denied",
                 f"You need the permission '{PERMISSION_LABELS[permission]}' to do this.",
+                permission=permission.value,
+            )
+
+    def may(self, permission: Permission, device: Device) -> bool:
+        """Whether the permission applies to this device: rights exercised on devices count
+        only from role assignments whose scope holds the device's group (GOV-3)."""
+        if permission in DEVICE_PERMISSIONS:
+            return self.permissions.has_for_group(permission, device.device_group_id)
+        return self.permissions.has(permission)
+
+    def require_on(self, permission: Permission, device: Device) -> None:
+        """Like require, for a device whose session the technician already sees."""
+        self.require(permission)
+        if not self.may(permission, device):
+            raise Forbidden(
+                "permission_denied",
+                f"Your permission '{PERMISSION_LABELS[permission]}' does not extend to this "
+                "device's group.",
                 permission=permission.value,
             )
 

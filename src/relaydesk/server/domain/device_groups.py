@@ -1,4 +1,5 @@
-"""Device groups: the scope of role assignments (GOV-3). Devices join them in later work."""
+"""Device groups: the scope of role assignments (GOV-3). A device joins the group its session key
+or its issue type names; a device without a group is reached by all-devices assignments only."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from relaydesk.server.db.models import DeviceGroup, RoleAssignment
 from relaydesk.server.domain import audit
 from relaydesk.server.domain.actor import Actor
-from relaydesk.server.domain.errors import Conflict
+from relaydesk.server.domain.errors import Conflict, Invalid, NotFound
 from relaydesk.server.domain.ownership import clean_name, ensure_name_free, get_owned
 from relaydesk.server.domain.permissions import Permission
 
@@ -23,6 +24,40 @@ async def list_groups(db: AsyncSession, actor: Actor) -> list[DeviceGroup]:
         .order_by(DeviceGroup.name)
     )
     return list(rows.scalars())
+
+
+async def groups_in_scope(db: AsyncSession, actor: Actor) -> list[DeviceGroup]:
+    """The groups whose devices the technician may help: what a session key he generates may
+    put its device in."""
+    query = select(DeviceGroup).where(DeviceGroup.organisation_id == actor.organisation_id)
+    if not actor.permissions.reaches_every_group():
+        query = query.where(DeviceGroup.id.in_(actor.permissions.groups_reached()))
+    rows = await db.execute(query.order_by(DeviceGroup.name))
+    return list(rows.scalars())
+
+
+async def group_for_key(db: AsyncSession, actor: Actor, group_id: int | None) -> int | None:
+    """Check the group a technician picked for a key's device: it must be in his scope, so that
+    the session it starts is one he may see. No group is in the scope of all-devices
+    assignments only."""
+    if group_id is None:
+        if not actor.permissions.reaches(None):
+            raise Invalid(
+                "device_group_required",
+                "Pick the device group of the customer's computer: your roles reach only "
+                "devices in the groups they name.",
+                field="device_group_id",
+            )
+        return None
+    group = await db.get(DeviceGroup, group_id)
+    if (
+        group is None
+        or group.organisation_id != actor.organisation_id
+        or not actor.permissions.reaches(group.id)
+    ):
+        # The same answer for a group outside his scope as for none at all.
+        raise NotFound("device_group_not_found", f"No device group with id {group_id}.")
+    return group.id
 
 
 async def get_group(db: AsyncSession, actor: Actor, group_id: int) -> DeviceGroup:

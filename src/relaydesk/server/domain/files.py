@@ -17,29 +17,38 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaydesk.protocol.messages import FileTransferred
-from relaydesk.server.db.models import SupportSession, User
+from relaydesk.server.auth.rbac import covers
+from relaydesk.server.db.models import Device, SupportSession, User
 from relaydesk.server.domain import audit
 from relaydesk.server.domain.actor import Actor
 from relaydesk.server.domain.audit import Who
 from relaydesk.server.domain.errors import Forbidden
 from relaydesk.server.domain.notifications import agent_topic, announce, session_topic
 from relaydesk.server.domain.permissions import Permission
-from relaydesk.server.domain.support_sessions import get_visible, record_event, require_owner
+from relaydesk.server.domain.support_sessions import (
+    device_of,
+    get_visible,
+    record_event,
+    require_owner,
+)
 from relaydesk.server.domain.tunnels import IssuedTunnel, Tunnel, TunnelRegistry
 
 log = logging.getLogger(__name__)
 FILE_PERMISSIONS = (Permission.FILE_UPLOAD, Permission.FILE_DOWNLOAD)
 
 
-def allowed_roots(actor: Actor) -> list[str]:
+def allowed_roots(actor: Actor, device: Device) -> list[str]:
     """The paths the technician's file rights are confined to; [] means the whole device.
 
     Several roles add up: a role granting a file permission with no allowed paths opens every
-    path; otherwise the roots are the union of those roles' allowed paths."""
+    path; otherwise the roots are the union of those roles' allowed paths. Only assignments
+    whose scope holds the device count (GOV-3)."""
     roots: set[str] = set()
     for assignment in actor.user.role_assignments:
         role = assignment.role
         if not any(p.value in role.permissions for p in FILE_PERMISSIONS):
+            continue
+        if not covers(assignment.all_devices, assignment.device_group_ids, device.device_group_id):
             continue
         if not role.allowed_paths:
             return []
@@ -47,12 +56,12 @@ def allowed_roots(actor: Actor) -> list[str]:
     return sorted(roots)
 
 
-def grant_of(actor: Actor) -> dict[str, Any]:
+def grant_of(actor: Actor, device: Device) -> dict[str, Any]:
     return {
         "technician": actor.label,
-        "upload": actor.permissions.has(Permission.FILE_UPLOAD),
-        "download": actor.permissions.has(Permission.FILE_DOWNLOAD),
-        "roots": allowed_roots(actor),
+        "upload": actor.may(Permission.FILE_UPLOAD, device),
+        "download": actor.may(Permission.FILE_DOWNLOAD, device),
+        "roots": allowed_roots(actor, device),
     }
 
 
@@ -66,8 +75,16 @@ async def open_files_tunnel(
             permission=Permission.FILE_DOWNLOAD.value,
         )
     session = await get_visible(db, actor, session_id)
+    device = await device_of(db, session)
+    if not any(actor.may(p, device) for p in FILE_PERMISSIONS):
+        raise Forbidden(
+            "permission_denied",
+            "Your permissions 'Upload files' and 'Download files' do not extend to this "
+            "device's group.",
+            permission=Permission.FILE_DOWNLOAD.value,
+        )
     require_owner(actor, session)
-    grant = grant_of(actor)
+    grant = grant_of(actor, device)
     issued = registry.create(
         session.id,
         session.organisation_id,

@@ -39,6 +39,25 @@ PERMISSION_LABELS: dict[Permission, str] = {
     Permission.ADMINISTER: "Administer the organisation",
 }
 
+# Rights exercised on a device: a role assignment limited to device groups grants these only on
+# devices in those groups (GOV-3). Administering the organisation and generating keys are not
+# about one device; a key's device group is checked against the rights below instead.
+DEVICE_PERMISSIONS = frozenset(
+    {
+        Permission.VIEW_SCREEN,
+        Permission.FULL_CONTROL,
+        Permission.ELEVATION,
+        Permission.SHELL,
+        Permission.FILE_UPLOAD,
+        Permission.FILE_DOWNLOAD,
+        Permission.UNATTENDED_ACCESS,
+        Permission.MANAGE_DEVICES,
+        Permission.INVITE_EXTERNAL_REPS,
+        Permission.TRANSFER_SHARE,
+        Permission.OVERRIDE_SCHEDULES,
+    }
+)
+
 REMOTE_PERMISSIONS = [
     Permission.VIEW_SCREEN,
     Permission.FULL_CONTROL,

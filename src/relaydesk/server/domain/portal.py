@@ -73,7 +73,11 @@ async def _available(db: AsyncSession, portal: Portal, online_user_ids: set[int]
         )
         .order_by(User.name)
     )
-    return [u for u in rows.scalars() if PermissionSet.of(u).has(Permission.VIEW_SCREEN)]
+    # A customer who picks a technician brings a computer without a device group (GOV-3): only
+    # technicians who may view screens of every device can take him.
+    return [
+        u for u in rows.scalars() if PermissionSet.of(u).has_for_group(Permission.VIEW_SCREEN, None)
+    ]
 
 
 async def front(db: AsyncSession, slug: str | None, online_user_ids: set[int]) -> PortalFront:

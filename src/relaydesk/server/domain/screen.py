@@ -15,7 +15,12 @@ from relaydesk.server.domain.audit import Who
 from relaydesk.server.domain.errors import Conflict, Forbidden, Invalid
 from relaydesk.server.domain.notifications import agent_topic, announce, org_topic, session_topic
 from relaydesk.server.domain.permissions import Permission
-from relaydesk.server.domain.support_sessions import get_visible, record_event, require_owner
+from relaydesk.server.domain.support_sessions import (
+    device_of,
+    get_visible,
+    record_event,
+    require_owner,
+)
 from relaydesk.server.domain.tunnels import IssuedTunnel, TunnelRegistry
 
 MODES = ("view", "control")
@@ -36,9 +41,10 @@ async def request(db: AsyncSession, actor: Actor, session_id: int, mode: str) ->
     require_owner(actor, session)
     if mode not in MODES:
         raise Invalid("invalid_screen_mode", "Ask for 'view' or 'control'.", field="mode")
-    actor.require(Permission.VIEW_SCREEN)
+    device = await device_of(db, session)
+    actor.require_on(Permission.VIEW_SCREEN, device)
     if mode == "control":
-        actor.require(Permission.FULL_CONTROL)
+        actor.require_on(Permission.FULL_CONTROL, device)
     if session.screen_state == "control" or session.screen_state == mode:
         return session
     if session.screen_state == "view" and mode == "view":
@@ -138,13 +144,14 @@ async def open_screen_tunnel(
 ) -> IssuedTunnel:
     session = await get_visible(db, actor, session_id)
     require_owner(actor, session)
-    actor.require(Permission.VIEW_SCREEN)
+    device = await device_of(db, session)
+    actor.require_on(Permission.VIEW_SCREEN, device)
     if session.screen_state not in ("view", "control"):
         raise Forbidden(
             "screen_not_granted",
             "The customer has not allowed screen sharing; ask for it first.",
         )
-    control = session.screen_state == "control" and actor.permissions.has(Permission.FULL_CONTROL)
+    control = session.screen_state == "control" and actor.may(Permission.FULL_CONTROL, device)
     issued = registry.create(session.id, session.organisation_id, "screen", actor.user.id, control)
     record_event(db, session, "tunnel.opened", actor.label, tool="screen", tunnel=issued.tunnel.id)
     announce(

@@ -15,6 +15,7 @@ from relaydesk.server.auth.tokens import token_hash
 from relaydesk.server.db.models import Organisation, Portal, SessionKey, utcnow
 from relaydesk.server.domain import audit
 from relaydesk.server.domain.actor import Actor
+from relaydesk.server.domain.device_groups import group_for_key
 from relaydesk.server.domain.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable
 from relaydesk.server.domain.ownership import get_owned
 from relaydesk.server.domain.permissions import Permission
@@ -82,7 +83,11 @@ async def require_remote_support(db: AsyncSession, organisation_id: int) -> Orga
 
 
 async def generate(
-    db: AsyncSession, actor: Actor, validity_minutes: int, portal_id: int | None
+    db: AsyncSession,
+    actor: Actor,
+    validity_minutes: int,
+    portal_id: int | None,
+    device_group_id: int | None = None,
 ) -> IssuedKey:
     actor.require(Permission.GENERATE_SESSION_KEYS)
     await require_remote_support(db, actor.organisation_id)
@@ -98,6 +103,7 @@ async def generate(
         if portal_id is not None
         else await default_portal(db, actor.organisation_id)
     )
+    group_id = await group_for_key(db, actor, device_group_id)
     key = new_key()
     row = SessionKey(
         organisation_id=actor.organisation_id,
@@ -106,6 +112,7 @@ async def generate(
         origin="technician",
         created_by_id=actor.user.id,
         queue_user_id=actor.user.id,
+        device_group_id=group_id,
         expires_at=utcnow() + timedelta(minutes=validity_minutes),
     )
     db.add(row)
@@ -115,7 +122,11 @@ async def generate(
         actor.who,
         "session_key.generated",
         target=f"session_key:{row.id}",
-        details={"validity_minutes": validity_minutes, "portal": portal.name},
+        details={
+            "validity_minutes": validity_minutes,
+            "portal": portal.name,
+            "device_group_id": group_id,
+        },
     )
     return IssuedKey(key, row, portal)
 

@@ -10,7 +10,12 @@ from relaydesk.server.domain import audit
 from relaydesk.server.domain.actor import Actor
 from relaydesk.server.domain.notifications import agent_topic, announce, session_topic
 from relaydesk.server.domain.permissions import Permission
-from relaydesk.server.domain.support_sessions import get_visible, record_event, require_owner
+from relaydesk.server.domain.support_sessions import (
+    device_of,
+    get_visible,
+    record_event,
+    require_owner,
+)
 from relaydesk.server.domain.tunnels import IssuedTunnel, TunnelRegistry
 
 
@@ -19,6 +24,7 @@ async def open_shell_tunnel(
 ) -> IssuedTunnel:
     actor.require(Permission.SHELL)
     session = await get_visible(db, actor, session_id)
+    actor.require_on(Permission.SHELL, await device_of(db, session))
     require_owner(actor, session)
     organisation = await db.get(Organisation, session.organisation_id)
     assert organisation is not None

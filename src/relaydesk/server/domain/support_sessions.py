@@ -12,10 +12,12 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaydesk.protocol.messages import Hello
+from relaydesk.server.auth.rbac import PermissionSet
 from relaydesk.server.auth.tokens import token_hash
 from relaydesk.server.db.models import (
     ChatMessage,
     Device,
+    IssueType,
     Organisation,
     SessionEvent,
     SessionKey,
@@ -59,6 +61,18 @@ def _announce_state(db: AsyncSession, session: SupportSession, technician: str =
 
 
 # --- agents arriving ------------------------------------------------------------------------
+async def _device_group_of(db: AsyncSession, key: SessionKey) -> int | None:
+    """The group a key's device joins: the one the technician picked for the key, else the one
+    of the issue type the customer filed (GOV-3); none for a customer who picked a technician."""
+    if key.device_group_id is not None:
+        return key.device_group_id
+    if key.issue_type_id is not None:
+        issue_type = await db.get(IssueType, key.issue_type_id)
+        if issue_type is not None:
+            return issue_type.device_group_id
+    return None
+
+
 async def enrol_attended(
     db: AsyncSession, key: SessionKey, hello: Hello, ip: str
 ) -> SupportSession | KeyRefusal:
@@ -81,6 +95,7 @@ async def enrol_attended(
         os=hello.device.os,
         os_version=hello.device.os_version,
         username=hello.device.username,
+        device_group_id=await _device_group_of(db, fresh),
         last_seen_at=utcnow(),
     )
     db.add(device)
@@ -172,21 +187,45 @@ async def team_ids_of_user(db: AsyncSession, user_id: int) -> list[int]:
     return [tid for (tid,) in rows]
 
 
+async def _in_scope(db: AsyncSession, user: User, session: SupportSession) -> bool:
+    """Whether the session's device is in the scope of the user's role assignments as they are
+    now in the database (a console socket's user may be older than a role change)."""
+    current = await db.get(User, user.id)
+    device = await db.get(Device, session.device_id)
+    return (
+        current is not None
+        and current.is_active
+        and device is not None
+        and PermissionSet.of(current).reaches(device.device_group_id)
+    )
+
+
 async def can_see(db: AsyncSession, user: User, session: SupportSession) -> bool:
+    """The one rule for whether a technician sees a session, for every route and every console
+    event: it is in one of his queues or his own, and its device is in his scope (GOV-3)."""
     if session.organisation_id != user.organisation_id:
         return False
     if user.id in (session.owner_id, session.queue_user_id):
-        return True
-    if session.queue_team_id is not None and session.owner_id is None:
-        return session.queue_team_id in await team_ids_of_user(db, user.id)
-    return False
+        queued_for_him = True
+    elif session.queue_team_id is not None and session.owner_id is None:
+        queued_for_him = session.queue_team_id in await team_ids_of_user(db, user.id)
+    else:
+        queued_for_him = False
+    return queued_for_him and await _in_scope(db, user, session)
 
 
 async def get_visible(db: AsyncSession, actor: Actor, session_id: int) -> SupportSession:
+    """The session, if the technician sees it; else, existing or not, session_not_found (404)."""
     session = await db.get(SupportSession, session_id)
     if session is None or not await can_see(db, actor.user, session):
         raise NotFound("session_not_found", f"No support session with id {session_id}.")
     return session
+
+
+async def device_of(db: AsyncSession, session: SupportSession) -> Device:
+    device = await db.get(Device, session.device_id)
+    assert device is not None
+    return device
 
 
 @dataclass(frozen=True)
@@ -247,7 +286,8 @@ async def queue_for(db: AsyncSession, user: User) -> QueueView:
     )
     personal, mine = [], []
     teams: dict[int, list[SessionCard]] = {tid: [] for tid in team_ids}
-    for card in await _cards(db, list(rows.scalars())):
+    in_scope = [s for s in rows.scalars() if await _in_scope(db, user, s)]
+    for card in await _cards(db, in_scope):
         s = card.session
         if s.status == "active" and s.owner_id == user.id:
             mine.append(card)

@@ -21,7 +21,9 @@ async def list_issue_types(db: Db, actor: CurrentActor) -> list[schemas.IssueTyp
 async def create_issue_type(
     body: schemas.IssueTypeCreate, db: Db, actor: CurrentActor
 ) -> schemas.IssueTypeOut:
-    row = await issue_types.create_issue_type(db, actor, body.name, body.team_id)
+    row = await issue_types.create_issue_type(
+        db, actor, body.name, body.team_id, body.device_group_id
+    )
     return schemas.IssueTypeOut.model_validate(row)
 
 
@@ -29,9 +31,10 @@ async def create_issue_type(
 async def update_issue_type(
     issue_type_id: schemas.Id, body: schemas.IssueTypeUpdate, db: Db, actor: CurrentActor
 ) -> schemas.IssueTypeOut:
-    row = await issue_types.update_issue_type(
-        db, actor, issue_type_id, schemas.present_fields(body)
-    )
+    changes = schemas.present_fields(body)
+    if "device_group_id" in body.model_fields_set:  # null is meaningful here: no group
+        changes["device_group_id"] = body.device_group_id
+    row = await issue_types.update_issue_type(db, actor, issue_type_id, changes)
     return schemas.IssueTypeOut.model_validate(row)
 
 
