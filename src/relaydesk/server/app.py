@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -123,9 +124,13 @@ def create_app(settings: Settings, web_dist: Path = WEB_DIST) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         housekeeping = asyncio.create_task(runtime.housekeeping())
+        refusal_summaries = asyncio.create_task(runtime.refusal_summaries())
         live_sockets = asyncio.create_task(runtime.live_sockets.listen(runtime.broker))
         yield
         housekeeping.cancel()
+        refusal_summaries.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await refusal_summaries  # the open windows' summaries are written first
         live_sockets.cancel()
         await runtime.close()
 

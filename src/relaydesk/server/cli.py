@@ -129,7 +129,8 @@ def _serve(settings: Settings) -> None:
         log_level="info",
         # No query string's values in the log: they may carry keys or tokens.
         log_config=uvicorn_log_config(),
-        proxy_headers=settings.trust_proxy_headers,
+        # Forwarded headers are judged by relaydesk itself (RELAYDESK_TRUSTED_PROXIES).
+        proxy_headers=False,
         server_header=False,
         ssl_certfile=str(settings.tls_certfile) if settings.tls_certfile else None,
         ssl_keyfile=str(settings.tls_keyfile) if settings.tls_keyfile else None,

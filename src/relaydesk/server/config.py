@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from relaydesk.server.client_address import parse_network
 
 
 class Settings(BaseSettings):
@@ -26,7 +28,10 @@ class Settings(BaseSettings):
     lockout_window_minutes: int = 15
     ip_failures_per_window: int = 50
     key_failures_per_window: int = 20
-    trust_proxy_headers: bool = False
+    # Reverse proxies whose X-Forwarded-For is believed (addresses or CIDR ranges, comma-separated
+    # in RELAYDESK_TRUSTED_PROXIES); empty: the header is ignored and the peer is the client.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    portal_starts_per_window: int = 20
     housekeeping_interval_seconds: float = 3600.0
     tls_certfile: Path | None = None
     tls_keyfile: Path | None = None
@@ -46,6 +51,17 @@ class Settings(BaseSettings):
     @property
     def outbox_dir(self) -> Path:
         return self.data_dir / "outbox"
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxy_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [entry for entry in value.split(",") if entry.strip()]
+        if isinstance(value, list):
+            for entry in value:
+                parse_network(str(entry))  # a clear error at start, not a silent mistrust
+            return [str(entry).strip() for entry in value]
+        return value
 
     @field_validator("data_dir")
     @classmethod

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -12,12 +14,15 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from relaydesk.server.broker import MemoryBroker
+from relaydesk.server.client_address import TrustedProxies
 from relaydesk.server.config import Settings
 from relaydesk.server.db.engine import make_engine, make_sessionmaker
 from relaydesk.server.domain import recordings, retention
 from relaydesk.server.domain.notifications import Broker, publish_committed
+from relaydesk.server.domain.password_checks import PasswordGuard
+from relaydesk.server.domain.refusals import MemoryTallyBook, RefusalTally
 from relaydesk.server.domain.signin import SignInPolicy
-from relaydesk.server.domain.throttle import AttemptThrottle
+from relaydesk.server.domain.throttle import AttemptThrottle, MemoryLedger
 from relaydesk.server.domain.tunnels import TunnelRegistry
 from relaydesk.server.downloads.agent_wheel import AgentWheel
 from relaydesk.server.live_sockets import MemoryLiveSockets
@@ -27,6 +32,7 @@ from relaydesk.server.relay.pipe import RelayHub
 from relaydesk.server.relay.recording import ShellRecording
 
 log = logging.getLogger(__name__)
+REFUSAL_SUMMARY_SECONDS = 30.0
 
 
 def _mailer(settings: Settings) -> Mailer | None:
@@ -49,8 +55,12 @@ class Runtime:
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
     signin_policy: SignInPolicy
-    signin_throttle: AttemptThrottle = field(repr=False)
+    # Throttles and the refusals' audit tally (docs/security.md, "Throttles and lock-out").
+    password_guard: PasswordGuard = field(repr=False)
     key_throttle: AttemptThrottle = field(repr=False)
+    portal_start_throttle: AttemptThrottle = field(repr=False)
+    refusals: RefusalTally = field(repr=False)
+    trusted_proxies: TrustedProxies = field(repr=False)
     broker: Broker = field(repr=False)
     mailer: Mailer | None = field(repr=False)
     presence: Presence = field(default_factory=Presence, repr=False)
@@ -87,20 +97,32 @@ class Runtime:
     @classmethod
     def create(cls, settings: Settings) -> Runtime:
         engine = make_engine(settings.effective_database_url)
-        window = timedelta(minutes=settings.lockout_window_minutes)
+        seconds = timedelta(minutes=settings.lockout_window_minutes).total_seconds()
+        refusals = RefusalTally(MemoryTallyBook(), seconds)
         return cls(
             settings=settings,
             engine=engine,
             sessionmaker=make_sessionmaker(engine),
-            signin_policy=SignInPolicy(
-                failures_before_lockout=settings.login_failures_before_lockout,
-                lockout_window=window,
-                session_lifetime=timedelta(hours=settings.session_hours),
+            signin_policy=SignInPolicy(session_lifetime=timedelta(hours=settings.session_hours)),
+            password_guard=PasswordGuard(
+                per_address=AttemptThrottle(
+                    MemoryLedger(), settings.ip_failures_per_window, seconds
+                ),
+                per_account=AttemptThrottle(
+                    MemoryLedger(), settings.login_failures_before_lockout, seconds
+                ),
+                refusals=refusals,
             ),
-            signin_throttle=AttemptThrottle(
-                settings.ip_failures_per_window, window.total_seconds()
+            key_throttle=AttemptThrottle(MemoryLedger(), settings.key_failures_per_window, seconds),
+            portal_start_throttle=AttemptThrottle(
+                MemoryLedger(),
+                settings.portal_starts_per_window,
+                seconds,
+                message="Too many support requests from your address. "
+                "Try again in {seconds} seconds.",
             ),
-            key_throttle=AttemptThrottle(settings.key_failures_per_window, window.total_seconds()),
+            refusals=refusals,
+            trusted_proxies=TrustedProxies.of(settings.trusted_proxies),
             broker=MemoryBroker(),
             mailer=_mailer(settings),
         )
@@ -125,6 +147,25 @@ class Runtime:
             except Exception:  # noqa: BLE001 - a failed round must not stop the next ones
                 log.exception("housekeeping round failed")
             await asyncio.sleep(self.settings.housekeeping_interval_seconds)
+
+    async def summarise_refusals(self, now: float | None = None) -> None:
+        """Audit the summaries of the refusal windows that have ended."""
+        async with self.transaction() as db:
+            await self.refusals.summarise(db, now)
+
+    async def refusal_summaries(self) -> None:
+        """Runs for the life of the server: the refusals' summaries, a little after each window
+        ends; at shutdown the open windows are summarised as they stand."""
+        try:
+            while True:
+                await asyncio.sleep(REFUSAL_SUMMARY_SECONDS)
+                try:
+                    await self.summarise_refusals()
+                except Exception:  # noqa: BLE001 - a failed round must not stop the next ones
+                    log.exception("refusal summaries failed")
+        finally:
+            with contextlib.suppress(Exception):
+                await self.summarise_refusals(math.inf)
 
     async def close(self) -> None:
         await self.engine.dispose()

@@ -8,14 +8,17 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.requests import HTTPConnection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaydesk.server.auth.rbac import PermissionSet
+from relaydesk.server.client_address import TrustedProxies
 from relaydesk.server.db.models import ConsoleLogin, User
 from relaydesk.server.domain import credentials, signin
 from relaydesk.server.domain.actor import Actor
 from relaydesk.server.domain.errors import Forbidden, Unauthenticated
 from relaydesk.server.domain.organisations import check_console_address_of
+from relaydesk.server.domain.password_checks import PasswordGuard
 from relaydesk.server.runtime import Runtime
 
 SESSION_COOKIE = "relaydesk_session"
@@ -37,15 +40,21 @@ async def _db_session(request: Request) -> AsyncIterator[AsyncSession]:
 Db = Annotated[AsyncSession, Depends(_db_session, scope="function")]
 
 
-def client_ip(request: Request) -> str:
-    if runtime(request).settings.trust_proxy_headers:
-        forwarded = request.headers.get("x-forwarded-for")
-        if forwarded:
-            return forwarded.split(",")[0].strip()
-    return request.client.host if request.client else ""
+def client_ip(connection: HTTPConnection) -> str:
+    """Where a request or WebSocket comes from (X-Forwarded-For only from a trusted proxy)."""
+    peer = connection.client.host if connection.client else ""
+    proxies: TrustedProxies = connection.app.state.runtime.trusted_proxies
+    return proxies.client_address(peer, connection.headers.get("x-forwarded-for"))
 
 
 ClientIp = Annotated[str, Depends(client_ip)]
+
+
+def password_guard(request: Request) -> PasswordGuard:
+    return runtime(request).password_guard
+
+
+Guard = Annotated[PasswordGuard, Depends(password_guard)]
 
 
 @dataclass
@@ -110,7 +119,9 @@ async def current_actor(
             f"Finish signing in first (next step: {found.login.stage.replace('_', ' ')}).",
         )
     await check_console_address_of(db, found.user.organisation_id, ip)
-    return Actor(user=found.user, ip=ip, permissions=PermissionSet.of(found.user))
+    return Actor(
+        user=found.user, ip=ip, permissions=PermissionSet.of(found.user), login_id=found.login.id
+    )
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]

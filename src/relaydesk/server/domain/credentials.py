@@ -13,7 +13,10 @@ from relaydesk.server.auth.tokens import new_api_token, token_hash
 from relaydesk.server.db.models import ApiToken, Organisation, User, utcnow
 from relaydesk.server.domain import audit
 from relaydesk.server.domain.audit import Who
-from relaydesk.server.domain.errors import Conflict, Invalid, NotFound, Unauthenticated
+from relaydesk.server.domain.errors import Conflict, Invalid, NotFound
+from relaydesk.server.domain.live_sockets import Because
+from relaydesk.server.domain.password_checks import PasswordGuard
+from relaydesk.server.domain.sign_outs import SignInsEnded, end_sign_ins
 
 
 def check_account_password(password: str, user_email: str) -> None:
@@ -39,10 +42,18 @@ def check_account_password(password: str, user_email: str) -> None:
 
 
 async def change_password(
-    db: AsyncSession, user: User, current_password: str, new_password: str, ip: str
-) -> None:
-    if not passwords.verify_password(user.password_hash, current_password):
-        raise Unauthenticated("invalid_credentials", "Your current password is wrong.")
+    db: AsyncSession,
+    user: User,
+    current_password: str,
+    new_password: str,
+    ip: str,
+    keep_login_id: int | None = None,
+    keep_api_tokens: bool = False,
+    *,
+    guard: PasswordGuard,
+) -> SignInsEnded:
+    """Every other browser sign-in ends; API tokens are revoked unless the user keeps them."""
+    await guard.verify_current_password(db, user, current_password, ip)
     if current_password == new_password:
         raise Invalid(
             "password_unchanged",
@@ -53,6 +64,14 @@ async def change_password(
     user.password_hash = passwords.hash_password(new_password)
     user.must_change_password = False
     await audit.record(db, Who.of_user(user, ip), "auth.password_changed", target=user.email)
+    return await end_sign_ins(
+        db,
+        user,
+        Who.of_user(user, ip),
+        Because.PASSWORD_CHANGED,
+        keep_login_id=keep_login_id,
+        revoke_api_tokens=not keep_api_tokens,
+    )
 
 
 @dataclass(frozen=True)
@@ -90,9 +109,17 @@ async def confirm_totp_enrolment(db: AsyncSession, user: User, code: str, ip: st
     await audit.record(db, Who.of_user(user, ip), "auth.totp_enabled", target=user.email)
 
 
-async def disable_totp(db: AsyncSession, user: User, current_password: str, ip: str) -> None:
-    if not passwords.verify_password(user.password_hash, current_password):
-        raise Unauthenticated("invalid_credentials", "Your current password is wrong.")
+async def disable_totp(
+    db: AsyncSession,
+    user: User,
+    current_password: str,
+    ip: str,
+    keep_login_id: int | None = None,
+    *,
+    guard: PasswordGuard,
+) -> None:
+    """Every other browser sign-in ends (API tokens never needed the second factor: they stay)."""
+    await guard.verify_current_password(db, user, current_password, ip)
     if not user.totp_enabled:
         raise Conflict("totp_not_enabled", "No authenticator is set up.")
     organisation = await db.get(Organisation, user.organisation_id)
@@ -105,6 +132,14 @@ async def disable_totp(db: AsyncSession, user: User, current_password: str, ip: 
     user.totp_secret = None
     user.totp_last_step = 0
     await audit.record(db, Who.of_user(user, ip), "auth.totp_disabled", target=user.email)
+    await end_sign_ins(
+        db,
+        user,
+        Who.of_user(user, ip),
+        Because.TOTP_DISABLED,
+        keep_login_id=keep_login_id,
+        revoke_api_tokens=False,
+    )
 
 
 @dataclass(frozen=True)

@@ -5,18 +5,20 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaydesk.server.auth.rbac import PermissionSet
 from relaydesk.server.auth.tokens import token_hash
-from relaydesk.server.db.models import IssueType, Organisation, Portal, Team, User
-from relaydesk.server.domain import audit
+from relaydesk.server.db.models import IssueType, Organisation, Portal, SessionKey, Team, User
 from relaydesk.server.domain.audit import Who
 from relaydesk.server.domain.errors import Invalid, NotFound, RateLimited
 from relaydesk.server.domain.permissions import Permission
+from relaydesk.server.domain.refusals import Refusal, RefusalTally
 from relaydesk.server.domain.session_keys import (
+    TAKEN,
     IssuedKey,
     KeyRefusal,
     issue_for_customer,
@@ -111,21 +113,41 @@ def _give_secret(issued: IssuedKey) -> str:
     return secret
 
 
+async def _open_page(db: AsyncSession, key: SessionKey) -> str | None:
+    """The page secret for the first page that redeems `key`; None once a page has it (a second
+    person typing the same key must not take the customer's page over). One conditional UPDATE,
+    so that two pages racing cannot both win."""
+    if key.customer_secret_hash is not None:
+        return None
+    secret = secrets.token_urlsafe(32)
+    opened = await db.execute(
+        update(SessionKey)
+        .where(SessionKey.id == key.id, SessionKey.customer_secret_hash.is_(None))
+        .values(customer_secret_hash=token_hash(secret))
+    )
+    return secret if cast(CursorResult[Any], opened).rowcount == 1 else None
+
+
 async def start_with_key(
-    db: AsyncSession, typed: str, ip: str, throttle: AttemptThrottle, slug: str | None = None
+    db: AsyncSession,
+    typed: str,
+    ip: str,
+    throttle: AttemptThrottle,
+    slug: str | None = None,
+    *,
+    refusals: RefusalTally,
 ) -> CustomerStart | KeyRefusal:
     try:
         judged = await redeemable(db, typed, ip, throttle)
     except RateLimited:
-        # Kept although the request fails: the organisation behind this portal sees who guessed.
-        entrance = await find_portal(db, slug)
-        await audit.record(
-            db,
-            Who(entrance.organisation_id, None, "portal visitor", ip),
-            "portal.key_guessing_refused",
-            target=f"portal:{entrance.slug}",
-        )
-        await db.commit()
+        # Kept although the request fails: the organisation behind this portal sees who guessed
+        # (the first refusal, then one summary per window with the count).
+        refusal = Refusal("portal.key_guessing_refused", ip, slug or "")
+        if await refusals.count(refusal):
+            entrance = await find_portal(db, slug)
+            who = Who(entrance.organisation_id, None, "portal visitor", ip)
+            await refusals.audit_first(db, refusal, who, target=f"portal:{entrance.slug}")
+            await db.commit()
         raise
     if isinstance(judged, KeyRefusal):
         return judged
@@ -133,8 +155,9 @@ async def start_with_key(
     portal = await db.get(Portal, judged.portal_id)
     assert portal is not None
     technician = await db.get(User, judged.created_by_id) if judged.created_by_id else None
-    secret = secrets.token_urlsafe(32)
-    judged.customer_secret_hash = token_hash(secret)
+    secret = await _open_page(db, judged)
+    if secret is None:
+        return TAKEN
     return CustomerStart(
         normalise_key(typed),
         secret,
@@ -142,6 +165,22 @@ async def start_with_key(
         Technician.of(technician) if technician else None,
         None,
     )
+
+
+async def agent_key_guessing_refused(db: AsyncSession, ip: str, refusals: RefusalTally) -> None:
+    """An agent presenting keys too fast from one address: audited (first refusal, then one
+    summary per window) in the organisation of the server's default portal, whose page hands out
+    the agent's command. Commits (the connection is refused right after)."""
+    refusal = Refusal("agent.key_guessing_refused", ip)
+    if not await refusals.count(refusal):
+        return
+    try:
+        entrance = await find_portal(db, None)
+    except NotFound:
+        return  # no organisation yet: nothing to audit in (the server log has it)
+    who = Who(entrance.organisation_id, None, "agent", ip)
+    await refusals.audit_first(db, refusal, who, target="agent_channel")
+    await db.commit()
 
 
 def _customer_name(name: str) -> str:
@@ -155,9 +194,24 @@ def _customer_name(name: str) -> str:
     return cleaned[:200]
 
 
+async def _one_more_start(throttle: AttemptThrottle, ip: str) -> None:
+    """The forms that make a key without any secret: a few per address and window (SEC-2),
+    refused at once (429 with Retry-After) before the database is asked."""
+    await throttle.check(ip)
+    await throttle.count(ip)
+
+
 async def start_with_technician(
-    db: AsyncSession, slug: str | None, technician_id: int, customer_name: str, online: set[int]
+    db: AsyncSession,
+    slug: str | None,
+    technician_id: int,
+    customer_name: str,
+    online: set[int],
+    *,
+    ip: str,
+    throttle: AttemptThrottle,
 ) -> CustomerStart:
+    await _one_more_start(throttle, ip)
     portal = await find_portal(db, slug)
     await require_remote_support(db, portal.organisation_id)
     available = {u.id: u for u in await _available(db, portal, online)}
@@ -178,8 +232,16 @@ async def start_with_technician(
 
 
 async def start_with_issue(
-    db: AsyncSession, slug: str | None, issue_type_id: int, customer_name: str, description: str
+    db: AsyncSession,
+    slug: str | None,
+    issue_type_id: int,
+    customer_name: str,
+    description: str,
+    *,
+    ip: str,
+    throttle: AttemptThrottle,
 ) -> CustomerStart:
+    await _one_more_start(throttle, ip)
     portal = await find_portal(db, slug)
     await require_remote_support(db, portal.organisation_id)
     issue_type = await db.get(IssueType, issue_type_id)

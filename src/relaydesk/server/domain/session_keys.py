@@ -3,7 +3,6 @@ customer or presented by an agent is judged."""
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -200,18 +199,23 @@ USED = KeyRefusal(
     "session_key_used",
     "This session key has already been used to start a session. Ask your technician for a new one.",
 )
+TAKEN = KeyRefusal(
+    "session_key_taken",
+    "This session key is already open on another support page; only that page can follow the "
+    "session. Go back to it, or ask your technician for a new key.",
+)
 
 
 async def redeemable(
     db: AsyncSession, typed: str, ip: str, throttle: AttemptThrottle, now: datetime | None = None
 ) -> SessionKey | KeyRefusal:
     """Judge a key typed on the portal or presented by an agent. Wrong keys count against the
-    address (SEC-2); the caller turns a refusal into its own kind of answer."""
-    throttle.check(ip)
+    address (SEC-2): refused at once, before the database is asked, never slowed down inside
+    the transaction. The caller turns a refusal into its own kind of answer."""
+    await throttle.check(ip)
     row = await _by_key(db, typed)
     if row is None:
-        throttle.fail(ip)
-        await asyncio.sleep(throttle.delay(ip))
+        await throttle.count(ip)
         return UNKNOWN
     if row.used_at is not None:
         return USED

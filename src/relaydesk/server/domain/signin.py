@@ -8,17 +8,18 @@ from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaydesk.server.auth import passwords, totp
 from relaydesk.server.auth.tokens import new_secret_token, token_hash
-from relaydesk.server.db.models import ConsoleLogin, LoginFailure, Organisation, User, utcnow
+from relaydesk.server.db.models import ConsoleLogin, Organisation, User, utcnow
 from relaydesk.server.domain import audit
 from relaydesk.server.domain.audit import Who
-from relaydesk.server.domain.errors import Forbidden, Locked, Unauthenticated
+from relaydesk.server.domain.errors import Forbidden, RateLimited, Unauthenticated
 from relaydesk.server.domain.organisations import check_console_address
-from relaydesk.server.domain.throttle import AttemptThrottle
+from relaydesk.server.domain.password_checks import PasswordGuard
+from relaydesk.server.domain.sign_outs import close_sockets_of_sign_out
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +34,6 @@ class Stage(StrEnum):
 
 @dataclass(frozen=True)
 class SignInPolicy:
-    failures_before_lockout: int
-    lockout_window: timedelta
     session_lifetime: timedelta
 
 
@@ -55,53 +54,23 @@ class NewLogin:
     cookie_token: str
 
 
-async def _recent_failures(db: AsyncSession, user: User, policy: SignInPolicy) -> int:
-    since = utcnow() - policy.lockout_window
-    query = select(func.count(LoginFailure.id)).where(
-        LoginFailure.user_id == user.id, LoginFailure.at > since
-    )
-    return int((await db.execute(query)).scalar_one())
+async def _check_throttles(db: AsyncSession, email: str, ip: str, guard: PasswordGuard) -> None:
+    """Refused before the database is asked; only then is a known account's refusal audited
+    (the answer is the same whether the account exists)."""
+    try:
+        await guard.check(email, ip)
+    except RateLimited:
+        log.info("sign-in refused for too many failures from %s", ip)
+        first = await guard.first_refusal(email, ip, "auth.signin_throttled")
+        user = await _user_by_email(db, email) if first is not None else None
+        if first is not None and user is not None:
+            await guard.audit_first(db, first, user, "too many failures")
+        raise
 
 
-async def _check_not_locked(db: AsyncSession, user: User, policy: SignInPolicy) -> None:
-    if await _recent_failures(db, user, policy) >= policy.failures_before_lockout:
-        minutes = int(policy.lockout_window.total_seconds() // 60)
-        raise Locked(
-            "account_locked",
-            "This account is locked after too many failed sign-in attempts. "
-            f"Try again in {minutes} minutes or ask an administrator.",
-        )
-
-
-async def record_failure(
-    db: AsyncSession,
-    user: User,
-    ip: str,
-    reason: str,
-    policy: SignInPolicy,
-    throttle: AttemptThrottle,
-) -> None:
-    """Counts a failed attempt, audits it, and locks the account at the threshold. Commits, so
-    the failure is kept although the request then fails."""
-    throttle.fail(ip)
-    db.add(LoginFailure(user_id=user.id, ip=ip))
-    await db.flush()
-    await audit.record(
-        db,
-        Who.of_user(user, ip),
-        "auth.signin_failed",
-        target=user.email,
-        details={"reason": reason},
-    )
-    if await _recent_failures(db, user, policy) == policy.failures_before_lockout:
-        await audit.record(
-            db,
-            Who.of_user(user, ip),
-            "auth.account_locked",
-            target=user.email,
-            details={"failures": policy.failures_before_lockout},
-        )
-    await db.commit()
+async def _user_by_email(db: AsyncSession, email: str) -> User | None:
+    query = select(User).where(User.email == email.strip().lower())
+    return (await db.execute(query)).scalar_one_or_none()
 
 
 async def sign_in(
@@ -110,22 +79,18 @@ async def sign_in(
     password: str,
     ip: str,
     policy: SignInPolicy,
-    throttle: AttemptThrottle,
+    guard: PasswordGuard,
 ) -> NewLogin:
-    throttle.check(ip)
-    user = (
-        await db.execute(select(User).where(User.email == email.strip().lower()))
-    ).scalar_one_or_none()
+    await _check_throttles(db, email, ip, guard)
+    user = await _user_by_email(db, email)
     invalid = Unauthenticated("invalid_credentials", "The e-mail address or password is wrong.")
     if user is None or not user.is_active:
         passwords.verify_password(passwords.DUMMY_HASH, password)
-        throttle.fail(ip)
+        await guard.failed(email, ip)
         log.info("sign-in refused for an unknown or inactive account from %s", ip)
         raise invalid
-    await _check_not_locked(db, user, policy)
     if not passwords.verify_password(user.password_hash, password):
-        await record_failure(db, user, ip, "wrong password", policy, throttle)
-        await _check_not_locked(db, user, policy)
+        await guard.refused(db, user, ip, "wrong password")
         raise invalid
     organisation = await db.get(Organisation, user.organisation_id)
     assert organisation is not None
@@ -135,7 +100,7 @@ async def sign_in(
         await audit.record(db, Who.of_user(user, ip), "auth.ip_refused", target=user.email)
         await db.commit()
         raise
-    await db.execute(delete(LoginFailure).where(LoginFailure.user_id == user.id))
+    await guard.passed(email, ip)
     cookie_token = new_secret_token()
     stage = next_stage(user, organisation, mfa_verified=False)
     login = ConsoleLogin(
@@ -192,24 +157,25 @@ async def verify_mfa(
     user: User,
     code: str,
     ip: str,
-    policy: SignInPolicy,
-    throttle: AttemptThrottle,
+    guard: PasswordGuard,
 ) -> Stage:
-    throttle.check(ip)
-    await _check_not_locked(db, user, policy)
+    await _check_throttles(db, user.email, ip, guard)
     if login.stage != Stage.MFA or user.totp_secret is None:
         raise Forbidden("wrong_stage", "No authenticator code is expected at this point.")
     step = totp.matching_step(user.totp_secret, code, user.totp_last_step)
     if step is None:
-        await record_failure(db, user, ip, "wrong authenticator code", policy, throttle)
+        await guard.refused(db, user, ip, "wrong authenticator code")
         raise Unauthenticated(
             "invalid_totp", "That authenticator code is wrong or was already used."
         )
+    await guard.passed(user.email, ip)
     user.totp_last_step = step
     login.mfa_verified = True
     return await advance(db, login, user, ip)
 
 
 async def sign_out(db: AsyncSession, login: ConsoleLogin, user: User, ip: str) -> None:
+    login_id = login.id
     await db.delete(login)
     await audit.record(db, Who.of_user(user, ip), "auth.signed_out", target=user.email)
+    close_sockets_of_sign_out(db, user, login_id)

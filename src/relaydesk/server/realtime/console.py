@@ -12,13 +12,14 @@ from urllib.parse import urlparse
 from fastapi import WebSocket, WebSocketDisconnect
 
 from relaydesk.server.api import presenters
-from relaydesk.server.api.deps import SESSION_COOKIE
+from relaydesk.server.api.deps import SESSION_COOKIE, client_ip
 from relaydesk.server.db.models import User
 from relaydesk.server.domain import signin, support_sessions
 from relaydesk.server.domain.errors import DomainError
 from relaydesk.server.domain.live_sockets import SIGNED_OUT, LiveSocket
-from relaydesk.server.domain.notifications import org_topic
+from relaydesk.server.domain.notifications import FellBehind, org_topic
 from relaydesk.server.domain.organisations import check_console_address_of
+from relaydesk.server.realtime.limits import close_fallen_behind
 from relaydesk.server.runtime import Runtime
 
 SESSION_EVENTS = {"session.chat", "session.updated", "session.sysinfo", "session.screen"}
@@ -82,10 +83,14 @@ class ConsoleFeed:
                 await self.websocket.send_json(event)
 
     async def run(self) -> None:
-        async with self.runtime.broker.subscribe(org_topic(self.user.organisation_id)) as events:
-            await self.send_queue()
-            async for event in events:
-                await self.deliver(event)
+        try:
+            topic = org_topic(self.user.organisation_id)
+            async with self.runtime.broker.subscribe(topic) as events:
+                await self.send_queue()
+                async for event in events:
+                    await self.deliver(event)
+        except FellBehind:
+            await close_fallen_behind(self.websocket)
 
 
 async def _until_closed(websocket: WebSocket) -> None:
@@ -96,7 +101,7 @@ async def _until_closed(websocket: WebSocket) -> None:
 
 async def console_endpoint(websocket: WebSocket) -> None:
     runtime: Runtime = websocket.app.state.runtime
-    ip = websocket.client.host if websocket.client else ""
+    ip = client_ip(websocket)
     if not same_origin(websocket):
         await websocket.close(code=4403, reason="cross-origin")
         return
@@ -105,21 +110,34 @@ async def console_endpoint(websocket: WebSocket) -> None:
         await websocket.close(code=SIGNED_OUT, reason="sign in first")
         return
     user, login_id = signed_in
-    await websocket.accept()
-    runtime.presence.arrive(user.id)
-    feed = asyncio.create_task(ConsoleFeed(runtime, websocket, user).run())
-    closed = asyncio.create_task(_until_closed(websocket))
+    ended: list[tuple[int, str]] = []
+    running: list[asyncio.Task[None]] = []
 
     async def end(code: int, reason: str) -> None:
         """Signed out, credentials or rights changed: not one more event, then the close."""
-        feed.cancel()
-        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
-            await websocket.close(code=code, reason=reason)
+        ended.append((code, reason))
+        for task in running:
+            task.cancel()
 
-    try:
-        with runtime.live_sockets.connected(LiveSocket(user.id, login_id, "console"), end):
-            await asyncio.wait({feed, closed}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        feed.cancel()
-        closed.cancel()
-        runtime.presence.leave(user.id)
+    with runtime.live_sockets.connected(LiveSocket(user.id, login_id, "console"), end):
+        # Looked up again now that no ending can pass unseen: the sign-in may have ended, or the
+        # user's rights changed, while the first look-up ran.
+        again = await _signed_in_user(runtime, websocket, ip)
+        if again is None or again[1] != login_id or ended:
+            await websocket.close(code=SIGNED_OUT, reason="sign in first")
+            return
+        user = again[0]
+        await websocket.accept()
+        runtime.presence.arrive(user.id)
+        running.append(asyncio.create_task(ConsoleFeed(runtime, websocket, user).run()))
+        running.append(asyncio.create_task(_until_closed(websocket)))
+        try:
+            if not ended:
+                await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in running:
+                task.cancel()
+            runtime.presence.leave(user.id)
+        if ended:
+            with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+                await websocket.close(*ended[0])

@@ -60,7 +60,7 @@ async def login(
 ) -> schemas.SignInState:
     rt = runtime(request)
     new = await signin.sign_in(
-        db, body.email, body.password, ip, rt.signin_policy, rt.signin_throttle
+        db, body.email, body.password, ip, rt.signin_policy, rt.password_guard
     )
     _set_cookies(request, response, new.cookie_token, new.login.csrf_token)
     return await sign_in_state(db, new.login, new.user)
@@ -79,9 +79,7 @@ async def mfa(
     body: schemas.MfaRequest, request: Request, db: Db, ip: ClientIp, current: CurrentLogin
 ) -> schemas.SignInState:
     rt = runtime(request)
-    await signin.verify_mfa(
-        db, current.login, current.user, body.code, ip, rt.signin_policy, rt.signin_throttle
-    )
+    await signin.verify_mfa(db, current.login, current.user, body.code, ip, rt.password_guard)
     return await sign_in_state(db, current.login, current.user)
 
 

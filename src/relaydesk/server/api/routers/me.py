@@ -4,7 +4,14 @@ from fastapi import Response
 from starlette.status import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from relaydesk.server.api import presenters, schemas
-from relaydesk.server.api.deps import BrowserLogin, ClientIp, CurrentActor, CurrentLogin, Db
+from relaydesk.server.api.deps import (
+    BrowserLogin,
+    ClientIp,
+    CurrentActor,
+    CurrentLogin,
+    Db,
+    Guard,
+)
 from relaydesk.server.api.routers import api_router
 from relaydesk.server.api.routers.auth import sign_in_state
 from relaydesk.server.domain import credentials, signin, users
@@ -34,11 +41,18 @@ async def update_me(body: schemas.MeUpdate, db: Db, actor: CurrentActor) -> sche
 
 @router.post("/password", response_model=schemas.SignInState)
 async def change_password(
-    body: schemas.PasswordChange, db: Db, ip: ClientIp, current: CurrentLogin
+    body: schemas.PasswordChange, db: Db, ip: ClientIp, current: CurrentLogin, guard: Guard
 ) -> schemas.SignInState:
     _require_stage(current, signin.Stage.PASSWORD_CHANGE)
     await credentials.change_password(
-        db, current.user, body.current_password, body.new_password, ip
+        db,
+        current.user,
+        body.current_password,
+        body.new_password,
+        ip,
+        keep_login_id=current.login.id,
+        keep_api_tokens=body.keep_api_tokens,
+        guard=guard,
     )
     await signin.advance(db, current.login, current.user, ip)
     return await sign_in_state(db, current.login, current.user)
@@ -65,8 +79,12 @@ async def totp_confirm(
 
 
 @router.post("/totp/disable", status_code=HTTP_204_NO_CONTENT)
-async def totp_disable(body: schemas.TotpDisable, db: Db, actor: CurrentActor) -> Response:
-    await credentials.disable_totp(db, actor.user, body.current_password, actor.ip)
+async def totp_disable(
+    body: schemas.TotpDisable, db: Db, actor: CurrentActor, guard: Guard
+) -> Response:
+    await credentials.disable_totp(
+        db, actor.user, body.current_password, actor.ip, keep_login_id=actor.login_id, guard=guard
+    )
     return Response(status_code=HTTP_204_NO_CONTENT)
 
 

@@ -71,8 +71,9 @@ async def front(
 async def enter_key(
     body: s.PortalKeyEntry, request: Request, db: Db, ip: ClientIp
 ) -> s.CustomerStartOut:
+    rt = runtime(request)
     result = await portal.start_with_key(
-        db, body.key, ip, runtime(request).key_throttle, body.portal
+        db, body.key, ip, rt.key_throttle, body.portal, refusals=rt.refusals
     )
     if isinstance(result, KeyRefusal):
         error = NotFound if result.code == "session_key_unknown" else Conflict
@@ -82,18 +83,33 @@ async def enter_key(
 
 @router.post("/technicians", response_model=s.CustomerStartOut)
 async def pick_technician(
-    body: s.PortalPickTechnician, request: Request, db: Db
+    body: s.PortalPickTechnician, request: Request, db: Db, ip: ClientIp
 ) -> s.CustomerStartOut:
+    rt = runtime(request)
     start = await portal.start_with_technician(
-        db, body.portal, body.technician_id, body.customer_name, runtime(request).presence.online()
+        db,
+        body.portal,
+        body.technician_id,
+        body.customer_name,
+        rt.presence.online(),
+        ip=ip,
+        throttle=rt.portal_start_throttle,
     )
     return _started(request, start)
 
 
 @router.post("/issues", response_model=s.CustomerStartOut)
-async def submit_issue(body: s.PortalIssue, request: Request, db: Db) -> s.CustomerStartOut:
+async def submit_issue(
+    body: s.PortalIssue, request: Request, db: Db, ip: ClientIp
+) -> s.CustomerStartOut:
     start = await portal.start_with_issue(
-        db, body.portal, body.issue_type_id, body.customer_name, body.description
+        db,
+        body.portal,
+        body.issue_type_id,
+        body.customer_name,
+        body.description,
+        ip=ip,
+        throttle=runtime(request).portal_start_throttle,
     )
     return _started(request, start)
 
