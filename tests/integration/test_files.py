@@ -21,6 +21,7 @@ import psutil
 import pytest
 import websockets
 
+from relaydesk.protocol import bearer
 from tests.integration.files_client import FilesClient, FilesError, random_file, sha256_of
 from tests.integration.technician import Technician
 
@@ -86,7 +87,11 @@ class Tunnels:
     def open(self) -> Any:
         opened = self.technician.post(f"/api/v1/sessions/{self.sid}/files/tunnel")
         assert opened.status_code == 201, opened.text
-        return websockets.connect(self.base + opened.json()["path"], max_size=None)
+        return websockets.connect(
+            self.base + opened.json()["path"],
+            subprotocols=bearer.offered(opened.json()["token"]),
+            max_size=None,
+        )
 
 
 async def refused(code: str, request: Any) -> str:

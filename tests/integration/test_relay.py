@@ -12,7 +12,7 @@ import httpx
 import pytest
 import websockets
 
-from relaydesk.protocol import control, identity
+from relaydesk.protocol import bearer, control, identity
 from relaydesk.protocol.messages import PROTOCOL_VERSION, DeviceFacts, Hello, SessionKeyCredential
 from tests.integration.technician import Technician
 
@@ -51,8 +51,8 @@ class EchoAgent:
                     await ws.send(out)
 
     async def echo(self, request: control.TunnelRequested) -> None:
-        url = f"{self.base}/relay/{request.tunnel_id}?token={request.token}"
-        async with websockets.connect(url) as tunnel:
+        url = f"{self.base}/relay/{request.tunnel_id}"
+        async with websockets.connect(url, subprotocols=bearer.offered(request.token)) as tunnel:
             with contextlib.suppress(websockets.ConnectionClosed):
                 async for message in tunnel:
                     assert isinstance(message, bytes)
@@ -90,14 +90,15 @@ def test_bytes_cross_the_relay_and_the_tunnel_dies_with_the_share(
                 await asyncio.to_thread(technician.post, f"/api/v1/sessions/{sid}/screen/tunnel")
             ).json()
             url = relaydesk_server.url.replace("http://", "ws://") + tunnel["path"]
-            async with websockets.connect(url, subprotocols=["binary"]) as console:
+            offered = bearer.offered(tunnel["token"], "binary")
+            async with websockets.connect(url, subprotocols=offered) as console:
                 assert console.subprotocol == "binary"
                 payload = bytes(range(256)) * 64
                 await console.send(payload)
                 assert await asyncio.wait_for(console.recv(), 10) == payload[::-1]
 
                 with pytest.raises(websockets.InvalidStatus):
-                    async with websockets.connect(url):
+                    async with websockets.connect(url, subprotocols=offered):
                         pass  # the same token a second time
 
                 async with httpx.AsyncClient(base_url=relaydesk_server.url) as http:
@@ -113,9 +114,9 @@ def test_bytes_cross_the_relay_and_the_tunnel_dies_with_the_share(
 
 def test_an_unknown_tunnel_is_refused(relaydesk_server: Any) -> None:
     async def attempt() -> None:
-        url = relaydesk_server.url.replace("http://", "ws://") + "/relay/abcdefghij?token=nope"
+        url = relaydesk_server.url.replace("http://", "ws://") + "/relay/abcdefghij"
         with pytest.raises(websockets.InvalidStatus):
-            async with websockets.connect(url):
+            async with websockets.connect(url, subprotocols=bearer.offered("nope")):
                 pass
 
     asyncio.run(attempt())

@@ -77,7 +77,9 @@ def test_technician_sees_the_customers_screen_through_the_relay(
                 "",
             )
         tunnel = technician.post(f"/api/v1/sessions/{sid}/screen/tunnel").json()
-        bridge = TunnelBridge(relaydesk_server.url.replace("http://", "ws://") + tunnel["path"])
+        bridge = TunnelBridge(
+            relaydesk_server.url.replace("http://", "ws://") + tunnel["path"], tunnel["token"]
+        )
 
         from vncdotool import api
 

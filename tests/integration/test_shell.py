@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import websockets
 
-from relaydesk.protocol import shell
+from relaydesk.protocol import bearer, shell
 from tests.integration.technician import Technician
 
 AGENT = str(Path(sys.executable).parent / "relaydesk-agent")
@@ -52,8 +52,12 @@ def test_two_shells_with_resize_and_a_recording(relaydesk_server: Any) -> None:
             first = technician.post(f"/api/v1/sessions/{sid}/shell/tunnel").json()
             second = technician.post(f"/api/v1/sessions/{sid}/shell/tunnel").json()
             async with (
-                websockets.connect(base + first["path"]) as one,
-                websockets.connect(base + second["path"]) as two,
+                websockets.connect(
+                    base + first["path"], subprotocols=bearer.offered(first["token"])
+                ) as one,
+                websockets.connect(
+                    base + second["path"], subprotocols=bearer.offered(second["token"])
+                ) as two,
             ):
                 await one.send(shell.resize(100, 30))
                 await one.send(shell.data(b"echo h\xc3\xa9llo; tput cols\r"))

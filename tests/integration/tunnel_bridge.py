@@ -8,15 +8,17 @@ import contextlib
 import threading
 
 import websockets
+from websockets.typing import Subprotocol
 
+from relaydesk.protocol import bearer
 from tests.fixtures.common import free_port
 
 
 class TunnelBridge:
     """Accepts one TCP client and joins it to a tunnel WebSocket, both ways."""
 
-    def __init__(self, ws_url: str) -> None:
-        self.ws_url = ws_url
+    def __init__(self, ws_url: str, token: str) -> None:
+        self.ws_url, self.token = ws_url, token
         self.port = free_port()
         self.ready = threading.Event()
         self.thread = threading.Thread(target=lambda: asyncio.run(self._serve()), daemon=True)
@@ -28,7 +30,9 @@ class TunnelBridge:
 
         async def on_client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             async with websockets.connect(
-                self.ws_url, subprotocols=["binary"], max_size=None
+                self.ws_url,
+                subprotocols=[Subprotocol(p) for p in bearer.offered(self.token, "binary")],
+                max_size=None,
             ) as ws:
 
                 async def up() -> None:

@@ -1,6 +1,6 @@
-"""The agent's end of tunnels: when the server says so, open /relay/{id}?token=… and serve one
-tool on it. Which tools this agent can serve is a table of handlers; the connection code only
-moves bytes."""
+"""The agent's end of tunnels: when the server says so, open /relay/{id} (the token offered as
+a subprotocol, never in the URL) and serve one tool on it. Which tools this agent can serve is a
+table of handlers; the connection code only moves bytes."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ from urllib.parse import quote
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
+from websockets.typing import Subprotocol
 
-from relaydesk.protocol import control
+from relaydesk.protocol import bearer, control
 from relaydesk.protocol.messages import FileGrant, FileTransferred
 
 
@@ -115,12 +116,13 @@ class TunnelManager:
             task.cancel()
 
     async def _serve(self, request: control.TunnelRequested) -> None:
-        url = f"{self.base}/relay/{quote(request.tunnel_id)}?token={quote(request.token)}"
+        url = f"{self.base}/relay/{quote(request.tunnel_id)}"
         handler = self.handlers.get(request.kind)
         files = self.files_handler if request.kind == "files" and request.files else None
         with contextlib.suppress(OSError, ConnectionClosed, asyncio.CancelledError):
             async with connect(
                 url,
+                subprotocols=[Subprotocol(p) for p in bearer.offered(request.token)],
                 ssl=self.ssl_context,
                 compression=None,
                 max_size=None,

@@ -145,7 +145,8 @@ class FileGrant(Message):
 
 
 class TunnelOpen(Message):
-    """Open /relay/{tunnel_id}?token=… and serve `kind` on it."""
+    """Open /relay/{tunnel_id}, offering `token` as a subprotocol (relaydesk.protocol.bearer),
+    and serve `kind` on it."""
 
     type: Literal["tunnel_open"]
     tunnel_id: TunnelId

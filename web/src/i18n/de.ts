@@ -71,6 +71,8 @@ export const de: Catalogue = {
   "error.session_key_expired": "Dieser Sitzungsschlüssel ist abgelaufen. Bitten Sie Ihren Techniker um einen neuen.",
   "error.session_key_used":
     "Mit diesem Sitzungsschlüssel wurde bereits eine Sitzung gestartet. Bitten Sie Ihren Techniker um einen neuen.",
+  "error.session_key_taken":
+    "Dieser Sitzungsschlüssel ist bereits auf einer anderen Supportseite geöffnet; nur diese Seite kann die Sitzung verfolgen. Kehren Sie dorthin zurück oder bitten Sie Ihren Techniker um einen neuen Schlüssel.",
   "error.customer_session_unknown": "Diese Supportseite ist nicht mehr gültig. Geben Sie Ihren Sitzungsschlüssel erneut ein.",
   "error.agent_not_connected": "Der Support-Client ist noch nicht verbunden. Starten Sie ihn mit dem angezeigten Befehl.",
   "error.agent_offline": "Der Support-Client des Kunden ist gerade nicht verbunden; versuchen Sie es erneut, sobald er wieder da ist.",

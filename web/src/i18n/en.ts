@@ -64,6 +64,8 @@ export const en = {
   "error.session_key_unknown": "This session key is not known. Check it with your technician; keys look like ABCD-EFGH-JKMN.",
   "error.session_key_expired": "This session key has expired. Ask your technician for a new one.",
   "error.session_key_used": "This session key has already been used to start a session. Ask your technician for a new one.",
+  "error.session_key_taken":
+    "This session key is already open on another support page; only that page can follow the session. Go back to it, or ask your technician for a new key.",
   "error.customer_session_unknown": "This support page is no longer valid. Enter your session key again.",
   "error.agent_not_connected": "The support client is not connected yet. Start it with the command shown.",
   "error.agent_offline": "The customer's support client is not connected right now; try again when it is back.",

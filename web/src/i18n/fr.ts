@@ -70,6 +70,8 @@ export const fr: Catalogue = {
   "error.session_key_expired": "Cette clé de session a expiré. Demandez-en une nouvelle à votre technicien.",
   "error.session_key_used":
     "Cette clé de session a déjà servi à démarrer une session. Demandez-en une nouvelle à votre technicien.",
+  "error.session_key_taken":
+    "Cette clé de session est déjà ouverte sur une autre page d’assistance ; seule cette page peut suivre la session. Retournez-y, ou demandez une nouvelle clé à votre technicien.",
   "error.customer_session_unknown": "Cette page d’assistance n’est plus valable. Saisissez à nouveau votre clé de session.",
   "error.agent_not_connected": "Le client d’assistance n’est pas encore connecté. Lancez-le avec la commande affichée.",
   "error.agent_offline": "Le client d’assistance du client n’est pas connecté pour le moment ; réessayez quand il sera revenu.",

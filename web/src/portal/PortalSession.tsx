@@ -5,6 +5,7 @@ import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { api, call, send, type AgentCommands, type CustomerSession } from "../api/client";
 import { ApiError } from "../api/errors";
 import { useI18n, type MessageKey } from "../i18n";
+import { bearerProtocols } from "../shared/bearer";
 import { Chat } from "../shared/Chat";
 import { useAction } from "../shared/hooks";
 import { LiveSocket, socketUrl, type SocketState } from "../shared/socket";
@@ -67,7 +68,8 @@ export function PortalSession({
   useEffect(() => {
     if (ended) return undefined;
     const socket = new LiveSocket({
-      url: () => socketUrl(`/api/v1/portal/ws?token=${encodeURIComponent(start.token)}`, window.location),
+      url: () => socketUrl("/api/v1/portal/ws", window.location),
+      protocols: () => bearerProtocols(start.token),
       finalCodes: [4403, 4404],
       onState: setConnection,
       onOpen: () => void load(),

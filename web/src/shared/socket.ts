@@ -41,6 +41,8 @@ export function parseFrame(data: unknown): ({ type: string } & Record<string, un
 
 export type LiveSocketOptions = {
   url: () => string;
+  /** Subprotocols to offer, e.g. a secret presented by shared/bearer (never in the URL). */
+  protocols?: () => string[];
   onMessage: (frame: { type: string } & Record<string, unknown>) => void;
   onState?: (state: SocketState) => void;
   /** Called after every (re)connection, before the first message: time to catch up. */
@@ -69,7 +71,7 @@ export class LiveSocket {
     this.state(this.opened ? "retrying" : "connecting");
     let socket: WebSocket;
     try {
-      socket = new WebSocket(this.options.url());
+      socket = new WebSocket(this.options.url(), this.options.protocols?.());
     } catch {
       this.retry();
       return;

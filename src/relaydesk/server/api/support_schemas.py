@@ -217,7 +217,11 @@ class ScreenAnswer(Request):
 
 class TunnelOut(Response):
     tunnel_id: str
-    path: str
+    path: str = Field(description="The WebSocket path, /relay/{tunnel_id}; it carries no secret.")
+    token: str = Field(
+        description="The one-time token: offer it as the 'relaydesk.bearer.<token>' "
+        "subprotocol (never in the URL), next to 'relaydesk' (or noVNC's 'binary')."
+    )
     expires_in_seconds: int
 
 

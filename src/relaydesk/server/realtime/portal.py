@@ -1,5 +1,5 @@
-"""The customer portal page's WebSocket, /api/v1/portal/ws?token=…: the state and chat of the
-one session that token belongs to."""
+"""The customer portal page's WebSocket, /api/v1/portal/ws: the state and chat of the one
+session whose secret the page presents as a subprotocol (never in the URL, which logs keep)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from relaydesk.server.api import support_schemas as s
 from relaydesk.server.domain.customer import CustomerView, customer_view
 from relaydesk.server.domain.errors import DomainError
 from relaydesk.server.domain.notifications import session_topic
+from relaydesk.server.realtime import bearer
 from relaydesk.server.realtime.console import _until_closed, same_origin
 from relaydesk.server.runtime import Runtime
 
@@ -59,11 +60,13 @@ async def _follow(runtime: Runtime, websocket: WebSocket, token: str) -> None:
 
 async def portal_endpoint(websocket: WebSocket) -> None:
     runtime: Runtime = websocket.app.state.runtime
-    token = websocket.query_params.get("token", "")
     if not same_origin(websocket):
         await websocket.close(code=4403, reason="cross-origin")
         return
-    await websocket.accept()
+    token = await bearer.presented_secret(websocket)
+    if token is None:
+        return
+    await bearer.accept(websocket)
     follow = asyncio.create_task(_follow(runtime, websocket, token))
     closed = asyncio.create_task(_until_closed(websocket))
     try:

@@ -6,6 +6,7 @@
  */
 
 import { ApiError, api, call } from "../../api/client";
+import { bearerProtocols } from "../../shared/bearer";
 import { relayUrl } from "../screen/tunnel";
 import { dataFrame, decodeReply, encodeRequest, FileFrameError, type Reply, type Request } from "./protocol";
 import { retryDelay } from "./transfers";
@@ -129,7 +130,7 @@ export class FilesConnection {
     );
     if (this.shut) return;
     this.grant = { upload: tunnel.upload, download: tunnel.download, roots: tunnel.roots };
-    const ws = new WebSocket(relayUrl(window.location, tunnel.path));
+    const ws = new WebSocket(relayUrl(window.location, tunnel.path), bearerProtocols(tunnel.token));
     ws.binaryType = "arraybuffer";
     await new Promise<void>((resolve, reject) => {
       ws.onopen = () => resolve();

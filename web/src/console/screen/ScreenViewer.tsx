@@ -9,6 +9,7 @@ import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { api, call } from "../../api/client";
 import { asApiError } from "../../api/errors";
 import { errorText, useI18n } from "../../i18n";
+import { bearerProtocols } from "../../shared/bearer";
 import {
   COLOUR_MODES,
   DEFAULT_COLOUR_MODE,
@@ -154,6 +155,7 @@ export function ScreenViewer({
     }
     const h264 = await noVnc.browserDecodesH264();
     let path: string;
+    let token: string;
     try {
       const tunnel = await call(
         api.POST("/api/v1/sessions/{session_id}/screen/tunnel", {
@@ -161,6 +163,7 @@ export function ScreenViewer({
         }),
       );
       path = tunnel.path;
+      token = tunnel.token;
     } catch (error) {
       if (generation.current !== mine) return;
       const failure = asApiError(error);
@@ -175,7 +178,7 @@ export function ScreenViewer({
     }
     if (generation.current !== mine || !target.current) return;
 
-    const ws = new WebSocket(relayUrl(location, path), ["binary"]);
+    const ws = new WebSocket(relayUrl(location, path), bearerProtocols(token, "binary"));
     ws.binaryType = "arraybuffer";
     const counter = meter.current;
     ws.addEventListener("message", (event) => counter.received(payloadLength(event.data), performance.now()));

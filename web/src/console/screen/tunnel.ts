@@ -1,6 +1,7 @@
 /** Small pure pieces of the screen connection: where the relay is, latency probe payloads. */
 
-/** The WebSocket URL of a tunnel path ("/relay/<id>?token=…") on the console's own host. */
+/** The WebSocket URL of a tunnel path ("/relay/<id>") on the console's own host; the token goes
+ * in the subprotocols (shared/bearer), never here. */
 export function relayUrl(location: { protocol: string; host: string }, path: string): string {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
   const rooted = path.startsWith("/") ? path : `/${path}`;

@@ -9,6 +9,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { api, call } from "../../api/client";
 import { useI18n } from "../../i18n";
 import { ErrorNotice } from "../../shared/ui";
+import { bearerProtocols } from "../../shared/bearer";
 import { relayUrl } from "../screen/tunnel";
 import { dataFrame, parseFrame, resizeFrame, ShellFrameError } from "./codec";
 import { binaryStringBytes, isCopyKey, isPasteKey, type ShellState } from "./shells";
@@ -133,7 +134,7 @@ export function ShellTerminal({ sessionId, visible, onState, handle }: Props) {
       call(api.POST("/api/v1/sessions/{session_id}/shell/tunnel", { params: { path: { session_id: sessionId } } })).then(
         (tunnel) => {
           if (closed) return;
-          const ws = new WebSocket(relayUrl(window.location, tunnel.path));
+          const ws = new WebSocket(relayUrl(window.location, tunnel.path), bearerProtocols(tunnel.token));
           ws.binaryType = "arraybuffer";
           socket = ws;
           ws.onopen = () => {

@@ -22,7 +22,8 @@ async def open_files(
     grant = issued.tunnel.grant or {}
     return s.FilesTunnelOut(
         tunnel_id=issued.tunnel.id,
-        path=f"/relay/{issued.tunnel.id}?token={issued.console_token}",
+        path=f"/relay/{issued.tunnel.id}",
+        token=issued.console_token,
         expires_in_seconds=int(TOKEN_LIFETIME_SECONDS),
         upload=bool(grant.get("upload")),
         download=bool(grant.get("download")),

@@ -44,6 +44,7 @@ async def open_tunnel(session_id: Id, request: Request, db: Db, actor: CurrentAc
     issued = await screen.open_screen_tunnel(db, actor, session_id, runtime(request).tunnels)
     return s.TunnelOut(
         tunnel_id=issued.tunnel.id,
-        path=f"/relay/{issued.tunnel.id}?token={issued.console_token}",
+        path=f"/relay/{issued.tunnel.id}",
+        token=issued.console_token,
         expires_in_seconds=int(TOKEN_LIFETIME_SECONDS),
     )

@@ -18,6 +18,7 @@ async def open_shell(session_id: Id, request: Request, db: Db, actor: CurrentAct
     issued = await shell.open_shell_tunnel(db, actor, session_id, runtime(request).tunnels)
     return s.TunnelOut(
         tunnel_id=issued.tunnel.id,
-        path=f"/relay/{issued.tunnel.id}?token={issued.console_token}",
+        path=f"/relay/{issued.tunnel.id}",
+        token=issued.console_token,
         expires_in_seconds=int(TOKEN_LIFETIME_SECONDS),
     )

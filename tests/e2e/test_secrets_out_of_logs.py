@@ -1,0 +1,174 @@
+"""No secret in a URL that is logged (issue 11, defect 8; SEC-1): what a reader of the server's
+log saw before, and what he must no longer see.
+
+The customer opens the key's unique link in Chromium (the session key in the address), the real
+agent connects, the technician accepts in his own browser, the customer allows viewing on the
+portal page, and the technician opens the screen view (noVNC), a shell and the file manager: a
+screen, a shell and a files tunnel, each with a console token and an agent token. Then the
+server's log holds neither the session key, nor the portal page's secret, nor any tunnel token,
+although it does record the portal and relay connections themselves; and a tunnel or portal URL
+that carries `?token=` is refused even with the right token.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import websockets
+from playwright.sync_api import Browser, Page, Response, expect
+from websockets.sync.client import connect
+
+from tests.fixtures.browser import admin_signs_in, by_id, open_page
+from tests.fixtures.common import eventually
+
+pytestmark = pytest.mark.e2e
+
+AGENT = str(Path(sys.executable).parent / "relaydesk-agent")
+ADMIN_PASSWORD = "Quiet ledger lantern 42"
+WAIT_MS = 30_000
+
+
+@pytest.fixture
+def customer(
+    browser: Browser, request: pytest.FixtureRequest, artifacts_dir: Path
+) -> Iterator[Page]:
+    """The customer's own browser: no cookies shared with the technician's."""
+    with open_page(browser, request, artifacts_dir / "customer", width=1100, height=900) as page:
+        yield page
+
+
+def csrf(page: Page) -> str:
+    return next(c["value"] for c in page.context.cookies() if c["name"] == "relaydesk_csrf")
+
+
+def api_post(page: Page, base: str, path: str, body: Any = None) -> Any:
+    response = page.request.post(f"{base}{path}", data=body, headers={"x-csrf-token": csrf(page)})
+    assert response.ok, response.text()
+    return response.json()
+
+
+def page_secret(customer: Page) -> str:
+    """The portal page's own secret, as the page keeps it for a reload."""
+    stored = customer.evaluate("() => sessionStorage.getItem('relaydesk.portal.session')")
+    assert stored, "the portal page keeps no session"
+    return str(json.loads(stored)["token"])
+
+
+def offered(token: str) -> list[str]:
+    """How a client presents a token: as a subprotocol (relaydesk.protocol.bearer), written out
+    here as it goes on the wire."""
+    return ["relaydesk", f"relaydesk.bearer.{token}"]
+
+
+def refused_status(url: str, offered: list[str]) -> int:
+    with pytest.raises(websockets.InvalidStatus) as refused:
+        connect(url, subprotocols=offered, open_timeout=10).close()  # type: ignore[arg-type]
+    return refused.value.response.status_code
+
+
+def test_no_secret_reaches_the_server_log(
+    relaydesk_server: Any,
+    page: Page,
+    customer: Page,
+    xvfb_display: Any,
+    artifacts_dir: Path,
+) -> None:
+    base = admin_signs_in(page, relaydesk_server, ADMIN_PASSWORD)
+    tunnels: list[dict[str, Any]] = []
+
+    def keep_tunnel(response: Response) -> None:
+        if re.search(r"/api/v1/sessions/\d+/\w+/tunnel$", response.url) and response.ok:
+            tunnels.append(response.json())
+
+    page.on("response", keep_tunnel)
+    issued = api_post(page, base, "/api/v1/session-keys", {"validity_minutes": 15})
+    key = issued["key"]
+
+    # The customer opens the key's unique link: the key is in the address the server sees.
+    customer.goto(issued["url"])
+    expect(by_id(customer, "portal-session")).to_have_attribute("data-status", "waiting_for_agent")
+    expect(by_id(customer, "portal-connection")).to_have_attribute("data-state", "open")
+    secret = page_secret(customer)
+
+    with (artifacts_dir / "agent.log").open("w") as agent_log:
+        agent = subprocess.Popen(
+            [AGENT, "--server", base, "--key", key],
+            env=xvfb_display.env,
+            stdout=agent_log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        page.goto(f"{base}/console/queues")
+        item = by_id(page, "queue-item").first
+        expect(item).to_be_visible(timeout=WAIT_MS)
+        item.click()
+        by_id(page, "session-accept").click()
+        workspace = by_id(page, "session-workspace")
+        expect(workspace).to_have_attribute("data-session-id", re.compile(r"\d+"))
+        expect(by_id(customer, "portal-session")).to_have_attribute(
+            "data-status", "active", timeout=WAIT_MS
+        )
+
+        # The screen: asked in the console, allowed on the portal page, viewed through noVNC.
+        panel = by_id(workspace, "screen-panel")
+        by_id(panel, "screen-request-view").click()
+        by_id(by_id(customer, "screen-prompt"), "screen-allow").click()
+        expect(by_id(panel, "screen-viewer")).to_have_attribute(
+            "data-status", "connected", timeout=WAIT_MS
+        )
+        # A shell, with output from the device.
+        shell = by_id(workspace, "shell-panel")
+        by_id(shell, "shell-open").click()
+        expect(shell.locator(".xterm-rows")).to_contain_text(re.compile(r"[$#]"), timeout=WAIT_MS)
+        # The file manager.
+        files = by_id(workspace, "files-panel")
+        by_id(files, "files-open").click()
+        expect(by_id(files, "files-link")).to_have_text("Connected", timeout=WAIT_MS)
+
+        assert len(tunnels) >= 3, tunnels
+        tunnel_ids = [t["tunnel_id"] for t in tunnels]
+
+        # The log shows each relay connection (console and agent side), so it could show
+        # their URLs' secrets; it shows none.
+        def log_with_every_tunnel() -> str | None:
+            text = relaydesk_server.log_path.read_text()
+            return text if all(text.count(f"/relay/{i}") >= 2 for i in tunnel_ids) else None
+
+        log = eventually(
+            log_with_every_tunnel, 30, "both sides of every tunnel in the server's log"
+        )
+        assert "/api/v1/portal/ws" in log
+        assert secret not in log, "the portal page's secret is in the server's log"
+        assert key not in log, "the session key is in the server's log"
+        assert not re.search(r"token=(?!\[redacted\])", log), "a token's value in the log"
+        for tunnel in tunnels:
+            assert tunnel["path"] == f"/relay/{tunnel['tunnel_id']}"  # no secret in the path
+            assert tunnel["token"] not in log
+        assert "key=[redacted]" in log  # the link's request is logged, its key is not
+
+        # A URL carrying the token is refused, even with the right token as subprotocol.
+        ws_base = base.replace("http://", "ws://")
+        session_id = workspace.get_attribute("data-session-id")
+        fresh = api_post(page, base, f"/api/v1/sessions/{session_id}/shell/tunnel")
+        assert (
+            refused_status(
+                f"{ws_base}{fresh['path']}?token={fresh['token']}", offered(fresh["token"])
+            )
+            == 400
+        )
+        assert refused_status(f"{ws_base}{fresh['path']}?token={fresh['token']}", []) == 400
+        assert refused_status(f"{ws_base}/api/v1/portal/ws?token={secret}", []) == 400
+        # Without any token, nothing opens either.
+        assert refused_status(f"{ws_base}{fresh['path']}", ["relaydesk"]) == 403
+        # The customer's page still follows its session through its socket.
+        expect(by_id(customer, "portal-connection")).to_have_attribute("data-state", "open")
+    finally:
+        agent.kill()
+        agent.wait(10)
