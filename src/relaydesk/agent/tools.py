@@ -26,6 +26,6 @@ def tool_handlers() -> dict[str, Handler]:
 def files_handler() -> FilesHandler | None:
     if os.name != "posix":
         return None  # the confinement is written for POSIX paths; Windows is not done yet
-    from relaydesk.agent.file_tool import serve_files
+    from relaydesk.agent.files.tool import serve_files
 
     return serve_files

@@ -51,12 +51,14 @@ Agent → console (replies)
     cancelled      {}
     error          {code, message}   codes: ERROR_CODES below
 
-Entry: {name, path, type: "file"|"directory"|"other"|"missing", size, mtime (Unix seconds),
-mode (permission bits, e.g. 420 = 0o644), hidden, link (symlink target or null)}. A symlink's
-type is the type of what it points to ("missing" when dangling).
+Entry: {name, path, type: "file"|"directory"|"link"|"other", size, mtime (Unix seconds),
+mode (permission bits, e.g. 420 = 0o644), hidden}. A symbolic link is shown as itself ("link",
+its own time and mode, size 0) and never followed: nothing of its target (where it points, what
+it is, its size) is shown, and a path through it is refused ("is_link").
 
 Parsing never raises anything but FileProtocolError; the two ends' state machines turn that into
-a Violation event and an "error" frame, and keep going."""
+a Violation event and an "error" frame, and keep going (an empty message too: it is a frame
+shorter than its length prefix, not the end of the tunnel)."""
 
 from __future__ import annotations
 
@@ -83,7 +85,9 @@ MAX_LISTING_ENTRIES = 20_000
 PARTIAL_SUFFIX = ".relaydesk-part"
 
 ERROR_CODES = (
-    "out_of_bounds",  # outside the allowed paths (also through a symlink or "..")
+    "out_of_bounds",  # outside the allowed paths (also through "..")
+    "is_link",  # a symbolic link in the way: links are never followed
+    "is_root",  # an allowed folder itself cannot be deleted, renamed or replaced
     "not_found",
     "exists",
     "busy",  # in use (another transfer writes it, or the device says so)
@@ -224,7 +228,7 @@ class Root(BaseModel):
     free: int | None = None
 
 
-EntryType = Literal["file", "directory", "other", "missing"]
+EntryType = Literal["file", "directory", "link", "other"]
 
 
 class Entry(BaseModel):
@@ -236,7 +240,6 @@ class Entry(BaseModel):
     mtime: float
     mode: int
     hidden: bool
-    link: str | None = None
 
 
 class RootsList(Header):

@@ -442,11 +442,10 @@ function FileManager({ sessionId, onClose }: { sessionId: number; onClose: () =>
                         </button>
                       ) : (
                         <span class={entry.hidden ? "files-file muted" : "files-file"}>
-                          <EntryIcon kind={entry.link ? "link" : "file"} />
+                          <EntryIcon kind={entry.type === "link" ? "link" : "file"} />
                           {entry.name}
                         </span>
                       )}
-                      {entry.link && <span class="muted small files-link-target"> → {entry.link}</span>}
                     </td>
                     <td class="num nowrap" data-testid="files-size">
                       {entry.type === "directory" ? "—" : formatBytes(entry.size, language)}

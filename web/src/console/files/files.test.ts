@@ -25,7 +25,6 @@ const entry = (name: string, over: Partial<Entry> = {}): Entry => ({
   mtime: 0,
   mode: 0o644,
   hidden: name.startsWith("."),
-  link: null,
   ...over,
 });
 
@@ -52,8 +51,8 @@ describe("file frames", () => {
     expect(decodeReply(error.buffer as ArrayBuffer)).toEqual({ t: "error", id: 5, code: "out_of_bounds", message: "é" });
     const data = decodeReply(frameOf({ t: "data", id: 9 }, new Uint8Array([7, 8, 9])));
     expect(data).toEqual({ t: "data", id: 9, payload: new Uint8Array([7, 8, 9]) });
-    const listing = decodeReply(frameOf({ t: "listing", id: 2, path: "/d", entries: [entry("a")], truncated: false }));
-    expect(listing).toMatchObject({ t: "listing", path: "/d", entries: [entry("a")] });
+    const listing = decodeReply(frameOf({ t: "listing", id: 2, path: "/d", entries: [entry("a"), entry("l", { type: "link" })], truncated: false }));
+    expect(listing).toMatchObject({ t: "listing", path: "/d", entries: [entry("a"), entry("l", { type: "link" })] });
     const start = { t: "download_start", id: 1, kind: "archive", name: "d.tar", size: null, offset: 0 };
     expect(decodeReply(frameOf(start))).toEqual(start);
   });
@@ -196,6 +195,7 @@ describe("device paths", () => {
     expect(modeText(0o755, "directory")).toBe("drwxr-xr-x");
     expect(modeText(0o640, "file")).toBe("-rw-r-----");
     expect(modeText(0o777, "other")).toBe("?rwxrwxrwx");
+    expect(modeText(0o777, "link")).toBe("lrwxrwxrwx");
     expect(nameProblem("report.pdf")).toBeNull();
     expect(nameProblem("  ")).toBe("empty");
     expect(nameProblem("a/b")).toBe("separator");

@@ -110,7 +110,7 @@ export function nextSort(sort: Sort, key: SortKey): Sort {
 
 /** "drwxr-xr-x" from the type and the permission bits. */
 export function modeText(mode: number, type: Entry["type"]): string {
-  const kind = type === "directory" ? "d" : type === "file" ? "-" : "?";
+  const kind = type === "directory" ? "d" : type === "file" ? "-" : type === "link" ? "l" : "?";
   const bits = "rwxrwxrwx";
   let text = "";
   for (let i = 0; i < 9; i++) text += mode & (1 << (8 - i)) ? bits[i] : "-";

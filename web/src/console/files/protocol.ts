@@ -10,7 +10,8 @@ export const MAX_HEADER_BYTES = 4 * 1024 * 1024;
 export const MAX_PAYLOAD_BYTES = 512 * 1024;
 export const MAX_OPEN_TRANSFERS = 16;
 
-export type EntryType = "file" | "directory" | "other" | "missing";
+/** A symbolic link is shown as itself ("link"): the agent never tells where it points. */
+export type EntryType = "file" | "directory" | "link" | "other";
 export type Entry = {
   name: string;
   path: string;
@@ -19,7 +20,6 @@ export type Entry = {
   mtime: number;
   mode: number;
   hidden: boolean;
-  link: string | null;
 };
 export type Root = { path: string; name: string; total: number | null; free: number | null };
 
@@ -82,7 +82,7 @@ const isInt = (v: unknown): v is number => typeof v === "number" && Number.isInt
 const isSize = (v: unknown): v is number => isInt(v) && v >= 0;
 const isText = (v: unknown): v is string => typeof v === "string";
 const isSha = (v: unknown): v is string => isText(v) && /^[0-9a-f]{64}$/.test(v);
-const ENTRY_TYPES = ["file", "directory", "other", "missing"];
+const ENTRY_TYPES = ["file", "directory", "link", "other"];
 
 function isEntry(v: unknown): v is Entry {
   if (typeof v !== "object" || v === null) return false;
@@ -94,8 +94,7 @@ function isEntry(v: unknown): v is Entry {
     isInt(e.size) &&
     typeof e.mtime === "number" &&
     isInt(e.mode) &&
-    typeof e.hidden === "boolean" &&
-    (e.link === null || e.link === undefined || isText(e.link))
+    typeof e.hidden === "boolean"
   );
 }
 
