@@ -6,6 +6,7 @@ a transfer cut in the middle resumes; transfers land in the session's events and
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import subprocess
 import sys
@@ -22,6 +23,7 @@ import pytest
 import websockets
 
 from relaydesk.protocol import bearer
+from tests.fixtures.disk import snapshot
 from tests.integration.files_client import FilesClient, FilesError, random_file, sha256_of
 from tests.integration.technician import Technician
 
@@ -144,8 +146,9 @@ def test_browse_and_transfer_inside_the_allowed_paths(
                 listing = await files.list(root)
                 entries = {e.name: e for e in listing.entries}
                 assert entries[".profile"].hidden and entries[".profile"].type == "file"
-                assert entries["escape"].link == str(outside)
-                assert entries["escape"].type == "directory"
+                # A link is shown as itself: nothing of where it points.
+                assert (entries["escape"].type, entries["escape"].size) == ("link", 0)
+                assert str(outside) not in listing.model_dump_json()
 
                 made = await files.ask("mkdir", path=f"{root}/docs")
                 assert made.entry.type == "directory" and (allowed / "docs").is_dir()
@@ -183,18 +186,18 @@ def test_browse_and_transfer_inside_the_allowed_paths(
                 await refused("out_of_bounds", files.list("/etc"))
                 message = await refused("out_of_bounds", files.list(f"{root}/../outside"))
                 assert "'..' is not allowed" in message
-                await refused("out_of_bounds", files.list(f"{root}/escape"))
+                await refused("is_link", files.list(f"{root}/escape"))
                 await refused("out_of_bounds", files.upload(source, str(outside / "x.bin")))
-                await refused("out_of_bounds", files.upload(source, f"{root}/escape/x.bin"))
+                await refused("is_link", files.upload(source, f"{root}/escape/x.bin"))
                 await refused(
-                    "out_of_bounds", files.download(f"{root}/escape/secret.txt", tmp_path / "s")
+                    "is_link", files.download(f"{root}/escape/secret.txt", tmp_path / "s")
                 )
-                await refused("out_of_bounds", files.ask("mkdir", path=f"{root}/escape/new"))
+                await refused("is_link", files.ask("mkdir", path=f"{root}/escape/new"))
                 await refused(
                     "out_of_bounds",
                     files.ask("rename", path=f"{root}/docs", to=str(outside / "stolen")),
                 )
-                await refused("out_of_bounds", files.ask("delete", path=root, recursive=True))
+                await refused("is_root", files.ask("delete", path=root, recursive=True))
                 await refused("invalid_name", files.list("relative/path"))
                 await refused("not_found", files.list(f"{root}/missing"))
                 await refused("not_found", files.download(f"{root}/missing.bin", tmp_path / "m"))
@@ -336,3 +339,164 @@ def test_files_need_a_permission_and_the_agent_enforces_directions(
         asyncio.run(scenario())
         assert not (tmp_path / "up.txt").exists() and not (tmp_path / "new").exists()
         assert (tmp_path / "report.txt").exists()
+
+
+def confined_session(admin: Technician, server: Any, allowed: Path) -> Technician:
+    return new_technician(
+        admin,
+        server,
+        "confined@demo.test",
+        ["file_upload", "file_download", "generate_session_keys"],
+        [str(allowed)],
+    )
+
+
+def test_swapping_a_folder_for_a_link_never_moves_anything_across_the_boundary(
+    relaydesk_server: Any, tmp_path: Path
+) -> None:
+    # The attacker's race (issue 11, defect 1): files tunnels of one confined technician. One
+    # swaps the folder "work" for a link to a folder outside and back, only by renames; the
+    # others rename, create, upload, download and delete through "work" meanwhile. Whatever
+    # lands in between, nothing outside may be created, moved, changed or deleted, nothing from
+    # outside may move into the allowed folder, and no download may carry what is outside.
+    allowed, outside = tmp_path / "allowed", tmp_path / "outside"
+    (allowed / "work").mkdir(parents=True)
+    (outside / "target" / "inner").mkdir(parents=True)
+    (outside / "target" / "secret.txt").write_text("outside secret")
+    (outside / "target" / "inner" / "deep.txt").write_text("outside deep")
+    (outside / "other.txt").write_text("outside other")
+    workers = ("a", "b", "c")
+    for tag in workers:
+        (allowed / f"loot-{tag}.txt").write_text("inside loot")
+    (allowed / "escape").symlink_to(outside / "target")
+    outside_before = snapshot(outside)
+    upload = tmp_path / "up.bin"
+    upload.write_bytes(b"uploaded by the technician")
+    rounds = 250
+
+    admin = Technician(relaydesk_server).sign_in_first_time()
+    tech = confined_session(admin, relaydesk_server, allowed)
+    root = os.path.realpath(allowed)
+    outcomes: dict[str, int] = {}
+    leaked: list[str] = []
+    with session_with_agent(tech, relaydesk_server) as (sid, _):
+        tunnels = Tunnels(tech, relaydesk_server, sid)
+
+        async def attempt(request: Any) -> None:
+            try:
+                await request
+            except FilesError as error:
+                outcomes[error.code] = outcomes.get(error.code, 0) + 1
+            else:
+                outcomes["done"] = outcomes.get("done", 0) + 1
+
+        async def swap(files: FilesClient) -> None:
+            for _ in range(rounds):
+                await files.ask("rename", path=f"{root}/work", to=f"{root}/parked")
+                await files.ask("rename", path=f"{root}/escape", to=f"{root}/work")
+                await files.ask("rename", path=f"{root}/work", to=f"{root}/escape")
+                await files.ask("rename", path=f"{root}/parked", to=f"{root}/work")
+
+        async def download(files: FilesClient, path: str, tag: str) -> None:
+            copy = tmp_path / f"download-{tag}"
+            await files.download(path, copy)
+            if b"outside" in copy.read_bytes():
+                leaked.append(path)
+
+        async def through(files: FilesClient, tag: str, swapping: asyncio.Task[None]) -> None:
+            n, w, loot = 0, f"{root}/work", f"loot-{tag}.txt"
+            while not swapping.done():
+                n += 1
+                await attempt(files.ask("rename", path=f"{root}/{loot}", to=f"{w}/{loot}"))
+                await attempt(files.ask("rename", path=f"{w}/{loot}", to=f"{root}/{loot}"))
+                await attempt(files.ask("rename", path=f"{w}/secret.txt", to=f"{root}/got.txt"))
+                await attempt(files.ask("rename", path=f"{w}/inner", to=f"{root}/got-dir"))
+                await attempt(files.ask("mkdir", path=f"{w}/made-{tag}{n}"))
+                await attempt(files.ask("delete", path=f"{w}/made-{tag}{n}", recursive=True))
+                await attempt(files.ask("delete", path=f"{w}/inner", recursive=True))
+                await attempt(files.ask("delete", path=f"{w}/secret.txt"))
+                await attempt(files.upload(upload, f"{w}/up-{tag}{n}.bin"))
+                await attempt(files.ask("delete", path=f"{w}/up-{tag}{n}.bin"))
+                await attempt(download(files, w, tag))
+                await attempt(download(files, f"{w}/secret.txt", tag))
+
+        async def race() -> None:
+            async with contextlib.AsyncExitStack() as stack:
+                swapper = FilesClient(await stack.enter_async_context(tunnels.open()))
+                others = [
+                    FilesClient(await stack.enter_async_context(tunnels.open())) for _ in workers
+                ]
+                swapping = asyncio.create_task(swap(swapper))
+                await asyncio.gather(
+                    *(
+                        through(files, tag, swapping)
+                        for files, tag in zip(others, workers, strict=True)
+                    )
+                )
+                await swapping
+
+        asyncio.run(race())
+
+    assert snapshot(outside) == outside_before
+    inside = snapshot(allowed)
+    assert not {"got.txt", "got-dir"} & set(inside), sorted(inside)
+    from_outside = [
+        path
+        for path, (_, content) in inside.items()
+        if isinstance(content, bytes) and content.startswith(b"outside")
+    ]
+    assert not from_outside
+    assert not leaked
+    for tag in workers:
+        loot = ("file", b"inside loot")
+        places = (inside.get(f"loot-{tag}.txt"), inside.get(f"work/loot-{tag}.txt"))
+        assert loot in places, sorted(inside)
+    assert inside["escape"] == ("link", str(outside / "target"))
+    assert inside["work"] == ("dir", "")
+    # The race really ran: changes went through, and others met the link in the way.
+    assert outcomes.get("done", 0) > 0 and outcomes.get("is_link", 0) > 0, outcomes
+
+
+def test_deleting_the_root_through_dot_answers_and_touches_nothing(
+    relaydesk_server: Any, tmp_path: Path
+) -> None:
+    # Issue 11, defect 2: "<root>/." deleted recursively used to empty the whole allowed folder
+    # while answering invalid_name.
+    allowed = tmp_path / "allowed"
+    (allowed / "docs").mkdir(parents=True)
+    (allowed / "docs" / "report.txt").write_text("quarterly numbers")
+    (allowed / "notes.txt").write_text("notes")
+    before = snapshot(allowed)
+    admin = Technician(relaydesk_server).sign_in_first_time()
+    tech = confined_session(admin, relaydesk_server, allowed)
+    root = os.path.realpath(allowed)
+    with session_with_agent(tech, relaydesk_server) as (sid, _):
+        tunnels = Tunnels(tech, relaydesk_server, sid)
+
+        async def scenario() -> list[str]:
+            async with tunnels.open() as ws:
+                files = FilesClient(ws)
+                return [
+                    await refused(
+                        "invalid_name", files.ask("delete", path=f"{root}/.", recursive=True)
+                    ),
+                    await refused(
+                        "invalid_name", files.ask("delete", path=f"{root}/docs/.", recursive=True)
+                    ),
+                    await refused(
+                        "out_of_bounds", files.ask("delete", path=f"{root}/docs/..", recursive=True)
+                    ),
+                    await refused("is_root", files.ask("delete", path=f"{root}/", recursive=True)),
+                    await refused("is_root", files.ask("rename", path=root, to=f"{root}/docs/x")),
+                    await refused(
+                        "invalid_name", files.ask("rename", path=f"{root}/.", to=f"{root}/x")
+                    ),
+                    await refused(
+                        "is_root", files.ask("rename", path=f"{root}/notes.txt", to=root)
+                    ),
+                ]
+
+        messages = asyncio.run(scenario())
+        assert "'.' names no entry of its own" in messages[0]
+        assert "cannot be deleted" in messages[3]
+    assert snapshot(allowed) == before

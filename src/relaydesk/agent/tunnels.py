@@ -26,6 +26,14 @@ class ByteStream(Protocol):
     async def write(self, data: bytes) -> None: ...
 
 
+class MessageStream(Protocol):
+    """A tunnel as whole messages: an empty message is a message, None is the end."""
+
+    async def receive(self) -> bytes | None: ...
+
+    async def write(self, data: bytes) -> None: ...
+
+
 class WebSocketStream:
     """A tunnel's WebSocket seen as a byte stream (b"" at the end)."""
 
@@ -37,6 +45,13 @@ class WebSocketStream:
             message = await self.websocket.recv()
         except ConnectionClosed:
             return b""
+        return message if isinstance(message, bytes) else message.encode()
+
+    async def receive(self) -> bytes | None:
+        try:
+            message = await self.websocket.recv()
+        except ConnectionClosed:
+            return None
         return message if isinstance(message, bytes) else message.encode()
 
     async def write(self, data: bytes) -> None:
@@ -60,7 +75,7 @@ Handler = Callable[[ByteStream, InputSwitch], Awaitable[None]]
 Status = Callable[[str], None]
 # The files tool also gets the technician's rights and a way to report completed transfers.
 FilesHandler = Callable[
-    [ByteStream, FileGrant, str, Callable[[FileTransferred], None]], Awaitable[None]
+    [MessageStream, FileGrant, str, Callable[[FileTransferred], None]], Awaitable[None]
 ]
 
 

@@ -779,6 +779,8 @@ export const de: Catalogue = {
   "files.rate": "{rate}/s",
   "files.left": "noch {time}",
   "files.error.out_of_bounds": "Dieser Ort liegt außerhalb der Ordner, die Sie auf diesem Gerät verwenden dürfen.",
+  "files.error.is_link": "Ein symbolischer Link liegt im Weg: Links werden auf dem Gerät nicht verfolgt.",
+  "files.error.is_root": "Ein freigegebener Ordner selbst kann nicht gelöscht, umbenannt oder ersetzt werden.",
   "files.error.not_found": "Diese Datei oder dieser Ordner existiert auf dem Gerät nicht (mehr).",
   "files.error.exists": "Dort gibt es bereits etwas mit diesem Namen.",
   "files.error.busy": "Die Datei wird auf dem Gerät verwendet, oder es laufen zu viele Übertragungen. Bitte gleich noch einmal versuchen.",

@@ -761,6 +761,8 @@ export const en = {
   "files.rate": "{rate}/s",
   "files.left": "{time} left",
   "files.error.out_of_bounds": "This place is outside the folders you are allowed to use on this device.",
+  "files.error.is_link": "A symbolic link is in the way: links are not followed on the device.",
+  "files.error.is_root": "An allowed folder itself cannot be deleted, renamed or replaced.",
   "files.error.not_found": "This file or folder does not exist (any more) on the device.",
   "files.error.exists": "Something with this name already exists there.",
   "files.error.busy": "The file is in use on the device, or too many transfers run at once. Try again shortly.",

@@ -781,6 +781,8 @@ export const fr: Catalogue = {
   "files.rate": "{rate}/s",
   "files.left": "{time} restantes",
   "files.error.out_of_bounds": "Cet emplacement est en dehors des dossiers que vous êtes autorisé à utiliser sur cet appareil.",
+  "files.error.is_link": "Un lien symbolique est sur le chemin : les liens ne sont pas suivis sur l’appareil.",
+  "files.error.is_root": "Un dossier autorisé lui-même ne peut être ni supprimé, ni renommé, ni remplacé.",
   "files.error.not_found": "Ce fichier ou dossier n’existe pas (ou plus) sur l’appareil.",
   "files.error.exists": "Un élément portant ce nom existe déjà à cet endroit.",
   "files.error.busy": "Le fichier est utilisé sur l’appareil, ou trop de transferts sont en cours. Réessayez dans un instant.",
