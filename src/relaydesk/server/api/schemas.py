@@ -99,6 +99,10 @@ class MeUpdate(Request):
 class PasswordChange(Request):
     current_password: Password
     new_password: Password
+    keep_api_tokens: bool = Field(
+        default=False,
+        description="Keep your API tokens working; by default they are revoked with the change.",
+    )
 
 
 class TotpSetup(Response):
@@ -175,6 +179,10 @@ class UserCreate(Request):
 class UserCreated(Response):
     user: UserOut
     initial_password: str | None
+
+
+class PasswordReset(Response):
+    initial_password: str
 
 
 class UserUpdate(Request):

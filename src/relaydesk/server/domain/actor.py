@@ -17,6 +17,7 @@ class Actor:
     ip: str
     permissions: PermissionSet
     via_api_token: bool = False
+    login_id: int | None = None  # the browser sign-in acting (None: an API token)
 
     @property
     def organisation_id(self) -> int:
