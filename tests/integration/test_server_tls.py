@@ -158,3 +158,41 @@ def test_hsts_secure_cookies_and_the_portal_command_pin_the_server(
         agent.kill()
         agent.wait(10)
         log.close()
+
+
+def test_behind_a_tls_proxy_hsts_and_secure_cookies_without_pins(
+    relaydesk_server_factory: Callable[..., RelaydeskServer],
+) -> None:
+    """TLS ends at a reverse proxy: relaydesk serves plain HTTP behind it, its public URL is
+    https://. Browsers still get HSTS and Secure cookies; the portal's command relies on the
+    proxy's certificate (from an authority), so it carries no pin."""
+    public = "https://desk.example.test"
+    server = relaydesk_server_factory(
+        command="serve", env={"RELAYDESK_PUBLIC_URL": public}, start=False
+    )
+    init = server.run(
+        "init", "--organisation", "Acme IT", "--email", EMAIL, "--name", "Bo", stdin=PASSWORD
+    )
+    assert init.returncode == 0, init.stderr
+    assert f"Sign in at: {public}/login" in init.stdout
+    server.start()
+    assert server.sign_in_url == f"{public}/login"
+    assert server.tls_fingerprint is None
+    with httpx.Client(base_url=server.url) as client:
+        health = client.get("/api/v1/health")
+        assert health.headers["strict-transport-security"].startswith("max-age=")
+        csrf = sign_in(client)
+        # Secure cookies are not sent back over plain HTTP; here the proxy's part is played.
+        auth = {**csrf, "cookie": "; ".join(f"{k}={v}" for k, v in client.cookies.items())}
+        client.patch(
+            "/api/v1/organisation/settings", json={"remote_support_enabled": True}, headers=auth
+        ).raise_for_status()
+        key = client.post(
+            "/api/v1/session-keys", json={"validity_minutes": 15}, headers=auth
+        ).json()["key"]
+        customer = client.post("/api/v1/portal/keys", json={"key": key})
+        assert customer.status_code == 200, customer.text
+        command = customer.json()["commands"]["linux_macos"]
+        assert command == f"curl -fsSL '{public}/portal/agent.sh' | sh -s -- --key {key}"
+        script = client.get("/portal/agent.sh").text
+        assert "--pin-sha256" not in script and "--insecure" not in script

@@ -152,5 +152,5 @@ def create_app(settings: Settings, web_dist: Path = WEB_DIST) -> FastAPI:
     app.add_api_websocket_route("/relay/{tunnel_id}", relay_endpoint)
     _mount_web_app(app, web_dist)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SecurityHeaders, https_public=settings.secure_cookies)
     return app

@@ -23,9 +23,17 @@ SECURITY_HEADERS = [
 ]
 
 
+HSTS = (b"strict-transport-security", b"max-age=31536000")
+
+
 class SecurityHeaders:
-    def __init__(self, app: ASGIApp) -> None:
+    """The headers above on every response, and HSTS under TLS: when this process serves HTTPS,
+    or always when the public URL is https:// (TLS ends at a reverse proxy in front; browsers
+    ignore HSTS that arrives over plain HTTP)."""
+
+    def __init__(self, app: ASGIApp, *, https_public: bool = False) -> None:
         self.app = app
+        self.https_public = https_public
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -38,8 +46,8 @@ class SecurityHeaders:
                     h for h in message.get("headers", []) if h[0] not in dict(SECURITY_HEADERS)
                 ]
                 headers.extend(SECURITY_HEADERS)
-                if scope.get("scheme") == "https":
-                    headers.append((b"strict-transport-security", b"max-age=31536000"))
+                if self.https_public or scope.get("scheme") == "https":
+                    headers.append(HSTS)
                 message["headers"] = headers
             await send(message)
 
