@@ -21,10 +21,12 @@ class Server:
     """`relaydesk demo` with its own data folder; ready (and its first administrator's
     credentials read) once constructed. `port` defaults to a free one."""
 
-    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, port: int | None = None, env: dict[str, str] | None = None
+    ) -> None:
         port = free_port() if port is None else port
-        env = {k: v for k, v in os.environ.items() if not k.startswith("RELAYDESK_")}
-        env["RELAYDESK_DATA_DIR"] = str(data_dir)
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith("RELAYDESK_")}
+        env = {**inherited, **(env or {}), "RELAYDESK_DATA_DIR": str(data_dir)}
         self.process = subprocess.Popen(
             [str(BIN / "relaydesk"), "demo", "--port", str(port)],
             env=env,
