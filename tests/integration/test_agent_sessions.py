@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import websockets
 
@@ -220,5 +221,6 @@ def test_key_link_is_emailed_through_smtp(relaydesk_server_factory: Any, smtp_se
     assert message["To"] == "maria@customer.test"
     assert "Demo Administrator" in message["Subject"]
     body = message.get_content()
-    assert f"{server.url}/?portal=portal-1&key={key}" in body
+    slug = httpx.get(f"{server.url}/api/v1/portal").json()["portal_slug"]
+    assert f"{server.url}/?portal={slug}&key={key}" in body
     assert key in body

@@ -115,6 +115,16 @@ def _public_url(settings: Settings) -> str:
     return f"{scheme}://{host}:{settings.port}/"
 
 
+def _portal_address(settings: Settings, organisation_id: int) -> str:
+    """Where the organisation's customers start: its portal's unguessable address."""
+    from relaydesk.server.domain.session_keys import default_portal
+
+    async def slug(db: Any) -> str:
+        return str((await default_portal(db, organisation_id)).slug)
+
+    return f"{_public_url(settings)}?portal={_with_db(settings, slug)}"
+
+
 def _serve(settings: Settings) -> None:
     import uvicorn
 
@@ -160,6 +170,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         "relaydesk demo is ready.",
         f"Sign in at: {_public_url(settings)}login",
         f"Administrator e-mail: {setup.admin_email}",
+        f"Customer portal: {_portal_address(settings, setup.organisation.id)}",
     ]
     if setup.one_time_password:
         lines.append(f"One-time password: {setup.one_time_password}")
@@ -215,6 +226,7 @@ def _set_up(args: argparse.Namespace, first: bool) -> int:
         f"Organisation: {done.organisation.name}",
         f"Sign in at: {_public_url(settings)}login",
         f"Administrator e-mail: {done.admin_email}",
+        f"Customer portal: {_portal_address(settings, done.organisation.id)}",
     ]
     if done.one_time_password:
         lines.append(f"One-time password: {done.one_time_password}")

@@ -38,7 +38,9 @@ export function PortalFront({
   );
 }
 
-function KeyEntry({
+/** The key form alone: what an address without a portal of its own offers (the server's root
+ * when it holds several organisations, an unknown address). A key finds its own portal. */
+export function KeyEntry({
   slug,
   linkKey,
   onStarted,

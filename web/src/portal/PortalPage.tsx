@@ -5,6 +5,7 @@
 import type { ComponentChildren } from "preact";
 import { useCallback, useEffect, useState } from "preact/hooks";
 import { api, call, type CustomerStart, type PortalFront as Front } from "../api/client";
+import { ApiError } from "../api/errors";
 import { useI18n } from "../i18n";
 import { BrandMark } from "../shared/Brand";
 import { useDocumentTitle, useLoad } from "../shared/hooks";
@@ -20,7 +21,7 @@ import {
   saveStored,
   type StoredStart,
 } from "./portal";
-import { PortalFront } from "./PortalFront";
+import { KeyEntry, PortalFront } from "./PortalFront";
 import { PortalSession } from "./PortalSession";
 
 export function PortalPage() {
@@ -72,7 +73,13 @@ export function PortalPage() {
             </Notice>
           )}
           {front.data === null ? (
-            front.error ? <ErrorNotice error={front.error} /> : <Loading />
+            front.error instanceof ApiError && front.error.code === "portal_not_found" ? (
+              <KeyEntry slug={null} linkKey={entry.key} onStarted={started} />
+            ) : front.error ? (
+              <ErrorNotice error={front.error} />
+            ) : (
+              <Loading />
+            )
           ) : (
             <PortalFront front={front.data} slug={entry.slug} linkKey={entry.key} onStarted={started} />
           )}

@@ -16,6 +16,7 @@ from relaydesk.server.domain.audit import Who
 from relaydesk.server.domain.errors import Forbidden, Invalid, NotFound
 from relaydesk.server.domain.notifications import announce, org_topic, session_topic
 from relaydesk.server.domain.permissions import BUILTIN_ROLES, Permission
+from relaydesk.server.domain.portal import unguessable_slug
 
 SETTING_FIELDS = (
     "name",
@@ -55,7 +56,7 @@ async def create_organisation(
         Portal(
             organisation_id=organisation.id,
             name="Support portal",
-            slug=f"portal-{organisation.id}",
+            slug=unguessable_slug(),
             is_default=True,
         )
     )

@@ -51,14 +51,27 @@ class PortalFront:
     issue_types: list[IssueType]
 
 
+def unguessable_slug() -> str:
+    """A portal's address: 128 random bits, so that nobody can list organisations by trying
+    addresses (issue 11, 19c)."""
+    return secrets.token_urlsafe(16)
+
+
+async def portal_at(db: AsyncSession, slug: str | None) -> Portal | None:
+    """The portal at this address: its slug, or the server's root (`/`, no slug), which is the
+    default portal only while the server holds a single organisation; with several, `/` shows
+    none of them (a key typed there still finds its own)."""
+    if slug:
+        return (await db.execute(select(Portal).where(Portal.slug == slug))).scalar_one_or_none()
+    defaults = (await db.execute(select(Portal).where(Portal.is_default).limit(2))).scalars()
+    only = list(defaults)
+    return only[0] if len(only) == 1 else None
+
+
 async def find_portal(db: AsyncSession, slug: str | None) -> Portal:
-    query = (
-        select(Portal).where(Portal.slug == slug)
-        if slug
-        else (select(Portal).where(Portal.is_default).order_by(Portal.organisation_id).limit(1))
-    )
-    portal = (await db.execute(query)).scalar_one_or_none()
+    portal = await portal_at(db, slug)
     if portal is None:
+        # The same answer for every unknown address: nothing about any organisation.
         raise NotFound("portal_not_found", "There is no support portal at this address.")
     return portal
 
@@ -143,8 +156,8 @@ async def start_with_key(
         # Kept although the request fails: the organisation behind this portal sees who guessed
         # (the first refusal, then one summary per window with the count).
         refusal = Refusal("portal.key_guessing_refused", ip, slug or "")
-        if await refusals.count(refusal):
-            entrance = await find_portal(db, slug)
+        entrance = await portal_at(db, slug)
+        if entrance is not None and await refusals.count(refusal):
             who = Who(entrance.organisation_id, None, "portal visitor", ip)
             await refusals.audit_first(db, refusal, who, target=f"portal:{entrance.slug}")
             await db.commit()
