@@ -1,13 +1,14 @@
 """No secret in a URL that is logged (issue 11, defect 8; SEC-1): what a reader of the server's
 log saw before, and what he must no longer see.
 
-The customer opens the key's unique link in Chromium (the session key in the address), the real
-agent connects, the technician accepts in his own browser, the customer allows viewing on the
-portal page, and the technician opens the screen view (noVNC), a shell and the file manager: a
-screen, a shell and a files tunnel, each with a console token and an agent token. Then the
-server's log holds neither the session key, nor the portal page's secret, nor any tunnel token,
-although it does record the portal and relay connections themselves; and a tunnel or portal URL
-that carries `?token=` is refused even with the right token.
+The customer opens the key's unique link in Chromium and downloads the support client's script
+from the portal page (the session key in that link's query); the real agent connects, the
+technician accepts in his own browser, the customer allows viewing on the portal page, and the
+technician opens the screen view (noVNC), a shell and the file manager: a screen, a shell and a
+files tunnel, each with a console token and an agent token. Then the server's log holds neither
+the session key, nor the portal page's secret, nor any tunnel token, although it does record
+the portal and relay connections themselves; and a tunnel or portal URL that carries `?token=`
+is refused even with the right token.
 """
 
 from __future__ import annotations
@@ -96,6 +97,9 @@ def test_no_secret_reaches_the_server_log(
     expect(by_id(customer, "portal-session")).to_have_attribute("data-status", "waiting_for_agent")
     expect(by_id(customer, "portal-connection")).to_have_attribute("data-state", "open")
     secret = page_secret(customer)
+    script = by_id(customer, "portal-download-posix").get_attribute("href")
+    assert script and f"key={key}" in script
+    assert customer.request.get(script).ok
 
     with (artifacts_dir / "agent.log").open("w") as agent_log:
         agent = subprocess.Popen(
@@ -123,10 +127,12 @@ def test_no_secret_reaches_the_server_log(
         expect(by_id(panel, "screen-viewer")).to_have_attribute(
             "data-status", "connected", timeout=WAIT_MS
         )
-        # A shell, with output from the device.
+        # A shell, connected to the device's pty.
         shell = by_id(workspace, "shell-panel")
         by_id(shell, "shell-open").click()
-        expect(shell.locator(".xterm-rows")).to_contain_text(re.compile(r"[$#]"), timeout=WAIT_MS)
+        expect(by_id(shell, "shell-tab").first).to_have_attribute(
+            "data-shell-state", "open", timeout=WAIT_MS
+        )
         # The file manager.
         files = by_id(workspace, "files-panel")
         by_id(files, "files-open").click()
@@ -151,7 +157,8 @@ def test_no_secret_reaches_the_server_log(
         for tunnel in tunnels:
             assert tunnel["path"] == f"/relay/{tunnel['tunnel_id']}"  # no secret in the path
             assert tunnel["token"] not in log
-        assert "key=[redacted]" in log  # the link's request is logged, its key is not
+        assert '"GET /?portal=[redacted] HTTP' in log  # the link was opened; its key never sent
+        assert "/portal/agent.sh?key=[redacted]" in log  # the script was fetched, its key hidden
 
         # A URL carrying the token is refused, even with the right token as subprotocol.
         ws_base = base.replace("http://", "ws://")

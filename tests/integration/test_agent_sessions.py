@@ -222,5 +222,5 @@ def test_key_link_is_emailed_through_smtp(relaydesk_server_factory: Any, smtp_se
     assert "Demo Administrator" in message["Subject"]
     body = message.get_content()
     slug = httpx.get(f"{server.url}/api/v1/portal").json()["portal_slug"]
-    assert f"{server.url}/?portal={slug}&key={key}" in body
+    assert f"{server.url}/?portal={slug}#key={key}" in body
     assert key in body

@@ -63,7 +63,7 @@ def test_portals_answer_only_at_their_unguessable_address(relaydesk_server: Any)
     technician = Technician(relaydesk_server).sign_in_first_time()
     issued = technician.post("/api/v1/session-keys", json={"validity_minutes": 15})
     assert issued.status_code == 201, issued.text
-    assert f"?portal={demo_slug}&key=" in issued.json()["url"]
+    assert f"?portal={demo_slug}#key=" in issued.json()["url"]
     started = httpx.post(
         f"{relaydesk_server.url}/api/v1/portal/keys", json={"key": issued.json()["key"]}
     )

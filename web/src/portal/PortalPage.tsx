@@ -28,7 +28,7 @@ export function PortalPage() {
   const { t } = useI18n();
   useDocumentTitle(t("portal.title"));
   const location = useLocation();
-  const entry = entryFromSearch(location.search);
+  const entry = entryFromSearch(location.search, window.location.hash);
   const [stored, setStored] = useState<StoredStart | null>(() => loadStored(browserStorage()));
   const [lost, setLost] = useState(false);
   const slug = stored?.slug ?? entry.slug;

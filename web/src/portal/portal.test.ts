@@ -83,6 +83,8 @@ describe("the key's unique link", () => {
   it("reads the portal and the key", () => {
     expect(entryFromSearch("?portal=portal-1&key=ABCD-EFGH-JKMN")).toEqual({ slug: "portal-1", key: "ABCD-EFGH-JKMN" });
     expect(entryFromSearch("")).toEqual({ slug: null, key: null });
+    // The key link's key rides in the fragment, which no server sees.
+    expect(entryFromSearch("?portal=p7Xq", "#key=ABCD-EFGH-JKMN")).toEqual({ slug: "p7Xq", key: "ABCD-EFGH-JKMN" });
     expect(entryFromSearch("?key=%20")).toEqual({ slug: null, key: null });
   });
 

@@ -89,11 +89,13 @@ export function browserStorage(): Storage | null {
   }
 }
 
-/** ?portal=…&key=… from the key's unique link. */
-export function entryFromSearch(search: string): { slug: string | null; key: string | null } {
+/** ?portal=…#key=… from the key's unique link (the key in the fragment, which the browser never
+ * sends to a server; ?key=… from older links still works). */
+export function entryFromSearch(search: string, hash = ""): { slug: string | null; key: string | null } {
   const params = new URLSearchParams(search);
+  const fragment = new URLSearchParams(hash.replace(/^#/, ""));
   const slug = params.get("portal")?.trim() || null;
-  const key = params.get("key")?.trim() || null;
+  const key = fragment.get("key")?.trim() || params.get("key")?.trim() || null;
   return { slug, key };
 }
 

@@ -47,7 +47,9 @@ def normalise_key(typed: str) -> str:
 
 
 def key_url(public_url: str, portal: Portal, key: str) -> str:
-    return f"{public_url.rstrip('/')}/?portal={portal.slug}&key={key}"
+    """The key's unique link. The key rides in the fragment, which browsers never send: no
+    server or proxy log along the way sees it (the portal page reads it and drops it)."""
+    return f"{public_url.rstrip('/')}/?portal={portal.slug}#key={key}"
 
 
 @dataclass(frozen=True)
