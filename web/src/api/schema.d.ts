@@ -1006,6 +1006,26 @@ export interface paths {
         patch: operations["update_user_api_v1_users__user_id__patch"];
         trace?: never;
     };
+    "/api/v1/users/{user_id}/password-reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reset Password
+         * @description A new one-time password for the user; all his sign-ins and API tokens end.
+         */
+        post: operations["reset_password_api_v1_users__user_id__password_reset_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/users/{user_id}/role-assignments": {
         parameters: {
             query?: never;
@@ -1237,10 +1257,18 @@ export interface components {
             download: boolean;
             /** Expires In Seconds */
             expires_in_seconds: number;
-            /** Path */
+            /**
+             * Path
+             * @description The WebSocket path, /relay/{tunnel_id}; it carries no secret.
+             */
             path: string;
             /** Roots */
             roots: string[];
+            /**
+             * Token
+             * @description The one-time token: offer it as the 'relaydesk.bearer.<token>' subprotocol (never in the URL), next to 'relaydesk' (or noVNC's 'binary').
+             */
+            token: string;
             /** Tunnel Id */
             tunnel_id: string;
             /** Upload */
@@ -1401,8 +1429,19 @@ export interface components {
         PasswordChange: {
             /** Current Password */
             current_password: string;
+            /**
+             * Keep Api Tokens
+             * @description Keep your API tokens working; by default they are revoked with the change.
+             * @default false
+             */
+            keep_api_tokens: boolean;
             /** New Password */
             new_password: string;
+        };
+        /** PasswordReset */
+        PasswordReset: {
+            /** Initial Password */
+            initial_password: string;
         };
         /** PermissionOut */
         PermissionOut: {
@@ -1841,8 +1880,16 @@ export interface components {
         TunnelOut: {
             /** Expires In Seconds */
             expires_in_seconds: number;
-            /** Path */
+            /**
+             * Path
+             * @description The WebSocket path, /relay/{tunnel_id}; it carries no secret.
+             */
             path: string;
+            /**
+             * Token
+             * @description The one-time token: offer it as the 'relaydesk.bearer.<token>' subprotocol (never in the URL), next to 'relaydesk' (or noVNC's 'binary').
+             */
+            token: string;
             /** Tunnel Id */
             tunnel_id: string;
         };
@@ -9527,6 +9574,109 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["UserOut"];
+                };
+            };
+            /** @description Not signed in or credentials wrong */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Permission, CSRF or address refused */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such object in your organisation */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"] | components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Account locked */
+            423: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many attempts */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A service it needs is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    reset_password_api_v1_users__user_id__password_reset_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasswordReset"];
                 };
             };
             /** @description Not signed in or credentials wrong */
