@@ -64,6 +64,12 @@ def test_paths_are_matched_with_the_roots_by_name(tree: Path) -> None:
     fd, shown = everywhere.open(str(tree / "outside" / "secret"), os.O_RDONLY)
     os.close(fd)
     assert code_of(everywhere.open, f"{root}/out/secret", os.O_RDONLY) == "is_link"
+    # A root itself can be looked at (not deleted, see below).
+    assert (entries.stat_entry(c, root).name, entries.stat_entry(c, root).type) == (
+        "root",
+        "directory",
+    )
+    assert entries.stat_entry(everywhere, "/").name == "/"
 
 
 def test_a_root_named_through_a_link_is_its_canonical_folder(tree: Path) -> None:
