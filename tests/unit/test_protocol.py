@@ -12,7 +12,9 @@ from hypothesis import strategies as st
 from relaydesk.protocol import control, identity
 from relaydesk.protocol.codec import ProtocolError, parse_agent_message, parse_server_message
 from relaydesk.protocol.messages import (
+    HANDSHAKE_FRAME_BYTES,
     MAX_FRAME_BYTES,
+    MAX_PENDING_SYSINFO,
     PROTOCOL_VERSION,
     DeviceFacts,
     Hello,
@@ -191,3 +193,81 @@ def test_state_machines_survive_any_sequence_of_frames(frames: list[str]) -> Non
             assert isinstance(event, control.Event)
         for sent in agent.data_to_send() + server.data_to_send():
             json.loads(sent)
+
+
+def established_pair() -> tuple[control.AgentConnection, control.ServerConnection]:
+    key = identity.DeviceKey.generate()
+    agent = control.AgentConnection(hello(key), key)
+    server = control.ServerConnection()
+    agent.start()
+    pump(agent, server)
+    server.challenge()
+    pump(server, agent)
+    pump(agent, server)
+    server.welcome(7, 11, 20)
+    pump(server, agent)
+    return agent, server
+
+
+def test_frames_before_the_handshake_are_limited_to_a_few_kib() -> None:
+    server = control.ServerConnection()
+    assert server.max_frame_bytes == HANDSHAKE_FRAME_BYTES
+    padded = hello(identity.DeviceKey.generate()).model_dump_json()[:-1] + (
+        ', "pad": "' + "x" * HANDSHAKE_FRAME_BYTES + '"}'
+    )
+    [closed] = server.receive(padded)
+    assert closed == control.Closed(
+        "frame_too_large",
+        f"A frame of {len(padded)} bytes exceeds {HANDSHAKE_FRAME_BYTES} bytes "
+        "(the limit before the handshake).",
+    )
+    assert server.closed
+    assert json.loads(server.data_to_send()[0])["type"] == "refused"
+
+    agent, established = established_pair()
+    assert established.max_frame_bytes == MAX_FRAME_BYTES
+    assert agent.max_frame_bytes == MAX_FRAME_BYTES
+
+
+def test_binary_frames_are_a_protocol_error_not_a_crash() -> None:
+    server = control.ServerConnection()
+    [closed] = server.receive(b'{"type": "pong"}')
+    assert isinstance(closed, control.Closed) and closed.code == "binary_frame"
+    assert json.loads(server.data_to_send()[0])["code"] == "binary_frame"
+
+    agent, server = established_pair()
+    [bad] = server.receive(b"\x00\x01")
+    assert isinstance(bad, control.BadFrame) and bad.code == "binary_frame"
+    assert not server.closed  # after the handshake the channel lives on
+    assert json.loads(server.data_to_send()[0]) == {
+        "type": "error",
+        "code": "binary_frame",
+        "message": "Control messages are JSON text frames; a binary frame is not one.",
+    }
+    [bad] = agent.receive(b"\x00")
+    assert isinstance(bad, control.BadFrame) and bad.code == "binary_frame"
+
+
+def test_a_system_report_nobody_asked_for_is_dropped_with_an_error() -> None:
+    agent, server = established_pair()
+    agent.send_sysinfo("made-up", {"hostname": "x" * 1000})
+    [bad] = pump(agent, server)
+    assert isinstance(bad, control.BadFrame) and bad.code == "unsolicited_report"
+    [error] = pump(server, agent)
+    assert isinstance(error, control.PeerError) and error.code == "unsolicited_report"
+
+    server.request_sysinfo("r1")
+    pump(server, agent)
+    agent.send_sysinfo("r1", {"hostname": "pc"})
+    assert pump(agent, server) == [control.SysinfoReceived("r1", {"hostname": "pc"})]
+    agent.send_sysinfo("r1", {"hostname": "pc"})  # an answer counts once
+    [again] = pump(agent, server)
+    assert isinstance(again, control.BadFrame) and again.code == "unsolicited_report"
+
+    for n in range(MAX_PENDING_SYSINFO + 1):
+        server.request_sysinfo(f"q{n}")
+    agent.send_sysinfo("q0", {})  # forgotten: only the latest requests are remembered
+    [forgotten] = pump(agent, server)
+    assert isinstance(forgotten, control.BadFrame)
+    agent.send_sysinfo(f"q{MAX_PENDING_SYSINFO}", {})
+    assert pump(agent, server) == [control.SysinfoReceived(f"q{MAX_PENDING_SYSINFO}", {})]

@@ -2,10 +2,16 @@
 send queued. The asyncio code around them only moves frames.
 
 Handshake:  agent → hello;  server → challenge (or refused);  agent → proof;
-            server → welcome (or refused).  Then requests both ways until end or close."""
+            server → welcome (or refused).  Then requests both ways until end or close.
+
+Frames are text; until the handshake is over they may be HANDSHAKE_FRAME_BYTES at most, then
+MAX_FRAME_BYTES (`max_frame_bytes` says which applies now, so that the transport can refuse a
+larger message as its header arrives). The server accepts a system report only in answer to a
+request it made; anything else is the peer's fault and answered per the protocol's rules."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from enum import Enum, auto
 from typing import Any
@@ -18,6 +24,9 @@ from relaydesk.protocol.codec import (
     parse_server_message,
 )
 from relaydesk.protocol.messages import (
+    HANDSHAKE_FRAME_BYTES,
+    MAX_FRAME_BYTES,
+    MAX_PENDING_SYSINFO,
     PROTOCOL_VERSION,
     Challenge,
     Ended,
@@ -166,6 +175,27 @@ class _Connection:
     def closed(self) -> bool:
         return self.state is State.CLOSED
 
+    @property
+    def max_frame_bytes(self) -> int:
+        """The largest frame the peer may send now: the handshake's few KiB until it is over."""
+        return MAX_FRAME_BYTES if self.state is State.ESTABLISHED else HANDSHAKE_FRAME_BYTES
+
+    def _unusable(self, frame: str | bytes) -> ProtocolError | None:
+        """What the transport's frame itself breaks, before its content is parsed."""
+        if isinstance(frame, bytes):
+            return ProtocolError(
+                "binary_frame", "Control messages are JSON text frames; a binary frame is not one."
+            )
+        limit = self.max_frame_bytes
+        if len(frame) > limit or len(frame.encode()) > limit:
+            return ProtocolError(
+                "frame_too_large",
+                f"A frame of {len(frame.encode())} bytes exceeds {limit} bytes"
+                + ("" if limit == MAX_FRAME_BYTES else " (the limit before the handshake)")
+                + ".",
+            )
+        return None
+
 
 class AgentConnection(_Connection):
     def __init__(self, hello: Hello, key: identity.DeviceKey) -> None:
@@ -181,6 +211,9 @@ class AgentConnection(_Connection):
         if self.closed:
             return []
         try:
+            problem = self._unusable(frame)
+            if problem is not None:
+                raise problem
             message = parse_server_message(frame)
         except ProtocolError as error:
             return self._bad(error.code, error.message)
@@ -236,11 +269,17 @@ class ServerConnection(_Connection):
         super().__init__(State.AWAIT_HELLO)
         self.hello: Hello | None = None
         self._nonce = ""
+        # Requests for a system report not answered yet (oldest first), to tell an answer from
+        # a report nobody asked for.
+        self._sysinfo_asked: OrderedDict[str, None] = OrderedDict()
 
     def receive(self, frame: str | bytes) -> list[Event]:
         if self.closed:
             return []
         try:
+            problem = self._unusable(frame)
+            if problem is not None:
+                raise problem
             message = parse_agent_message(frame)
         except ProtocolError as error:
             if self.state in (State.AWAIT_HELLO, State.AWAIT_PROOF):
@@ -269,6 +308,13 @@ class ServerConnection(_Connection):
             return [ProofAccepted()]
         if self.state is State.ESTABLISHED:
             if isinstance(message, SysinfoReport):
+                if message.request_id not in self._sysinfo_asked:
+                    return self._bad(
+                        "unsolicited_report",
+                        f"No system report was asked for with id '{message.request_id}'; "
+                        "it was dropped.",
+                    )
+                del self._sysinfo_asked[message.request_id]
                 return [SysinfoReceived(message.request_id, message.info)]
             if isinstance(message, FileTransferred):
                 return [FileTransferReported(message)]
@@ -301,6 +347,9 @@ class ServerConnection(_Connection):
         return [Closed(code, message)]
 
     def request_sysinfo(self, request_id: str) -> None:
+        self._sysinfo_asked[request_id] = None
+        while len(self._sysinfo_asked) > MAX_PENDING_SYSINFO:
+            self._sysinfo_asked.popitem(last=False)
         self._send(SysinfoRequest(type="sysinfo_request", request_id=request_id))
 
     def end_session(self, reason: str) -> None:

@@ -1,8 +1,9 @@
 """Control-channel messages (JSON text frames). Version 1.
 
-A frame is one JSON object with a "type". Unknown types, missing or extra fields, wrong types
-and oversized frames are protocol errors: they are answered with an "error" message and never
-raise out of the parser."""
+A frame is one JSON object with a "type", sent as a WebSocket text frame. Unknown types, missing
+or extra fields, wrong types, binary frames and oversized frames (over HANDSHAKE_FRAME_BYTES
+before the handshake is over, MAX_FRAME_BYTES after) are protocol errors: they are answered with
+an "error" message (a "refused" one before the handshake) and never raise out of the parser."""
 
 from __future__ import annotations
 
@@ -12,6 +13,11 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapte
 
 PROTOCOL_VERSION = 1
 MAX_FRAME_BYTES = 1024 * 1024
+# Until the handshake is over a peer has proved nothing: `hello` and `proof` (and the server's
+# `challenge`/`welcome`/`refused`) fit in a few KiB even with every text field at its longest.
+HANDSHAKE_FRAME_BYTES = 16 * 1024
+# System reports the server asked for and has not received yet; older requests are forgotten.
+MAX_PENDING_SYSINFO = 4
 
 Text = Annotated[str, StringConstraints(max_length=500)]
 Code = Annotated[str, StringConstraints(min_length=1, max_length=64)]

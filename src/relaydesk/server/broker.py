@@ -1,40 +1,90 @@
 """In-process publish/subscribe: the embedded default. Every subscriber gets every event of its
-topic; a slow subscriber's queue is bounded and drops its oldest events rather than growing."""
+topic, through a queue bounded in events and in bytes (an event's size is its JSON). A subscriber
+that falls further behind than that is cut off: its iteration raises FellBehind, and the edge
+that feeds a socket from it closes that socket (the console and the portal page reconnect and
+start again from a fresh snapshot; the agent reconnects). Nothing is dropped silently."""
 
 from __future__ import annotations
 
 import asyncio
-from collections import defaultdict
+import json
+import logging
+from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from relaydesk.server.domain.notifications import FellBehind
+
+log = logging.getLogger(__name__)
+
 QUEUE_LIMIT = 1000
+QUEUE_BYTES = 4 * 1024 * 1024  # four of the largest messages an agent may send
+
+
+def event_size(event: dict[str, Any]) -> int:
+    return len(json.dumps(event, separators=(",", ":"), default=str).encode())
+
+
+class _Subscriber:
+    """One subscription's queue: events waiting, their bytes, and whether it was cut off."""
+
+    def __init__(self, topic: str) -> None:
+        self.topic = topic
+        self.events: deque[tuple[dict[str, Any], int]] = deque()
+        self.bytes = 0
+        self.fell_behind: FellBehind | None = None
+        self.waiting = asyncio.Event()
+
+    def put(self, event: dict[str, Any], size: int) -> None:
+        if self.fell_behind is not None:
+            return
+        if len(self.events) >= QUEUE_LIMIT or self.bytes + size > QUEUE_BYTES:
+            self.fell_behind = FellBehind(self.topic, len(self.events) + 1, self.bytes + size)
+            self.events.clear()
+            self.bytes = 0
+            log.warning("%s", self.fell_behind)
+        else:
+            self.events.append((event, size))
+            self.bytes += size
+        self.waiting.set()
+
+    async def get(self) -> dict[str, Any]:
+        while not self.events:
+            if self.fell_behind is not None:
+                raise self.fell_behind
+            self.waiting.clear()
+            await self.waiting.wait()
+        event, size = self.events.popleft()
+        self.bytes -= size
+        return event
 
 
 class MemoryBroker:
     def __init__(self) -> None:
-        self._subscribers: dict[str, set[asyncio.Queue[dict[str, Any]]]] = defaultdict(set)
+        self._subscribers: dict[str, set[_Subscriber]] = {}
 
     async def publish(self, topic: str, event: dict[str, Any]) -> None:
-        for queue in list(self._subscribers.get(topic, ())):
-            if queue.full():
-                queue.get_nowait()
-            queue.put_nowait(event)
+        subscribers = list(self._subscribers.get(topic, ()))
+        if not subscribers:
+            return
+        size = event_size(event)
+        for subscriber in subscribers:
+            subscriber.put(event, size)
 
     @asynccontextmanager
     async def subscribe(self, topic: str) -> AsyncIterator[AsyncIterator[dict[str, Any]]]:
-        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(QUEUE_LIMIT)
-        self._subscribers[topic].add(queue)
+        subscriber = _Subscriber(topic)
+        self._subscribers.setdefault(topic, set()).add(subscriber)
 
         async def events() -> AsyncIterator[dict[str, Any]]:
             while True:
-                yield await queue.get()
+                yield await subscriber.get()
 
         try:
             yield events()
         finally:
-            self._subscribers[topic].discard(queue)
+            self._subscribers[topic].discard(subscriber)
             if not self._subscribers[topic]:
                 del self._subscribers[topic]
 

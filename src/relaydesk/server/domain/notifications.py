@@ -14,12 +14,23 @@ from typing import Any, Protocol
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
+class FellBehind(Exception):  # noqa: N818 (a fact about the subscriber, not an error of ours)
+    """A subscriber's queue passed its bound (events or bytes): its iteration ends with this, and
+    whoever feeds a socket from it closes that socket; the other end reconnects."""
+
+    def __init__(self, topic: str, events: int, size: int) -> None:
+        super().__init__(
+            f"a subscriber of {topic} fell behind ({events} events, {size} bytes waiting); cut off"
+        )
+        self.topic = topic
+
+
 class Broker(Protocol):
     async def publish(self, topic: str, event: dict[str, Any]) -> None: ...
 
-    def subscribe(
-        self, topic: str
-    ) -> AbstractAsyncContextManager[AsyncIterator[dict[str, Any]]]: ...
+    def subscribe(self, topic: str) -> AbstractAsyncContextManager[AsyncIterator[dict[str, Any]]]:
+        """The topic's events in order; raises FellBehind once too many are waiting."""
+        ...
 
 
 def org_topic(organisation_id: int) -> str:

@@ -6,17 +6,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import Counter
 from typing import Any
 
 from fastapi import WebSocket, WebSocketDisconnect
 
 from relaydesk.protocol import control
-from relaydesk.protocol.messages import FileGrant, ResumeCredential, SessionKeyCredential
+from relaydesk.protocol.messages import (
+    HANDSHAKE_FRAME_BYTES,
+    FileGrant,
+    ResumeCredential,
+    SessionKeyCredential,
+)
+from relaydesk.server.api.deps import client_ip
 from relaydesk.server.db.models import SessionKey
-from relaydesk.server.domain import files, session_keys, support_sessions
-from relaydesk.server.domain.errors import DomainError
-from relaydesk.server.domain.notifications import agent_topic
+from relaydesk.server.domain import files, portal, session_keys, support_sessions
+from relaydesk.server.domain.errors import DomainError, RateLimited
+from relaydesk.server.domain.notifications import FellBehind, agent_topic
 from relaydesk.server.domain.session_keys import KeyRefusal
+from relaydesk.server.realtime import limits
 from relaydesk.server.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -36,6 +44,7 @@ class AgentLink:
         self._send_lock = asyncio.Lock()
         self._stack = contextlib.AsyncExitStack()
         self._tasks: list[asyncio.Task[None]] = []
+        self._bad_frames = BadFrameLog()
 
     async def flush(self) -> None:
         async with self._send_lock:
@@ -45,16 +54,29 @@ class AgentLink:
     async def run(self) -> None:
         try:
             while not self.connection.closed:
-                frame = await asyncio.wait_for(
-                    self.websocket.receive_text(), timeout=HEARTBEAT_SECONDS * 3
+                message = await asyncio.wait_for(
+                    self.websocket.receive(), timeout=HEARTBEAT_SECONDS * 3
+                )
+                if message["type"] == "websocket.disconnect":
+                    self._closed_by_peer(message.get("code"))
+                    return
+                # Binary frames are the peer's fault, answered by the protocol like any other.
+                frame: str | bytes = (
+                    message["text"]
+                    if message.get("text") is not None
+                    else message.get("bytes", b"")
                 )
                 for event in self.connection.receive(frame):
                     await self.handle(event)
+                # Before anything goes out: the limit for the next frame is the state's (the
+                # handshake's few KiB until the welcome, then MAX_FRAME_BYTES).
+                limits.limit_message_size(self.websocket, self.connection.max_frame_bytes)
                 await self.flush()
             await self.websocket.close(code=1000)
         except (WebSocketDisconnect, TimeoutError, RuntimeError):
             pass
         finally:
+            self._bad_frames.summarise(self.ip)
             for task in self._tasks:
                 task.cancel()
             await self._stack.aclose()
@@ -63,6 +85,14 @@ class AgentLink:
             if self.session_id is not None and not self.ended:
                 async with self.runtime.transaction() as db:
                     await support_sessions.agent_disconnected(db, self.session_id)
+
+    def _closed_by_peer(self, code: int | None) -> None:
+        if code == limits.MESSAGE_TOO_BIG:
+            log.info(
+                "agent channel from %s closed: a message over %d bytes (1009)",
+                self.ip,
+                self.connection.max_frame_bytes,
+            )
 
     def _refuse(self, refusal: KeyRefusal) -> None:
         self.connection.refuse(refusal.code, refusal.message)
@@ -88,7 +118,9 @@ class AgentLink:
             async with self.runtime.transaction() as db:
                 assert self.session_id is not None
                 await support_sessions.agent_cleaned_up(db, self.session_id, event.cleaned_up)
-        elif isinstance(event, control.Closed | control.BadFrame | control.PeerError):
+        elif isinstance(event, control.BadFrame):
+            self._bad_frames.note(self.ip, event)
+        elif isinstance(event, control.Closed | control.PeerError):
             log.info("agent channel from %s: %s (%s)", self.ip, event.code, event.message)
 
     async def on_hello(self, event: control.HelloReceived) -> None:
@@ -111,9 +143,13 @@ class AgentLink:
                         self._refuse(found)
                         return
                     self.session_id = found.id
+        except RateLimited as error:
+            log.warning("agent key guessing from %s refused", self.ip)
+            async with self.runtime.transaction() as db:
+                await portal.agent_key_guessing_refused(db, self.ip, self.runtime.refusals)
+            self.connection.refuse(error.code, error.message)
+            return
         except DomainError as error:
-            if error.code == "too_many_attempts":
-                log.warning("agent key guessing from %s refused", self.ip)
             self.connection.refuse(error.code, error.message)
             return
         self.connection.challenge()
@@ -147,6 +183,12 @@ class AgentLink:
         self._tasks.append(asyncio.create_task(self._heartbeat()))
 
     async def _forward(self, events: Any) -> None:
+        try:
+            await self._forward_commands(events)
+        except FellBehind:
+            await limits.close_fallen_behind(self.websocket)  # the agent comes back (resume)
+
+    async def _forward_commands(self, events: Any) -> None:
         async for command in events:
             if command["type"] == "end":
                 self.connection.end_session(command["reason"])
@@ -178,7 +220,27 @@ class AgentLink:
                 await self.flush()
 
 
+class BadFrameLog:
+    """Frames an agent got wrong are answered one by one but logged once per kind and channel,
+    with a count when the channel closes, so that a flood cannot fill the log."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+
+    def note(self, ip: str, event: control.BadFrame) -> None:
+        self.counts[event.code] += 1
+        if self.counts[event.code] == 1:
+            log.info("agent channel from %s: %s (%s)", ip, event.code, event.message)
+
+    def summarise(self, ip: str) -> None:
+        repeated = {code: n for code, n in self.counts.items() if n > 1}
+        if repeated:
+            log.info("agent channel from %s: bad frames dropped in all: %s", ip, repeated)
+
+
 async def agent_endpoint(websocket: WebSocket) -> None:
+    # The protocol's limit before the handshake, checked as each frame's header arrives.
+    limits.limit_message_size(websocket, HANDSHAKE_FRAME_BYTES)
     await websocket.accept()
-    ip = websocket.client.host if websocket.client else ""
+    ip = client_ip(websocket)
     await AgentLink(websocket.app.state.runtime, websocket, ip).run()

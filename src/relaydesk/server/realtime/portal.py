@@ -12,9 +12,10 @@ from relaydesk.server.api import presenters
 from relaydesk.server.api import support_schemas as s
 from relaydesk.server.domain.customer import CustomerView, customer_view
 from relaydesk.server.domain.errors import DomainError
-from relaydesk.server.domain.notifications import session_topic
+from relaydesk.server.domain.notifications import FellBehind, session_topic
 from relaydesk.server.realtime import bearer
 from relaydesk.server.realtime.console import _until_closed, same_origin
+from relaydesk.server.realtime.limits import close_fallen_behind
 from relaydesk.server.runtime import Runtime
 
 AGENT_WAIT_POLL_SECONDS = 1.0
@@ -35,6 +36,13 @@ def _snapshot(view: CustomerView) -> dict[str, object]:
 
 
 async def _follow(runtime: Runtime, websocket: WebSocket, token: str) -> None:
+    try:
+        await _follow_session(runtime, websocket, token)
+    except FellBehind:
+        await close_fallen_behind(websocket)
+
+
+async def _follow_session(runtime: Runtime, websocket: WebSocket, token: str) -> None:
     last_status = None
     while True:
         async with runtime.transaction() as db:

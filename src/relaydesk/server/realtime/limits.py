@@ -1,0 +1,40 @@
+"""What one WebSocket may cost the server: how large a message its peer may send, and what
+happens when its listener falls behind (the broker's FellBehind)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from fastapi import WebSocket, WebSocketDisconnect
+from websockets.protocol import Protocol
+
+MESSAGE_TOO_BIG = 1009
+TRY_AGAIN_LATER = 1013
+CLOSE_SECONDS = 5.0  # a peer that reads nothing cannot take the close frame either
+
+
+def limit_message_size(websocket: WebSocket, max_bytes: int) -> bool:
+    """Makes the server refuse a message over max_bytes as soon as its frame header arrives,
+    before its payload is read (close code 1009). Call it before accepting, and again whenever
+    the limit changes; it applies from the next frame on. uvicorn's limit (ws_max_size) is one
+    for every WebSocket, so this reaches the connection's websockets protocol object behind the
+    ASGI receive callable (uvicorn's websockets-sansio implementation, which `relaydesk serve`
+    uses). False where that is not available: the caller's own check after receiving is then the
+    only one."""
+    connection = getattr(getattr(websocket, "_receive", None), "__self__", None)
+    protocol = getattr(connection, "conn", None)
+    if not isinstance(protocol, Protocol):
+        return False
+    protocol.max_message_size = max_bytes
+    return True
+
+
+async def close_fallen_behind(websocket: WebSocket) -> None:
+    """The socket's listener fell behind: close it so that its peer reconnects and starts from
+    a fresh snapshot, rather than having missed events."""
+    with contextlib.suppress(RuntimeError, WebSocketDisconnect, TimeoutError):
+        await asyncio.wait_for(
+            websocket.close(code=TRY_AGAIN_LATER, reason="too slow to keep up; reconnect"),
+            CLOSE_SECONDS,
+        )
