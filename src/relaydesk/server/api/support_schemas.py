@@ -29,11 +29,6 @@ class SessionKeyCreate(Request):
         description="The device group the customer's computer joins; required when the "
         "technician's roles reach only some groups (GET /session-keys/device-groups).",
     )
-    device_group_id: Id | None = Field(
-        default=None,
-        description="The device group the customer's computer joins; required when the "
-        "technician's roles reach only some groups (GET /session-keys/device-groups).",
-    )
 
 
 class SessionKeyIssued(Response):
@@ -54,7 +49,6 @@ class DeviceOut(Response):
     os: str
     os_version: str
     username: str
-    device_group_id: int | None
     device_group_id: int | None
 
 

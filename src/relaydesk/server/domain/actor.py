@@ -57,24 +57,6 @@ class Actor:
                 permission=permission.value,
             )
 
-    def may(self, permission: Permission, device: Device) -> bool:
-        """Whether the permission applies to this device: rights exercised on devices count
-        only from role assignments whose scope holds the device's group (GOV-3)."""
-        if permission in DEVICE_PERMISSIONS:
-            return self.permissions.has_for_group(permission, device.device_group_id)
-        return self.permissions.has(permission)
-
-    def require_on(self, permission: Permission, device: Device) -> None:
-        """Like require, for a device whose session the technician already sees."""
-        self.require(permission)
-        if not self.may(permission, device):
-            raise Forbidden(
-                "permission_denied",
-                f"Your permission '{PERMISSION_LABELS[permission]}' does not extend to this "
-                "device's group.",
-                permission=permission.value,
-            )
-
 
 @dataclass(frozen=True)
 class SystemActor:

@@ -15,7 +15,6 @@ from relaydesk.server.db.models import Organisation, Portal, SessionKey, utcnow
 from relaydesk.server.domain import audit
 from relaydesk.server.domain.actor import Actor
 from relaydesk.server.domain.device_groups import group_for_key
-from relaydesk.server.domain.device_groups import group_for_key
 from relaydesk.server.domain.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable
 from relaydesk.server.domain.ownership import get_owned
 from relaydesk.server.domain.permissions import Permission
