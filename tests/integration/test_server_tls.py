@@ -125,6 +125,7 @@ def test_hsts_secure_cookies_and_the_portal_command_pin_the_server(
     fetched = subprocess.run(shlex.split(fetch), capture_output=True, text=True, timeout=60)
     assert fetched.returncode == 0, fetched.stderr
     script = fetched.stdout
+    assert subprocess.run(["sh", "-n"], input=script, text=True).returncode == 0
     assert f"SERVER='{tls_server.url}'" in script
     assert f"--pin-sha256 '{tls_server.tls_fingerprint}'" in script
     assert f"--pinnedpubkey '{pin}'" in script  # the wheel comes from the same server only
@@ -196,3 +197,17 @@ def test_behind_a_tls_proxy_hsts_and_secure_cookies_without_pins(
         assert command == f"curl -fsSL '{public}/portal/agent.sh' | sh -s -- --key {key}"
         script = client.get("/portal/agent.sh").text
         assert "--pin-sha256" not in script and "--insecure" not in script
+
+
+def test_unusable_certificate_options_are_explained(tmp_path: Path) -> None:
+    server = RelaydeskServer(tmp_path / "data", tmp_path / "server.log")
+    missing = tmp_path / "missing.pem"
+    no_key = server.run("serve", "--tls-cert", str(missing))
+    assert no_key.returncode != 0
+    assert "--tls-cert needs --tls-key" in no_key.stderr and "Traceback" not in no_key.stderr
+    unreadable = server.run("serve", "--tls-cert", str(missing), "--tls-key", str(missing))
+    assert unreadable.returncode != 0
+    assert f"cannot read the TLS certificate {missing}" in unreadable.stderr
+    assert "Traceback" not in unreadable.stderr
+    wrong = server.run("serve", "--tls", "homemade")
+    assert wrong.returncode == 2 and "invalid choice: 'homemade'" in wrong.stderr
