@@ -9,7 +9,7 @@ import { formatDateTime } from "../shared/format";
 import { useAction, useDocumentTitle, useLoad } from "../shared/hooks";
 import { useMe, useSession } from "../shared/session";
 import { TotpEnrolment } from "../shared/TotpEnrolment";
-import { Badge, Card, ConfirmButton, CopyButton, ErrorNotice, Field, Loading, Notice } from "../shared/ui";
+import { Badge, Card, Checkbox, ConfirmButton, CopyButton, ErrorNotice, Field, Loading, Notice } from "../shared/ui";
 
 export function AccountPage() {
   const { t } = useI18n();
@@ -39,6 +39,7 @@ function PasswordCard() {
   const [confirmation, setConfirmation] = useState("");
   const [problem, setProblem] = useState<string | null>(null);
   const [changed, setChanged] = useState(false);
+  const [keepTokens, setKeepTokens] = useState(false);
   const action = useAction();
   const submit = (event: Event) => {
     event.preventDefault();
@@ -48,7 +49,9 @@ function PasswordCard() {
     if (wrong) return;
     void action.run(async () => {
       const state = await call(
-        api.POST("/api/v1/me/password", { body: { current_password: current, new_password: next } }),
+        api.POST("/api/v1/me/password", {
+          body: { current_password: current, new_password: next, keep_api_tokens: keepTokens },
+        }),
       );
       setAuth(state);
       setCurrent("");
@@ -67,6 +70,13 @@ function PasswordCard() {
           onNext={setNext}
           onConfirmation={setConfirmation}
           problem={problem}
+        />
+        <p class="muted">{t("account.password.others_signed_out")}</p>
+        <Checkbox
+          label={t("account.password.keep_api_tokens")}
+          checked={keepTokens}
+          onChange={setKeepTokens}
+          testid="account-password-keep-tokens"
         />
         <ErrorNotice error={action.error} />
         {changed && (

@@ -374,6 +374,15 @@ function UserEditor({
       onChanged();
     });
   };
+  const [resetPassword, setResetPassword] = useState<string | null>(null);
+  const reset = () => {
+    void danger.run(async () => {
+      const answer = await call(
+        api.POST("/api/v1/users/{user_id}/password-reset", { params: { path: { user_id: user.id } } }),
+      );
+      setResetPassword(answer.initial_password);
+    });
+  };
 
   return (
     <Card
@@ -401,6 +410,18 @@ function UserEditor({
       <div class="subsection danger-zone">
         <h3>{t("admin.users.account_state")}</h3>
         <ErrorNotice error={danger.error} />
+        {resetPassword && (
+          <Notice kind="success" testid="user-password-reset">
+            <p>{t("admin.users.password_reset_done", { name: user.name })}</p>
+            <div class="secret-row">
+              <code class="secret" data-testid="reset-password">
+                {resetPassword}
+              </code>
+              <CopyButton text={resetPassword} testid="reset-password-copy" />
+            </div>
+            <p class="muted">{t("admin.users.initial_password_once")}</p>
+          </Notice>
+        )}
         <div class="form-actions">
           {user.is_active ? (
             <button
@@ -423,6 +444,13 @@ function UserEditor({
               {t("admin.users.reactivate")}
             </button>
           )}
+          <ConfirmButton
+            label={t("admin.users.reset_password")}
+            question={t("admin.users.reset_password_question", { name: user.name })}
+            testid="user-password-reset-button"
+            disabled={danger.busy || user.id === me.id}
+            onConfirm={reset}
+          />
           <ConfirmButton
             label={t("admin.users.delete")}
             question={t("admin.users.delete_question", { name: user.name })}

@@ -131,7 +131,10 @@ function PasswordChangeForm({
     void action.run(async () => {
       onDone(
         await call(
-          api.POST("/api/v1/me/password", { body: { current_password: current, new_password: next } }),
+          api.POST("/api/v1/me/password", {
+            // A first sign-in's one-time password: no tokens of the user exist to keep.
+            body: { current_password: current, new_password: next, keep_api_tokens: false },
+          }),
         ),
       );
     });

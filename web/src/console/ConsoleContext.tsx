@@ -86,7 +86,12 @@ export function ConsoleProvider({ children }: { children: ComponentChildren }) {
     const socket = new LiveSocket({
       url: () => socketUrl(CONSOLE_WS, window.location),
       finalCodes: FINAL_CODES,
-      onState: (connection) => dispatch({ type: "connection", state: connection }),
+      onState: (connection) => {
+        dispatch({ type: "connection", state: connection });
+        // Closed for good: signed out here or elsewhere, the password changed, the account
+        // deactivated. Asking who we are lets the app show the sign-in page if so.
+        if (connection === "closed") call(api.GET("/api/v1/me")).catch(() => undefined);
+      },
       onOpen: (reconnected) => {
         // Whatever was said while the socket was down: catch up on the open tabs' chat.
         if (reconnected) sync({ refresh: latest.current.tabs.map((tab) => tab.session.id) });

@@ -393,6 +393,8 @@ export const fr: Catalogue = {
   "account.title": "Votre compte",
   "account.password.title": "Mot de passe",
   "account.password.changed": "Votre mot de passe a été modifié.",
+  "account.password.others_signed_out": "Vos autres connexions prennent fin au changement de mot de passe : tous les autres navigateurs sont déconnectés.",
+  "account.password.keep_api_tokens": "Garder mes jetons d’API valides (sinon ils sont révoqués)",
   "account.totp.title": "Vérification en deux étapes",
   "account.totp.about":
     "Un code d’une application d’authentification vous est demandé après votre mot de passe à la connexion.",
@@ -437,6 +439,9 @@ export const fr: Catalogue = {
   "admin.users.create": "Créer l’utilisateur",
   "admin.users.created": "{name} a été créé. Transmettez-lui ce mot de passe à usage unique :",
   "admin.users.initial_password_once": "Il n’est affiché que maintenant.",
+  "admin.users.reset_password": "Réinitialiser le mot de passe",
+  "admin.users.reset_password_question": "Donner à {name} un nouveau mot de passe à usage unique ? Toutes les connexions et tous les jetons d’API de {name} prennent fin immédiatement.",
+  "admin.users.password_reset_done": "Nouveau mot de passe à usage unique pour {name} ; toutes les connexions et tous les jetons d’API de cet utilisateur ont pris fin.",
   "admin.users.name": "Nom",
   "admin.users.email": "Adresse e-mail",
   "admin.users.title": "Fonction",
