@@ -4,16 +4,14 @@ exponential backoff and jitter after the network or the server goes away (REL-1)
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import random
-import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlparse, urlunparse
 
 import websockets
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from relaydesk.agent import sysinfo
@@ -23,6 +21,7 @@ from relaydesk.agent.modes import (
     AgentMode,
     Outcome,
 )
+from relaydesk.agent.server_tls import ServerTls, TlsMismatch
 from relaydesk.agent.tools import files_handler, tool_handlers
 from relaydesk.agent.tunnels import TunnelManager
 from relaydesk.protocol import control
@@ -50,31 +49,6 @@ def control_url(server: str) -> str:
     if scheme is None or not parsed.netloc:
         raise ValueError(f"'{server}' is not a server address (expected https://host[:port])")
     return urlunparse((scheme, parsed.netloc, parsed.path.rstrip("/") + "/agent/ws", "", "", ""))
-
-
-def _ssl_context(url: str, pin_sha256: str | None) -> ssl.SSLContext | None:
-    if not url.startswith("wss://"):
-        return None
-    context = ssl.create_default_context()
-    if pin_sha256:
-        # The pinned fingerprint replaces the certificate authorities: self-signed is fine,
-        # any other certificate is refused after the handshake (see _pinned_certificate_ok).
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    return context
-
-
-def _pinned_certificate_ok(ws: ClientConnection, pin_sha256: str) -> bool:
-    ssl_object = ws.transport.get_extra_info("ssl_object")
-    if ssl_object is None:
-        return False
-    der = ssl_object.getpeercert(binary_form=True)
-    fingerprint = hashlib.sha256(der or b"").hexdigest()
-    return fingerprint == pin_sha256.lower().replace(":", "").removeprefix("sha256")
-
-
-class TlsMismatch(Exception):
-    pass
 
 
 async def _converse(
@@ -156,30 +130,20 @@ async def run(
     backoff: Backoff = Backoff(),
 ) -> Outcome:
     url = control_url(server)
-    context = _ssl_context(url, pin_sha256)
-    tunnels = TunnelManager(
-        url,
-        context,
-        tool_handlers(),
-        status,
-        verify=lambda ws: not pin_sha256 or _pinned_certificate_ok(ws, pin_sha256),
-        files_handler=files_handler(),
-    )
+    tls = ServerTls(pin_sha256)
+    tunnels = TunnelManager(url, tls, tool_handlers(), status, files_handler=files_handler())
     attempt = 0
     unreachable_since: float | None = None
     while True:
         try:
-            async with connect(
+            async with tls.open(
                 url,
-                ssl=context,
                 compression=None,
                 max_size=MAX_FRAME_BYTES,
                 open_timeout=10,
                 ping_interval=20,
                 ping_timeout=20,
             ) as ws:
-                if pin_sha256 and not _pinned_certificate_ok(ws, pin_sha256):
-                    raise TlsMismatch
                 attempt, unreachable_since = 0, None
                 outcome = await _converse(ws, mode, status, tunnels)
                 if outcome is not None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from relaydesk import __version__
 from relaydesk.agent import link
 from relaydesk.agent.modes import EXIT_ERROR, AttendedMode
+from relaydesk.agent.server_tls import normalised_pin
 
 
 def status(line: str) -> None:
@@ -59,7 +60,11 @@ def main(argv: list[str] | None = None) -> int:
         )
         return EXIT_ERROR
     try:
-        link.control_url(args.server)
+        url = link.control_url(args.server)
+        if args.pin_sha256:
+            normalised_pin(args.pin_sha256)
+            if not url.startswith("wss://"):
+                raise ValueError("--pin-sha256 needs an https:// server address")
     except ValueError as error:
         print(f"relaydesk-agent: {error}", file=sys.stderr)
         return EXIT_ERROR

@@ -6,16 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 from urllib.parse import quote
 
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
+from relaydesk.agent.server_tls import ServerTls, TlsMismatch
 from relaydesk.protocol import bearer, control
 from relaydesk.protocol.messages import FileGrant, FileTransferred
 
@@ -83,17 +83,15 @@ class TunnelManager:
     def __init__(
         self,
         control_url: str,
-        ssl_context: ssl.SSLContext | None,
+        tls: ServerTls,
         handlers: dict[str, Handler],
         status: Status,
-        verify: Callable[[ClientConnection], bool] = lambda _: True,
         files_handler: FilesHandler | None = None,
     ) -> None:
         self.base = control_url.removesuffix("/agent/ws")
-        self.ssl_context = ssl_context
+        self.tls = tls  # the control channel's: a pinned certificate is checked before the token
         self.handlers = handlers
         self.status = status
-        self.verify = verify
         self.input = InputSwitch()
         self.files_handler = files_handler
         self._tasks: dict[str, asyncio.Task[None]] = {}
@@ -131,22 +129,25 @@ class TunnelManager:
             task.cancel()
 
     async def _serve(self, request: control.TunnelRequested) -> None:
+        try:
+            await self._serve_tool(request)
+        except TlsMismatch as mismatch:
+            self.status(f"Tool not opened: {request.kind}. {mismatch}")
+
+    async def _serve_tool(self, request: control.TunnelRequested) -> None:
         url = f"{self.base}/relay/{quote(request.tunnel_id)}"
         handler = self.handlers.get(request.kind)
         files = self.files_handler if request.kind == "files" and request.files else None
         with contextlib.suppress(OSError, ConnectionClosed, asyncio.CancelledError):
-            async with connect(
+            async with self.tls.open(
                 url,
                 subprotocols=[Subprotocol(p) for p in bearer.offered(request.token)],
-                ssl=self.ssl_context,
                 compression=None,
                 max_size=None,
                 open_timeout=10,
                 # Files move in 512 KiB frames: a short queue keeps the agent's memory small.
                 max_queue=4 if request.kind == "files" else 16,
             ) as websocket:
-                if not self.verify(websocket):
-                    return
                 if files is not None and request.files is not None:
                     self.status(f"Tool opened: files (for {request.files.technician}).")
                     await files(
