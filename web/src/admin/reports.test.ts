@@ -13,7 +13,7 @@ const SESSION: SupportSession = {
   owner_id: 1,
   owner_name: "Ada",
   position: null,
-  device: { id: 1, hostname: "laptop", os: "Linux", os_version: "6.1", username: "zoe" },
+  device: { id: 1, hostname: "laptop", os: "Linux", os_version: "6.1", username: "zoe", device_group_id: null },
   created_at: "2025-01-01T10:00:00Z",
   queued_at: "2025-01-01T10:00:00Z",
   accepted_at: "2025-01-01T10:02:00Z",

@@ -1,5 +1,7 @@
-/** "Generate session key" (ATT-1): validity and portal, then the key and its link to copy or
- * to e-mail to the customer. */
+/** "Generate session key" (ATT-1): validity, portal and the device group the customer's computer
+ * joins (GOV-3: offered only when groups exist; the server refuses a group outside the
+ * technician's scope, or none when his roles reach only some groups), then the key and its link
+ * to copy or to e-mail to the customer. */
 
 import { useState } from "preact/hooks";
 import { api, call, send, type Portal, type SessionKeyIssued, type ValidityMinutes } from "../api/client";
@@ -20,6 +22,8 @@ export const VALIDITY_CHOICES: { minutes: ValidityMinutes; label: MessageKey }[]
 export function SessionKeyDialog({ onClose }: { onClose: () => void }) {
   const { t } = useI18n();
   const portals = useLoad(() => call(api.GET("/api/v1/portals")));
+  const groups = useLoad(() => call(api.GET("/api/v1/session-keys/device-groups")));
+  const [groupId, setGroupId] = useState<number | null>(null);
   const [validity, setValidity] = useState<ValidityMinutes>(60);
   const [portalId, setPortalId] = useState<number | null>(null);
   const [issued, setIssued] = useState<SessionKeyIssued | null>(null);
@@ -34,7 +38,7 @@ export function SessionKeyDialog({ onClose }: { onClose: () => void }) {
       setIssued(
         await call(
           api.POST("/api/v1/session-keys", {
-            body: { validity_minutes: validity, portal_id: chosenPortal },
+            body: { validity_minutes: validity, portal_id: chosenPortal, device_group_id: groupId },
           }),
         ),
       );
@@ -81,7 +85,26 @@ export function SessionKeyDialog({ onClose }: { onClose: () => void }) {
               ))}
             </select>
           </Field>
-          <ErrorNotice error={portals.error ?? action.error} />
+          {(groups.data?.length ?? 0) > 0 && (
+            <Field label={t("key.device_group")} hint={t("key.device_group_hint")}>
+              <select
+                value={groupId ?? ""}
+                data-testid="key-device-group"
+                onChange={(event) => {
+                  const value = event.currentTarget.value;
+                  setGroupId(value === "" ? null : Number(value));
+                }}
+              >
+                <option value="">{t("key.no_device_group")}</option>
+                {(groups.data ?? []).map((group) => (
+                  <option key={group.id} value={group.id}>
+                    {group.name}
+                  </option>
+                ))}
+              </select>
+            </Field>
+          )}
+          <ErrorNotice error={portals.error ?? groups.error ?? action.error} />
           <SaveCancel
             label={t("key.generate")}
             testid="key-generate"
