@@ -37,6 +37,7 @@ from bench.demo_server import Server  # noqa: E402
 from tests.fixtures.guessing import KeyGuessers  # noqa: E402
 from tests.integration.technician import Technician  # noqa: E402
 
+EXPECTED = {"session_key_unknown", "too_many_attempts"}
 SCENARIOS = {
     "default_budget": {},
     "unlimited_budget": {"RELAYDESK_KEY_FAILURES_PER_WINDOW": "100000000"},
@@ -100,6 +101,8 @@ def measure(server: Server, rounds: int, samples: int, reference: bool) -> dict[
             time.sleep(1)  # every guesser under way
             guessing += queue_latencies(technician, samples)
         guesses += sum(guessers.total().values())
+        odd = {k: v for k, v in guessers.total().items() if k not in EXPECTED}
+        assert not odd, odd
         if reference:
             with HealthFlood(server.url):
                 time.sleep(1)
