@@ -45,6 +45,8 @@ from bench.demo_server import BIN, Server, free_port  # noqa: E402
 from tests.integration.files_client import FilesClient, sha256_of  # noqa: E402
 from tests.integration.technician import Technician  # noqa: E402
 
+from relaydesk.protocol import bearer  # noqa: E402
+
 MiB = 1024 * 1024
 
 
@@ -211,7 +213,12 @@ async def relay_transfers(
 
     async def tunnel() -> Any:
         opened = technician.post(f"/api/v1/sessions/{sid}/files/tunnel").json()
-        return websockets.connect(base + opened["path"], max_size=None, compression=None)
+        return websockets.connect(
+            base + opened["path"],
+            subprotocols=bearer.offered(opened["token"]),  # the token never goes in the URL
+            max_size=None,
+            compression=None,
+        )
 
     device_copy, back = work / "device" / "uploaded.bin", work / "downloaded.bin"
     async with await tunnel() as ws:

@@ -265,7 +265,9 @@ def through_relay(env: dict[str, str], folder: Path) -> Iterator[int]:
             headers={"x-customer-token": token["customer_token"]},
         )
         tunnel = technician.post(f"/api/v1/sessions/{sid}/screen/tunnel").json()
-        bridge = TunnelBridge(server.url.replace("http://", "ws://") + tunnel["path"])
+        bridge = TunnelBridge(
+            server.url.replace("http://", "ws://") + tunnel["path"], tunnel["token"]
+        )
         yield bridge.port
     finally:
         if agent is not None:
