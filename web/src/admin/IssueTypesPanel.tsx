@@ -1,20 +1,21 @@
 /** Issue types: what a customer can pick on the portal's issue form; each routes the session to
- * one team's queue. */
+ * one team's queue and may put the customer's computer in a device group (GOV-3 scope). */
 
 import { useState } from "preact/hooks";
-import { api, call, send, type IssueType, type Team } from "../api/client";
+import { api, call, send, type DeviceGroup, type IssueType, type Team } from "../api/client";
 import { useI18n } from "../i18n";
 import { useAction, useLoad } from "../shared/hooks";
 import { Link } from "../shared/router";
 import { EditDelete, ListTable, NewButton } from "../shared/crud";
 import { Card, ErrorNotice, Field, fieldError, Loading, Notice, SaveCancel } from "../shared/ui";
 
-async function load(): Promise<{ issueTypes: IssueType[]; teams: Team[] }> {
-  const [issueTypes, teams] = await Promise.all([
+async function load(): Promise<{ issueTypes: IssueType[]; teams: Team[]; groups: DeviceGroup[] }> {
+  const [issueTypes, teams, groups] = await Promise.all([
     call(api.GET("/api/v1/issue-types")),
     call(api.GET("/api/v1/teams")),
+    call(api.GET("/api/v1/device-groups")),
   ]);
-  return { issueTypes, teams };
+  return { issueTypes, teams, groups };
 }
 
 export function IssueTypesPanel() {
@@ -24,8 +25,9 @@ export function IssueTypesPanel() {
   const removal = useAction();
 
   if (data.data === null) return data.error ? <ErrorNotice error={data.error} /> : <Loading />;
-  const { issueTypes, teams } = data.data;
+  const { issueTypes, teams, groups } = data.data;
   const teamNames = new Map(teams.map((team) => [team.id, team.name]));
+  const groupNames = new Map(groups.map((group) => [group.id, group.name]));
   const current = typeof editing === "number" ? issueTypes.find((item) => item.id === editing) ?? null : null;
 
   const remove = (id: number) =>
@@ -53,11 +55,18 @@ export function IssueTypesPanel() {
         )
       )}
       {editing !== null && (
-        <IssueTypeForm key={String(editing)} issueType={current} teams={teams} onDone={done} onCancel={() => setEditing(null)} />
+        <IssueTypeForm
+          key={String(editing)}
+          issueType={current}
+          teams={teams}
+          groups={groups}
+          onDone={done}
+          onCancel={() => setEditing(null)}
+        />
       )}
       <ErrorNotice error={removal.error} />
       <ListTable
-        head={[t("common.name"), t("admin.issue_types.team")]}
+        head={[t("common.name"), t("admin.issue_types.team"), t("admin.issue_types.device_group")]}
         testid="issue-types-table"
         empty={issueTypes.length === 0 ? { text: t("admin.issue_types.none"), testid: "issue-types-empty" } : null}
       >
@@ -67,6 +76,11 @@ export function IssueTypesPanel() {
               {item.name}
             </td>
             <td>{teamNames.get(item.team_id) ?? `#${item.team_id}`}</td>
+            <td data-testid="issue-type-device-group">
+              {item.device_group_id === null
+                ? "—"
+                : groupNames.get(item.device_group_id) ?? `#${item.device_group_id}`}
+            </td>
             <td class="cell-actions">
               <EditDelete
                 testid="issue-type"
@@ -85,22 +99,25 @@ export function IssueTypesPanel() {
 function IssueTypeForm({
   issueType,
   teams,
+  groups,
   onDone,
   onCancel,
 }: {
   issueType: IssueType | null;
   teams: Team[];
+  groups: DeviceGroup[];
   onDone: () => void;
   onCancel: () => void;
 }) {
   const { t } = useI18n();
   const [name, setName] = useState(issueType?.name ?? "");
   const [teamId, setTeamId] = useState<number>(issueType?.team_id ?? teams[0]?.id ?? 0);
+  const [groupId, setGroupId] = useState<number | null>(issueType?.device_group_id ?? null);
   const action = useAction();
 
   const submit = (event: Event) => {
     event.preventDefault();
-    const body = { name: name.trim(), team_id: teamId };
+    const body = { name: name.trim(), team_id: teamId, device_group_id: groupId };
     void action.run(async () => {
       if (issueType) {
         await call(
@@ -139,8 +156,31 @@ function IssueTypeForm({
               ))}
             </select>
           </Field>
+          {groups.length > 0 && (
+            <Field
+              label={t("admin.issue_types.device_group")}
+              hint={t("admin.issue_types.device_group_hint")}
+              error={fieldError(t, action.error, "device_group_id")}
+            >
+              <select
+                value={groupId ?? ""}
+                data-testid="issue-type-device-group-select"
+                onChange={(event) => {
+                  const value = event.currentTarget.value;
+                  setGroupId(value === "" ? null : Number(value));
+                }}
+              >
+                <option value="">{t("admin.issue_types.no_device_group")}</option>
+                {groups.map((group) => (
+                  <option key={group.id} value={group.id}>
+                    {group.name}
+                  </option>
+                ))}
+              </select>
+            </Field>
+          )}
         </div>
-        <ErrorNotice error={action.error} shown={["name", "team_id"]} />
+        <ErrorNotice error={action.error} shown={["name", "team_id", "device_group_id"]} />
         <SaveCancel
           label={issueType ? t("common.save") : t("admin.issue_types.create")}
           testid="issue-type-save"

@@ -556,6 +556,9 @@ export const de: Catalogue = {
   "admin.issue_types.name_hint": "So wie der Kunde es liest, z. B. „Druckerproblem“.",
   "admin.issue_types.team": "Team",
   "admin.issue_types.team_hint": "Sitzungen mit diesem Anliegen warten in der Warteschlange dieses Teams.",
+  "admin.issue_types.device_group": "Gerätegruppe",
+  "admin.issue_types.device_group_hint": "Der Computer des Kunden kommt in diese Gruppe: nur Techniker, deren Rollen sie umfassen, sehen die Sitzung. Ohne Gruppe nur die, deren Rollen alle Geräte umfassen.",
+  "admin.issue_types.no_device_group": "Keine Gruppe",
   "admin.issue_types.none":
     "Noch keine Anliegen: Das Anfrageformular des Portals bleibt geschlossen, bis Sie eines anlegen.",
   "admin.issue_types.no_teams": "Anliegen gehören zu Teams. Legen Sie zuerst ein Team an:",

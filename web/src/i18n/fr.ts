@@ -558,6 +558,9 @@ export const fr: Catalogue = {
   "admin.issue_types.name_hint": "Tel que le client le lit, par ex. « Problème d’imprimante ».",
   "admin.issue_types.team": "Équipe",
   "admin.issue_types.team_hint": "Les sessions de ce type attendent dans la file de cette équipe.",
+  "admin.issue_types.device_group": "Groupe d'appareils",
+  "admin.issue_types.device_group_hint": "L'ordinateur du client rejoint ce groupe : seuls les techniciens dont les rôles le couvrent voient la session. Sans groupe, seuls ceux dont les rôles couvrent tous les appareils.",
+  "admin.issue_types.no_device_group": "Aucun groupe",
   "admin.issue_types.none":
     "Aucun type de demande pour l’instant : le formulaire du portail reste fermé tant que vous n’en ajoutez pas.",
   "admin.issue_types.no_teams": "Les types de demande sont rattachés à des équipes. Créez d’abord une équipe :",
