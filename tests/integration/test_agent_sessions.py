@@ -20,7 +20,7 @@ import websockets
 
 from relaydesk.protocol import identity
 from relaydesk.protocol.messages import DeviceFacts, Hello, SessionKeyCredential
-from tests.fixtures.common import free_port
+from tests.fixtures.common import eventually, free_port
 from tests.integration.technician import Technician, next_event
 
 AGENT = str(Path(sys.executable).parent / "relaydesk-agent")
@@ -97,12 +97,22 @@ def test_unknown_key_makes_the_agent_exit_with_the_reason(relaydesk_server: Any)
     assert "This session key is not known" in output
 
 
-def test_used_key_is_refused(technician: Technician, relaydesk_server: Any) -> None:
+def test_used_key_is_refused(technician: Technician, relaydesk_server: Any, tmp_path: Path) -> None:
     key = technician.new_key()
-    first = start_agent(relaydesk_server.url, key)
+    (tmp_path / "this-computer").mkdir()
+    (tmp_path / "another-computer").mkdir()
+    first = start_agent(relaydesk_server.url, key, tmpdir=tmp_path / "this-computer")
     try:
         technician.wait_for_waiting_session()
-        code, output = finish(start_agent(relaydesk_server.url, key))
+        # On this computer the running agent's folder says so; on another the server refuses.
+        code, output = finish(
+            start_agent(relaydesk_server.url, key, tmpdir=tmp_path / "this-computer")
+        )
+        assert code == 1
+        assert "already running on this computer" in output
+        code, output = finish(
+            start_agent(relaydesk_server.url, key, tmpdir=tmp_path / "another-computer")
+        )
     finally:
         first.kill()
     assert code == 2
@@ -224,3 +234,98 @@ def test_key_link_is_emailed_through_smtp(relaydesk_server_factory: Any, smtp_se
     slug = httpx.get(f"{server.url}/api/v1/portal").json()["portal_slug"]
     assert f"{server.url}/?portal={slug}#key={key}" in body
     assert key in body
+
+
+def event_kinds(technician: Technician, sid: int) -> list[str]:
+    report = technician.http.get(f"/api/v1/reports/sessions/{sid}").json()
+    return [e["kind"] for e in report["events"]]
+
+
+def private_folders(tmpdir: Path) -> list[Path]:
+    """The agents' private folders under the TMPDIR they were given (one per key)."""
+    users = tmpdir / f"relaydesk-agent-{os.getuid()}"
+    return sorted(users.iterdir()) if users.exists() else []
+
+
+def test_a_killed_agent_restarted_with_its_key_resumes_its_session(
+    technician: Technician, relaydesk_server: Any, tmp_path: Path
+) -> None:
+    agent_tmp = tmp_path / "agent-tmp"
+    agent_tmp.mkdir()
+    key = technician.new_key()
+    first = start_agent(relaydesk_server.url, key, tmpdir=agent_tmp)
+    second = None
+    try:
+        sid = technician.wait_for_waiting_session()["id"]
+        assert technician.post(f"/api/v1/sessions/{sid}/accept").status_code == 200
+        [folder] = eventually(
+            lambda: [f for f in private_folders(agent_tmp) if (f / "enrolment").exists()],
+            what="the agent keeps its enrolment in its private folder",
+        )
+        assert folder.stat().st_mode & 0o777 == 0o700
+        assert (folder / "device.key").stat().st_mode & 0o777 == 0o600
+
+        first.kill()  # SIGKILL: no chance to say goodbye or to clean up
+        first.wait(10)
+        eventually(
+            lambda: "agent.disconnected" in event_kinds(technician, sid),
+            what="the technician sees the agent disconnected",
+        )
+        assert private_folders(agent_tmp) == [folder]  # its key pair waits for the restart
+
+        second = start_agent(relaydesk_server.url, key, tmpdir=agent_tmp)
+        kinds = eventually(
+            lambda: (k := event_kinds(technician, sid)) and "agent.reconnected" in k and k,
+            what="the technician sees the agent reconnected to the same session",
+        )
+        assert kinds.index("agent.disconnected") < kinds.index("agent.reconnected")
+        detail = technician.http.get(f"/api/v1/sessions/{sid}").json()["session"]
+        assert detail["status"] == "active"
+        assert technician.queue()["personal"] == []  # no second session was made
+        with technician.console() as console:
+            assert technician.post(f"/api/v1/sessions/{sid}/sysinfo").status_code == 202
+            assert next_event(console, "session.sysinfo")["session_id"] == sid
+
+        technician.post(f"/api/v1/sessions/{sid}/end")
+        code, output = finish(second)
+    finally:
+        first.kill()
+        if second is not None:
+            second.kill()
+    assert code == 0, output
+    assert f"Coming back to session {sid}" in output
+    assert "already been used" not in output
+    assert private_folders(agent_tmp) == [] and list(agent_tmp.iterdir()) == []
+
+
+def test_a_crashed_agents_folder_is_removed_at_the_next_start(
+    technician: Technician, relaydesk_server: Any, tmp_path: Path
+) -> None:
+    agent_tmp = tmp_path / "agent-tmp"
+    agent_tmp.mkdir()
+    crashed = start_agent(relaydesk_server.url, technician.new_key(), tmpdir=agent_tmp)
+    try:
+        sid = technician.wait_for_waiting_session()["id"]
+        [left_behind] = eventually(
+            lambda: [f for f in private_folders(agent_tmp) if (f / "enrolment").exists()],
+            what="the first agent's private folder",
+        )
+        crashed.kill()
+        crashed.wait(10)
+        assert technician.post(f"/api/v1/sessions/{sid}/accept").status_code == 200
+        technician.post(f"/api/v1/sessions/{sid}/end")  # its session ends without it
+        assert left_behind.exists()
+
+        running = start_agent(relaydesk_server.url, technician.new_key(), tmpdir=agent_tmp)
+        try:
+            [own] = eventually(
+                lambda: (
+                    (found := private_folders(agent_tmp)) and left_behind not in found and found
+                ),
+                what="the new agent's folder in place of the crashed one's",
+            )
+            assert own != left_behind and not left_behind.exists()
+        finally:
+            running.kill()
+    finally:
+        crashed.kill()

@@ -11,6 +11,7 @@ from pathlib import Path
 from relaydesk import __version__
 from relaydesk.agent import link
 from relaydesk.agent.modes import EXIT_ERROR, AttendedMode
+from relaydesk.agent.private_folder import PrivateFolderError
 from relaydesk.agent.server_tls import normalised_pin
 
 
@@ -71,8 +72,14 @@ def main(argv: list[str] | None = None) -> int:
     from relaydesk.agent.screen.listener import report_screen_log
 
     report_screen_log(status)
-    mode = AttendedMode(args.key, remove_on_exit=args.remove_on_exit)
+    try:
+        mode = AttendedMode(args.key, url, remove_on_exit=args.remove_on_exit)
+    except PrivateFolderError as error:
+        print(f"relaydesk-agent: {error}", file=sys.stderr)
+        return EXIT_ERROR
     status(f"relaydesk-agent {__version__}: connecting to {args.server}")
+    if mode.session_id is not None:
+        status(f"Coming back to session {mode.session_id} (this computer was in it).")
     try:
         outcome = asyncio.run(
             link.run(

@@ -7,12 +7,12 @@ import getpass
 import platform
 import shutil
 import socket
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from relaydesk import __version__
+from relaydesk.agent.private_folder import PrivateFolder
 from relaydesk.protocol import identity
 from relaydesk.protocol.messages import (
     PROTOCOL_VERSION,
@@ -67,20 +67,27 @@ class AgentMode(Protocol):
 
 
 class AttendedMode:
-    """A temporary agent for one session: it keeps its key pair and enrolment in a private
-    temporary folder, and removes that folder (and anything else it was told to) at the end."""
+    """A temporary agent for one session: it keeps its key pair and enrolment in its private
+    folder (agent/private_folder.py), so that restarted during the session it resumes it, and
+    removes that folder (and anything else it was told to) at the end."""
 
     name: Mode = "attended"
 
-    def __init__(self, session_key: str, remove_on_exit: list[Path] | None = None) -> None:
+    def __init__(
+        self,
+        session_key: str,
+        server_url: str,
+        remove_on_exit: list[Path] | None = None,
+        folder_base: Path | None = None,
+    ) -> None:
         self.session_key = session_key
-        self.key = identity.DeviceKey.generate()
-        self.workdir = Path(tempfile.mkdtemp(prefix="relaydesk-agent-"))
-        (self.workdir / "device.key").write_bytes(self.key.private_bytes())
-        (self.workdir / "device.key").chmod(0o600)
-        self.remove_on_exit = [self.workdir, *(remove_on_exit or [])]
-        self.device_id: int | None = None
-        self.session_id: int | None = None
+        self.folder = PrivateFolder.claim(server_url, session_key, folder_base)
+        self.workdir = self.folder.path
+        self.key = self.folder.device_key()
+        self.remove_on_exit = list(remove_on_exit or [])
+        enrolment = self.folder.enrolment()
+        self.device_id: int | None = enrolment[0] if enrolment else None
+        self.session_id: int | None = enrolment[1] if enrolment else None
 
     def _credential(self) -> Credential:
         if self.device_id is not None and self.session_id is not None:
@@ -102,12 +109,13 @@ class AttendedMode:
 
     def established(self, device_id: int, session_id: int) -> None:
         self.device_id, self.session_id = device_id, session_id
-        (self.workdir / "enrolment").write_text(f"{device_id} {session_id}\n")
+        self.folder.enrol(device_id, session_id)
 
     def cleanup(self) -> bool:
+        removed = self.folder.remove()
         for path in self.remove_on_exit:
             shutil.rmtree(path, ignore_errors=True)
-        return not any(path.exists() for path in self.remove_on_exit)
+        return removed and not any(path.exists() for path in self.remove_on_exit)
 
     def refused(self, code: str, message: str) -> Outcome:
         self.cleanup()
