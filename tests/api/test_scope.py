@@ -96,6 +96,12 @@ ROUTES: dict[str, tuple[Route, str | None, int]] = {
     ),
     # No agent is connected here: 409 agent_offline is the answer of a request that got through.
     "sysinfo": (lambda c, cell: c.post(f"/api/v1/sessions/{cell.owned}/sysinfo"), None, 409),
+    "screen stop": (
+        lambda c, cell: c.post(f"/api/v1/sessions/{cell.owned}/screen/stop"),
+        None,
+        200,
+    ),
+    "hold": (lambda c, cell: c.post(f"/api/v1/sessions/{cell.owned}/hold"), None, 200),
     "end": (lambda c, cell: c.post(f"/api/v1/sessions/{cell.owned}/end"), None, 200),
 }
 
