@@ -145,9 +145,16 @@ class RawSocket:
                 texts.append(payload)
 
     def send_text_header(self, length: int, first_bytes: bytes) -> None:
+        """The header of a text frame of `length` bytes, and only `first_bytes` of it."""
         mask = os.urandom(4)
         header = bytes([0x81, 0x80 | 127]) + struct.pack("!Q", length) + mask
         self.sock.sendall(header + bytes(b ^ mask[i % 4] for i, b in enumerate(first_bytes)))
+
+    def send_frame(self, opcode: int, payload: bytes) -> None:
+        mask = os.urandom(4)
+        assert len(payload) < 126
+        header = bytes([0x80 | opcode, 0x80 | len(payload)]) + mask
+        self.sock.sendall(header + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
 
     def close(self) -> None:
         self.sock.close()
@@ -287,3 +294,23 @@ def test_a_console_too_slow_for_its_events_is_cut_off(
     # The console reconnects and is served again.
     with technician.console() as again:
         assert next_event(again, "queue")["queue"]
+
+
+def test_the_console_socket_ignores_what_it_is_sent_within_a_few_kib(
+    technician: Technician, relaydesk_server: Any
+) -> None:
+    """The console (like the portal page) sends nothing: a binary frame is ignored (no
+    KeyError), a large message is refused as its header arrives."""
+    cookie = "; ".join(f"{k}={v}" for k, v in technician.http.cookies.items())
+    console = RawSocket(relaydesk_server, "/api/v1/console/ws", f"Cookie: {cookie}\r\n")
+    try:
+        opcode, first = console.read_frame()
+        assert opcode == 0x1 and json.loads(first)["type"] == "queue"
+        console.send_frame(0x2, b"\x00\x01 binary")
+        console.send_text_header(FIFTEEN_MIB, b"x" * 1024)
+        code, reason, _ = console.read_close()
+    finally:
+        console.close()
+    assert code == 1009, reason
+    output = relaydesk_server.output()
+    assert "KeyError" not in output and "Traceback" not in output

@@ -19,6 +19,7 @@ from relaydesk.server.domain.errors import DomainError
 from relaydesk.server.domain.live_sockets import SIGNED_OUT, LiveSocket
 from relaydesk.server.domain.notifications import FellBehind, org_topic
 from relaydesk.server.domain.organisations import check_console_address_of
+from relaydesk.server.realtime import limits
 from relaydesk.server.realtime.limits import close_fallen_behind
 from relaydesk.server.runtime import Runtime
 
@@ -94,9 +95,11 @@ class ConsoleFeed:
 
 
 async def _until_closed(websocket: WebSocket) -> None:
+    """The console and the portal page send nothing: whatever comes (text or binary, within
+    limits.SILENT_PEER_BYTES) is ignored until the socket closes."""
     with contextlib.suppress(WebSocketDisconnect, RuntimeError):
-        while True:
-            await websocket.receive_text()
+        while (await websocket.receive())["type"] != "websocket.disconnect":
+            pass
 
 
 async def console_endpoint(websocket: WebSocket) -> None:
@@ -127,6 +130,7 @@ async def console_endpoint(websocket: WebSocket) -> None:
             await websocket.close(code=SIGNED_OUT, reason="sign in first")
             return
         user = again[0]
+        limits.limit_message_size(websocket, limits.SILENT_PEER_BYTES)
         await websocket.accept()
         runtime.presence.arrive(user.id)
         running.append(asyncio.create_task(ConsoleFeed(runtime, websocket, user).run()))

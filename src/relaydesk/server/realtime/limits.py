@@ -10,6 +10,8 @@ from fastapi import WebSocket, WebSocketDisconnect
 from websockets.protocol import Protocol
 
 MESSAGE_TOO_BIG = 1009
+# The console and the portal page send nothing on their sockets; anything larger is refused.
+SILENT_PEER_BYTES = 4096
 TRY_AGAIN_LATER = 1013
 CLOSE_SECONDS = 5.0  # a peer that reads nothing cannot take the close frame either
 

@@ -15,7 +15,11 @@ from relaydesk.server.domain.errors import DomainError
 from relaydesk.server.domain.notifications import FellBehind, session_topic
 from relaydesk.server.realtime import bearer
 from relaydesk.server.realtime.console import _until_closed, same_origin
-from relaydesk.server.realtime.limits import close_fallen_behind
+from relaydesk.server.realtime.limits import (
+    SILENT_PEER_BYTES,
+    close_fallen_behind,
+    limit_message_size,
+)
 from relaydesk.server.runtime import Runtime
 
 AGENT_WAIT_POLL_SECONDS = 1.0
@@ -74,6 +78,7 @@ async def portal_endpoint(websocket: WebSocket) -> None:
     token = await bearer.presented_secret(websocket)
     if token is None:
         return
+    limit_message_size(websocket, SILENT_PEER_BYTES)
     await bearer.accept(websocket)
     follow = asyncio.create_task(_follow(runtime, websocket, token))
     closed = asyncio.create_task(_until_closed(websocket))
