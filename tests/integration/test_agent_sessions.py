@@ -18,8 +18,14 @@ import httpx
 import pytest
 import websockets
 
-from relaydesk.protocol import identity
-from relaydesk.protocol.messages import DeviceFacts, Hello, SessionKeyCredential
+from relaydesk.protocol import control, identity
+from relaydesk.protocol.messages import (
+    Credential,
+    DeviceFacts,
+    Hello,
+    ResumeCredential,
+    SessionKeyCredential,
+)
 from tests.fixtures.common import eventually, free_port
 from tests.integration.technician import Technician, next_event
 
@@ -329,3 +335,59 @@ def test_a_crashed_agents_folder_is_removed_at_the_next_start(
             running.kill()
     finally:
         crashed.kill()
+
+
+def establish(ws: Any, key: identity.DeviceKey, credential: Credential) -> control.Established:
+    """The agent's side of the handshake, by the protocol's own machine, over a sync socket."""
+    hello = Hello(
+        type="hello",
+        protocol=1,
+        agent_version="test",
+        mode="attended",
+        public_key=key.public_key_b64,
+        credential=credential,
+        device=DeviceFacts(hostname="returning-pc", os="Linux"),
+    )
+    connection = control.AgentConnection(hello, key)
+    connection.start()
+    while True:
+        for frame in connection.data_to_send():
+            ws.send(frame)
+        for event in connection.receive(ws.recv(timeout=30)):
+            assert not isinstance(event, control.RefusedByServer), event
+            if isinstance(event, control.Established):
+                return event
+
+
+def test_a_link_left_behind_does_not_mark_a_returned_agent_disconnected(
+    technician: Technician, relaydesk_server: Any
+) -> None:
+    """An agent whose network went away comes back on a new link before the server gave up on
+    the old one; when the old one ends, the agent is still there (no 'disconnected')."""
+    from websockets.sync.client import connect
+
+    url = relaydesk_server.url.replace("http://", "ws://") + "/agent/ws"
+    key = identity.DeviceKey.generate()
+    with connect(url) as second:
+        with connect(url) as first:
+            welcome = establish(
+                first, key, SessionKeyCredential(kind="session_key", key=technician.new_key())
+            )
+            back = ResumeCredential(
+                kind="resume", device_id=welcome.device_id, session_id=welcome.session_id
+            )
+            establish(second, key, back)
+        sid = welcome.session_id
+        eventually(
+            lambda: (
+                "(the agent is back on another link)" in relaydesk_server.output()
+                or "agent.disconnected" in event_kinds(technician, sid)
+            ),
+            what="the server saw the old link end",
+        )
+        assert "agent.disconnected" not in event_kinds(technician, sid)
+    kinds = eventually(
+        lambda: (k := event_kinds(technician, sid)) and "agent.disconnected" in k and k,
+        what="the agent's last link ending is seen",
+    )
+    assert kinds == ["agent.connected", "agent.reconnected", "agent.disconnected"]

@@ -82,9 +82,18 @@ class AgentLink:
             await self._stack.aclose()
             if self._online and self.session_id is not None:
                 self.runtime.agents_online.leave(self.session_id)
-            if self.session_id is not None and not self.ended:
-                async with self.runtime.transaction() as db:
-                    await support_sessions.agent_disconnected(db, self.session_id)
+                # Only a welcomed link says the agent left (not a failed attempt to resume), and
+                # not when the agent came back on another link before this one timed out.
+                back = self.session_id in self.runtime.agents_online.online()
+                log.info(
+                    "agent of session %d: link from %s ended%s",
+                    self.session_id,
+                    self.ip,
+                    " (the agent is back on another link)" if back else "",
+                )
+                if not self.ended and not back:
+                    async with self.runtime.transaction() as db:
+                        await support_sessions.agent_disconnected(db, self.session_id)
 
     def _closed_by_peer(self, code: int | None) -> None:
         if code == limits.MESSAGE_TOO_BIG:
