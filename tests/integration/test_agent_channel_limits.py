@@ -77,11 +77,15 @@ class RawAgent:
                 if isinstance(event, control.Established):
                     return event
 
-    def next_event(self, kind: type[control.Event]) -> Any:
-        while True:
+    def next_event(self, kind: type[control.Event], frames: int = 4) -> Any:
+        """The next event of that kind, within the next few frames (each waited for 30 s)."""
+        seen: list[control.Event] = []
+        for _ in range(frames):
             for event in self.events():
                 if isinstance(event, kind):
                     return event
+                seen.append(event)
+        raise AssertionError(f"no {kind.__name__} in {frames} frames: {seen}")
 
 
 @contextmanager
