@@ -391,3 +391,42 @@ def test_a_link_left_behind_does_not_mark_a_returned_agent_disconnected(
         what="the agent's last link ending is seen",
     )
     assert kinds == ["agent.connected", "agent.reconnected", "agent.disconnected"]
+
+
+def test_an_agent_killed_before_it_kept_its_welcome_resumes_with_its_key(
+    technician: Technician, relaydesk_server: Any, tmp_path: Path
+) -> None:
+    """Killed between its proof and keeping the welcome: the server used the key, the agent kept
+    only its key pair. Restarted, it presents the key again with that key pair and resumes."""
+    from websockets.sync.client import connect
+
+    from relaydesk.agent.private_folder import folder_name
+
+    agent_tmp = tmp_path / "agent-tmp"
+    agent_tmp.mkdir()
+    key = technician.new_key()
+    device_key = identity.DeviceKey.generate()
+    url = relaydesk_server.url.replace("http://", "ws://") + "/agent/ws"
+    with connect(url) as ws:  # the agent's first life: enrolled, then gone
+        welcome = establish(ws, device_key, SessionKeyCredential(kind="session_key", key=key))
+    sid = welcome.session_id
+    folder = agent_tmp / f"relaydesk-agent-{os.getuid()}" / folder_name(url, key)
+    folder.mkdir(parents=True, mode=0o700)
+    (folder / "device.key").write_bytes(device_key.private_bytes())
+    folder.parent.chmod(0o700)
+
+    agent = start_agent(relaydesk_server.url, key, tmpdir=agent_tmp)
+    try:
+        eventually(
+            lambda: "agent.reconnected" in event_kinds(technician, sid),
+            what="the restarted agent is back in its session",
+        )
+        assert technician.post(f"/api/v1/sessions/{sid}/end").status_code == 200
+        code, output = finish(agent)
+    finally:
+        agent.kill()
+    assert code == 0, output
+    assert f"(session {sid})" in output and "already been used" not in output
+    # Someone else with the used key (another key pair) is still refused.
+    code, output = finish(start_agent(relaydesk_server.url, key, tmpdir=agent_tmp))
+    assert code == 2 and "already been used" in output

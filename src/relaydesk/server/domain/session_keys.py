@@ -183,6 +183,12 @@ async def _by_key(db: AsyncSession, typed: str) -> SessionKey | None:
     return row.scalar_one_or_none()
 
 
+async def session_of_used_key(db: AsyncSession, typed: str) -> int | None:
+    """The session a used key started; None when the key is unknown or unused."""
+    row = await _by_key(db, typed)
+    return row.session_id if row is not None and row.used_at is not None else None
+
+
 @dataclass(frozen=True)
 class KeyRefusal:
     code: str

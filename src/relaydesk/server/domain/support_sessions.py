@@ -143,6 +143,19 @@ async def resumable(
     return session
 
 
+async def resumable_with_used_key(
+    db: AsyncSession, session_id: int, public_key: str
+) -> SupportSession | None:
+    """An agent killed after it enrolled but before it kept its welcome presents its key again
+    with the same key pair: it may resume the session its key started (the proof that follows
+    shows it holds that key pair). Anyone else gets the key's refusal."""
+    session = await db.get(SupportSession, session_id)
+    if session is None or session.status == "ended":
+        return None
+    device = await db.get(Device, session.device_id)
+    return session if device is not None and device.public_key == public_key else None
+
+
 async def agent_reconnected(db: AsyncSession, session_id: int, ip: str) -> SupportSession:
     session = await db.get(SupportSession, session_id)
     assert session is not None

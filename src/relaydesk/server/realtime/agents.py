@@ -10,6 +10,7 @@ from collections import Counter
 from typing import Any
 
 from fastapi import WebSocket, WebSocketDisconnect
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaydesk.protocol import control
 from relaydesk.protocol.messages import (
@@ -19,7 +20,7 @@ from relaydesk.protocol.messages import (
     SessionKeyCredential,
 )
 from relaydesk.server.api.deps import client_ip
-from relaydesk.server.db.models import SessionKey
+from relaydesk.server.db.models import SessionKey, SupportSession
 from relaydesk.server.domain import files, portal, session_keys, support_sessions
 from relaydesk.server.domain.errors import DomainError, RateLimited
 from relaydesk.server.domain.notifications import FellBehind, agent_topic
@@ -141,9 +142,13 @@ class AgentLink:
                         db, credential.key, self.ip, self.runtime.key_throttle
                     )
                     if isinstance(judged, KeyRefusal):
-                        self._refuse(judged)
-                        return
-                    self.key = judged
+                        resumed = await self._resumed_with_used_key(db, credential.key, judged)
+                        if resumed is None:
+                            self._refuse(judged)
+                            return
+                        self.session_id = resumed.id
+                    else:
+                        self.key = judged
                 elif isinstance(credential, ResumeCredential):
                     found = await support_sessions.resumable(
                         db, credential.device_id, credential.session_id, event.hello.public_key
@@ -162,6 +167,17 @@ class AgentLink:
             self.connection.refuse(error.code, error.message)
             return
         self.connection.challenge()
+
+    async def _resumed_with_used_key(
+        self, db: AsyncSession, typed: str, refusal: KeyRefusal
+    ) -> SupportSession | None:
+        hello = self.connection.hello
+        if refusal.code != session_keys.USED.code or hello is None:
+            return None
+        session_id = await session_keys.session_of_used_key(db, typed)
+        if session_id is None:
+            return None
+        return await support_sessions.resumable_with_used_key(db, session_id, hello.public_key)
 
     async def on_proof(self) -> None:
         hello = self.connection.hello
