@@ -1,0 +1,49 @@
+"""Codes of the control channel's `refused` and `error` messages that both the server and the
+agent act on, spelled once. The server may send other codes (a DomainError's) that the agent only
+shows; these are the ones either side compares against."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class RefusalCode(StrEnum):
+    """Why the server will not serve an agent (a `refused` message; the connection closes)."""
+
+    # The key the agent presented (the agent exits with its key-refused status).
+    SESSION_KEY_UNKNOWN = "session_key_unknown"
+    SESSION_KEY_EXPIRED = "session_key_expired"
+    SESSION_KEY_USED = "session_key_used"
+    SESSION_KEY_TAKEN = "session_key_taken"
+    # The device and session it came back to.
+    SESSION_UNKNOWN = "session_unknown"
+    SESSION_ENDED = "session_ended"
+    BAD_PROOF = "bad_proof"
+    BAD_PUBLIC_KEY = "bad_public_key"
+    PROTOCOL_MISMATCH = "protocol_mismatch"
+    UNEXPECTED_MESSAGE = "unexpected_message"
+    REMOTE_SUPPORT_DISABLED = "remote_support_disabled"
+    TOO_MANY_ATTEMPTS = "too_many_attempts"
+
+
+KEY_REFUSALS = frozenset(
+    {
+        RefusalCode.SESSION_KEY_UNKNOWN,
+        RefusalCode.SESSION_KEY_EXPIRED,
+        RefusalCode.SESSION_KEY_USED,
+    }
+)
+
+
+class ErrorCode(StrEnum):
+    """Why one frame could not be used (an `error` message; the connection stays open)."""
+
+    FRAME_TOO_LARGE = "frame_too_large"
+    MALFORMED_JSON = "malformed_json"
+    NOT_AN_OBJECT = "not_an_object"
+    MISSING_TYPE = "missing_type"
+    UNKNOWN_TYPE = "unknown_type"
+    INVALID_MESSAGE = "invalid_message"
+    BINARY_FRAME = "binary_frame"
+    UNEXPECTED_MESSAGE = "unexpected_message"
+    UNSOLICITED_REPORT = "unsolicited_report"
