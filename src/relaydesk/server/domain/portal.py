@@ -155,12 +155,15 @@ async def start_with_key(
     except RateLimited:
         # Kept although the request fails: the organisation behind this portal sees who guessed
         # (the first refusal, then one summary per window with the count).
+        # Counted first: only the window's first refusal asks the database (a refused guess
+        # must cost no transaction; tests/integration/test_key_guessing.py).
         refusal = Refusal("portal.key_guessing_refused", ip, slug or "")
-        entrance = await portal_at(db, slug)
-        if entrance is not None and await refusals.count(refusal):
-            who = Who(entrance.organisation_id, None, "portal visitor", ip)
-            await refusals.audit_first(db, refusal, who, target=f"portal:{entrance.slug}")
-            await db.commit()
+        if await refusals.count(refusal):
+            entrance = await portal_at(db, slug)
+            if entrance is not None:
+                who = Who(entrance.organisation_id, None, "portal visitor", ip)
+                await refusals.audit_first(db, refusal, who, target=f"portal:{entrance.slug}")
+                await db.commit()
         raise
     if isinstance(judged, KeyRefusal):
         return judged
