@@ -7,12 +7,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from relaydesk.server.api import schemas, support_schemas
 from relaydesk.server.auth.rbac import PermissionSet
 from relaydesk.server.db.models import Role, RoleAssignment, User
-from relaydesk.server.domain import support_sessions, teams
+from relaydesk.server.domain import session_queues, teams
 from relaydesk.server.domain.organisations import get_organisation
 from relaydesk.server.domain.permissions import Permission
 from relaydesk.server.domain.portal import Technician
 from relaydesk.server.domain.roles import assignment_counts
-from relaydesk.server.domain.support_sessions import SessionCard
+from relaydesk.server.domain.session_queues import SessionCard
 from relaydesk.server.domain.users import team_ids_of
 
 
@@ -115,7 +115,7 @@ def technician_out(technician: Technician | None) -> support_schemas.TechnicianO
 
 
 async def queue(db: AsyncSession, user: User) -> support_schemas.QueueOut:
-    view = await support_sessions.queue_for(db, user)
+    view = await session_queues.queue_for(db, user)
     names = {t.id: t.name for t in await teams.teams_of_user(db, user)}
     return support_schemas.QueueOut(
         personal=[session_out(c) for c in view.personal],

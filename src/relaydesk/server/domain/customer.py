@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from relaydesk.server.db.models import ChatMessage, Organisation, SessionKey, SupportSession, User
 from relaydesk.server.domain.errors import Conflict, NotFound
 from relaydesk.server.domain.portal import Technician
-from relaydesk.server.domain.support_sessions import by_customer_secret, chat_history
+from relaydesk.server.domain.session_chat import chat_history
+from relaydesk.server.domain.support_sessions import by_customer_secret
 
 
 @dataclass(frozen=True)

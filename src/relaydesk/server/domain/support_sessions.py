@@ -1,21 +1,19 @@
-"""Attended support sessions: from an agent's arrival through queues, acceptance, chat, hold and
-end (ATT-3, ATT-4, ATT-9, TOOL-5, TOOL-6, GOV-8)."""
+"""Attended support sessions: from an agent's arrival through acceptance, hold and end, who sees
+which session, and reports (ATT-3, ATT-4, TOOL-5, TOOL-6, GOV-8). Queues are in
+session_queues.py, chat in session_chat.py; which move is allowed when, in transitions.py."""
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaydesk.protocol.messages import Hello
 from relaydesk.server.auth.rbac import PermissionSet
 from relaydesk.server.auth.tokens import token_hash
 from relaydesk.server.db.models import (
-    ChatMessage,
     Device,
     IssueType,
     Organisation,
@@ -29,13 +27,10 @@ from relaydesk.server.db.models import (
 from relaydesk.server.domain import audit
 from relaydesk.server.domain.actor import Actor
 from relaydesk.server.domain.audit import Who
-from relaydesk.server.domain.errors import Conflict, Forbidden, Invalid, NotFound
+from relaydesk.server.domain.errors import Conflict, Forbidden, NotFound
 from relaydesk.server.domain.notifications import agent_topic, announce, org_topic, session_topic
 from relaydesk.server.domain.permissions import Permission
 from relaydesk.server.domain.session_keys import USED, KeyRefusal
-
-OPEN_STATUSES = ("waiting", "active", "held")
-MAX_CHAT_LENGTH = 4000
 
 
 def record_event(
@@ -200,7 +195,7 @@ async def team_ids_of_user(db: AsyncSession, user_id: int) -> list[int]:
     return [tid for (tid,) in rows]
 
 
-async def _in_scope(db: AsyncSession, user: User, session: SupportSession) -> bool:
+async def in_scope(db: AsyncSession, user: User, session: SupportSession) -> bool:
     """Whether the session's device is in the scope of the user's role assignments as they are
     now in the database (a console socket's user may be older than a role change)."""
     current = await db.get(User, user.id)
@@ -224,7 +219,7 @@ async def can_see(db: AsyncSession, user: User, session: SupportSession) -> bool
         queued_for_him = session.queue_team_id in await team_ids_of_user(db, user.id)
     else:
         queued_for_him = False
-    return queued_for_him and await _in_scope(db, user, session)
+    return queued_for_him and await in_scope(db, user, session)
 
 
 async def get_visible(db: AsyncSession, actor: Actor, session_id: int) -> SupportSession:
@@ -239,80 +234,6 @@ async def device_of(db: AsyncSession, session: SupportSession) -> Device:
     device = await db.get(Device, session.device_id)
     assert device is not None
     return device
-
-
-@dataclass(frozen=True)
-class SessionCard:
-    session: SupportSession
-    device: Device
-    owner_name: str | None
-    position: int | None
-
-
-async def _cards(db: AsyncSession, sessions: Sequence[SupportSession]) -> list[SessionCard]:
-    cards = []
-    for session in sessions:
-        device = await db.get(Device, session.device_id)
-        assert device is not None
-        owner = await db.get(User, session.owner_id) if session.owner_id else None
-        position = None
-        if session.status == "waiting":
-            ahead = await db.execute(
-                select(SupportSession.id).where(
-                    SupportSession.organisation_id == session.organisation_id,
-                    SupportSession.status == "waiting",
-                    SupportSession.queue_user_id.is_(None)
-                    if session.queue_user_id is None
-                    else SupportSession.queue_user_id == session.queue_user_id,
-                    SupportSession.queue_team_id.is_(None)
-                    if session.queue_team_id is None
-                    else SupportSession.queue_team_id == session.queue_team_id,
-                    SupportSession.queued_at < session.queued_at,
-                )
-            )
-            position = len(ahead.all()) + 1
-        cards.append(SessionCard(session, device, owner.name if owner else None, position))
-    return cards
-
-
-@dataclass(frozen=True)
-class QueueView:
-    personal: list[SessionCard]
-    teams: dict[int, list[SessionCard]]
-    mine: list[SessionCard]
-
-
-async def queue_for(db: AsyncSession, user: User) -> QueueView:
-    team_ids = await team_ids_of_user(db, user.id)
-    rows = await db.execute(
-        select(SupportSession)
-        .where(
-            SupportSession.organisation_id == user.organisation_id,
-            SupportSession.status.in_(OPEN_STATUSES),
-            or_(
-                SupportSession.owner_id == user.id,
-                SupportSession.queue_user_id == user.id,
-                SupportSession.queue_team_id.in_(team_ids),
-            ),
-        )
-        .order_by(SupportSession.queued_at)
-    )
-    personal, mine = [], []
-    teams: dict[int, list[SessionCard]] = {tid: [] for tid in team_ids}
-    in_scope = [s for s in rows.scalars() if await _in_scope(db, user, s)]
-    for card in await _cards(db, in_scope):
-        s = card.session
-        if s.status == "active" and s.owner_id == user.id:
-            mine.append(card)
-        elif s.status in ("waiting", "held") and s.queue_user_id == user.id:
-            personal.append(card)
-        elif s.status == "waiting" and s.queue_team_id in teams and s.queue_user_id is None:
-            teams[s.queue_team_id].append(card)
-    return QueueView(personal, teams, mine)
-
-
-async def card(db: AsyncSession, session: SupportSession) -> SessionCard:
-    return (await _cards(db, [session]))[0]
 
 
 # --- a technician working the session --------------------------------------------------------
@@ -427,92 +348,6 @@ async def sysinfo_arrived(
     )
 
 
-# --- chat -----------------------------------------------------------------------------------
-async def _chat_allowed(db: AsyncSession, session: SupportSession) -> None:
-    organisation = await db.get(Organisation, session.organisation_id)
-    if organisation is not None and organisation.chat_disabled:
-        raise Forbidden("chat_disabled", "Chat is turned off for this organisation.")
-    if session.status == "ended":
-        raise Conflict("session_ended", "This session has ended; chat is closed.")
-
-
-def _clean_text(text: str) -> str:
-    cleaned = text.strip()
-    if not cleaned:
-        raise Invalid("empty_message", "Type a message first.", field="text")
-    if len(cleaned) > MAX_CHAT_LENGTH:
-        raise Invalid(
-            "message_too_long",
-            f"Messages may have at most {MAX_CHAT_LENGTH} characters.",
-            field="text",
-        )
-    return cleaned
-
-
-def chat_event(message: ChatMessage) -> dict[str, Any]:
-    return {
-        "id": message.id,
-        "session_id": message.session_id,
-        "at": message.at.isoformat(),
-        "sender": message.sender,
-        "sender_name": message.sender_name,
-        "text": message.text,
-    }
-
-
-async def _post(db: AsyncSession, session: SupportSession, message: ChatMessage) -> ChatMessage:
-    db.add(message)
-    await db.flush()
-    record_event(db, session, "chat", message.sender_name, sender=message.sender)
-    payload = chat_event(message)
-    announce(db, org_topic(session.organisation_id), {"type": "session.chat", **payload})
-    announce(db, session_topic(session.id), {"type": "chat", **payload})
-    return message
-
-
-async def chat_from_technician(
-    db: AsyncSession, actor: Actor, session_id: int, text: str
-) -> ChatMessage:
-    session = await get_visible(db, actor, session_id)
-    await _chat_allowed(db, session)
-    if session.owner_id != actor.user.id:
-        raise Forbidden("not_session_owner", "Accept the session before chatting in it.")
-    return await _post(
-        db,
-        session,
-        ChatMessage(
-            session_id=session.id,
-            sender="technician",
-            sender_user_id=actor.user.id,
-            sender_name=actor.user.name,
-            text=_clean_text(text),
-            at=utcnow(),
-        ),
-    )
-
-
-async def chat_from_customer(db: AsyncSession, session: SupportSession, text: str) -> ChatMessage:
-    await _chat_allowed(db, session)
-    return await _post(
-        db,
-        session,
-        ChatMessage(
-            session_id=session.id,
-            sender="customer",
-            sender_name=session.customer_name or "Customer",
-            text=_clean_text(text),
-            at=utcnow(),
-        ),
-    )
-
-
-async def chat_history(db: AsyncSession, session: SupportSession) -> list[ChatMessage]:
-    rows = await db.execute(
-        select(ChatMessage).where(ChatMessage.session_id == session.id).order_by(ChatMessage.id)
-    )
-    return list(rows.scalars())
-
-
 async def events_of(db: AsyncSession, session: SupportSession) -> list[SessionEvent]:
     rows = await db.execute(
         select(SessionEvent).where(SessionEvent.session_id == session.id).order_by(SessionEvent.id)
@@ -558,11 +393,3 @@ async def report(db: AsyncSession, actor: Actor, session_id: int) -> SupportSess
 async def user_can_see(db: AsyncSession, user: User, session_id: int) -> bool:
     session = await db.get(SupportSession, session_id)
     return session is not None and await can_see(db, user, session)
-
-
-async def arrival_for(db: AsyncSession, user: User, session_id: int) -> SessionCard | None:
-    """The new session a technician should be told about, if it landed in one of his queues."""
-    session = await db.get(SupportSession, session_id)
-    if session is None or session.status != "waiting" or not await can_see(db, user, session):
-        return None
-    return await card(db, session)

@@ -14,7 +14,7 @@ from fastapi import WebSocket, WebSocketDisconnect
 from relaydesk.server.api import presenters
 from relaydesk.server.api.deps import SESSION_COOKIE, client_ip
 from relaydesk.server.db.models import User
-from relaydesk.server.domain import signin, support_sessions
+from relaydesk.server.domain import session_queues, signin, support_sessions
 from relaydesk.server.domain.errors import DomainError
 from relaydesk.server.domain.live_sockets import SIGNED_OUT, LiveSocket
 from relaydesk.server.domain.notifications import FellBehind, org_topic
@@ -66,7 +66,7 @@ class ConsoleFeed:
             await self.send_queue()
             if event.get("change") == "arrived":
                 async with self.runtime.transaction() as db:
-                    arrival = await support_sessions.arrival_for(db, self.user, event["session_id"])
+                    arrival = await session_queues.arrival_for(db, self.user, event["session_id"])
                 if arrival is not None:
                     await self.websocket.send_json(
                         {

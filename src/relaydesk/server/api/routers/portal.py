@@ -10,7 +10,7 @@ from relaydesk.server.api import support_schemas as s
 from relaydesk.server.api.deps import ClientIp, Db, runtime
 from relaydesk.server.api.routers import api_router
 from relaydesk.server.api.routers.support import public_url, served_pins
-from relaydesk.server.domain import portal, screen, support_sessions
+from relaydesk.server.domain import portal, screen, session_chat, support_sessions
 from relaydesk.server.domain.audit import Who
 from relaydesk.server.domain.customer import customer_view, require_customer_session
 from relaydesk.server.domain.errors import Conflict, NotFound
@@ -131,7 +131,7 @@ async def my_session(db: Db, token: CustomerToken) -> s.CustomerSessionOut:
 async def customer_chat(body: s.ChatPost, db: Db, token: CustomerToken) -> s.ChatMessageOut:
     session = await require_customer_session(db, token)
     return s.ChatMessageOut.model_validate(
-        await support_sessions.chat_from_customer(db, session, body.text)
+        await session_chat.chat_from_customer(db, session, body.text)
     )
 
 

@@ -10,7 +10,7 @@ from relaydesk.server.api import support_schemas as s
 from relaydesk.server.api.deps import CurrentActor, Db
 from relaydesk.server.api.routers import api_router
 from relaydesk.server.api.schemas import Id
-from relaydesk.server.domain import recordings, support_sessions
+from relaydesk.server.domain import recordings, session_chat, session_queues, support_sessions
 
 router = api_router("/reports", tags=["reports"])
 
@@ -23,7 +23,7 @@ async def list_sessions(
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> s.SessionReportList:
     rows, total = await support_sessions.reports(db, actor, limit, offset)
-    cards = [await support_sessions.card(db, r) for r in rows]
+    cards = [await session_queues.card(db, r) for r in rows]
     return s.SessionReportList(items=[presenters.session_out(c) for c in cards], total=total)
 
 
@@ -33,14 +33,13 @@ async def get_report(session_id: Id, db: Db, actor: CurrentActor) -> s.SessionRe
     end = session.ended_at
     start = session.accepted_at or session.created_at
     return s.SessionReport(
-        session=presenters.session_out(await support_sessions.card(db, session)),
+        session=presenters.session_out(await session_queues.card(db, session)),
         events=[
             s.SessionEventOut.model_validate(e)
             for e in await support_sessions.events_of(db, session)
         ],
         chat=[
-            s.ChatMessageOut.model_validate(m)
-            for m in await support_sessions.chat_history(db, session)
+            s.ChatMessageOut.model_validate(m) for m in await session_chat.chat_history(db, session)
         ],
         recordings=[
             s.RecordingOut.model_validate(r) for r in await recordings.of_session(db, session.id)

@@ -7,7 +7,7 @@ from relaydesk.server.api import support_schemas as s
 from relaydesk.server.api.deps import CurrentActor, Db, runtime
 from relaydesk.server.api.routers import api_router
 from relaydesk.server.api.schemas import Id
-from relaydesk.server.domain import screen, support_sessions
+from relaydesk.server.domain import screen, session_queues, support_sessions
 from relaydesk.server.domain.tunnels import TOKEN_LIFETIME_SECONDS
 
 router = api_router("/sessions/{session_id}/screen", tags=["screen sharing"])
@@ -15,7 +15,7 @@ router = api_router("/sessions/{session_id}/screen", tags=["screen sharing"])
 
 async def _out(db: Db, session_id: int, actor: CurrentActor) -> s.SessionOut:
     session = await support_sessions.get_visible(db, actor, session_id)
-    return presenters.session_out(await support_sessions.card(db, session))
+    return presenters.session_out(await session_queues.card(db, session))
 
 
 @router.post("/request", response_model=s.SessionOut)

@@ -9,7 +9,13 @@ from relaydesk.server.api import support_schemas as s
 from relaydesk.server.api.deps import CurrentActor, Db, runtime
 from relaydesk.server.api.routers import api_router
 from relaydesk.server.api.schemas import DeviceGroupOut, Id
-from relaydesk.server.domain import device_groups, session_keys, support_sessions
+from relaydesk.server.domain import (
+    device_groups,
+    session_chat,
+    session_keys,
+    session_queues,
+    support_sessions,
+)
 from relaydesk.server.domain.organisations import get_organisation
 from relaydesk.server.tls import Pins
 
@@ -79,9 +85,9 @@ async def _detail(
 ) -> s.SessionDetail:
     session = await support_sessions.get_visible(db, actor, session_id)
     organisation = await get_organisation(db, session.organisation_id)
-    chat = await support_sessions.chat_history(db, session)
+    chat = await session_chat.chat_history(db, session)
     return s.SessionDetail(
-        session=presenters.session_out(await support_sessions.card(db, session)),
+        session=presenters.session_out(await session_queues.card(db, session)),
         chat=[s.ChatMessageOut.model_validate(m) for m in chat],
         chat_enabled=not organisation.chat_disabled,
         agent_connected=session.status != "ended" and _agent_connected(request, session.id),
@@ -117,7 +123,7 @@ async def end(session_id: Id, request: Request, db: Db, actor: CurrentActor) -> 
     "/sessions/{session_id}/chat", response_model=s.ChatMessageOut, status_code=HTTP_201_CREATED
 )
 async def chat(session_id: Id, body: s.ChatPost, db: Db, actor: CurrentActor) -> s.ChatMessageOut:
-    message = await support_sessions.chat_from_technician(db, actor, session_id, body.text)
+    message = await session_chat.chat_from_technician(db, actor, session_id, body.text)
     return s.ChatMessageOut.model_validate(message)
 
 
