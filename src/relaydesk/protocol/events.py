@@ -16,6 +16,7 @@ the REST type itself."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, TypeAdapter
@@ -28,12 +29,13 @@ from relaydesk.protocol.messages import (
     TunnelKind,
     TunnelOpen,
 )
+from relaydesk.protocol.states import ScreenMode, ScreenState, SessionStatus
 
-ScreenState = Literal["off", "requested", "view", "control"]
-ScreenRequest = Literal["", "view", "control"]
-CustomerStatus = Literal["waiting_for_agent", "waiting", "active", "held", "ended"]
+ScreenRequest = ScreenMode | Literal[""]
+# What the customer's page shows: the session's status, or waiting for the agent before it.
+CustomerStatus = SessionStatus | Literal["waiting_for_agent"]
 QueueChange = Literal["arrived", "accepted", "held", "ended"]
-ChatSender = Literal["technician", "customer"]
+ChatSender = Literal["technician", "customer", "system"]
 
 
 def rest_schema(name: str, many: bool = False, nullable: bool = False) -> dict[str, Any]:
@@ -58,7 +60,7 @@ class ChatLine(Event):
 
     id: int
     session_id: int
-    at: str
+    at: datetime
     sender: ChatSender
     sender_name: str
     text: str
@@ -146,7 +148,7 @@ class SessionState(Event):
     fresh snapshot."""
 
     type: Literal["state"] = "state"
-    status: CustomerStatus | None = None
+    status: SessionStatus | None = None
     technician: str = ""
 
 

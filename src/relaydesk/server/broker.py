@@ -7,13 +7,12 @@ start again from a fresh snapshot; the agent reconnects). Nothing is dropped sil
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
+from relaydesk.protocol.events import BrokerEvent
 from relaydesk.server.domain.notifications import FellBehind
 
 log = logging.getLogger(__name__)
@@ -22,8 +21,8 @@ QUEUE_LIMIT = 1000
 QUEUE_BYTES = 4 * 1024 * 1024  # four of the largest messages an agent may send
 
 
-def event_size(event: dict[str, Any]) -> int:
-    return len(json.dumps(event, separators=(",", ":"), default=str).encode())
+def event_size(event: BrokerEvent) -> int:
+    return len(event.model_dump_json().encode())
 
 
 class _Subscriber:
@@ -31,12 +30,12 @@ class _Subscriber:
 
     def __init__(self, topic: str) -> None:
         self.topic = topic
-        self.events: deque[tuple[dict[str, Any], int]] = deque()
+        self.events: deque[tuple[BrokerEvent, int]] = deque()
         self.bytes = 0
         self.fell_behind: FellBehind | None = None
         self.waiting = asyncio.Event()
 
-    def put(self, event: dict[str, Any], size: int) -> None:
+    def put(self, event: BrokerEvent, size: int) -> None:
         if self.fell_behind is not None:
             return
         if len(self.events) >= QUEUE_LIMIT or self.bytes + size > QUEUE_BYTES:
@@ -49,7 +48,7 @@ class _Subscriber:
             self.bytes += size
         self.waiting.set()
 
-    async def get(self) -> dict[str, Any]:
+    async def get(self) -> BrokerEvent:
         while not self.events:
             if self.fell_behind is not None:
                 raise self.fell_behind
@@ -64,7 +63,7 @@ class MemoryBroker:
     def __init__(self) -> None:
         self._subscribers: dict[str, set[_Subscriber]] = {}
 
-    async def publish(self, topic: str, event: dict[str, Any]) -> None:
+    async def publish(self, topic: str, event: BrokerEvent) -> None:
         subscribers = list(self._subscribers.get(topic, ()))
         if not subscribers:
             return
@@ -73,11 +72,11 @@ class MemoryBroker:
             subscriber.put(event, size)
 
     @asynccontextmanager
-    async def subscribe(self, topic: str) -> AsyncIterator[AsyncIterator[dict[str, Any]]]:
+    async def subscribe(self, topic: str) -> AsyncIterator[AsyncIterator[BrokerEvent]]:
         subscriber = _Subscriber(topic)
         self._subscribers.setdefault(topic, set()).add(subscriber)
 
-        async def events() -> AsyncIterator[dict[str, Any]]:
+        async def events() -> AsyncIterator[BrokerEvent]:
             while True:
                 yield await subscriber.get()
 

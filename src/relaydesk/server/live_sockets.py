@@ -10,6 +10,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from relaydesk.protocol.events import SocketsEnd
 from relaydesk.server.domain.live_sockets import (
     LIVE_SOCKETS_TOPIC,
     Close,
@@ -64,4 +65,5 @@ class MemoryLiveSockets:
         """Runs for the life of the server: ends sockets as endings are published."""
         async with broker.subscribe(LIVE_SOCKETS_TOPIC) as events:
             async for event in events:
-                await self.end(Ending.from_event(event))
+                if isinstance(event, SocketsEnd):
+                    await self.end(Ending.from_event(event))

@@ -16,7 +16,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relaydesk.protocol.messages import FileTransferred
+from relaydesk.protocol.events import ToolOpened
+from relaydesk.protocol.messages import FileGrant, FileTransferred, TunnelOpen
 from relaydesk.server.auth.rbac import covers
 from relaydesk.server.db.models import Device, SupportSession, User
 from relaydesk.server.domain import audit
@@ -106,16 +107,16 @@ async def open_files_tunnel(
     announce(
         db,
         agent_topic(session.id),
-        {
-            "type": "tunnel_open",
-            "tunnel_id": issued.tunnel.id,
-            "kind": "files",
-            "token": issued.agent_token,
-            "input_allowed": False,
-            "files": grant,
-        },
+        TunnelOpen(
+            type="tunnel_open",
+            tunnel_id=issued.tunnel.id,
+            kind="files",
+            token=issued.agent_token,
+            input_allowed=False,
+            files=FileGrant.model_validate(grant),
+        ),
     )
-    announce(db, session_topic(session.id), {"type": "tool", "kind": "files", "state": "opened"})
+    announce(db, session_topic(session.id), ToolOpened(kind="files"))
     return issued
 
 

@@ -14,10 +14,11 @@ from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from relaydesk.protocol.events import SocketsEnd
 from relaydesk.server.domain.notifications import announce
 
 LIVE_SOCKETS_TOPIC = "live-sockets"
@@ -71,22 +72,21 @@ class Ending:
     login_id: int | None = None
     keep_login_id: int | None = None
 
-    def as_event(self) -> dict[str, Any]:
-        return {
-            "type": "sockets.end",
-            "user_id": self.user_id,
-            "because": self.because.value,
-            "login_id": self.login_id,
-            "keep_login_id": self.keep_login_id,
-        }
+    def as_event(self) -> SocketsEnd:
+        return SocketsEnd(
+            user_id=self.user_id,
+            because=self.because.value,
+            login_id=self.login_id,
+            keep_login_id=self.keep_login_id,
+        )
 
     @classmethod
-    def from_event(cls, event: dict[str, Any]) -> Ending:
+    def from_event(cls, event: SocketsEnd) -> Ending:
         return cls(
-            user_id=int(event["user_id"]),
-            because=Because(event["because"]),
-            login_id=event.get("login_id"),
-            keep_login_id=event.get("keep_login_id"),
+            user_id=event.user_id,
+            because=Because(event.because),
+            login_id=event.login_id,
+            keep_login_id=event.keep_login_id,
         )
 
     @property

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
-from typing import Any, Protocol
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from relaydesk.protocol.events import BrokerEvent
 
 
 class FellBehind(Exception):  # noqa: N818 (a fact about the subscriber, not an error of ours)
@@ -26,9 +28,9 @@ class FellBehind(Exception):  # noqa: N818 (a fact about the subscriber, not an 
 
 
 class Broker(Protocol):
-    async def publish(self, topic: str, event: dict[str, Any]) -> None: ...
+    async def publish(self, topic: str, event: BrokerEvent) -> None: ...
 
-    def subscribe(self, topic: str) -> AbstractAsyncContextManager[AsyncIterator[dict[str, Any]]]:
+    def subscribe(self, topic: str) -> AbstractAsyncContextManager[AsyncIterator[BrokerEvent]]:
         """The topic's events in order; raises FellBehind once too many are waiting."""
         ...
 
@@ -45,14 +47,15 @@ def agent_topic(session_id: int) -> str:
     return f"agent:{session_id}"
 
 
-def announce(db: AsyncSession, topic: str, event: dict[str, Any]) -> None:
-    """Queue an event on the transaction; it is published only after the commit, so nobody
-    hears of a change that was rolled back."""
+def announce(db: AsyncSession, topic: str, event: BrokerEvent) -> None:
+    """Queue an event (a typed model of protocol.events, validated as it was built) on the
+    transaction; it is published only after the commit, so nobody hears of a change that was
+    rolled back."""
     db.info.setdefault(_PENDING, []).append((topic, event))
 
 
 async def publish_committed(db: AsyncSession, broker: Broker) -> None:
-    pending: list[tuple[str, dict[str, Any]]] = db.info.pop(_PENDING, [])
+    pending: list[tuple[str, BrokerEvent]] = db.info.pop(_PENDING, [])
     for topic, event in pending:
         await broker.publish(topic, event)
 

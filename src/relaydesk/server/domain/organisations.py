@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from relaydesk.protocol.events import ChatSwitch, SessionState
 from relaydesk.server.db.models import Organisation, Portal, Role, SupportSession
 from relaydesk.server.domain import audit
 from relaydesk.server.domain.actor import Actor
@@ -179,14 +180,14 @@ async def _announce_chat_switch(db: AsyncSession, organisation: Organisation) ->
     """Chat turned off or on (TOOL-6): the consoles and the customers' pages of the sessions
     still open show or hide their chat at once."""
     enabled = not organisation.chat_disabled
-    announce(db, org_topic(organisation.id), {"type": "organisation.chat", "enabled": enabled})
+    announce(db, org_topic(organisation.id), ChatSwitch(enabled=enabled))
     open_sessions = await db.execute(
         select(SupportSession.id).where(
             SupportSession.organisation_id == organisation.id, SupportSession.status != "ended"
         )
     )
     for session_id in open_sessions.scalars():
-        announce(db, session_topic(session_id), {"type": "state"})
+        announce(db, session_topic(session_id), SessionState())
 
 
 async def all_organisations(db: AsyncSession) -> list[Organisation]:

@@ -4,10 +4,11 @@ at any moment; a granted screen is reached through a tunnel."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from relaydesk.protocol.events import CloseTunnels, CustomerScreen, ScreenRequest, SessionScreen
+from relaydesk.protocol.messages import InputPolicy, TunnelOpen
+from relaydesk.protocol.states import ScreenMode, ScreenState
 from relaydesk.server.db.models import SupportSession
 from relaydesk.server.domain import audit
 from relaydesk.server.domain.actor import Actor
@@ -26,14 +27,23 @@ from relaydesk.server.domain.tunnels import IssuedTunnel, TunnelRegistry
 MODES = ("view", "control")
 
 
-def _announce(db: AsyncSession, session: SupportSession, **extra: Any) -> None:
-    state = {"state": session.screen_state, "requested": session.screen_requested}
+def _announce(db: AsyncSession, session: SupportSession, technician: str = "") -> None:
+    state = ScreenState(session.screen_state)
+    requested: ScreenRequest = (
+        ScreenMode(session.screen_requested) if session.screen_requested else ""
+    )
     announce(
         db,
         org_topic(session.organisation_id),
-        {"type": "session.screen", "session_id": session.id, **state, **extra},
+        SessionScreen(
+            session_id=session.id, state=state, requested=requested, technician=technician
+        ),
     )
-    announce(db, session_topic(session.id), {"type": "screen", **state, **extra})
+    announce(
+        db,
+        session_topic(session.id),
+        CustomerScreen(state=state, requested=requested, technician=technician),
+    )
 
 
 async def request(db: AsyncSession, actor: Actor, session_id: int, mode: str) -> SupportSession:
@@ -69,7 +79,7 @@ async def give_up_control(db: AsyncSession, actor: Actor, session_id: int) -> Su
         raise Conflict("not_in_control", "You do not have control of this screen.")
     session.screen_state = "view"
     record_event(db, session, "screen.control_released", actor.label)
-    announce(db, agent_topic(session.id), {"type": "input_policy", "allowed": False})
+    announce(db, agent_topic(session.id), InputPolicy(type="input_policy", allowed=False))
     _announce(db, session)
     return session
 
@@ -87,7 +97,9 @@ async def answer(db: AsyncSession, session: SupportSession, allow: bool) -> Supp
             db, who, "screen.granted", target=f"session:{session.id}", details={"mode": mode}
         )
         announce(
-            db, agent_topic(session.id), {"type": "input_policy", "allowed": mode == "control"}
+            db,
+            agent_topic(session.id),
+            InputPolicy(type="input_policy", allowed=mode == "control"),
         )
     else:
         session.screen_state = (
@@ -112,7 +124,7 @@ async def revoke_control(db: AsyncSession, session: SupportSession) -> SupportSe
         "screen.control_revoked",
         target=f"session:{session.id}",
     )
-    announce(db, agent_topic(session.id), {"type": "input_policy", "allowed": False})
+    announce(db, agent_topic(session.id), InputPolicy(type="input_policy", allowed=False))
     _announce(db, session)
     return session
 
@@ -128,7 +140,7 @@ async def stop_sharing(
     await audit.record(
         db, who, "screen.stopped", target=f"session:{session.id}", details={"by": by}
     )
-    announce(db, agent_topic(session.id), {"type": "close_tunnels", "kind": "screen"})
+    announce(db, agent_topic(session.id), CloseTunnels(kind="screen"))
     _announce(db, session)
     return session
 
@@ -157,12 +169,12 @@ async def open_screen_tunnel(
     announce(
         db,
         agent_topic(session.id),
-        {
-            "type": "tunnel_open",
-            "tunnel_id": issued.tunnel.id,
-            "kind": "screen",
-            "token": issued.agent_token,
-            "input_allowed": control,
-        },
+        TunnelOpen(
+            type="tunnel_open",
+            tunnel_id=issued.tunnel.id,
+            kind="screen",
+            token=issued.agent_token,
+            input_allowed=control,
+        ),
     )
     return issued

@@ -3,11 +3,10 @@ what a message may hold, and where it is announced."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from relaydesk.protocol.events import ChatLine, CustomerChat, SessionChat
 from relaydesk.protocol.states import SessionStatus
 from relaydesk.server.db.models import ChatMessage, Organisation, SupportSession, utcnow
 from relaydesk.server.domain.actor import Actor
@@ -39,24 +38,17 @@ def _clean_text(text: str) -> str:
     return cleaned
 
 
-def chat_event(message: ChatMessage) -> dict[str, Any]:
-    return {
-        "id": message.id,
-        "session_id": message.session_id,
-        "at": message.at.isoformat(),
-        "sender": message.sender,
-        "sender_name": message.sender_name,
-        "text": message.text,
-    }
+def chat_line(message: ChatMessage) -> ChatLine:
+    return ChatLine.model_validate(message, from_attributes=True)
 
 
 async def _post(db: AsyncSession, session: SupportSession, message: ChatMessage) -> ChatMessage:
     db.add(message)
     await db.flush()
     record_event(db, session, "chat", message.sender_name, sender=message.sender)
-    payload = chat_event(message)
-    announce(db, org_topic(session.organisation_id), {"type": "session.chat", **payload})
-    announce(db, session_topic(session.id), {"type": "chat", **payload})
+    line = chat_line(message).model_dump()
+    announce(db, org_topic(session.organisation_id), SessionChat(**line))
+    announce(db, session_topic(session.id), CustomerChat(**line))
     return message
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from relaydesk.protocol.events import ToolOpened
+from relaydesk.protocol.messages import TunnelOpen
 from relaydesk.server.db.models import Organisation
 from relaydesk.server.domain import audit
 from relaydesk.server.domain.actor import Actor
@@ -54,13 +56,13 @@ async def open_shell_tunnel(
     announce(
         db,
         agent_topic(session.id),
-        {
-            "type": "tunnel_open",
-            "tunnel_id": issued.tunnel.id,
-            "kind": "shell",
-            "token": issued.agent_token,
-            "input_allowed": False,
-        },
+        TunnelOpen(
+            type="tunnel_open",
+            tunnel_id=issued.tunnel.id,
+            kind="shell",
+            token=issued.agent_token,
+            input_allowed=False,
+        ),
     )
-    announce(db, session_topic(session.id), {"type": "tool", "kind": "shell", "state": "opened"})
+    announce(db, session_topic(session.id), ToolOpened(kind="shell"))
     return issued

@@ -10,7 +10,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relaydesk.protocol.messages import Hello
+from relaydesk.protocol.events import (
+    QueueChange,
+    QueueChanged,
+    SessionOnline,
+    SessionState,
+    SessionSysinfo,
+)
+from relaydesk.protocol.messages import EndSession, Hello, SysinfoRequest
+from relaydesk.protocol.states import SessionStatus
 from relaydesk.server.auth.rbac import PermissionSet
 from relaydesk.server.auth.tokens import token_hash
 from relaydesk.server.db.models import (
@@ -39,11 +47,11 @@ def record_event(
     db.add(SessionEvent(session_id=session.id, kind=kind, actor_label=actor, details=details))
 
 
-def _announce_queue(db: AsyncSession, session: SupportSession, change: str) -> None:
+def _announce_queue(db: AsyncSession, session: SupportSession, change: QueueChange) -> None:
     announce(
         db,
         org_topic(session.organisation_id),
-        {"type": "queue.changed", "session_id": session.id, "change": change},
+        QueueChanged(session_id=session.id, change=change),
     )
 
 
@@ -51,7 +59,7 @@ def _announce_state(db: AsyncSession, session: SupportSession, technician: str =
     announce(
         db,
         session_topic(session.id),
-        {"type": "state", "status": session.status, "technician": technician},
+        SessionState(status=SessionStatus(session.status), technician=technician),
     )
 
 
@@ -162,8 +170,8 @@ async def agent_reconnected(db: AsyncSession, session_id: int, ip: str) -> Suppo
     return session
 
 
-def _session_updated(session: SupportSession, **extra: Any) -> dict[str, Any]:
-    return {"type": "session.updated", "session_id": session.id, **extra}
+def _session_updated(session: SupportSession, online: bool) -> SessionOnline:
+    return SessionOnline(session_id=session.id, online=online)
 
 
 async def agent_disconnected(db: AsyncSession, session_id: int) -> None:
@@ -279,7 +287,7 @@ async def _finish(db: AsyncSession, session: SupportSession, by: str, reason: st
     session.ended_at = utcnow()
     session.ended_by = by
     record_event(db, session, "session.ended", by, reason=reason)
-    announce(db, agent_topic(session.id), {"type": "end", "reason": reason})
+    announce(db, agent_topic(session.id), EndSession(type="end", reason=reason))
     _announce_queue(db, session, "ended")
     _announce_state(db, session)
 
@@ -326,7 +334,11 @@ async def request_sysinfo(
         )
     request_id = secrets.token_hex(8)
     record_event(db, session, "sysinfo.viewed", actor.label)
-    announce(db, agent_topic(session.id), {"type": "sysinfo_request", "request_id": request_id})
+    announce(
+        db,
+        agent_topic(session.id),
+        SysinfoRequest(type="sysinfo_request", request_id=request_id),
+    )
     return request_id
 
 
@@ -339,12 +351,7 @@ async def sysinfo_arrived(
     announce(
         db,
         org_topic(session.organisation_id),
-        {
-            "type": "session.sysinfo",
-            "session_id": session.id,
-            "request_id": request_id,
-            "info": info,
-        },
+        SessionSysinfo(session_id=session.id, request_id=request_id, info=info),
     )
 
 

@@ -7,17 +7,21 @@ import asyncio
 import contextlib
 import logging
 from collections import Counter
-from typing import Any
+from collections.abc import AsyncIterator
 
 from fastapi import WebSocket, WebSocketDisconnect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaydesk.protocol import control
+from relaydesk.protocol.events import BrokerEvent, CloseTunnels
 from relaydesk.protocol.messages import (
     HANDSHAKE_FRAME_BYTES,
-    FileGrant,
+    EndSession,
+    InputPolicy,
     ResumeCredential,
     SessionKeyCredential,
+    SysinfoRequest,
+    TunnelOpen,
 )
 from relaydesk.server.api.deps import client_ip
 from relaydesk.server.db.models import SessionKey, SupportSession
@@ -207,32 +211,32 @@ class AgentLink:
         self._tasks.append(asyncio.create_task(self._forward(events)))
         self._tasks.append(asyncio.create_task(self._heartbeat()))
 
-    async def _forward(self, events: Any) -> None:
+    async def _forward(self, events: AsyncIterator[BrokerEvent]) -> None:
         try:
             await self._forward_commands(events)
         except FellBehind:
             await limits.close_fallen_behind(self.websocket)  # the agent comes back (resume)
 
-    async def _forward_commands(self, events: Any) -> None:
+    async def _forward_commands(self, events: AsyncIterator[BrokerEvent]) -> None:
         async for command in events:
-            if command["type"] == "end":
-                self.connection.end_session(command["reason"])
-            elif command["type"] == "sysinfo_request":
-                self.connection.request_sysinfo(command["request_id"])
-            elif command["type"] == "tunnel_open":
+            if isinstance(command, EndSession):
+                self.connection.end_session(command.reason)
+            elif isinstance(command, SysinfoRequest):
+                self.connection.request_sysinfo(command.request_id)
+            elif isinstance(command, TunnelOpen):
                 self.connection.open_tunnel(
-                    command["tunnel_id"],
-                    command["kind"],
-                    command["token"],
-                    command["input_allowed"],
-                    FileGrant(**command["files"]) if command.get("files") else None,
+                    command.tunnel_id,
+                    command.kind,
+                    command.token,
+                    command.input_allowed,
+                    command.files,
                 )
-            elif command["type"] == "input_policy":
-                self.connection.set_input_policy(command["allowed"])
-            elif command["type"] == "close_tunnels":
+            elif isinstance(command, InputPolicy):
+                self.connection.set_input_policy(command.allowed)
+            elif isinstance(command, CloseTunnels):
                 assert self.session_id is not None
                 for tunnel in self.runtime.tunnels.of_session(self.session_id):
-                    if tunnel.kind == command["kind"]:
+                    if tunnel.kind == command.kind:
                         self.connection.close_tunnel(tunnel.id)
             with contextlib.suppress(RuntimeError, WebSocketDisconnect):
                 await self.flush()

@@ -6,11 +6,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any
 from urllib.parse import urlparse
 
 from fastapi import WebSocket, WebSocketDisconnect
 
+from relaydesk.protocol.events import (
+    Arrival,
+    BrokerEvent,
+    ChatSwitch,
+    ConsoleEvent,
+    QueueChanged,
+    QueueSnapshot,
+    SessionChat,
+    SessionOnline,
+    SessionScreen,
+    SessionSysinfo,
+)
 from relaydesk.server.api import presenters
 from relaydesk.server.api.deps import SESSION_COOKIE, client_ip
 from relaydesk.server.db.models import User
@@ -23,7 +34,7 @@ from relaydesk.server.realtime import limits
 from relaydesk.server.realtime.limits import close_fallen_behind
 from relaydesk.server.runtime import Runtime
 
-SESSION_EVENTS = {"session.chat", "session.updated", "session.sysinfo", "session.screen"}
+SESSION_EVENTS = (SessionChat, SessionOnline, SessionSysinfo, SessionScreen)
 
 
 def same_origin(websocket: WebSocket) -> bool:
@@ -56,32 +67,30 @@ class ConsoleFeed:
         self.websocket = websocket
         self.user = user
 
+    async def send(self, event: ConsoleEvent) -> None:
+        await self.websocket.send_text(event.model_dump_json())
+
     async def send_queue(self) -> None:
         async with self.runtime.transaction() as db:
             queue = await presenters.queue(db, self.user)
-        await self.websocket.send_json({"type": "queue", "queue": queue.model_dump(mode="json")})
+        await self.send(QueueSnapshot(queue=queue.model_dump(mode="json")))
 
-    async def deliver(self, event: dict[str, Any]) -> None:
-        if event["type"] == "queue.changed":
+    async def deliver(self, event: BrokerEvent) -> None:
+        if isinstance(event, QueueChanged):
             await self.send_queue()
-            if event.get("change") == "arrived":
+            if event.change == "arrived":
                 async with self.runtime.transaction() as db:
-                    arrival = await session_queues.arrival_for(db, self.user, event["session_id"])
+                    arrival = await session_queues.arrival_for(db, self.user, event.session_id)
                 if arrival is not None:
-                    await self.websocket.send_json(
-                        {
-                            "type": "notification",
-                            "kind": "session_arrived",
-                            "session": presenters.session_out(arrival).model_dump(mode="json"),
-                        }
-                    )
-        elif event["type"] == "organisation.chat":
-            await self.websocket.send_json(event)
-        elif event["type"] in SESSION_EVENTS:
+                    session = presenters.session_out(arrival).model_dump(mode="json")
+                    await self.send(Arrival(session=session))
+        elif isinstance(event, ChatSwitch):
+            await self.send(event)
+        elif isinstance(event, SESSION_EVENTS):
             async with self.runtime.transaction() as db:
-                visible = await support_sessions.user_can_see(db, self.user, event["session_id"])
+                visible = await support_sessions.user_can_see(db, self.user, event.session_id)
             if visible:
-                await self.websocket.send_json(event)
+                await self.send(event)
 
     async def run(self) -> None:
         try:

@@ -8,8 +8,18 @@ import contextlib
 
 from fastapi import WebSocket, WebSocketDisconnect
 
+from relaydesk.protocol.events import (
+    ChatLine,
+    CustomerChat,
+    CustomerScreen,
+    PortalError,
+    PortalEvent,
+    PortalSnapshot,
+    SessionState,
+    ToolOpened,
+)
+from relaydesk.protocol.states import SessionStatus
 from relaydesk.server.api import presenters
-from relaydesk.server.api import support_schemas as s
 from relaydesk.server.domain.customer import CustomerView, customer_view
 from relaydesk.server.domain.errors import DomainError
 from relaydesk.server.domain.notifications import FellBehind, session_topic
@@ -25,18 +35,25 @@ from relaydesk.server.runtime import Runtime
 AGENT_WAIT_POLL_SECONDS = 1.0
 
 
-def _snapshot(view: CustomerView) -> dict[str, object]:
-    return {
-        "type": "snapshot",
-        "status": view.status,
-        "technician": (
+def _snapshot(view: CustomerView) -> PortalSnapshot:
+    return PortalSnapshot(
+        status=(
+            "waiting_for_agent"
+            if view.status == "waiting_for_agent"
+            else SessionStatus(view.status)
+        ),
+        technician=(
             presenters.technician_out(view.technician).model_dump(mode="json")  # type: ignore[union-attr]
             if view.technician
             else None
         ),
-        "chat": [s.ChatMessageOut.model_validate(m).model_dump(mode="json") for m in view.chat],
-        "chat_enabled": view.chat_enabled,
-    }
+        chat=[ChatLine.model_validate(m, from_attributes=True) for m in view.chat],
+        chat_enabled=view.chat_enabled,
+    )
+
+
+async def _send(websocket: WebSocket, event: PortalEvent) -> None:
+    await websocket.send_text(event.model_dump_json())
 
 
 async def _follow(runtime: Runtime, websocket: WebSocket, token: str) -> None:
@@ -53,21 +70,21 @@ async def _follow_session(runtime: Runtime, websocket: WebSocket, token: str) ->
             view = await customer_view(db, token)
         if view.session_id is None:
             if view.status != last_status:
-                await websocket.send_json(_snapshot(view))
+                await _send(websocket, _snapshot(view))
                 last_status = view.status
             await asyncio.sleep(AGENT_WAIT_POLL_SECONDS)
             continue
         async with runtime.broker.subscribe(session_topic(view.session_id)) as events:
             async with runtime.transaction() as db:
                 view = await customer_view(db, token)
-            await websocket.send_json(_snapshot(view))
+            await _send(websocket, _snapshot(view))
             async for event in events:
-                if event["type"] == "state":
+                if isinstance(event, SessionState):
                     async with runtime.transaction() as db:
                         view = await customer_view(db, token)
-                    await websocket.send_json(_snapshot(view))
-                else:
-                    await websocket.send_json(event)
+                    await _send(websocket, _snapshot(view))
+                elif isinstance(event, CustomerChat | CustomerScreen | ToolOpened):
+                    await _send(websocket, event)
 
 
 async def portal_endpoint(websocket: WebSocket) -> None:
@@ -88,9 +105,7 @@ async def portal_endpoint(websocket: WebSocket) -> None:
             error = follow.exception()
             assert isinstance(error, DomainError)
             with contextlib.suppress(RuntimeError, WebSocketDisconnect):
-                await websocket.send_json(
-                    {"type": "error", "code": error.code, "detail": error.message}
-                )
+                await _send(websocket, PortalError(code=error.code, detail=error.message))
                 await websocket.close(code=4404)
     finally:
         follow.cancel()

@@ -16,6 +16,7 @@ from typing import Any
 from starlette.types import Message
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from relaydesk.protocol.events import BrokerEvent, CustomerScreen, SessionState
 from relaydesk.server.domain.notifications import Broker, session_topic
 from relaydesk.server.domain.tunnels import TOKEN_LIFETIME_SECONDS, Side, Tunnel, TunnelRegistry
 from relaydesk.server.relay.heap import give_back_freed_memory, hold_message_buffers
@@ -190,10 +191,10 @@ class RelayHub:
                     return
 
 
-def _ends(tunnel: Tunnel, event: dict[str, Any]) -> bool:
-    if event.get("type") == "state" and event.get("status") in ("ended", "held"):
+def _ends(tunnel: Tunnel, event: BrokerEvent) -> bool:
+    if isinstance(event, SessionState) and event.status in ("ended", "held"):
         return True
-    return tunnel.kind == "screen" and event.get("type") == "screen" and event.get("state") == "off"
+    return tunnel.kind == "screen" and isinstance(event, CustomerScreen) and event.state == "off"
 
 
 async def _close(websocket: WebSocket, code: int, reason: str) -> None:
