@@ -6,7 +6,7 @@ as such by the broker and serialised once, at the socket.
 Topics and what they carry (see `server.domain.notifications`):
   org:{id}      OrgEvent          the consoles turn it into ConsoleEvent frames
   session:{id}  SessionEvent      the portal page turns it into PortalEvent frames
-  agent:{id}    AgentCommand      the agent's channel turns it into control messages
+  device:{id}   AgentCommand      the agent's channel turns it into control messages
   live-sockets  SocketsEnd        every node closes the sockets it holds
 
 The web app's types for ConsoleEvent and PortalEvent are generated from the JSON Schema that
@@ -199,7 +199,7 @@ PortalEvent = Annotated[
 ]
 
 
-# --- agent:{id} (broker): commands for the session's agent ------------------------------------
+# --- device:{id} (broker): commands for the device's agent -----------------------------------
 class CloseTunnels(Event):
     """Close the agent's open tunnels of a kind (the channel sends one tunnel_close each)."""
 

@@ -1,22 +1,26 @@
-"""Which technicians have a console open on this node (for the portal's list of available
-technicians). With several nodes this moves to the broker."""
+"""Presence (domain/presence.py) in this process's memory: connections counted per key, so that
+a device or technician on two connections at once (a reconnection that overtook the old link)
+stays online until the last one ends."""
 
 from __future__ import annotations
 
 from collections import Counter
 
 
-class Presence:
+class MemoryPresence:
     def __init__(self) -> None:
         self._connections: Counter[int] = Counter()
 
-    def arrive(self, user_id: int) -> None:
-        self._connections[user_id] += 1
+    def arrive(self, key: int) -> None:
+        self._connections[key] += 1
 
-    def leave(self, user_id: int) -> None:
-        self._connections[user_id] -= 1
-        if self._connections[user_id] <= 0:
-            del self._connections[user_id]
+    def leave(self, key: int) -> None:
+        self._connections[key] -= 1
+        if self._connections[key] <= 0:
+            del self._connections[key]
+
+    def is_online(self, key: int) -> bool:
+        return key in self._connections
 
     def online(self) -> set[int]:
         return set(self._connections)

@@ -20,14 +20,16 @@ from relaydesk.server.db.engine import make_engine, make_sessionmaker
 from relaydesk.server.domain import recordings, retention
 from relaydesk.server.domain.notifications import Broker, publish_committed
 from relaydesk.server.domain.password_checks import PasswordGuard
+from relaydesk.server.domain.presence import Presence
 from relaydesk.server.domain.refusals import MemoryTallyBook, RefusalTally
 from relaydesk.server.domain.signin import SignInPolicy
 from relaydesk.server.domain.throttle import AttemptThrottle, MemoryLedger
 from relaydesk.server.domain.tunnels import TunnelRegistry
 from relaydesk.server.downloads.agent_wheel import AgentWheel
+from relaydesk.server.downloads.support_client import SupportClient
 from relaydesk.server.live_sockets import MemoryLiveSockets
 from relaydesk.server.mail.sending import Mailer, OutboxMailer, SmtpMailer
-from relaydesk.server.presence import Presence
+from relaydesk.server.presence import MemoryPresence
 from relaydesk.server.relay.pipe import RelayHub
 from relaydesk.server.relay.recording import ShellRecording
 
@@ -63,10 +65,12 @@ class Runtime:
     trusted_proxies: TrustedProxies = field(repr=False)
     broker: Broker = field(repr=False)
     mailer: Mailer | None = field(repr=False)
-    presence: Presence = field(default_factory=Presence, repr=False)
-    # Sessions whose agent is connected to this node (the console shows it; sysinfo needs it).
-    agents_online: Presence = field(default_factory=Presence, repr=False)
+    # Technicians with a console open (by user), devices whose agent is connected (by device;
+    # the console shows it, sysinfo needs it). Counted on this node (domain/presence.py).
+    presence: Presence = field(default_factory=MemoryPresence, repr=False)
+    devices_online: Presence = field(default_factory=MemoryPresence, repr=False)
     agent_wheel: AgentWheel = field(init=False, repr=False)
+    support_client: SupportClient = field(init=False, repr=False)
     tunnels: TunnelRegistry = field(default_factory=TunnelRegistry, repr=False)
     # Console WebSockets and tunnels of this node by user and sign-in (closed when they end).
     live_sockets: MemoryLiveSockets = field(default_factory=MemoryLiveSockets, repr=False)
@@ -74,6 +78,7 @@ class Runtime:
 
     def __post_init__(self) -> None:
         self.agent_wheel = AgentWheel(self.settings.data_dir / "agent_dist")
+        self.support_client = SupportClient(self.settings.data_dir / "support_client")
         self.relay = RelayHub(
             self.tunnels,
             self.broker,

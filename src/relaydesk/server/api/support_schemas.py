@@ -188,6 +188,12 @@ class AgentCommands(Response):
     windows_powershell: str
     script_url_linux_macos: str
     script_url_windows: str
+    # The self-contained support client (Linux x86_64); None when this server has none built.
+    # The page saves it as support_client_file_name, which carries the key: the URL does not.
+    support_client_url: str | None
+    support_client_sha256: str | None
+    support_client_size: int | None
+    support_client_file_name: str
 
 
 class CustomerStartOut(Response):
@@ -229,3 +235,15 @@ class FilesTunnelOut(TunnelOut):
     upload: bool
     download: bool
     roots: list[str]
+
+
+class DeviceHistory(Response):
+    """A device and the support sessions it had (newest first) that the technician may see."""
+
+    device: DeviceOut
+    kind: Literal["temporary", "adhoc", "unattended"]
+    online: bool
+    enrolled_at: datetime
+    last_seen_at: datetime | None
+    removed_at: datetime | None
+    sessions: list[SessionOut]

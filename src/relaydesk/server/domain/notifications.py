@@ -3,7 +3,8 @@ and agent hubs (in-process, or through Redis with several nodes).
 
 Topics:  org:{id}       queue changes and session updates, for the organisation's consoles
          session:{id}   what the customer's portal page of that session shows
-         agent:{id}     commands for the agent of that session (end, sysinfo request)"""
+         device:{id}    commands for the agent of that device (end, sysinfo, tunnels): an
+                        agent listens on its device's topic, whichever session it serves"""
 
 from __future__ import annotations
 
@@ -43,8 +44,8 @@ def session_topic(session_id: int) -> str:
     return f"session:{session_id}"
 
 
-def agent_topic(session_id: int) -> str:
-    return f"agent:{session_id}"
+def device_topic(device_id: int) -> str:
+    return f"device:{device_id}"
 
 
 def announce(db: AsyncSession, topic: str, event: BrokerEvent) -> None:

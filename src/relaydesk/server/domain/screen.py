@@ -14,7 +14,7 @@ from relaydesk.server.domain import audit
 from relaydesk.server.domain.actor import Actor
 from relaydesk.server.domain.audit import Who
 from relaydesk.server.domain.errors import Conflict, Forbidden, Invalid
-from relaydesk.server.domain.notifications import agent_topic, announce, org_topic, session_topic
+from relaydesk.server.domain.notifications import announce, device_topic, org_topic, session_topic
 from relaydesk.server.domain.permissions import Permission
 from relaydesk.server.domain.support_sessions import (
     device_of,
@@ -79,7 +79,7 @@ async def give_up_control(db: AsyncSession, actor: Actor, session_id: int) -> Su
         raise Conflict("not_in_control", "You do not have control of this screen.")
     session.screen_state = "view"
     record_event(db, session, "screen.control_released", actor.label)
-    announce(db, agent_topic(session.id), InputPolicy(type="input_policy", allowed=False))
+    announce(db, device_topic(session.device_id), InputPolicy(type="input_policy", allowed=False))
     _announce(db, session)
     return session
 
@@ -98,7 +98,7 @@ async def answer(db: AsyncSession, session: SupportSession, allow: bool) -> Supp
         )
         announce(
             db,
-            agent_topic(session.id),
+            device_topic(session.device_id),
             InputPolicy(type="input_policy", allowed=mode == "control"),
         )
     else:
@@ -124,7 +124,7 @@ async def revoke_control(db: AsyncSession, session: SupportSession) -> SupportSe
         "screen.control_revoked",
         target=f"session:{session.id}",
     )
-    announce(db, agent_topic(session.id), InputPolicy(type="input_policy", allowed=False))
+    announce(db, device_topic(session.device_id), InputPolicy(type="input_policy", allowed=False))
     _announce(db, session)
     return session
 
@@ -140,7 +140,7 @@ async def stop_sharing(
     await audit.record(
         db, who, "screen.stopped", target=f"session:{session.id}", details={"by": by}
     )
-    announce(db, agent_topic(session.id), CloseTunnels(kind="screen"))
+    announce(db, device_topic(session.device_id), CloseTunnels(kind="screen"))
     _announce(db, session)
     return session
 
@@ -168,7 +168,7 @@ async def open_screen_tunnel(
     record_event(db, session, "tunnel.opened", actor.label, tool="screen", tunnel=issued.tunnel.id)
     announce(
         db,
-        agent_topic(session.id),
+        device_topic(session.device_id),
         TunnelOpen(
             type="tunnel_open",
             tunnel_id=issued.tunnel.id,

@@ -10,7 +10,7 @@ from relaydesk.protocol.messages import TunnelOpen
 from relaydesk.server.db.models import Organisation
 from relaydesk.server.domain import audit
 from relaydesk.server.domain.actor import Actor
-from relaydesk.server.domain.notifications import agent_topic, announce, session_topic
+from relaydesk.server.domain.notifications import announce, device_topic, session_topic
 from relaydesk.server.domain.permissions import Permission
 from relaydesk.server.domain.support_sessions import (
     device_of,
@@ -55,7 +55,7 @@ async def open_shell_tunnel(
     )
     announce(
         db,
-        agent_topic(session.id),
+        device_topic(session.device_id),
         TunnelOpen(
             type="tunnel_open",
             tunnel_id=issued.tunnel.id,

@@ -36,8 +36,9 @@ from relaydesk.server.domain import audit
 from relaydesk.server.domain.actor import Actor
 from relaydesk.server.domain.audit import Who
 from relaydesk.server.domain.errors import Conflict, Forbidden, NotFound
-from relaydesk.server.domain.notifications import agent_topic, announce, org_topic, session_topic
+from relaydesk.server.domain.notifications import announce, device_topic, org_topic, session_topic
 from relaydesk.server.domain.permissions import Permission
+from relaydesk.server.domain.presence import Presence
 from relaydesk.server.domain.session_keys import USED, KeyRefusal
 
 
@@ -287,7 +288,7 @@ async def _finish(db: AsyncSession, session: SupportSession, by: str, reason: st
     session.ended_at = utcnow()
     session.ended_by = by
     record_event(db, session, "session.ended", by, reason=reason)
-    announce(db, agent_topic(session.id), EndSession(type="end", reason=reason))
+    announce(db, device_topic(session.device_id), EndSession(type="end", reason=reason))
     _announce_queue(db, session, "ended")
     _announce_state(db, session)
 
@@ -321,13 +322,13 @@ async def end_by_customer(db: AsyncSession, session: SupportSession) -> None:
 
 
 async def request_sysinfo(
-    db: AsyncSession, actor: Actor, session_id: int, agent_connected: bool = True
+    db: AsyncSession, actor: Actor, session_id: int, devices_online: Presence
 ) -> str:
     """Asks the agent for a snapshot; only a connected agent can answer (the request is not
     kept for one that is away)."""
     session = await get_visible(db, actor, session_id)
     require_owner(actor, session)
-    if not agent_connected:
+    if not devices_online.is_online(session.device_id):
         raise Conflict(
             "agent_offline",
             "The support client is not connected right now; try again when it is back.",
@@ -336,7 +337,7 @@ async def request_sysinfo(
     record_event(db, session, "sysinfo.viewed", actor.label)
     announce(
         db,
-        agent_topic(session.id),
+        device_topic(session.device_id),
         SysinfoRequest(type="sysinfo_request", request_id=request_id),
     )
     return request_id

@@ -27,7 +27,7 @@ from relaydesk.server.api.deps import client_ip
 from relaydesk.server.db.models import SessionKey, SupportSession
 from relaydesk.server.domain import files, portal, session_keys, support_sessions
 from relaydesk.server.domain.errors import DomainError, RateLimited
-from relaydesk.server.domain.notifications import FellBehind, agent_topic
+from relaydesk.server.domain.notifications import FellBehind, device_topic
 from relaydesk.server.domain.session_keys import KeyRefusal
 from relaydesk.server.realtime import limits
 from relaydesk.server.runtime import Runtime
@@ -43,9 +43,12 @@ class AgentLink:
         self.ip = ip
         self.connection = control.ServerConnection()
         self.key: SessionKey | None = None
+        # The device this link speaks for (presence and commands are the device's) and the
+        # session it serves now.
+        self.device_id: int | None = None
         self.session_id: int | None = None
         self.ended = False
-        self._online = False  # counted in runtime.agents_online
+        self._online = False  # counted in runtime.devices_online
         self._send_lock = asyncio.Lock()
         self._stack = contextlib.AsyncExitStack()
         self._tasks: list[asyncio.Task[None]] = []
@@ -85,13 +88,14 @@ class AgentLink:
             for task in self._tasks:
                 task.cancel()
             await self._stack.aclose()
-            if self._online and self.session_id is not None:
-                self.runtime.agents_online.leave(self.session_id)
+            if self._online and self.device_id is not None and self.session_id is not None:
+                self.runtime.devices_online.leave(self.device_id)
                 # Only a welcomed link says the agent left (not a failed attempt to resume), and
                 # not when the agent came back on another link before this one timed out.
-                back = self.session_id in self.runtime.agents_online.online()
+                back = self.runtime.devices_online.is_online(self.device_id)
                 log.info(
-                    "agent of session %d: link from %s ended%s",
+                    "agent of device %d (session %d): link from %s ended%s",
+                    self.device_id,
                     self.session_id,
                     self.ip,
                     " (the agent is back on another link)" if back else "",
@@ -196,17 +200,17 @@ class AgentLink:
             else:
                 assert self.session_id is not None
                 session = await support_sessions.agent_reconnected(db, self.session_id, self.ip)
-            self.session_id = session.id
+            self.session_id, self.device_id = session.id, session.device_id
             if not self._online:
                 self._online = True
-                self.runtime.agents_online.arrive(session.id)
-            await self._listen(session.id)
+                self.runtime.devices_online.arrive(session.device_id)
+            await self._listen(session.device_id)
             self.connection.welcome(session.device_id, session.id, HEARTBEAT_SECONDS)
 
-    async def _listen(self, session_id: int) -> None:
-        """Commands for this agent (end, sysinfo) arrive through the broker."""
+    async def _listen(self, device_id: int) -> None:
+        """Commands for this device (end, sysinfo, tunnels) arrive through the broker."""
         events = await self._stack.enter_async_context(
-            self.runtime.broker.subscribe(agent_topic(session_id))
+            self.runtime.broker.subscribe(device_topic(device_id))
         )
         self._tasks.append(asyncio.create_task(self._forward(events)))
         self._tasks.append(asyncio.create_task(self._heartbeat()))

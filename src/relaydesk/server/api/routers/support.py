@@ -76,8 +76,8 @@ async def my_queue(db: Db, actor: CurrentActor) -> s.QueueOut:
     return await presenters.queue(db, actor.user)
 
 
-def _agent_connected(request: Request, session_id: int) -> bool:
-    return session_id in runtime(request).agents_online.online()
+def _agent_connected(request: Request, device_id: int) -> bool:
+    return runtime(request).devices_online.is_online(device_id)
 
 
 async def _detail(
@@ -90,7 +90,7 @@ async def _detail(
         session=presenters.session_out(await session_queues.card(db, session)),
         chat=[s.ChatMessageOut.model_validate(m) for m in chat],
         chat_enabled=not organisation.chat_disabled,
-        agent_connected=session.status != "ended" and _agent_connected(request, session.id),
+        agent_connected=session.status != "ended" and _agent_connected(request, session.device_id),
     )
 
 
@@ -132,7 +132,7 @@ async def sysinfo(
     session_id: Id, request: Request, db: Db, actor: CurrentActor
 ) -> s.SysinfoRequested:
     """Asks the agent for a snapshot; it arrives on the console WebSocket (session.sysinfo)."""
-    connected = _agent_connected(request, session_id)
+    online = runtime(request).devices_online
     return s.SysinfoRequested(
-        request_id=await support_sessions.request_sysinfo(db, actor, session_id, connected)
+        request_id=await support_sessions.request_sysinfo(db, actor, session_id, online)
     )
