@@ -272,7 +272,31 @@ async def test_other_technicians_and_organisations_do_not_see_the_session(
     await harness.user(other, "olga@other.test", "admin")
     olga = await harness.signed_in("olga@other.test")
     assert (await olga.get(f"/api/v1/reports/sessions/{session_id}")).status_code == 404
-    assert (await bob.get("/api/v1/reports/sessions")).status_code == 403
+    assert (await bob.get("/api/v1/reports/sessions")).json() == {"items": [], "total": 0}
+    assert (await bob.get(f"/api/v1/reports/sessions/{session_id}")).status_code == 404
+
+
+async def test_a_technician_reads_the_reports_of_his_sessions_and_an_administrator_all(
+    org: Org, harness: Harness
+) -> None:
+    await harness.user(org.id, "bob@acme.test", "operator")
+    bob = await harness.signed_in("bob@acme.test")
+    bobs = await agent_arrives(harness, (await new_key(bob))["key"], hostname="pc-bob")
+    assert (await bob.post(f"/api/v1/sessions/{bobs}/accept")).status_code == 200
+    await bob.post(f"/api/v1/sessions/{bobs}/chat", json={"text": "Hallo Maria"})
+    assert (await bob.post(f"/api/v1/sessions/{bobs}/end")).status_code == 200
+    admins = await agent_arrives(harness, (await new_key(org.admin))["key"], hostname="pc-admin")
+    await org.admin.post(f"/api/v1/sessions/{admins}/accept")
+
+    listed = (await bob.get("/api/v1/reports/sessions")).json()
+    assert [s["id"] for s in listed["items"]] == [bobs] and listed["total"] == 1
+    report = (await bob.get(f"/api/v1/reports/sessions/{bobs}")).json()
+    assert [m["text"] for m in report["chat"]] == ["Hallo Maria"]
+    assert "session.accepted" in [e["kind"] for e in report["events"]]
+    refused = await bob.get(f"/api/v1/reports/sessions/{admins}")
+    assert refused.status_code == 404 and refused.json()["code"] == "session_not_found"
+    everything = (await org.admin.get("/api/v1/reports/sessions")).json()
+    assert [s["id"] for s in everything["items"]] == [admins, bobs]
 
 
 async def test_issue_form_routes_to_the_team_queue(org: Org, harness: Harness) -> None:

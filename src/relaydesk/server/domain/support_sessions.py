@@ -7,7 +7,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaydesk.protocol.events import (
@@ -22,6 +22,7 @@ from relaydesk.protocol.states import SessionStatus
 from relaydesk.server.auth.rbac import PermissionSet
 from relaydesk.server.auth.tokens import token_hash
 from relaydesk.server.db.models import (
+    ChatMessage,
     Device,
     IssueType,
     Organisation,
@@ -380,20 +381,37 @@ async def by_customer_secret(db: AsyncSession, secret: str) -> SupportSession | 
 
 
 # --- reports (GOV-8) ------------------------------------------------------------------------
+def _reports_in_reach(actor: Actor) -> ColumnElement[bool]:
+    """Which sessions' reports the technician reads (GOV-8): an administrator all of the
+    organisation's; anyone else those he owned or wrote in (a session he took part in)."""
+    in_organisation = SupportSession.organisation_id == actor.organisation_id
+    if actor.permissions.has(Permission.ADMINISTER):
+        return in_organisation
+    took_part = or_(
+        SupportSession.owner_id == actor.user.id,
+        SupportSession.id.in_(
+            select(ChatMessage.session_id).where(ChatMessage.sender_user_id == actor.user.id)
+        ),
+    )
+    return and_(in_organisation, took_part)
+
+
 async def reports(
     db: AsyncSession, actor: Actor, limit: int, offset: int
 ) -> tuple[list[SupportSession], int]:
-    actor.require(Permission.ADMINISTER)
-    base = select(SupportSession).where(SupportSession.organisation_id == actor.organisation_id)
+    base = select(SupportSession).where(_reports_in_reach(actor))
     total = len((await db.execute(base.with_only_columns(SupportSession.id))).all())
     rows = await db.execute(base.order_by(SupportSession.id.desc()).limit(limit).offset(offset))
     return list(rows.scalars()), total
 
 
 async def report(db: AsyncSession, actor: Actor, session_id: int) -> SupportSession:
-    actor.require(Permission.ADMINISTER)
-    session = await db.get(SupportSession, session_id)
-    if session is None or session.organisation_id != actor.organisation_id:
+    """The session's report, if in reach; else, existing or not, session_not_found (404)."""
+    found = await db.execute(
+        select(SupportSession).where(SupportSession.id == session_id, _reports_in_reach(actor))
+    )
+    session = found.scalar_one_or_none()
+    if session is None:
         raise NotFound("session_not_found", f"No support session with id {session_id}.")
     return session
 
