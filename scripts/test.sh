@@ -124,6 +124,7 @@ if [ -f web/package.json ]; then
   # stdin from /dev/null: Vitest would otherwise start in watch mode on a terminal.
   run_step "npm test (web)" bash -c 'cd web && npm test </dev/null'
   run_step "npm run check:api (web)" bash -c 'cd web && npm run check:api </dev/null'
+  run_step "npm run check:events (web)" bash -c 'cd web && npm run check:events </dev/null'
 else
   say "web: no web/package.json; web checks skipped"
 fi

@@ -258,6 +258,10 @@ def events_schema() -> dict[str, Any]:
         schema = adapter.json_schema(ref_template="#/definitions/{model}", mode="serialization")
         defs.update(schema.pop("$defs", {}))
         roots[name] = schema
+    for definition in defs.values():
+        # Field titles would become one named alias per field in the generated TypeScript.
+        for field in definition.get("properties", {}).values():
+            field.pop("title", None)
     return {
         "$schema": "http://json-schema.org/draft-07/schema#",
         "title": "RealtimeEvents",

@@ -323,6 +323,13 @@ def cmd_openapi(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_events_schema(args: argparse.Namespace) -> int:
+    from relaydesk.protocol.events import events_schema
+
+    print(json.dumps(events_schema(), indent=2, sort_keys=True))
+    return 0
+
+
 def _organisation_arguments(command: argparse.ArgumentParser) -> None:
     command.add_argument("--organisation", required=True, help="the organisation's name")
     command.add_argument("--email", required=True, help="its administrator's e-mail address")
@@ -362,6 +369,10 @@ def build_parser() -> argparse.ArgumentParser:
         handler=cmd_migrate
     )
     sub.add_parser("openapi", help="print the OpenAPI schema").set_defaults(handler=cmd_openapi)
+    sub.add_parser(
+        "events-schema",
+        help="print the JSON Schema of the events the console and the portal page receive",
+    ).set_defaults(handler=cmd_events_schema)
 
     admin = sub.add_parser("admin", help="administration").add_subparsers(
         dest="admin_command", required=True

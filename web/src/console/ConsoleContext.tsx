@@ -5,6 +5,7 @@ import { createContext, type ComponentChildren } from "preact";
 import { useCallback, useContext, useEffect, useMemo, useReducer, useRef } from "preact/hooks";
 import { api, call, type SessionDetail } from "../api/client";
 import { LiveSocket, socketUrl } from "../shared/socket";
+import { asConsoleEvent } from "../api/realtime";
 import { frameAction, initialState, reduce, tabsToSync, type Action, type ConsoleState } from "./store";
 
 const FRONT_KEY = "relaydesk.console.front";
@@ -97,8 +98,9 @@ export function ConsoleProvider({ children }: { children: ComponentChildren }) {
         if (reconnected) sync({ refresh: latest.current.tabs.map((tab) => tab.session.id) });
       },
       onMessage: (frame) => {
-        const action = frameAction(frame, () => new Date().toISOString());
-        if (!action) return;
+        const event = asConsoleEvent(frame);
+        if (!event) return;
+        const action = frameAction(event, () => new Date().toISOString());
         if (action.type === "queue") {
           sync(tabsToSync(latest.current, action.queue));
         }

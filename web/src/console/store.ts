@@ -10,7 +10,7 @@ import type {
   SupportSession,
 } from "../api/client";
 import type { SocketState } from "../shared/socket";
-import { consentFromMessage } from "./screen/consent";
+import type { ConsoleEvent } from "../api/realtime";
 
 export type SysinfoState = {
   /** idle: never asked; waiting: asked, no answer yet; ready: a snapshot is here. */
@@ -300,48 +300,31 @@ export function reduce(state: ConsoleState, action: Action): ConsoleState {
   }
 }
 
-/** A console WebSocket frame as an action, or null for frames the console does not use. */
-export function frameAction(frame: { type: string } & Record<string, unknown>, now: () => string): Action | null {
-  switch (frame.type) {
+/** A console WebSocket event as an action (the events' types are generated from the server's
+ * models, src/api/events.d.ts). */
+export function frameAction(event: ConsoleEvent, now: () => string): Action {
+  switch (event.type) {
     case "queue":
-      return isRecord(frame.queue) ? { type: "queue", queue: frame.queue as Queue } : null;
+      return { type: "queue", queue: event.queue };
     case "notification":
-      return frame.kind === "session_arrived" && isRecord(frame.session)
-        ? { type: "arrived", session: frame.session as SupportSession }
-        : null;
+      return { type: "arrived", session: event.session };
     case "session.chat": {
-      const { type: _type, ...message } = frame;
-      return typeof message.id === "number" && typeof message.session_id === "number"
-        ? { type: "chat", message: message as unknown as ChatMessage }
-        : null;
+      const { type: _type, ...message } = event;
+      return { type: "chat", message };
     }
     case "organisation.chat":
-      return typeof frame.enabled === "boolean" ? { type: "chat-switch", enabled: frame.enabled } : null;
+      return { type: "chat-switch", enabled: event.enabled };
     case "session.updated":
-      return typeof frame.session_id === "number" && typeof frame.online === "boolean"
-        ? { type: "online", sessionId: frame.session_id, online: frame.online }
-        : null;
+      return { type: "online", sessionId: event.session_id, online: event.online };
     case "session.sysinfo":
-      return typeof frame.session_id === "number" && isRecord(frame.info)
-        ? {
-            type: "sysinfo",
-            sessionId: frame.session_id,
-            requestId: typeof frame.request_id === "string" ? frame.request_id : "",
-            info: frame.info,
-            at: now(),
-          }
-        : null;
-    case "session.screen": {
-      const consent = typeof frame.session_id === "number" ? consentFromMessage(frame, frame.session_id) : null;
-      return consent && typeof frame.session_id === "number"
-        ? { type: "screen", sessionId: frame.session_id, state: consent.state, requested: consent.requested }
-        : null;
-    }
-    default:
-      return null;
+      return {
+        type: "sysinfo",
+        sessionId: event.session_id,
+        requestId: event.request_id,
+        info: event.info,
+        at: now(),
+      };
+    case "session.screen":
+      return { type: "screen", sessionId: event.session_id, state: event.state, requested: event.requested };
   }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

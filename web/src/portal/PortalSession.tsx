@@ -4,6 +4,7 @@
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { api, call, send, type AgentCommands, type CustomerSession } from "../api/client";
 import { ApiError } from "../api/errors";
+import { asPortalEvent } from "../api/realtime";
 import { useI18n, type MessageKey } from "../i18n";
 import { bearerProtocols } from "../shared/bearer";
 import { Chat } from "../shared/Chat";
@@ -74,12 +75,14 @@ export function PortalSession({
       onState: setConnection,
       onOpen: () => void load(),
       onMessage: (frame) => {
-        if (frame.type === "error") {
-          if (frame.code === "customer_session_unknown") leave.current("lost");
+        const event = asPortalEvent(frame);
+        if (!event) return;
+        if (event.type === "error") {
+          if (event.code === "customer_session_unknown") leave.current("lost");
           return;
         }
-        setView((before) => (before ? applyFrame(before, frame) : before));
-        if (frame.type === "snapshot" && frame.status !== "waiting_for_agent") {
+        setView((before) => (before ? applyFrame(before, event) : before));
+        if (event.type === "snapshot" && event.status !== "waiting_for_agent") {
           // The snapshot leaves out the screen's state: ask for the whole session.
           void load();
         }

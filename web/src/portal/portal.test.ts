@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { CustomerSession, CustomerStart } from "../api/client";
+import { asPortalEvent, PORTAL_EVENT_TYPES } from "../api/realtime";
 import {
   addressWithoutKey,
   applyFrame,
@@ -142,14 +143,17 @@ describe("applyFrame", () => {
     expect(view.chat.map((m) => m.text)).toEqual(["hi", "你好 مرحبا 👋"]);
     view = applyFrame(view, { type: "screen", state: "requested", requested: "control", technician: "Ada" });
     expect(view).toMatchObject({ screen_state: "requested", screen_requested: "control", screen_asked_by: "Ada" });
-    view = applyFrame(view, { type: "screen", state: "control", requested: "" });
+    view = applyFrame(view, { type: "screen", state: "control", requested: "", technician: "" });
     expect(view).toMatchObject({ screen_state: "control", screen_requested: "", screen_asked_by: null });
   });
 
-  it("keeps the view for frames it does not know", () => {
+  it("keeps the view for a tool opened or an error, and knows only the page's event types", () => {
     const view = viewOf(SESSION);
-    expect(applyFrame(view, { type: "later" })).toBe(view);
-    expect(applyFrame(view, { type: "chat", text: "no id" })).toBe(view);
+    expect(applyFrame(view, { type: "tool", kind: "shell", state: "opened" })).toBe(view);
+    expect(applyFrame(view, { type: "error", code: "customer_session_unknown", detail: "gone" })).toBe(view);
+    expect(asPortalEvent({ type: "later" })).toBeNull();
+    expect(asPortalEvent({ type: "session.chat" })).toBeNull(); // the console's, not the page's
+    for (const type of Object.keys(PORTAL_EVENT_TYPES)) expect(asPortalEvent({ type })).not.toBeNull();
   });
 
   it("merges a fetched session into what is shown", () => {

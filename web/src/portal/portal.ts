@@ -9,6 +9,7 @@ import type {
   CustomerStatus,
   Technician,
 } from "../api/client";
+import type { PortalEvent } from "../api/realtime";
 
 const STORAGE_KEY = "relaydesk.portal.session";
 
@@ -168,36 +169,33 @@ export function refreshed(before: PortalView | null, session: CustomerSession): 
   };
 }
 
-/** Applies one portal WebSocket frame to the view; unknown frames change nothing. */
-export function applyFrame(view: PortalView, frame: { type: string } & Record<string, unknown>): PortalView {
-  switch (frame.type) {
-    case "snapshot": {
-      const chat = Array.isArray(frame.chat) ? (frame.chat as ChatMessage[]) : [];
+/** Applies one portal WebSocket event to the view (the events' types are generated from the
+ * server's models, src/api/events.d.ts); an error changes nothing here. */
+export function applyFrame(view: PortalView, event: PortalEvent): PortalView {
+  switch (event.type) {
+    case "snapshot":
       return {
         ...view,
-        status: (frame.status as CustomerStatus) ?? view.status,
-        technician: (frame.technician as Technician | null | undefined) ?? view.technician,
-        chat: chat.reduce(mergeMessage, view.chat),
-        chat_enabled: typeof frame.chat_enabled === "boolean" ? frame.chat_enabled : view.chat_enabled,
+        status: event.status,
+        technician: event.technician ?? view.technician,
+        chat: event.chat.reduce(mergeMessage, view.chat),
+        chat_enabled: event.chat_enabled,
       };
-    }
     case "chat": {
-      const { type: _type, ...message } = frame;
-      if (typeof message.id !== "number") return view;
-      return { ...view, chat: mergeMessage(view.chat, message as unknown as ChatMessage) };
+      const { type: _type, ...message } = event;
+      return { ...view, chat: mergeMessage(view.chat, message) };
     }
     case "screen": {
-      const state = typeof frame.state === "string" ? frame.state : view.screen_state;
-      const requested = typeof frame.requested === "string" ? frame.requested : "";
-      const asked = typeof frame.technician === "string" && frame.technician ? frame.technician : null;
+      const asked = event.technician || null;
       return {
         ...view,
-        screen_state: state as PortalView["screen_state"],
-        screen_requested: requested as PortalView["screen_requested"],
-        screen_asked_by: asked ?? (requested ? view.screen_asked_by : null),
+        screen_state: event.state,
+        screen_requested: event.requested,
+        screen_asked_by: asked ?? (event.requested ? view.screen_asked_by : null),
       };
     }
-    default:
+    case "tool":
+    case "error":
       return view;
   }
 }

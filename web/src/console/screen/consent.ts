@@ -109,26 +109,6 @@ export function sameConsent(a: Consent, b: Consent): boolean {
   return a.state === b.state && a.requested === b.requested;
 }
 
-function isState(value: unknown): value is ScreenState {
-  return value === "off" || value === "requested" || value === "view" || value === "control";
-}
-
-function isRequest(value: unknown): value is ScreenRequest {
-  return value === "" || value === "view" || value === "control";
-}
-
-/**
- * The consent carried by a console WebSocket message for this session, or null. The console
- * feed sends `{type: "session.screen", session_id, state, requested}`.
- */
-export function consentFromMessage(message: unknown, sessionId: number): Consent | null {
-  if (typeof message !== "object" || message === null) return null;
-  const m = message as Record<string, unknown>;
-  if (m.type !== "session.screen" || m.session_id !== sessionId) return null;
-  if (!isState(m.state) || !isRequest(m.requested)) return null;
-  return { state: m.state, requested: m.requested };
-}
-
 /** A SessionOut's screen fields as a consent. */
 export function consentOf(session: { screen_state: ScreenState; screen_requested: ScreenRequest }): Consent {
   return { state: session.screen_state, requested: session.screen_requested };

@@ -2,7 +2,6 @@ import { describe, expect, it } from "vitest";
 import { COLOUR_MODES, ENC, encodingsFor, isColourMode, MODE_SETTINGS } from "./colourModes";
 import {
   changeBetween,
-  consentFromMessage,
   offerFor,
   phaseOf,
   rightsOf,
@@ -73,15 +72,6 @@ describe("consent", () => {
     expect(changeBetween(c("requested", "view"), c("off"), "stop")).toBeNull();
     expect(changeBetween(c("off"), c("requested", "view"))).toBeNull();
     expect(changeBetween(c("view"), c("view", "control"))).toBeNull();
-  });
-
-  it("takes only this session's well-formed screen messages", () => {
-    const message = { type: "session.screen", session_id: 7, state: "view", requested: "" };
-    expect(consentFromMessage(message, 7)).toEqual(c("view"));
-    expect(consentFromMessage(message, 8)).toBeNull();
-    expect(consentFromMessage({ ...message, type: "session.chat" }, 7)).toBeNull();
-    expect(consentFromMessage({ ...message, state: "bogus" }, 7)).toBeNull();
-    expect(consentFromMessage(null, 7)).toBeNull();
   });
 });
 
