@@ -15,6 +15,7 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from relaydesk.agent import sysinfo
+from relaydesk.agent.desktop.channel import CustomerChannel, LinkDown, Told
 from relaydesk.agent.modes import (
     EXIT_TLS_MISMATCH,
     EXIT_UNREACHABLE,
@@ -52,7 +53,11 @@ def control_url(server: str) -> str:
 
 
 async def _converse(
-    ws: ClientConnection, mode: AgentMode, status: Status, tunnels: TunnelManager
+    ws: ClientConnection,
+    mode: AgentMode,
+    status: Status,
+    tunnels: TunnelManager,
+    customer: CustomerChannel | None = None,
 ) -> Outcome | None:
     """One connection's life. An Outcome ends the agent; None means reconnect."""
     hello = mode.hello()
@@ -80,7 +85,24 @@ async def _converse(
                     raise
                 reports.pop(0)
 
+    async def send_customer() -> None:
+        """What the customer does in his window goes out once the handshake is over."""
+        assert customer is not None
+        while True:
+            said = await customer.next_said()
+            if not connection.established:
+                customer.put_back(said)
+                await asyncio.sleep(0.2)
+                continue
+            try:
+                connection.send_customer(said)
+                await flush()
+            except BaseException:
+                customer.put_back(said)
+                raise
+
     reporter = asyncio.create_task(send_reports())
+    relaying = asyncio.create_task(send_customer()) if customer else None
     try:
         async for frame in ws:
             for event in connection.receive(frame):
@@ -109,6 +131,14 @@ async def _converse(
                     connection.send_ended(cleaned)
                     await flush()
                     return outcome
+                elif isinstance(event, control.CustomerStateChanged):
+                    if customer:
+                        customer.show(event.state)
+                elif isinstance(event, control.ChatArrived):
+                    if customer:
+                        customer.show(event.line)
+                elif isinstance(event, control.PeerError) and customer:
+                    customer.show(Told(event.message))
                 elif isinstance(event, control.PeerError | control.BadFrame):
                     status(f"Protocol problem ({event.code}): {event.message}")
             await flush()
@@ -116,6 +146,10 @@ async def _converse(
         pass
     finally:
         reporter.cancel()
+        if relaying:
+            relaying.cancel()
+    if customer:
+        customer.show(LinkDown())
     tunnels.close_all()
     return None
 
@@ -128,8 +162,11 @@ async def run(
     pin_sha256: str | None = None,
     give_up_after: float = 600.0,
     backoff: Backoff = Backoff(),
+    customer: CustomerChannel | None = None,
 ) -> Outcome:
     url = control_url(server)
+    if customer:
+        customer.bind()
     tls = ServerTls(pin_sha256)
     tunnels = TunnelManager(url, tls, tool_handlers(), status, files_handler=files_handler())
     attempt = 0
@@ -145,7 +182,7 @@ async def run(
                 ping_timeout=20,
             ) as ws:
                 attempt, unreachable_since = 0, None
-                outcome = await _converse(ws, mode, status, tunnels)
+                outcome = await _converse(ws, mode, status, tunnels, customer)
                 if outcome is not None:
                     return outcome
                 status("Connection to the server lost; reconnecting.")

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from datetime import datetime
 from pathlib import Path
 
 from relaydesk import __version__
 from relaydesk.agent import link
+from relaydesk.agent.desktop import client as desktop
+from relaydesk.agent.desktop.client import FACES, default_face
 from relaydesk.agent.modes import EXIT_ERROR, AttendedMode
 from relaydesk.agent.private_folder import PrivateFolderError
 from relaydesk.agent.server_tls import normalised_pin
@@ -40,6 +41,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         default=[],
         help="a folder to delete when the session ends (used by the portal's download script)",
+    )
+    parser.add_argument(
+        "--ui",
+        choices=FACES,
+        default=default_face(),
+        help="the customer's window (auto: where there is a display, else the terminal)",
     )
     rfb = parser.add_argument_group("local screen sharing (any VNC viewer)")
     rfb.add_argument("--rfb-listen", metavar="HOST:PORT", help="serve the screen over RFB here")
@@ -81,14 +88,17 @@ def main(argv: list[str] | None = None) -> int:
     if mode.session_id is not None:
         status(f"Coming back to session {mode.session_id} (this computer was in it).")
     try:
-        outcome = asyncio.run(
-            link.run(
+        outcome = desktop.run(
+            lambda customer: link.run(
                 args.server,
                 mode,
                 status,
                 pin_sha256=args.pin_sha256,
                 give_up_after=args.give_up_after,
-            )
+                customer=customer,
+            ),
+            args.ui,
+            status,
         )
     except KeyboardInterrupt:
         mode.cleanup()

@@ -29,6 +29,12 @@ from relaydesk.protocol.messages import (
     MAX_PENDING_SYSINFO,
     PROTOCOL_VERSION,
     Challenge,
+    ChatEntry,
+    ChatSend,
+    ConsentAnswer,
+    CustomerAction,
+    CustomerChatLine,
+    CustomerState,
     Ended,
     EndSession,
     Error,
@@ -148,6 +154,25 @@ class AgentEnded(Event):
 
 
 @dataclass(frozen=True)
+class CustomerStateChanged(Event):
+    """What the customer's window shows changed (agent side)."""
+
+    state: CustomerState
+
+
+@dataclass(frozen=True)
+class ChatArrived(Event):
+    line: ChatEntry
+
+
+@dataclass(frozen=True)
+class CustomerSpoke(Event):
+    """The customer answered, pressed a button or chatted in his window (server side)."""
+
+    message: ConsentAnswer | CustomerAction | ChatSend
+
+
+@dataclass(frozen=True)
 class Closed(Event):
     """This side decided the channel is over (after a refusal)."""
 
@@ -174,6 +199,10 @@ class _Connection:
     @property
     def closed(self) -> bool:
         return self.state is State.CLOSED
+
+    @property
+    def established(self) -> bool:
+        return self.state is State.ESTABLISHED
 
     @property
     def max_frame_bytes(self) -> int:
@@ -251,6 +280,10 @@ class AgentConnection(_Connection):
                 return [TunnelClosing(message.tunnel_id)]
             if isinstance(message, InputPolicy):
                 return [InputPolicyChanged(message.allowed)]
+            if isinstance(message, CustomerState):
+                return [CustomerStateChanged(message)]
+            if isinstance(message, CustomerChatLine):
+                return [ChatArrived(message.line)]
         return self._bad("unexpected_message", f"'{message.type}' is not expected now.")
 
     def send_sysinfo(self, request_id: str, info: dict[str, Any]) -> None:
@@ -258,6 +291,11 @@ class AgentConnection(_Connection):
 
     def send_file_transferred(self, report: FileTransferred) -> None:
         self._send(report)
+
+    def send_customer(self, message: ConsentAnswer | CustomerAction | ChatSend) -> None:
+        """What the customer did in his window; only once the handshake is over."""
+        if self.state is State.ESTABLISHED:
+            self._send(message)
 
     def send_ended(self, cleaned_up: bool) -> None:
         self._send(Ended(type="ended", cleaned_up=cleaned_up))
@@ -321,6 +359,8 @@ class ServerConnection(_Connection):
             if isinstance(message, Ended):
                 self.state = State.CLOSED
                 return [AgentEnded(message.cleaned_up)]
+            if isinstance(message, ConsentAnswer | CustomerAction | ChatSend):
+                return [CustomerSpoke(message)]
         if self.state in (State.AWAIT_HELLO, State.AWAIT_PROOF):
             return self.refuse("unexpected_message", f"'{message.type}' before the handshake.")
         return self._bad("unexpected_message", f"'{message.type}' is not expected now.")
@@ -379,6 +419,16 @@ class ServerConnection(_Connection):
 
     def close_tunnel(self, tunnel_id: str) -> None:
         self._send(TunnelClose(type="tunnel_close", tunnel_id=tunnel_id))
+
+    def show_customer(self, state: CustomerState) -> None:
+        self._send(state)
+
+    def chat_to_customer(self, line: ChatEntry) -> None:
+        self._send(CustomerChatLine(type="chat", line=line))
+
+    def tell(self, code: str, message: str) -> None:
+        """The agent's request was refused by a rule (it stays connected)."""
+        self._send(Error(type="error", code=code, message=message[:500]))
 
     def set_input_policy(self, allowed: bool) -> None:
         self._send(InputPolicy(type="input_policy", allowed=allowed))

@@ -98,6 +98,29 @@ class FileTransferred(Message):
     sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 
 
+class ConsentAnswer(Message):
+    """The customer answered the technician's request in the window on his desktop; `mode` is
+    the request he saw, so that an answer to an older request is not taken for a newer one."""
+
+    type: Literal["consent"]
+    mode: Literal["view", "control"]
+    allow: bool
+
+
+class CustomerAction(Message):
+    """A button in the customer's window: the same rules as the portal page's buttons."""
+
+    type: Literal["customer_action"]
+    action: Literal["stop_sharing", "take_control_back", "end_session"]
+
+
+class ChatSend(Message):
+    """A chat line the customer typed in the window on his desktop."""
+
+    type: Literal["chat_send"]
+    text: Annotated[str, StringConstraints(min_length=1, max_length=4000)]
+
+
 # --- server → agent -------------------------------------------------------------------------
 class Challenge(Message):
     type: Literal["challenge"]
@@ -109,6 +132,45 @@ class Welcome(Message):
     device_id: int
     session_id: int
     heartbeat_seconds: int = 20
+
+
+class Helper(Message):
+    """Who is helping, as the server knows the technician and his organisation."""
+
+    name: Text
+    title: Text = ""
+    company: Text = ""
+    verified_domain: Text = ""
+    # A data: URL or an address on the server; the window shows it when it can (PNG, GIF).
+    picture: Annotated[str, StringConstraints(max_length=200_000)] | None = None
+
+
+class ChatEntry(Message):
+    id: int
+    at: Text
+    sender: Literal["technician", "customer", "system"]
+    sender_name: Text
+    text: Annotated[str, StringConstraints(max_length=4000)]
+
+
+class CustomerState(Message):
+    """What the customer's window shows, sent after the welcome and whenever it changes: the
+    same state as the portal page (the server is the single source)."""
+
+    type: Literal["customer_state"]
+    status: Literal["waiting", "active", "held", "ended"]
+    helper: Helper | None = None
+    screen_state: Literal["off", "requested", "view", "control"] = "off"
+    screen_requested: Literal["", "view", "control"] = ""
+    chat_enabled: bool = True
+    chat: Annotated[list[ChatEntry], Field(max_length=200)] = []
+
+
+class CustomerChatLine(Message):
+    """A new chat line in the session (either side's)."""
+
+    type: Literal["chat"]
+    line: ChatEntry
 
 
 class Refused(Message):
@@ -184,7 +246,16 @@ class Error(Message):
 
 
 AgentMessage = Annotated[
-    Hello | Proof | SysinfoReport | Ended | Pong | FileTransferred | Error,
+    Hello
+    | Proof
+    | SysinfoReport
+    | Ended
+    | Pong
+    | FileTransferred
+    | ConsentAnswer
+    | CustomerAction
+    | ChatSend
+    | Error,
     Field(discriminator="type"),
 ]
 ServerMessage = Annotated[

@@ -13,9 +13,17 @@ from fastapi import WebSocket, WebSocketDisconnect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaydesk.protocol import control
-from relaydesk.protocol.events import BrokerEvent, CloseTunnels
+from relaydesk.protocol.events import (
+    BrokerEvent,
+    CloseTunnels,
+    CustomerChat,
+    CustomerScreen,
+    SessionState,
+)
 from relaydesk.protocol.messages import (
     HANDSHAKE_FRAME_BYTES,
+    ChatSend,
+    ConsentAnswer,
     EndSession,
     InputPolicy,
     ResumeCredential,
@@ -25,9 +33,15 @@ from relaydesk.protocol.messages import (
 )
 from relaydesk.server.api.deps import client_ip
 from relaydesk.server.db.models import SessionKey, SupportSession
-from relaydesk.server.domain import files, portal, session_keys, support_sessions
+from relaydesk.server.domain import (
+    customer_desktop,
+    files,
+    portal,
+    session_keys,
+    support_sessions,
+)
 from relaydesk.server.domain.errors import DomainError, RateLimited
-from relaydesk.server.domain.notifications import FellBehind, device_topic
+from relaydesk.server.domain.notifications import FellBehind, device_topic, session_topic
 from relaydesk.server.domain.session_keys import KeyRefusal
 from relaydesk.server.realtime import limits
 from relaydesk.server.runtime import Runtime
@@ -136,6 +150,8 @@ class AgentLink:
             async with self.runtime.transaction() as db:
                 assert self.session_id is not None
                 await support_sessions.agent_cleaned_up(db, self.session_id, event.cleaned_up)
+        elif isinstance(event, control.CustomerSpoke):
+            await self.on_customer(event)
         elif isinstance(event, control.BadFrame):
             self._bad_frames.note(self.ip, event)
         elif isinstance(event, control.Closed | control.PeerError):
@@ -204,15 +220,37 @@ class AgentLink:
             if not self._online:
                 self._online = True
                 self.runtime.devices_online.arrive(session.device_id)
-            await self._listen(session.device_id)
+            await self._listen(session.device_id, session.id)
             self.connection.welcome(session.device_id, session.id, HEARTBEAT_SECONDS)
+            self.connection.show_customer(await customer_desktop.window_state(db, session.id))
 
-    async def _listen(self, device_id: int) -> None:
-        """Commands for this device (end, sysinfo, tunnels) arrive through the broker."""
+    async def on_customer(self, event: control.CustomerSpoke) -> None:
+        """The customer's window answered, pressed a button or chatted: the portal page's rules;
+        a refusal is told to the window, the channel lives on."""
+        assert self.session_id is not None
+        message = event.message
+        try:
+            async with self.runtime.transaction() as db:
+                if isinstance(message, ConsentAnswer):
+                    await customer_desktop.answer(db, self.session_id, message)
+                elif isinstance(message, ChatSend):
+                    await customer_desktop.chat(db, self.session_id, message.text)
+                else:
+                    await customer_desktop.act(db, self.session_id, message)
+        except DomainError as error:
+            self.connection.tell(error.code, error.message)
+
+    async def _listen(self, device_id: int, session_id: int) -> None:
+        """Commands for this device (end, sysinfo, tunnels) arrive through the broker, and what
+        the customer's window shows through the session's topic (the portal page's)."""
         events = await self._stack.enter_async_context(
             self.runtime.broker.subscribe(device_topic(device_id))
         )
+        customer = await self._stack.enter_async_context(
+            self.runtime.broker.subscribe(session_topic(session_id))
+        )
         self._tasks.append(asyncio.create_task(self._forward(events)))
+        self._tasks.append(asyncio.create_task(self._forward(customer)))
         self._tasks.append(asyncio.create_task(self._heartbeat()))
 
     async def _forward(self, events: AsyncIterator[BrokerEvent]) -> None:
@@ -237,6 +275,13 @@ class AgentLink:
                 )
             elif isinstance(command, InputPolicy):
                 self.connection.set_input_policy(command.allowed)
+            elif isinstance(command, SessionState | CustomerScreen):
+                assert self.session_id is not None
+                async with self.runtime.transaction() as db:
+                    state = await customer_desktop.window_state(db, self.session_id)
+                self.connection.show_customer(state)
+            elif isinstance(command, CustomerChat):
+                self.connection.chat_to_customer(customer_desktop.chat_entry(command))
             elif isinstance(command, CloseTunnels):
                 assert self.session_id is not None
                 for tunnel in self.runtime.tunnels.of_session(self.session_id):
