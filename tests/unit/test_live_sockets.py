@@ -83,3 +83,23 @@ async def test_the_registry_closes_what_the_broker_announces_once() -> None:
         assert await registry.end(Ending(7, Because.SIGNED_OUT, login_id=2)) == 0
     assert registry.sockets_of(7) == [] and registry.sockets_of(8) == []
     listening.cancel()
+
+
+async def test_a_socket_that_never_closes_does_not_stop_the_next_ending() -> None:
+    """A slow peer's close must not leave the node deaf to further endings."""
+    broker, registry = MemoryBroker(), MemoryLiveSockets()
+    ann_closed = asyncio.Event()
+
+    async def hangs(code: int, reason: str) -> None:
+        await asyncio.Event().wait()
+
+    async def close_ann(code: int, reason: str) -> None:
+        ann_closed.set()
+
+    listening = asyncio.create_task(registry.listen(broker))
+    await asyncio.sleep(0)  # subscribed
+    with registry.connected(TOM_HERE, hangs), registry.connected(ANN, close_ann):
+        await broker.publish(LIVE_SOCKETS_TOPIC, Ending(7, Because.DEACTIVATED).as_event())
+        await broker.publish(LIVE_SOCKETS_TOPIC, Ending(8, Because.DEACTIVATED).as_event())
+        await asyncio.wait_for(ann_closed.wait(), 10)
+    listening.cancel()

@@ -18,7 +18,7 @@ from relaydesk.server.domain.live_sockets import (
     LiveSocket,
     ends,
 )
-from relaydesk.server.domain.notifications import Broker
+from relaydesk.server.domain.notifications import Broker, FellBehind
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +27,7 @@ class MemoryLiveSockets:
     def __init__(self) -> None:
         self._sockets: dict[int, tuple[LiveSocket, Close]] = {}
         self._next = 0
+        self._closing: set[asyncio.Task[int]] = set()
 
     @contextmanager
     def connected(self, socket: LiveSocket, close: Close) -> Iterator[None]:
@@ -62,8 +63,17 @@ class MemoryLiveSockets:
         return len(doomed)
 
     async def listen(self, broker: Broker) -> None:
-        """Runs for the life of the server: ends sockets as endings are published."""
-        async with broker.subscribe(LIVE_SOCKETS_TOPIC) as events:
-            async for event in events:
-                if isinstance(event, SocketsEnd):
-                    await self.end(Ending.from_event(event))
+        """Runs for the life of the server: ends sockets as endings are published. Closing a
+        socket may wait on a slow peer, so each ending closes its sockets in a task of its own
+        and the listener is always ready for the next one; should it still fall behind, it
+        subscribes again instead of leaving this node deaf to endings."""
+        while True:
+            try:
+                async with broker.subscribe(LIVE_SOCKETS_TOPIC) as events:
+                    async for event in events:
+                        if isinstance(event, SocketsEnd):
+                            task = asyncio.create_task(self.end(Ending.from_event(event)))
+                            self._closing.add(task)
+                            task.add_done_callback(self._closing.discard)
+            except FellBehind:
+                log.error("the live-socket listener fell behind; subscribing again")
