@@ -16,6 +16,7 @@ from typing import Any
 import psutil
 
 TOP_PROCESSES = 15
+CPU_INTERVAL_SECONDS = 0.5  # a process's share of the processor is measured over this interval
 MAX_PACKAGES = 5000
 MAX_SERVICES = 500
 
@@ -136,17 +137,34 @@ def users() -> list[dict[str, Any]]:
     ]
 
 
-def processes() -> dict[str, list[dict[str, Any]]]:
+def processes(interval: float = CPU_INTERVAL_SECONDS) -> dict[str, list[dict[str, Any]]]:
+    """The busiest and largest processes. psutil's first cpu_percent() of a process is always 0
+    (it has nothing to compare with), so every process is sampled once, then again after
+    `interval`: the share is what each used in between."""
+    sampled = []
+    for proc in psutil.process_iter(["pid", "name", "username"]):
+        try:
+            proc.cpu_percent(None)
+        except psutil.Error:
+            continue
+        sampled.append(proc)
+    time.sleep(interval)
     rows = []
-    for proc in psutil.process_iter(["pid", "name", "username", "cpu_percent", "memory_info"]):
+    for proc in sampled:
+        try:
+            with proc.oneshot():
+                share = proc.cpu_percent(None)
+                rss = proc.memory_info().rss
+        except psutil.Error:
+            continue  # gone in between, or not ours to look at
         info = proc.info
         rows.append(
             {
                 "pid": info["pid"],
                 "name": info["name"],
                 "user": info["username"],
-                "cpu_percent": info["cpu_percent"] or 0.0,
-                "rss_bytes": info["memory_info"].rss if info["memory_info"] else 0,
+                "cpu_percent": round(share, 1),
+                "rss_bytes": rss,
             }
         )
     return {

@@ -27,6 +27,9 @@ type Props = {
   handle: (handle: ShellHandle | null) => void;
 };
 
+const TERMINAL_FONTS =
+  '"DejaVu Sans Mono", "Liberation Mono", Menlo, Consolas, "Cascadia Mono", "Noto Sans Mono CJK SC", ui-monospace, monospace';
+
 const THEME = {
   background: "#0f1420",
   foreground: "#d8dee9",
@@ -66,8 +69,13 @@ export function ShellTerminal({ sessionId, visible, onState, handle }: Props) {
       let exited = false;
       const terminal = new Terminal({
         cursorBlink: true,
-        fontFamily: 'ui-monospace, "DejaVu Sans Mono", "Liberation Mono", Menlo, Consolas, monospace',
+        // Fonts found on the technician's computer, CJK last for what the others lack. The rows
+        // are taller than the font: at 1.0 the DOM renderer clipped what sits under the
+        // baseline (x86_64 showed as "x86 64", descenders were cut).
+        fontFamily: TERMINAL_FONTS,
         fontSize: 14,
+        lineHeight: 1.2,
+        customGlyphs: true,
         scrollback: 5000,
         theme: THEME,
         allowProposedApi: false,
