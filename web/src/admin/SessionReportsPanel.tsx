@@ -7,6 +7,8 @@ import { useI18n } from "../i18n";
 import { ChatLog } from "../shared/Chat";
 import { formatDateTime } from "../shared/format";
 import { useAction, useLoad } from "../shared/hooks";
+import { navigate, useLocation } from "../shared/router";
+import { matchRoute, REPORTS_PATH } from "../shared/routes";
 import { fileSafe, formatDuration, saveFile } from "../shared/text";
 import { Badge, Card, DetailsList, ErrorNotice, Loading } from "../shared/ui";
 import { durationOf, eventDetails, eventLabel, reportCsv, reportsCsv, startedAt } from "./reports";
@@ -35,13 +37,18 @@ function today(): string {
   return new Date().toISOString().slice(0, 10);
 }
 
+/** The reports a user may read (all of them for an administrator, his own sessions' for a
+ * technician: the server decides); each report is a page of its own, /…/reports/<id>. */
 export function SessionReportsPanel() {
-  const [open, setOpen] = useState<number | null>(null);
+  const { pathname } = useLocation();
+  const route = matchRoute(pathname);
+  const base = route.area === "console" ? REPORTS_PATH.console : REPORTS_PATH.admin;
+  const open = route.area === "console" || route.area === "admin" ? route.reportId : undefined;
   const [offset, setOffset] = useState(0);
-  return open === null ? (
-    <ReportList key={offset} offset={offset} onOffset={setOffset} onOpen={setOpen} />
+  return open === undefined ? (
+    <ReportList key={offset} offset={offset} onOffset={setOffset} onOpen={(id) => navigate(`${base}/${id}`)} />
   ) : (
-    <ReportDetail key={open} sessionId={open} onBack={() => setOpen(null)} />
+    <ReportDetail key={open} sessionId={open} onBack={() => navigate(base)} />
   );
 }
 

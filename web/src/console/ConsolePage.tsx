@@ -1,6 +1,7 @@
 /** /console: the technician console — queues, session tabs, session keys, live notifications. */
 
 import { useEffect, useState } from "preact/hooks";
+import { SessionReportsPanel } from "../admin/SessionReportsPanel";
 import { useI18n, type MessageKey } from "../i18n";
 import { SideLayout } from "../shared/AppShell";
 import { useDocumentTitle } from "../shared/hooks";
@@ -89,7 +90,8 @@ function ConsoleLayout({ section }: { section: ConsoleSection }) {
       </div>
       {section === "queues" && <QueuesView />}
       <SessionsView shown={section === "sessions"} />
-      {section !== "queues" && section !== "sessions" && (
+      {section === "reports" && <SessionReportsPanel />}
+      {section !== "queues" && section !== "sessions" && section !== "reports" && (
         <Card testid={`console-${section}`}>
           <div class="empty-state">
             <p class="empty-title">{t("console.not_yet")}</p>

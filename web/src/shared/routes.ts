@@ -18,8 +18,8 @@ export type AdminSection = (typeof ADMIN_SECTIONS)[number];
 export type Route =
   | { area: "portal" }
   | { area: "login" }
-  | { area: "console"; section: ConsoleSection }
-  | { area: "admin"; section: AdminSection }
+  | { area: "console"; section: ConsoleSection; reportId?: number }
+  | { area: "admin"; section: AdminSection; reportId?: number }
   | { area: "account" }
   | { area: "not_found" };
 
@@ -32,7 +32,7 @@ export function matchRoute(pathname: string): Route {
   const parts = pathname.split("/").filter(Boolean);
   const [area, section, ...rest] = parts;
   if (area === undefined || area === "portal") return { area: "portal" };
-  if (rest.length > 0) return { area: "not_found" };
+  if (rest.length > 0) return reportRoute(area, section, rest);
   switch (area) {
     case "login":
       return section === undefined ? { area: "login" } : { area: "not_found" };
@@ -49,6 +49,20 @@ export function matchRoute(pathname: string): Route {
     default:
       return { area: "not_found" };
   }
+}
+
+/** Where each area lists session reports; a report's own page is this path and its id. */
+export const REPORTS_PATH = { console: "/console/reports", admin: "/admin/session-reports" } as const;
+
+/** A report's own URL (/console/reports/123, /admin/session-reports/123): nothing else is deeper. */
+function reportRoute(area: string, section: string | undefined, rest: string[]): Route {
+  const [id, ...more] = rest;
+  if (more.length > 0 || id === undefined || !/^[1-9][0-9]{0,14}$/.test(id)) return { area: "not_found" };
+  if (area === "console" && section === "reports") return { area: "console", section: "reports", reportId: Number(id) };
+  if (area === "admin" && section === "session-reports") {
+    return { area: "admin", section: "session-reports", reportId: Number(id) };
+  }
+  return { area: "not_found" };
 }
 
 /** Pages that only a signed-in user may see. */

@@ -14,6 +14,15 @@ describe("matchRoute", () => {
     expect(matchRoute("/admin/audit/")).toEqual({ area: "admin", section: "audit" });
   });
 
+  it("gives each session report a URL of its own", () => {
+    expect(matchRoute("/console/reports/123")).toEqual({ area: "console", section: "reports", reportId: 123 });
+    expect(matchRoute("/admin/session-reports/7/")).toEqual({ area: "admin", section: "session-reports", reportId: 7 });
+    expect(matchRoute("/console/reports/0")).toEqual({ area: "not_found" });
+    expect(matchRoute("/console/reports/12x")).toEqual({ area: "not_found" });
+    expect(matchRoute("/console/queues/123")).toEqual({ area: "not_found" });
+    expect(matchRoute("/console/reports/1/2")).toEqual({ area: "not_found" });
+  });
+
   it("says when there is no such page", () => {
     expect(matchRoute("/admin/nothing")).toEqual({ area: "not_found" });
     expect(matchRoute("/console/queues/extra")).toEqual({ area: "not_found" });
