@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One-stop, idempotent set-up of a development/test machine (Debian 12):
 #   Debian packages (only those missing), .venv with the project and its dev tools,
-#   the web app's node modules and build.
+#   the web app's node modules and build, the self-contained support client.
 # Never downloads a browser: the tests use Debian's /usr/bin/chromium.
 # Quiet: one line per step; the full output of a failing step is shown.
 #
@@ -76,6 +76,8 @@ if [ "${RELAYDESK_SETUP_SKIP_APT:-0}" != 1 ] && command -v dpkg-query >/dev/null
   want tigervnc-viewer    # interoperability: a standard VNC viewer on a second Xvfb
   want xdotool            # finds and drives the viewer's window in the screen tests
   want x11-xkb-utils      # setxkbmap: the customer switches keyboard layouts in a screen test
+  want binutils           # objcopy: PyInstaller embeds the support client's archive with it
+  want curl               # the one-line command fetches the support client with it
   if [ -f web/package.json ] && ! command -v npm >/dev/null 2>&1; then
     want nodejs
     want npm
@@ -140,5 +142,10 @@ elif [ -f web/package.json ]; then
 else
   say "web: no web/package.json yet; skipped"
 fi
+
+# --- The self-contained support client (Linux x86_64) --------------------------------------
+# PyInstaller one-file build of the agent into build/support-client/, which the server serves;
+# the script keeps the hash of its inputs and rebuilds only when they changed.
+step "support client (PyInstaller)" .venv/bin/python scripts/build_support_client.py
 
 say "set-up done"

@@ -7,4 +7,5 @@ pytest_plugins = [
     "tests.fixtures.xvfb",
     "tests.fixtures.mail",
     "tests.fixtures.databases",
+    "tests.fixtures.support_client",
 ]

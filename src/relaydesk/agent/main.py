@@ -12,6 +12,7 @@ from relaydesk.agent import link
 from relaydesk.agent.desktop import client as desktop
 from relaydesk.agent.desktop.client import FACES, default_face
 from relaydesk.agent.modes import EXIT_ERROR, AttendedMode
+from relaydesk.agent.own_file import key_in_own_name, own_config
 from relaydesk.agent.private_folder import PrivateFolderError
 from relaydesk.agent.server_tls import normalised_pin
 
@@ -55,12 +56,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def fill_from_own_file(args: argparse.Namespace) -> None:
+    """The downloaded client: what the command line leaves out comes from its own file."""
+    config = own_config()
+    if config and not args.server:
+        args.server = config.server
+        args.pin_sha256 = args.pin_sha256 or config.pin_sha256
+    args.key = args.key or key_in_own_name()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.rfb_listen:
         from relaydesk.agent.screen.listener import run_from_args
 
         return run_from_args(args, status)
+    fill_from_own_file(args)
     if not args.server or not args.key:
         print(
             "relaydesk-agent: give --server and --key (from your technician or the portal).",

@@ -26,6 +26,7 @@ from relaydesk.server.domain.signin import SignInPolicy
 from relaydesk.server.domain.throttle import AttemptThrottle, MemoryLedger
 from relaydesk.server.domain.tunnels import TunnelRegistry
 from relaydesk.server.downloads.agent_wheel import AgentWheel
+from relaydesk.server.downloads.support_client import SupportClient
 from relaydesk.server.live_sockets import MemoryLiveSockets
 from relaydesk.server.mail.sending import Mailer, OutboxMailer, SmtpMailer
 from relaydesk.server.presence import MemoryPresence
@@ -69,6 +70,7 @@ class Runtime:
     presence: Presence = field(default_factory=MemoryPresence, repr=False)
     devices_online: Presence = field(default_factory=MemoryPresence, repr=False)
     agent_wheel: AgentWheel = field(init=False, repr=False)
+    support_client: SupportClient = field(init=False, repr=False)
     tunnels: TunnelRegistry = field(default_factory=TunnelRegistry, repr=False)
     # Console WebSockets and tunnels of this node by user and sign-in (closed when they end).
     live_sockets: MemoryLiveSockets = field(default_factory=MemoryLiveSockets, repr=False)
@@ -76,6 +78,7 @@ class Runtime:
 
     def __post_init__(self) -> None:
         self.agent_wheel = AgentWheel(self.settings.data_dir / "agent_dist")
+        self.support_client = SupportClient(self.settings.data_dir / "support_client")
         self.relay = RelayHub(
             self.tunnels,
             self.broker,

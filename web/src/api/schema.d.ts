@@ -1092,6 +1092,14 @@ export interface components {
             script_url_linux_macos: string;
             /** Script Url Windows */
             script_url_windows: string;
+            /** Support Client File Name */
+            support_client_file_name: string;
+            /** Support Client Sha256 */
+            support_client_sha256: string | null;
+            /** Support Client Size */
+            support_client_size: number | null;
+            /** Support Client Url */
+            support_client_url: string | null;
             /** Windows Powershell */
             windows_powershell: string;
         };

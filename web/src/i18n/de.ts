@@ -170,6 +170,10 @@ export const de: Catalogue = {
   "portal.connection.open": "Verbunden",
   "portal.connection.retrying": "Verbindung unterbrochen. Neu verbinden…",
   "portal.connection.closed": "Nicht verbunden",
+  "portal.client.download": "Support-Client herunterladen",
+  "portal.client.what": "für Linux (x86_64), {megabytes} MB; keine Installation nötig.",
+  "portal.client.run": "Starten Sie die heruntergeladene Datei {name}: erlauben Sie in ihren Eigenschaften die Ausführung als Programm und öffnen Sie sie, oder im Terminal: chmod +x {name} && ./{name}",
+  "portal.client.sha256": "SHA-256 der Datei:",
   "portal.instructions.title": "Support-Client starten",
   "portal.instructions.intro":
     "Mit dem Support-Client kann Ihnen der Techniker mit Ihrer Zustimmung helfen. Er entfernt sich am Ende der Sitzung selbst.",

@@ -160,6 +160,10 @@ export const en = {
   "portal.connection.open": "Connected",
   "portal.connection.retrying": "Connection lost. Reconnecting…",
   "portal.connection.closed": "Not connected",
+  "portal.client.download": "Download the support client",
+  "portal.client.what": "for Linux (x86_64), {megabytes} MB; nothing to install.",
+  "portal.client.run": "Run the downloaded file {name}: allow it to run as a program in its properties and open it, or in a terminal: chmod +x {name} && ./{name}",
+  "portal.client.sha256": "SHA-256 of the file:",
   "portal.instructions.title": "Start the support client",
   "portal.instructions.intro":
     "The support client lets the technician help you with your consent. It removes itself when the session ends.",

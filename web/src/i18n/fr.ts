@@ -170,6 +170,10 @@ export const fr: Catalogue = {
   "portal.connection.open": "Connecté",
   "portal.connection.retrying": "Connexion perdue. Reconnexion…",
   "portal.connection.closed": "Non connecté",
+  "portal.client.download": "Télécharger le client d’assistance",
+  "portal.client.what": "pour Linux (x86_64), {megabytes} Mo ; rien à installer.",
+  "portal.client.run": "Lancez le fichier téléchargé {name} : autorisez son exécution comme programme dans ses propriétés puis ouvrez-le, ou dans un terminal : chmod +x {name} && ./{name}",
+  "portal.client.sha256": "SHA-256 du fichier :",
   "portal.instructions.title": "Lancer le client d’assistance",
   "portal.instructions.intro":
     "Le client d’assistance permet au technicien de vous aider avec votre accord. Il se supprime à la fin de la session.",

@@ -231,6 +231,7 @@ function Instructions({ commands, keyText, bare }: { commands: AgentCommands; ke
   const [platform, setPlatform] = useState<Platform>(() => detectPlatform(navigator.userAgent));
   const body = (
     <div class="instructions" data-testid="portal-instructions">
+      <ClientDownload commands={commands} />
       <div class="segmented" role="tablist" aria-label={t("portal.instructions.platform")}>
         {(["posix", "windows"] as const).map((item) => (
           <button
@@ -291,6 +292,37 @@ function Instructions({ commands, keyText, bare }: { commands: AgentCommands; ke
       <p class="muted">{t("portal.instructions.intro")}</p>
       {body}
     </section>
+  );
+}
+
+/** The self-contained support client: saved under a name that carries the key (the link's
+ * `download` attribute; the URL has none), so running it needs no typing. */
+function ClientDownload({ commands }: { commands: AgentCommands }) {
+  const { t } = useI18n();
+  if (!commands.support_client_url || !commands.support_client_sha256) return null;
+  const name = commands.support_client_file_name;
+  const megabytes = Math.max(1, Math.round((commands.support_client_size ?? 0) / 1e6));
+  return (
+    <div class="client-download" data-testid="portal-client">
+      <p>
+        <a
+          class="button button-primary"
+          href={commands.support_client_url}
+          download={name}
+          data-testid="portal-client-download"
+        >
+          {t("portal.client.download")}
+        </a>{" "}
+        <span class="muted">{t("portal.client.what", { megabytes })}</span>
+      </p>
+      <p class="muted small">{t("portal.client.run", { name })}</p>
+      <p class="muted small">
+        {t("portal.client.sha256")}{" "}
+        <code class="hash" data-testid="portal-client-sha256">
+          {commands.support_client_sha256}
+        </code>
+      </p>
+    </div>
   );
 }
 

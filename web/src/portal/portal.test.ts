@@ -27,6 +27,10 @@ const START: CustomerStart = {
     windows_powershell: "powershell …",
     script_url_linux_macos: "http://x/portal/agent.sh?key=ABCD-EFGH-JKMN",
     script_url_windows: "http://x/portal/agent.ps1?key=ABCD-EFGH-JKMN",
+    support_client_url: "/portal/download/support-client",
+    support_client_sha256: "0".repeat(64),
+    support_client_size: 100_000_000,
+    support_client_file_name: "relaydesk-support-ABCD-EFGH-JKMN.bin",
   },
 };
 

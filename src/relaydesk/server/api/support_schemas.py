@@ -188,6 +188,12 @@ class AgentCommands(Response):
     windows_powershell: str
     script_url_linux_macos: str
     script_url_windows: str
+    # The self-contained support client (Linux x86_64); None when this server has none built.
+    # The page saves it as support_client_file_name, which carries the key: the URL does not.
+    support_client_url: str | None
+    support_client_sha256: str | None
+    support_client_size: int | None
+    support_client_file_name: str
 
 
 class CustomerStartOut(Response):

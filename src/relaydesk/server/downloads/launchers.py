@@ -1,12 +1,14 @@
-"""Launcher scripts (ATT-2): a POSIX shell script for Linux and macOS, a PowerShell script for
-Windows. Each makes a private virtual environment, installs the agent wheel from this server,
-runs it for one session and removes everything when the session ends."""
+"""Launcher scripts (ATT-2), each run for one session and removing everything when it ends. The
+POSIX shell script fetches the self-contained support client (Linux x86_64), checks its SHA-256
+and runs it: nothing is installed. The PowerShell script (Windows, untested: there is no Windows
+build of the client) still makes a private virtual environment and installs the agent wheel."""
 
 from __future__ import annotations
 
 import re
 
 from relaydesk.server.downloads.agent_wheel import wheel_name
+from relaydesk.server.downloads.support_client import ServedClient
 from relaydesk.server.tls import Pins
 
 KEY_SHAPE = re.compile(r"^[A-Z0-9-]{4,32}$")
@@ -15,31 +17,36 @@ POSIX = """#!/bin/sh
 # relaydesk support client: runs for one support session, then removes itself.
 set -eu
 SERVER='{server}'
-{preset_key}if ! command -v python3 >/dev/null 2>&1; then
-  echo "relaydesk: Python 3 is needed to run the support client; please install it." >&2
+{preset_key}{body}"""
+
+# The self-contained client (no Python needed): fetched, checked against the SHA-256 this server
+# published, run. With a pin (a self-signed certificate) curl accepts only this server's public
+# key and the client pins the certificate.
+POSIX_CLIENT = """if [ "$(uname -s)" != Linux ] || [ "$(uname -m)" != x86_64 ]; then
+  echo "relaydesk: the support client is available for Linux x86_64 only; this is $(uname -sm)." >&2
   exit 1
 fi
+for tool in curl sha256sum; do
+  if ! command -v "$tool" >/dev/null 2>&1; then
+    echo "relaydesk: $tool is needed to fetch the support client; please install it." >&2
+    exit 1
+  fi
+done
 dir=$(mktemp -d "${{TMPDIR:-/tmp}}/relaydesk.XXXXXX")
-echo "Preparing the relaydesk support client in $dir ..."
-python3 -m venv "$dir/venv"
-{install}exec "$dir/venv/bin/relaydesk-agent" --server "$SERVER"{pin} --remove-on-exit "$dir" "$@"
-"""
-
-# Without a pin: pip checks the server's certificate against the system's authorities.
-POSIX_INSTALL = """"$dir/venv/bin/python" -m pip install --quiet --disable-pip-version-check \\
-  "relaydesk[agent] @ $SERVER/portal/download/{wheel}"
-"""
-
-# With a pin (a self-signed certificate): curl fetches the wheel, accepting only this server's
-# public key; pip installs the file (its dependencies come from the package index as usual).
-POSIX_PINNED_INSTALL = """if ! command -v curl >/dev/null 2>&1; then
-  echo "relaydesk: curl is needed to fetch the support client; please install it." >&2
+client="$dir/relaydesk-support"
+echo "Fetching the relaydesk support client ({size_mb} MB) into $dir ..."
+curl -fsS {curl_pin}-o "$client" "$SERVER/portal/download/support-client"
+if ! echo "{sha256}  $client" | sha256sum -c --status; then
+  echo "relaydesk: the downloaded support client is not the one this server published." >&2
+  rm -rf "$dir"
   exit 1
 fi
-curl -fsS --insecure --pinnedpubkey '{curl_pin}' -o "$dir/{wheel}" \\
-  "$SERVER/portal/download/{wheel}"
-"$dir/venv/bin/python" -m pip install --quiet --disable-pip-version-check \\
-  "relaydesk[agent] @ file://$dir/{wheel}"
+chmod +x "$client"
+exec "$client" --server "$SERVER"{pin} --remove-on-exit "$dir" "$@"
+"""
+
+POSIX_NO_CLIENT = """echo "relaydesk: this server has no support client to offer." >&2
+exit 1
 """
 
 POWERSHELL = """# relaydesk support client: runs for one support session, then removes itself.
@@ -64,16 +71,21 @@ def clean_key(key: str | None) -> str:
     return ""
 
 
-def posix_script(server: str, key: str | None, pins: Pins | None = None) -> str:
+def posix_script(
+    server: str, key: str | None, pins: Pins | None = None, client: ServedClient | None = None
+) -> str:
     key = clean_key(key)
     preset = f"set -- --key '{key}' \"$@\"\n" if key else ""
-    install = (
-        POSIX_PINNED_INSTALL.format(curl_pin=pins.curl_pin, wheel=wheel_name())
-        if pins
-        else POSIX_INSTALL.format(wheel=wheel_name())
-    )
-    pin = f" --pin-sha256 '{pins.certificate_sha256}'" if pins else ""
-    return POSIX.format(server=server.rstrip("/"), preset_key=preset, install=install, pin=pin)
+    if client is None:
+        body = POSIX_NO_CLIENT
+    else:
+        body = POSIX_CLIENT.format(
+            size_mb=max(1, round(client.size / 1e6)),
+            curl_pin=f"--insecure --pinnedpubkey '{pins.curl_pin}' " if pins else "",
+            sha256=client.sha256,
+            pin=f" --pin-sha256 '{pins.certificate_sha256}'" if pins else "",
+        )
+    return POSIX.format(server=server.rstrip("/"), preset_key=preset, body=body)
 
 
 def powershell_script(server: str, key: str | None, pins: Pins | None = None) -> str:

@@ -10,16 +10,26 @@ from relaydesk.server.api.routers.support import public_url, served_pins
 from relaydesk.server.domain.errors import NotFound
 from relaydesk.server.downloads import launchers
 from relaydesk.server.downloads.agent_wheel import wheel_name
+from relaydesk.server.downloads.support_client import ServedClient
 
 router = APIRouter(prefix="/portal", include_in_schema=False)
 
 Key = Annotated[str | None, Query(max_length=64)]
 
 
+async def served_client(request: Request) -> ServedClient | None:
+    """The support client as this server serves it (its address and pin appended)."""
+    pins = served_pins(request)
+    return await runtime(request).support_client.served(
+        public_url(request), pins.certificate_sha256 if pins else None
+    )
+
+
 @router.get("/agent.sh")
 async def posix_launcher(request: Request, key: Key = None) -> PlainTextResponse:
+    client = await served_client(request)
     return PlainTextResponse(
-        launchers.posix_script(public_url(request), key, served_pins(request)),
+        launchers.posix_script(public_url(request), key, served_pins(request), client),
         headers={"Content-Disposition": 'attachment; filename="relaydesk-support.sh"'},
     )
 
@@ -30,6 +40,19 @@ async def powershell_launcher(request: Request, key: Key = None) -> PlainTextRes
         launchers.powershell_script(public_url(request), key, served_pins(request)),
         headers={"Content-Disposition": 'attachment; filename="relaydesk-support.ps1"'},
     )
+
+
+@router.get("/download/support-client")
+async def support_client(request: Request) -> FileResponse:
+    """The same file for every customer of this server, without the key: the portal page names
+    the download after the key, so neither this URL nor the server's log ever carries it."""
+    client = await served_client(request)
+    if client is None:
+        raise NotFound(
+            "support_client_unavailable",
+            "This server has no support client to offer (it was not built here).",
+        )
+    return FileResponse(client.path, media_type="application/octet-stream")
 
 
 @router.get("/download/{filename}")

@@ -5,16 +5,19 @@ from typing import Annotated
 from fastapi import Header, Query, Request, Response
 from starlette.status import HTTP_204_NO_CONTENT
 
+from relaydesk.protocol.support_client import download_name
 from relaydesk.server.api import presenters
 from relaydesk.server.api import support_schemas as s
 from relaydesk.server.api.deps import ClientIp, Db, runtime
 from relaydesk.server.api.routers import api_router
+from relaydesk.server.api.routers.downloads import served_client
 from relaydesk.server.api.routers.support import public_url, served_pins
 from relaydesk.server.domain import portal, screen, session_chat, support_sessions
 from relaydesk.server.domain.audit import Who
 from relaydesk.server.domain.customer import customer_view, require_customer_session
 from relaydesk.server.domain.errors import Conflict, NotFound
 from relaydesk.server.domain.session_keys import KeyRefusal
+from relaydesk.server.downloads.support_client import ServedClient
 from relaydesk.server.tls import Pins
 
 router = api_router("/portal", tags=["customer portal"])
@@ -22,7 +25,9 @@ router = api_router("/portal", tags=["customer portal"])
 CustomerToken = Annotated[str, Header(alias="x-customer-token", min_length=1, max_length=128)]
 
 
-def agent_commands(base: str, key: str, pins: Pins | None = None) -> s.AgentCommands:
+def agent_commands(
+    base: str, key: str, pins: Pins | None = None, client: ServedClient | None = None
+) -> s.AgentCommands:
     base = base.rstrip("/")
     sh = f"{base}/portal/agent.sh"
     ps1 = f"{base}/portal/agent.ps1"
@@ -36,16 +41,23 @@ def agent_commands(base: str, key: str, pins: Pins | None = None) -> s.AgentComm
         ),
         script_url_linux_macos=f"{sh}?key={key}",
         script_url_windows=f"{ps1}?key={key}",
+        # Relative: the page's download link must be same-origin for its file name to count.
+        support_client_url="/portal/download/support-client" if client else None,
+        support_client_sha256=client.sha256 if client else None,
+        support_client_size=client.size if client else None,
+        support_client_file_name=download_name(key),
     )
 
 
-def _started(request: Request, start: portal.CustomerStart) -> s.CustomerStartOut:
+async def _started(request: Request, start: portal.CustomerStart) -> s.CustomerStartOut:
     return s.CustomerStartOut(
         customer_token=start.customer_secret,
         key=start.key,
         technician=presenters.technician_out(start.technician),
         team_name=start.team_name,
-        commands=agent_commands(public_url(request), start.key, served_pins(request)),
+        commands=agent_commands(
+            public_url(request), start.key, served_pins(request), await served_client(request)
+        ),
     )
 
 
@@ -78,7 +90,7 @@ async def enter_key(
     if isinstance(result, KeyRefusal):
         error = NotFound if result.code == "session_key_unknown" else Conflict
         raise error(result.code, result.message)
-    return _started(request, result)
+    return await _started(request, result)
 
 
 @router.post("/technicians", response_model=s.CustomerStartOut)
@@ -95,7 +107,7 @@ async def pick_technician(
         ip=ip,
         throttle=rt.portal_start_throttle,
     )
-    return _started(request, start)
+    return await _started(request, start)
 
 
 @router.post("/issues", response_model=s.CustomerStartOut)
@@ -111,7 +123,7 @@ async def submit_issue(
         ip=ip,
         throttle=runtime(request).portal_start_throttle,
     )
-    return _started(request, start)
+    return await _started(request, start)
 
 
 @router.get("/session", response_model=s.CustomerSessionOut)
