@@ -5,6 +5,7 @@ pytest_plugins = [
     "tests.fixtures.server",
     "tests.fixtures.browser",
     "tests.fixtures.xvfb",
+    "tests.fixtures.customer_window",
     "tests.fixtures.mail",
     "tests.fixtures.databases",
     "tests.fixtures.support_client",

@@ -268,6 +268,8 @@ ServerMessage = Annotated[
     | TunnelOpen
     | TunnelClose
     | InputPolicy
+    | CustomerState
+    | CustomerChatLine
     | Error,
     Field(discriminator="type"),
 ]

@@ -93,7 +93,7 @@ class SupportWindow:
         self.consent = ttk.Frame(outer, name="consent", padding=8, relief="ridge")
         self.question = ttk.Label(self.consent, name="question", wraplength=400, justify="left")
         self.question.pack(fill="x")
-        answers = ttk.Frame(self.consent)
+        answers = ttk.Frame(self.consent, name="answers")
         answers.pack(fill="x", pady=(8, 0))
         self.allow = ttk.Button(answers, text="Allow", name="allow", command=self._allow)
         self.allow.pack(side="left")
