@@ -1,6 +1,6 @@
 /** /console: the technician console — queues, session tabs, session keys, live notifications. */
 
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { SessionReportsPanel } from "../admin/SessionReportsPanel";
 import { useI18n, type MessageKey } from "../i18n";
 import { SideLayout } from "../shared/AppShell";
@@ -16,6 +16,7 @@ import { QueuesView } from "./QueuesView";
 import { SessionKeyDialog } from "./SessionKeyDialog";
 import { SessionsView } from "./SessionsView";
 import { unreadTotal, waitingSessions, type Toast } from "./store";
+import { askForNotifications, chime, notificationChoice, notify, type NotificationChoice } from "./workspace/arrivals";
 
 const TITLES: Record<ConsoleSection, MessageKey> = {
   queues: "console.queues",
@@ -81,6 +82,7 @@ function ConsoleLayout({ section }: { section: ConsoleSection }) {
         </div>
         <div class="page-header-actions">
           <Connection state={state.connection} />
+          <NotificationsSwitch />
           {canGenerate && (
             <button type="button" class="button button-primary" data-testid="generate-key" onClick={() => setKeyDialog(true)}>
               {t("key.open")}
@@ -122,8 +124,53 @@ function Connection({ state }: { state: SocketState }) {
   );
 }
 
+/** The button that asks the browser for notifications; shown only while the technician has not
+ * answered (once allowed it says so, once refused it is gone: never nag). */
+function NotificationsSwitch() {
+  const { t } = useI18n();
+  const [choice, setChoice] = useState<NotificationChoice>(notificationChoice);
+  if (choice === "granted") {
+    return (
+      <span class="muted small" data-testid="notifications-on">
+        {t("arrivals.on")}
+      </span>
+    );
+  }
+  if (choice !== "default") return null;
+  return (
+    <button
+      type="button"
+      class="button button-secondary"
+      data-testid="notifications-enable"
+      title={t("arrivals.enable_about")}
+      onClick={() => void askForNotifications().then(setChoice)}
+    >
+      {t("arrivals.enable")}
+    </button>
+  );
+}
+
 function Toasts() {
-  const { state } = useConsole();
+  const { t } = useI18n();
+  const { state, dispatch } = useConsole();
+  // Each arrival (a new toast) once: a tone and, if allowed, a desktop notification.
+  const announced = useRef(new Set<number>());
+  useEffect(() => {
+    for (const toast of state.toasts) {
+      if (announced.current.has(toast.id)) continue;
+      announced.current.add(toast.id);
+      chime();
+      notify(
+        t("arrivals.title", { name: customerName(toast.session, t) }),
+        deviceLabel(toast.session),
+        `relaydesk-arrival-${toast.session.id}`,
+        () => {
+          dispatch({ type: "select", sessionId: toast.session.id });
+          navigate("/console/queues");
+        },
+      );
+    }
+  }, [state.toasts, t, dispatch]);
   if (!state.toasts.length) return null;
   return (
     <div class="toasts" aria-live="assertive">

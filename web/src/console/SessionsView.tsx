@@ -1,6 +1,7 @@
 /** The sessions the technician runs, as tabs (ATT-4): switch between them, unread chat badges,
- * and for each: chat, system information, the screen (consent and viewer), shells, files, hold
- * and end (ATT-9).
+ * and for each its workspace (workspace/Workspace.tsx): the screen, shells, files and system
+ * information as tool tabs, chat beside them, hold and end (ATT-9). Alt+1…9 and Alt+S/H/F/I
+ * switch sessions and tools (workspace/shortcuts.ts).
  *
  * Every open session keeps its workspace mounted, the one in front shown and the others hidden,
  * and so does the whole view while the technician is on another console page: unmounting a
@@ -8,29 +9,56 @@
  * transfers. Only closing the tab (or ending, holding the session) unmounts it. A hidden
  * workspace's screen view pauses its picture (the connection stays). */
 
-import { useCallback, useEffect } from "preact/hooks";
+import { useCallback, useEffect, useState } from "preact/hooks";
 import { useI18n } from "../i18n";
-import { Chat } from "../shared/Chat";
-import { useAction } from "../shared/hooks";
 import { Link } from "../shared/router";
-import { Badge, Card, ConfirmButton, ErrorNotice } from "../shared/ui";
+import { Card } from "../shared/ui";
 import { useConsole } from "./ConsoleContext";
-import { customerName, deviceLabel } from "./present";
-import { ScreenPanel } from "./screen/ScreenPanel";
-import type { OpenSession } from "./store";
-import { FilesPanel } from "./files/FilesPanel";
-import { ShellPanel } from "./shell/ShellPanel";
-import { SysinfoPanel } from "./SysinfoPanel";
+import { customerName } from "./present";
+import { shortcutOf, type Tool } from "./workspace/shortcuts";
+import { ShortcutsHelp } from "./workspace/ShortcutsHelp";
+import { Workspace } from "./workspace/Workspace";
+import "./workspace/workspace.css";
 
 /** `shown`: whether the Sessions page is the one on screen (else the view stays, hidden). */
 export function SessionsView({ shown }: { shown: boolean }) {
   const { t } = useI18n();
   const { state, dispatch } = useConsole();
+  const [tools, setTools] = useState<Record<number, Tool>>({});
+  const front = state.tabs.find((tab) => tab.session.id === state.front) ?? state.tabs[0];
+  const frontId = front?.session.id;
+  const setTool = useCallback(
+    (sessionId: number, tool: Tool) => setTools((now) => (now[sessionId] === tool ? now : { ...now, [sessionId]: tool })),
+    [],
+  );
 
   useEffect(() => {
     dispatch({ type: "viewing", sessions: shown });
     return () => dispatch({ type: "viewing", sessions: false });
   }, [dispatch, shown]);
+
+  // The shortcuts, in the capture phase: before the screen view would send them to the device.
+  const order = state.tabs.map((tab) => tab.session.id).join(",");
+  useEffect(() => {
+    if (!shown) return;
+    const ids = order ? order.split(",").map(Number) : [];
+    const onKey = (event: KeyboardEvent) => {
+      const shortcut = shortcutOf(event);
+      if (!shortcut) return;
+      if (shortcut.kind === "session") {
+        const id = ids[shortcut.index];
+        if (id === undefined) return;
+        dispatch({ type: "focus", sessionId: id });
+      } else {
+        if (frontId === undefined) return;
+        setTool(frontId, shortcut.tool);
+      }
+      event.preventDefault();
+      event.stopPropagation();
+    };
+    window.addEventListener("keydown", onKey, true);
+    return () => window.removeEventListener("keydown", onKey, true);
+  }, [shown, order, frontId, dispatch, setTool]);
 
   if (state.tabs.length === 0) {
     if (!shown) return null;
@@ -46,11 +74,11 @@ export function SessionsView({ shown }: { shown: boolean }) {
       </Card>
     );
   }
-  const front = state.tabs.find((tab) => tab.session.id === state.front) ?? state.tabs[0];
   return (
     <div class="sessions" hidden={!shown}>
+      <div class="session-tabs-row">
       <div class="session-tabs" role="tablist" aria-label={t("sessions.tabs")} data-testid="session-tabs">
-        {state.tabs.map((tab) => {
+        {state.tabs.map((tab, index) => {
           const active = tab === front;
           return (
             <button
@@ -61,6 +89,7 @@ export function SessionsView({ shown }: { shown: boolean }) {
               class={active ? "session-tab active" : "session-tab"}
               data-testid="session-tab"
               data-session-id={tab.session.id}
+              title={index < 9 ? `Alt+${index + 1}` : undefined}
               onClick={() => dispatch({ type: "focus", sessionId: tab.session.id })}
             >
               <span class={`status-dot status-${tab.session.status === "ended" ? "ended" : tab.online === false ? "offline" : "online"}`} aria-hidden="true" />
@@ -77,142 +106,18 @@ export function SessionsView({ shown }: { shown: boolean }) {
           );
         })}
       </div>
+      <ShortcutsHelp />
+      </div>
       {state.tabs.map((tab) => (
-        <Workspace key={tab.session.id} tab={tab} front={tab === front} shown={shown && tab === front} />
+        <Workspace
+          key={tab.session.id}
+          tab={tab}
+          front={tab === front}
+          shown={shown && tab === front}
+          tool={tools[tab.session.id] ?? "screen"}
+          onTool={(tool) => setTool(tab.session.id, tool)}
+        />
       ))}
     </div>
-  );
-}
-
-/** `front`: the tab in front; `shown`: in front and the Sessions page on screen. */
-function Workspace({ tab, front, shown }: { tab: OpenSession; front: boolean; shown: boolean }) {
-  const { t } = useI18n();
-  const ops = useConsole();
-  const action = useAction();
-  const session = tab.session;
-  const ended = session.status === "ended";
-  const active = session.status === "active";
-  const { dispatch } = ops;
-  // The screen panel's own answers keep the tab current; the customer's come on the console
-  // WebSocket (session.screen).
-  const screenChanged = useCallback((changed: OpenSession["session"]) => dispatch({ type: "session", session: changed }), [dispatch]);
-
-  const run = (work: () => Promise<void>) => void action.run(work);
-
-  let chatClosed: string | null = null;
-  if (ended) chatClosed = t("chat.ended");
-  else if (!active) chatClosed = t("chat.not_owner");
-
-  return (
-    <div class="workspace" hidden={!front} data-testid="session-workspace" data-session-id={session.id}>
-      <Card>
-        <div class="workspace-header">
-          <div class="workspace-title">
-            <h2 dir="auto" data-testid="workspace-customer">
-              {customerName(session, t)}
-            </h2>
-            <div class="workspace-meta">
-              <span class="muted" data-testid="workspace-device">
-                {deviceLabel(session)}
-              </span>
-              {session.device.username && <span class="muted">· {session.device.username}</span>}
-              <SessionStatus tab={tab} />
-            </div>
-          </div>
-          <div class="workspace-actions">
-            {active && (
-              <>
-                <button
-                  type="button"
-                  class="button button-secondary"
-                  disabled={action.busy}
-                  data-testid="session-hold"
-                  title={t("session.hold_about")}
-                  onClick={() => run(() => ops.hold(session.id))}
-                >
-                  {t("session.hold")}
-                </button>
-                <ConfirmButton
-                  label={t("session.end")}
-                  question={t("session.end_question")}
-                  testid="session-end"
-                  disabled={action.busy}
-                  onConfirm={() => run(() => ops.end(session.id))}
-                />
-              </>
-            )}
-            {!active && (
-              <button
-                type="button"
-                class="button button-secondary"
-                data-testid="session-close-tab"
-                onClick={() => ops.dispatch({ type: "close", sessionId: session.id })}
-              >
-                {t("session.close_tab")}
-              </button>
-            )}
-          </div>
-        </div>
-        {ended && (
-          <p class="notice notice-info" role="status" data-testid="session-ended">
-            {t("session.ended_notice", { by: session.ended_by || "—" })}
-          </p>
-        )}
-        {session.status === "held" && (
-          <p class="notice notice-info" role="status">
-            {t("session.held_notice")}
-          </p>
-        )}
-        <ErrorNotice error={action.error} />
-      </Card>
-      {active && <ScreenPanel sessionId={session.id} session={session} shown={shown} onSession={screenChanged} />}
-      {!tab.chatEnabled && (
-        <p class="notice notice-info" role="status" data-testid="chat-disabled">
-          {t("chat.disabled")}
-        </p>
-      )}
-      <div class={tab.chatEnabled ? "workspace-grid" : "workspace-grid workspace-grid-single"}>
-        {tab.chatEnabled && (
-          <section class="card chat-card" data-testid="session-chat">
-            <header class="card-header">
-              <h2>{t("chat.title")}</h2>
-            </header>
-            <Chat
-              messages={tab.chat}
-              own="technician"
-              closed={chatClosed}
-              emptyText={t("chat.empty_technician")}
-              onSend={(text) => ops.sendChat(session.id, text)}
-            />
-          </section>
-        )}
-        <SysinfoPanel tab={tab} />
-      </div>
-      {active && <ShellPanel sessionId={session.id} live={tab.online !== false} />}
-      {active && <FilesPanel sessionId={session.id} live={tab.online !== false} />}
-    </div>
-  );
-}
-
-function SessionStatus({ tab }: { tab: OpenSession }) {
-  const { t } = useI18n();
-  const status = tab.session.status;
-  if (status !== "active") {
-    return (
-      <span data-testid="workspace-status">
-        <Badge tone={status === "ended" ? "bad" : "accent"}>{t(`session.status.${status}`)}</Badge>
-      </span>
-    );
-  }
-  return (
-    <span data-testid="workspace-status">
-      {tab.online === null ? (
-        <Badge tone="neutral">{t("session.agent_unknown")}</Badge>
-      ) : tab.online ? (
-        <Badge tone="good">{t("session.online")}</Badge>
-      ) : (
-        <Badge tone="bad">{t("session.offline")}</Badge>
-      )}
-    </span>
   );
 }
