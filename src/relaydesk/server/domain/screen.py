@@ -22,6 +22,7 @@ from relaydesk.server.domain.support_sessions import (
     record_event,
     require_owner,
 )
+from relaydesk.server.domain.support_sessions import hold as hold_session
 from relaydesk.server.domain.tunnels import IssuedTunnel, TunnelRegistry
 
 MODES = ("view", "control")
@@ -142,6 +143,18 @@ async def stop_sharing(
     )
     announce(db, device_topic(session.device_id), CloseTunnels(kind="screen"))
     _announce(db, session)
+    return session
+
+
+async def hold(db: AsyncSession, actor: Actor, session_id: int) -> SupportSession:
+    """The session goes on hold and takes screen sharing and its consent with it: the agent
+    drops input and closes the screen, the customer and the console are told (sharing stopped),
+    and resuming the session starts with the screen off, to be asked for again."""
+    session = await hold_session(db, actor, session_id)
+    sharing = session.screen_state != ScreenState.OFF or session.screen_requested
+    announce(db, device_topic(session.device_id), InputPolicy(type="input_policy", allowed=False))
+    if sharing:
+        await stop_sharing(db, session, actor.label, actor.who)
     return session
 
 

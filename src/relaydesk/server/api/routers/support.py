@@ -11,6 +11,7 @@ from relaydesk.server.api.routers import api_router
 from relaydesk.server.api.schemas import DeviceGroupOut, Id
 from relaydesk.server.domain import (
     device_groups,
+    screen,
     session_chat,
     session_keys,
     session_queues,
@@ -109,7 +110,7 @@ async def accept(session_id: Id, request: Request, db: Db, actor: CurrentActor) 
 
 @router.post("/sessions/{session_id}/hold", response_model=s.SessionDetail)
 async def hold(session_id: Id, request: Request, db: Db, actor: CurrentActor) -> s.SessionDetail:
-    await support_sessions.hold(db, actor, session_id)
+    await screen.hold(db, actor, session_id)  # the session's hold, and the screen's with it
     return await _detail(request, db, actor, session_id)
 
 
