@@ -16,8 +16,14 @@ from relaydesk.protocol.messages import (
     MAX_FRAME_BYTES,
     MAX_PENDING_SYSINFO,
     PROTOCOL_VERSION,
+    ChatEntry,
+    ChatSend,
+    ConsentAnswer,
+    CustomerAction,
+    CustomerState,
     DeviceFacts,
     Hello,
+    Helper,
     SessionKeyCredential,
 )
 
@@ -271,3 +277,48 @@ def test_a_system_report_nobody_asked_for_is_dropped_with_an_error() -> None:
     assert isinstance(forgotten, control.BadFrame)
     agent.send_sysinfo(f"q{MAX_PENDING_SYSINFO}", {})
     assert pump(agent, server) == [control.SysinfoReceived(f"q{MAX_PENDING_SYSINFO}", {})]
+
+
+def test_the_customers_window_state_and_answers_cross_the_channel() -> None:
+    agent, server = established_pair()
+    state = CustomerState(
+        type="customer_state",
+        status="active",
+        helper=Helper(name="Alice 爱丽丝", verified_domain="example.com"),
+        screen_state="requested",
+        screen_requested="control",
+    )
+    server.show_customer(state)
+    server.chat_to_customer(
+        ChatEntry(id=3, at="2026-12-03T12:00:00", sender="technician", sender_name="A", text="😀")
+    )
+    events = pump(server, agent)
+    assert events == [
+        control.CustomerStateChanged(state),
+        control.ChatArrived(
+            ChatEntry(
+                id=3, at="2026-12-03T12:00:00", sender="technician", sender_name="A", text="😀"
+            )
+        ),
+    ]
+    said = [
+        ConsentAnswer(type="consent", mode="control", allow=False),
+        CustomerAction(type="customer_action", action="stop_sharing"),
+        ChatSend(type="chat_send", text="你好"),
+    ]
+    for message in said:
+        agent.send_customer(message)
+    assert pump(agent, server) == [control.CustomerSpoke(message) for message in said]
+
+
+def test_the_window_says_nothing_before_the_welcome_and_bad_answers_are_errors() -> None:
+    key = identity.DeviceKey.generate()
+    agent = control.AgentConnection(hello(key), key)
+    agent.start()
+    agent.data_to_send()
+    agent.send_customer(ChatSend(type="chat_send", text="too early"))
+    assert agent.data_to_send() == []
+    _, server = established_pair()
+    events = server.receive('{"type": "consent", "mode": "everything", "allow": true}')
+    assert isinstance(events[0], control.BadFrame) and events[0].code == "invalid_message"
+    assert not server.closed
