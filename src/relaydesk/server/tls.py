@@ -12,11 +12,14 @@ import os
 import socket
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+if TYPE_CHECKING:
+    from cryptography import x509
+
+# cryptography's X.509 and serialisation modules are imported where a certificate is read or
+# made, not with this module: the API routes use Pins, and the serving process without TLS
+# must not carry them (tests/unit/test_server_footprint.py).
 
 SELF_SIGNED_FOLDER = "tls"
 SELF_SIGNED_YEARS = 10
@@ -42,6 +45,9 @@ class CertificateUnreadable(Exception):
 
 def pins_of(certificate_file: Path) -> Pins:
     """The pins of the first certificate in a PEM file (the server's own, before any chain)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
     try:
         certificate = x509.load_pem_x509_certificate(certificate_file.read_bytes())
     except (OSError, ValueError) as error:
@@ -72,6 +78,8 @@ def served_pins(certificate_file: Path | None, pin: bool) -> Pins | None:
 
 
 def _subject_names(names: list[str]) -> list[x509.GeneralName]:
+    from cryptography import x509
+
     result: list[x509.GeneralName] = []
     seen: set[str] = set()
     for name in ["localhost", "127.0.0.1", "::1", socket.gethostname(), *names]:
@@ -107,6 +115,11 @@ def self_signed(data_dir: Path, names: list[str]) -> tuple[Path, Path, bool]:
     if certificate_file.exists() and key_file.exists():
         return certificate_file, key_file, False
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "relaydesk (self-signed)")])
     now = datetime.datetime.now(datetime.UTC)
