@@ -5,6 +5,8 @@
 #
 # Environment: CI=true makes tests that lack PostgreSQL/Redis/Chromium/Xvfb fail, not skip.
 #              RELAYDESK_PYTEST_TIMEOUT (seconds, default 900) caps the pytest run.
+#              RELAYDESK_PYTEST_WORKERS (default 2): pytest-xdist workers, one test file each at
+#              a time (0 runs everything in this process, e.g. for a debugger).
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -133,7 +135,8 @@ fi
 run_pytest() {
   local rc=0
   timeout -s INT -k 60 "${RELAYDESK_PYTEST_TIMEOUT:-900}" \
-    .venv/bin/pytest -ra --durations=15 "$@" || rc=$?
+    .venv/bin/pytest -ra --durations=15 \
+      -n "${RELAYDESK_PYTEST_WORKERS:-2}" --dist loadfile "$@" || rc=$?
   case "$rc" in
     5) echo "!!! pytest collected no tests" ;;
     124) echo "!!! pytest ran past ${RELAYDESK_PYTEST_TIMEOUT:-900} s and was interrupted" ;;
