@@ -43,6 +43,8 @@ class TerminalDesk:
         while True:
             item = self.channel.shown.get()
             if isinstance(item, Finished):
+                self.desk.status = "ended"
+                self._print_changes()
                 return
             self._take(item)
 
