@@ -299,6 +299,37 @@ async def test_a_technician_reads_the_reports_of_his_sessions_and_an_administrat
     assert [s["id"] for s in everything["items"]] == [admins, bobs]
 
 
+async def test_outstanding_keys_are_listed_and_revoked(org: Org, harness: Harness) -> None:
+    await harness.user(org.id, "bob@acme.test", "operator")
+    bob = await harness.signed_in("bob@acme.test")
+    bobs_key = await new_key(bob)
+    admins_key = await new_key(org.admin)
+    used = await new_key(bob)
+    await agent_arrives(harness, used["key"])
+
+    (listed,) = (await bob.get("/api/v1/session-keys")).json()
+    assert listed["created_by_name"] == (await bob.get("/api/v1/me")).json()["name"]
+    assert listed["expires_at"] == bobs_key["expires_at"]
+    assert "key" not in listed
+    everything = (await org.admin.get("/api/v1/session-keys")).json()
+    assert len(everything) == 2 and listed["id"] in [k["id"] for k in everything]
+    admins_id = next(k["id"] for k in everything if k["id"] != listed["id"])
+
+    refused = await bob.post(f"/api/v1/session-keys/{admins_id}/revoke")
+    assert refused.status_code == 404 and refused.json()["code"] == "session_key_not_found"
+    assert (await bob.post(f"/api/v1/session-keys/{listed['id']}/revoke")).status_code == 204
+    assert (await bob.get("/api/v1/session-keys")).json() == []
+
+    portal = await harness.client().post("/api/v1/portal/keys", json={"key": bobs_key["key"]})
+    assert portal.status_code == 409
+    assert portal.json()["code"] == "session_key_revoked"
+    assert "revoked by the technician" in portal.json()["detail"]
+    works = await harness.client().post("/api/v1/portal/keys", json={"key": admins_key["key"]})
+    assert works.status_code == 200, works.text
+    audit = (await org.admin.get("/api/v1/audit", params={"action": "session_key.revoked"})).json()
+    assert [e["target"] for e in audit["items"]] == [f"session_key:{listed['id']}"]
+
+
 async def test_issue_form_routes_to_the_team_queue(org: Org, harness: Harness) -> None:
     team = (
         await org.admin.post(

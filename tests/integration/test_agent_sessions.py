@@ -134,6 +134,16 @@ def test_expired_key_is_refused(technician: Technician, relaydesk_server: Any) -
     assert "has expired" in output
 
 
+def test_revoked_key_is_refused(technician: Technician, relaydesk_server: Any) -> None:
+    key = technician.new_key()
+    (outstanding,) = technician.http.get("/api/v1/session-keys").json()
+    revoked = technician.http.post(f"/api/v1/session-keys/{outstanding['id']}/revoke")
+    assert revoked.status_code == 204, revoked.text
+    code, output = finish(start_agent(relaydesk_server.url, key))
+    assert code == 2
+    assert "was revoked by the technician" in output
+
+
 def test_unreachable_server_is_retried_then_given_up(tmp_path: Path) -> None:
     port = free_port()
     code, output = finish(

@@ -15,6 +15,7 @@ class RefusalCode(StrEnum):
     SESSION_KEY_EXPIRED = "session_key_expired"
     SESSION_KEY_USED = "session_key_used"
     SESSION_KEY_TAKEN = "session_key_taken"
+    SESSION_KEY_REVOKED = "session_key_revoked"
     # The device and session it came back to.
     SESSION_UNKNOWN = "session_unknown"
     SESSION_ENDED = "session_ended"
@@ -31,6 +32,7 @@ KEY_REFUSALS = frozenset(
         RefusalCode.SESSION_KEY_UNKNOWN,
         RefusalCode.SESSION_KEY_EXPIRED,
         RefusalCode.SESSION_KEY_USED,
+        RefusalCode.SESSION_KEY_REVOKED,
     }
 )
 

@@ -38,6 +38,16 @@ class SessionKeyIssued(Response):
     portal: PortalOut
 
 
+class OutstandingKeyOut(Response):
+    """A session key that could still start a session (the key itself is never shown again)."""
+
+    id: Id
+    customer_name: str
+    created_by_name: str
+    created_at: datetime
+    expires_at: datetime
+
+
 class SessionKeyEmail(Request):
     key: KeyText
     email: Email

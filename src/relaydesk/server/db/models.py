@@ -283,6 +283,8 @@ class SessionKey(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     session_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Revoked by a technician before use: refused on the portal and to agents from then on.
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class Device(Base):

@@ -7,11 +7,12 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from relaydesk.protocol.codes import RefusalCode
 from relaydesk.server.auth.tokens import token_hash
-from relaydesk.server.db.models import Organisation, Portal, SessionKey, utcnow
+from relaydesk.server.db.models import Organisation, Portal, SessionKey, User, utcnow
 from relaydesk.server.domain import audit
 from relaydesk.server.domain.actor import Actor
 from relaydesk.server.domain.device_groups import group_for_key
@@ -207,6 +208,10 @@ USED = KeyRefusal(
     "session_key_used",
     "This session key has already been used to start a session. Ask your technician for a new one.",
 )
+REVOKED = KeyRefusal(
+    RefusalCode.SESSION_KEY_REVOKED,
+    "This session key was revoked by the technician. Ask your technician for a new one.",
+)
 TAKEN = KeyRefusal(
     "session_key_taken",
     "This session key is already open on another support page; only that page can follow the "
@@ -225,10 +230,60 @@ async def redeemable(
     if row is None:
         await throttle.count(ip)
         return UNKNOWN
+    if row.revoked_at is not None:
+        return REVOKED
     if row.used_at is not None:
         return USED
     if row.expires_at <= (now or utcnow()):
         return EXPIRED
+    return row
+
+
+# --- outstanding keys: seen and revoked by who made them, or by an administrator --------------
+def _keys_in_reach(actor: Actor) -> ColumnElement[bool]:
+    in_organisation = SessionKey.organisation_id == actor.organisation_id
+    if actor.permissions.has(Permission.ADMINISTER):
+        return in_organisation
+    return and_(in_organisation, SessionKey.created_by_id == actor.user.id)
+
+
+async def outstanding(db: AsyncSession, actor: Actor) -> list[tuple[SessionKey, str]]:
+    """The keys in reach that could still start a session (unused, unrevoked, unexpired),
+    soonest to expire first, each with the name of who made it."""
+    rows = await db.execute(
+        select(SessionKey, User.name)
+        .outerjoin(User, User.id == SessionKey.created_by_id)
+        .where(
+            _keys_in_reach(actor),
+            SessionKey.used_at.is_(None),
+            SessionKey.revoked_at.is_(None),
+            SessionKey.expires_at > utcnow(),
+        )
+        .order_by(SessionKey.expires_at, SessionKey.id)
+    )
+    return [(key, name or "") for key, name in rows.tuples()]
+
+
+async def revoke(db: AsyncSession, actor: Actor, key_id: int) -> SessionKey:
+    """Revoke an outstanding key: from now on the portal and agents are told it was revoked."""
+    found = await db.execute(
+        select(SessionKey).where(SessionKey.id == key_id, _keys_in_reach(actor))
+    )
+    row = found.scalar_one_or_none()
+    if row is None:
+        raise NotFound("session_key_not_found", f"No session key with id {key_id}.")
+    if row.revoked_at is not None:
+        return row
+    if row.used_at is not None:
+        raise Conflict("session_key_used", "This session key has already started a session.")
+    row.revoked_at = utcnow()
+    await audit.record(
+        db,
+        actor.who,
+        "session_key.revoked",
+        target=f"session_key:{row.id}",
+        details={"customer_name": row.customer_name, "created_by_id": row.created_by_id},
+    )
     return row
 
 

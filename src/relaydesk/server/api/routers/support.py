@@ -61,6 +61,27 @@ async def key_device_groups(db: Db, actor: CurrentActor) -> list[DeviceGroupOut]
     ]
 
 
+@router.get("/session-keys", response_model=list[s.OutstandingKeyOut])
+async def outstanding_keys(db: Db, actor: CurrentActor) -> list[s.OutstandingKeyOut]:
+    """The caller's unused, unexpired keys; an administrator's: all of the organisation's."""
+    return [
+        s.OutstandingKeyOut(
+            id=key.id,
+            customer_name=key.customer_name,
+            created_by_name=name,
+            created_at=key.created_at,
+            expires_at=key.expires_at,
+        )
+        for key, name in await session_keys.outstanding(db, actor)
+    ]
+
+
+@router.post("/session-keys/{key_id}/revoke", status_code=HTTP_204_NO_CONTENT)
+async def revoke_key(key_id: Id, db: Db, actor: CurrentActor) -> Response:
+    await session_keys.revoke(db, actor, key_id)
+    return Response(status_code=HTTP_204_NO_CONTENT)
+
+
 @router.post("/session-keys/email", status_code=HTTP_204_NO_CONTENT)
 async def email_key(
     body: s.SessionKeyEmail, request: Request, db: Db, actor: CurrentActor
