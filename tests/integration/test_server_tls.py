@@ -99,7 +99,10 @@ def test_self_signed_certificate_is_made_once_and_kept(tls_server: RelaydeskServ
 
 
 def test_hsts_secure_cookies_and_the_portal_command_pin_the_server(
-    tls_server: RelaydeskServer, pinned_client: httpx.Client, tmp_path: Path
+    tls_server: RelaydeskServer,
+    pinned_client: httpx.Client,
+    tmp_path: Path,
+    support_client_build: Path,  # the launcher fetches it; without it the script only refuses
 ) -> None:
     health = pinned_client.get("/api/v1/health")
     assert health.headers["strict-transport-security"].startswith("max-age=")
@@ -128,7 +131,7 @@ def test_hsts_secure_cookies_and_the_portal_command_pin_the_server(
     assert subprocess.run(["sh", "-n"], input=script, text=True).returncode == 0
     assert f"SERVER='{tls_server.url}'" in script
     assert f"--pin-sha256 '{tls_server.tls_fingerprint}'" in script
-    assert f"--pinnedpubkey '{pin}'" in script  # the wheel comes from the same server only
+    assert f"--pinnedpubkey '{pin}'" in script  # the client comes from the same server only
 
     # Another key behind the same address: curl refuses before fetching anything.
     wrong = fetch.replace(pin, "sha256//" + base64.b64encode(b"\0" * 32).decode())
