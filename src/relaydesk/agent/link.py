@@ -72,13 +72,14 @@ async def _converse(
     await flush()
 
     async def send_reports() -> None:
-        """Completed transfers go to the server; unsent ones wait for the next connection."""
+        """Completed transfers and changes go to the server; unsent ones wait for the next
+        connection."""
         while True:
             await tunnels.reports_waiting.wait()
             reports = tunnels.take_reports()
             while reports:
                 try:
-                    connection.send_file_transferred(reports[0])
+                    connection.send_file_report(reports[0])
                     await flush()
                 except BaseException:
                     tunnels.put_back(reports)

@@ -17,7 +17,7 @@ from websockets.typing import Subprotocol
 
 from relaydesk.agent.server_tls import ServerTls, TlsMismatch
 from relaydesk.protocol import bearer, control
-from relaydesk.protocol.messages import FileGrant, FileTransferred
+from relaydesk.protocol.messages import FileGrant, FileReport
 
 
 class ByteStream(Protocol):
@@ -75,7 +75,7 @@ Handler = Callable[[ByteStream, InputSwitch], Awaitable[None]]
 Status = Callable[[str], None]
 # The files tool also gets the technician's rights and a way to report completed transfers.
 FilesHandler = Callable[
-    [MessageStream, FileGrant, str, Callable[[FileTransferred], None]], Awaitable[None]
+    [MessageStream, FileGrant, str, Callable[[FileReport], None]], Awaitable[None]
 ]
 
 
@@ -96,19 +96,19 @@ class TunnelManager:
         self.files_handler = files_handler
         self._tasks: dict[str, asyncio.Task[None]] = {}
         # Transfer reports wait here until the control channel has sent them (it may be down).
-        self.reports: list[FileTransferred] = []
+        self.reports: list[FileReport] = []
         self.reports_waiting = asyncio.Event()
 
-    def report(self, report: FileTransferred) -> None:
+    def report(self, report: FileReport) -> None:
         self.reports.append(report)
         self.reports_waiting.set()
 
-    def take_reports(self) -> list[FileTransferred]:
+    def take_reports(self) -> list[FileReport]:
         taken, self.reports = self.reports, []
         self.reports_waiting.clear()
         return taken
 
-    def put_back(self, reports: list[FileTransferred]) -> None:
+    def put_back(self, reports: list[FileReport]) -> None:
         self.reports[:0] = reports
         if self.reports:
             self.reports_waiting.set()

@@ -39,6 +39,8 @@ from relaydesk.protocol.messages import (
     EndSession,
     Error,
     FileGrant,
+    FileChanged,
+    FileReport,
     FileTransferred,
     Hello,
     InputPolicy,
@@ -146,6 +148,11 @@ class SysinfoReceived(Event):
 @dataclass(frozen=True)
 class FileTransferReported(Event):
     report: FileTransferred
+
+
+@dataclass(frozen=True)
+class FileChangeReported(Event):
+    report: FileChanged
 
 
 @dataclass(frozen=True)
@@ -289,7 +296,8 @@ class AgentConnection(_Connection):
     def send_sysinfo(self, request_id: str, info: dict[str, Any]) -> None:
         self._send(SysinfoReport(type="sysinfo", request_id=request_id, info=info))
 
-    def send_file_transferred(self, report: FileTransferred) -> None:
+    def send_file_report(self, report: FileReport) -> None:
+        """A completed transfer or change over a files tunnel."""
         self._send(report)
 
     def send_customer(self, message: ConsentAnswer | CustomerAction | ChatSend) -> None:
@@ -356,6 +364,8 @@ class ServerConnection(_Connection):
                 return [SysinfoReceived(message.request_id, message.info)]
             if isinstance(message, FileTransferred):
                 return [FileTransferReported(message)]
+            if isinstance(message, FileChanged):
+                return [FileChangeReported(message)]
             if isinstance(message, Ended):
                 self.state = State.CLOSED
                 return [AgentEnded(message.cleaned_up)]

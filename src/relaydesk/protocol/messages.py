@@ -98,6 +98,20 @@ class FileTransferred(Message):
     sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 
 
+class FileChanged(Message):
+    """A change over a files tunnel other than a transfer succeeded on the device: a new folder,
+    a rename (`to` is the new path), a deletion (for events and the audit)."""
+
+    type: Literal["file_change"]
+    tunnel_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{8,64}$")]
+    action: Literal["folder_created", "renamed", "deleted"]
+    path: Annotated[str, StringConstraints(min_length=1, max_length=4096)]
+    to: Annotated[str, StringConstraints(min_length=1, max_length=4096)] | None = None
+
+
+FileReport = FileTransferred | FileChanged
+
+
 class ConsentAnswer(Message):
     """The customer answered the technician's request in the window on his desktop; `mode` is
     the request he saw, so that an answer to an older request is not taken for a newer one."""
@@ -252,6 +266,7 @@ AgentMessage = Annotated[
     | Ended
     | Pong
     | FileTransferred
+    | FileChanged
     | ConsentAnswer
     | CustomerAction
     | ChatSend

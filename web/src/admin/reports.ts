@@ -36,6 +36,9 @@ export const EVENT_LABELS: Record<string, MessageKey> = {
   "files.opened": "reports.event.files_opened",
   "file.uploaded": "reports.event.file_uploaded",
   "file.downloaded": "reports.event.file_downloaded",
+  "file.folder_created": "reports.event.file_folder_created",
+  "file.renamed": "reports.event.file_renamed",
+  "file.deleted": "reports.event.file_deleted",
 };
 
 /** The catalogue key naming an event, or null for kinds this app does not know yet. */

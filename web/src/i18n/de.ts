@@ -620,6 +620,9 @@ export const de: Catalogue = {
   "reports.event.files_opened": "Dateimanager geöffnet",
   "reports.event.file_uploaded": "Datei auf das Gerät hochgeladen",
   "reports.event.file_downloaded": "Datei vom Gerät heruntergeladen",
+  "reports.event.file_folder_created": "Ordner auf dem Gerät angelegt",
+  "reports.event.file_renamed": "Datei oder Ordner auf dem Gerät umbenannt",
+  "reports.event.file_deleted": "Datei oder Ordner auf dem Gerät gelöscht",
 
   "permission.view_screen": "Bildschirm ansehen",
   "permission.full_control": "Vollzugriff (Maus und Tastatur)",

@@ -602,6 +602,9 @@ export const en = {
   "reports.event.files_opened": "File manager opened",
   "reports.event.file_uploaded": "File uploaded to the device",
   "reports.event.file_downloaded": "File downloaded from the device",
+  "reports.event.file_folder_created": "Folder created on the device",
+  "reports.event.file_renamed": "File or folder renamed on the device",
+  "reports.event.file_deleted": "File or folder deleted on the device",
 
   "permission.view_screen": "View screen",
   "permission.full_control": "Full control (mouse and keyboard)",

@@ -622,6 +622,9 @@ export const fr: Catalogue = {
   "reports.event.files_opened": "Gestionnaire de fichiers ouvert",
   "reports.event.file_uploaded": "Fichier envoyé sur l’appareil",
   "reports.event.file_downloaded": "Fichier téléchargé depuis l’appareil",
+  "reports.event.file_folder_created": "Dossier créé sur l’appareil",
+  "reports.event.file_renamed": "Fichier ou dossier renommé sur l’appareil",
+  "reports.event.file_deleted": "Fichier ou dossier supprimé sur l’appareil",
 
   "permission.view_screen": "Voir l’écran",
   "permission.full_control": "Contrôle total (souris et clavier)",

@@ -19,10 +19,10 @@ from relaydesk.agent.files.confinement import Confinement, Refusal, refusal_of
 from relaydesk.agent.files.transfers import Outgoing, UploadInProgress
 from relaydesk.agent.tunnels import MessageStream
 from relaydesk.protocol import files as fp
-from relaydesk.protocol.messages import FileGrant, FileTransferred
+from relaydesk.protocol.messages import FileChanged, FileGrant, FileReport, FileTransferred
 
 PROGRESS_EVERY = 4 * 1024 * 1024
-Report = Callable[[FileTransferred], None]
+Report = Callable[[FileReport], None]
 FileHandler = Callable[[MessageStream, FileGrant, str, Report], Awaitable[None]]
 
 
@@ -67,6 +67,31 @@ class FileTool:
             )
         )
 
+    def _report_change(self, event: object) -> None:
+        """New folders, renames and deletions go to the session report like transfers."""
+        if isinstance(event, fp.MakeDir):
+            change = FileChanged(
+                type="file_change",
+                tunnel_id=self.tunnel_id,
+                action="folder_created",
+                path=event.path,
+            )
+        elif isinstance(event, fp.Rename):
+            change = FileChanged(
+                type="file_change",
+                tunnel_id=self.tunnel_id,
+                action="renamed",
+                path=event.path,
+                to=event.to,
+            )
+        elif isinstance(event, fp.Delete):
+            change = FileChanged(
+                type="file_change", tunnel_id=self.tunnel_id, action="deleted", path=event.path
+            )
+        else:
+            return
+        self.report(change)
+
     async def run(self) -> None:
         try:
             # An empty message is a (bad) frame like any other; only None ends the tunnel.
@@ -104,7 +129,9 @@ class FileTool:
 
     async def answer(self, event: object) -> bytes | None:
         if isinstance(event, fp.Roots | fp.ListDir | fp.Stat | fp.MakeDir | fp.Rename | fp.Delete):
-            return await asyncio.to_thread(self.operate, event)
+            reply = await asyncio.to_thread(self.operate, event)
+            self._report_change(event)  # reached only when the change was made
+            return reply
         if isinstance(event, fp.Upload):
             self.require("upload")
             upload = await asyncio.to_thread(transfers.begin_upload, self.confinement, event)

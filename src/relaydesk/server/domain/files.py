@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaydesk.protocol.events import ToolOpened
-from relaydesk.protocol.messages import FileGrant, FileTransferred, TunnelOpen
+from relaydesk.protocol.messages import FileChanged, FileGrant, FileTransferred, TunnelOpen
 from relaydesk.server.auth.rbac import covers
 from relaydesk.server.db.models import Device, SupportSession, User
 from relaydesk.server.domain import audit
@@ -135,25 +135,37 @@ def within(path: str, roots: list[str]) -> bool:
     return False
 
 
-async def transfer_reported(
-    db: AsyncSession, session_id: int, tunnel: Tunnel | None, report: FileTransferred
-) -> bool:
-    """A completed, verified transfer → a session event and an audit entry, in the name of the
-    technician who opened the tunnel. Reports that do not match a files tunnel of this session,
-    or that the technician's grant did not allow, are refused (logged, and audited as refused)."""
+async def _tunnel_reporter(
+    db: AsyncSession, session_id: int, tunnel: Tunnel | None
+) -> tuple[SupportSession, Who, dict[str, Any]] | None:
+    """The session, the technician who opened the files tunnel a report names, and his grant;
+    None (logged) when the tunnel is not a files tunnel of this session."""
     session = await db.get(SupportSession, session_id)
     if session is None:
-        return False
+        return None
     if tunnel is None or tunnel.session_id != session_id or tunnel.kind != "files":
-        log.warning("session %s: file transfer report for an unknown tunnel", session_id)
-        return False
+        log.warning("session %s: file report for an unknown tunnel", session_id)
+        return None
     technician = await db.get(User, tunnel.opened_by)
     who = (
         Who.of_user(technician, "")
         if technician is not None
         else Who.system(session.organisation_id, "agent")
     )
-    grant = tunnel.grant or {}
+    return session, who, dict(tunnel.grant or {})
+
+
+async def transfer_reported(
+    db: AsyncSession, session_id: int, tunnel: Tunnel | None, report: FileTransferred
+) -> bool:
+    """A completed, verified transfer → a session event and an audit entry, in the name of the
+    technician who opened the tunnel. Reports that do not match a files tunnel of this session,
+    or that the technician's grant did not allow, are refused (logged, and audited as refused)."""
+    reporter = await _tunnel_reporter(db, session_id, tunnel)
+    if reporter is None:
+        return False
+    session, who, grant = reporter
+    assert tunnel is not None
     name = posixpath.basename(report.path.replace("\\", "/")) or report.path
     details = {
         "name": name,
@@ -171,6 +183,44 @@ async def transfer_reported(
         )
         return False
     action = "file.uploaded" if report.direction == "upload" else "file.downloaded"
+    record_event(db, session, action, who.label, **details)
+    await audit.record(db, who, action, target=f"session:{session.id}", details=details)
+    return True
+
+
+CHANGE_EVENTS = {
+    "folder_created": "file.folder_created",
+    "renamed": "file.renamed",
+    "deleted": "file.deleted",
+}
+
+
+async def change_reported(
+    db: AsyncSession, session_id: int, tunnel: Tunnel | None, report: FileChanged
+) -> bool:
+    """A new folder, rename or deletion made on the device → a session event and an audit entry
+    in the name of the technician who opened the tunnel, checked like transfers: a change needs
+    the grant's "upload" right and every path inside its roots, else it is audited as refused."""
+    reporter = await _tunnel_reporter(db, session_id, tunnel)
+    if reporter is None:
+        return False
+    session, who, grant = reporter
+    assert tunnel is not None
+    paths = [report.path] + ([report.to] if report.to is not None else [])
+    details: dict[str, Any] = {
+        "name": posixpath.basename(report.path.replace("\\", "/")) or report.path,
+        "path": report.path,
+        "tunnel": tunnel.id,
+    }
+    if report.to is not None:
+        details["to"] = report.to
+    roots = grant.get("roots", [])
+    if not grant.get("upload") or not all(within(path, roots) for path in paths):
+        await audit.record(
+            db, who, "file.change_outside_grant", target=f"session:{session.id}", details=details
+        )
+        return False
+    action = CHANGE_EVENTS[report.action]
     record_event(db, session, action, who.label, **details)
     await audit.record(db, who, action, target=f"session:{session.id}", details=details)
     return True

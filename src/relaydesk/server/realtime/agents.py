@@ -145,6 +145,11 @@ class AgentLink:
             tunnel = self.runtime.tunnels.known(event.report.tunnel_id)
             async with self.runtime.transaction() as db:
                 await files.transfer_reported(db, self.session_id, tunnel, event.report)
+        elif isinstance(event, control.FileChangeReported):
+            assert self.session_id is not None
+            tunnel = self.runtime.tunnels.known(event.report.tunnel_id)
+            async with self.runtime.transaction() as db:
+                await files.change_reported(db, self.session_id, tunnel, event.report)
         elif isinstance(event, control.AgentEnded):
             self.ended = True
             async with self.runtime.transaction() as db:
