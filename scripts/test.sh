@@ -125,6 +125,7 @@ run_step "mypy src" .venv/bin/mypy src
 if [ -f web/package.json ]; then
   # stdin from /dev/null: Vitest would otherwise start in watch mode on a terminal.
   run_step "npm test (web)" bash -c 'cd web && npm test </dev/null'
+  run_step "npm run lint (web: ESLint)" bash -c 'cd web && npm run lint </dev/null'
   run_step "npm run check:api (web)" bash -c 'cd web && npm run check:api </dev/null'
   run_step "npm run check:events (web)" bash -c 'cd web && npm run check:events </dev/null'
 else

@@ -36,6 +36,7 @@ from tests.fixtures.browser import by_id, front_workspace, open_page, shoot
 from tests.fixtures.common import artifacts_path
 from tests.fixtures.mail import SmtpServer, start_smtp_server
 from tests.fixtures.server import SERVERS, RelaydeskServer
+from tests.fixtures.workspace import show_tool
 
 pytestmark = pytest.mark.e2e
 
@@ -355,6 +356,7 @@ def test_key_by_mail_to_ended_session_with_chat_sysinfo_and_report(
 
     # System information from the agent's machine.
     workspace = by_id(page, "session-workspace")
+    show_tool(workspace, "sysinfo")
     by_id(workspace, "sysinfo-request").click()
     expect(by_id(workspace, "sysinfo-hostname")).to_have_text(HOSTNAME, timeout=WAIT_MS)
     shoot(page, artifacts_dir, "06-sysinfo")
@@ -749,6 +751,7 @@ def test_console_reload_and_server_crash_keep_the_session(
     assert agent.running
     send_chat(page, workspace, "After the restart")
     expect(chat_texts(portal)).to_have_text([*history, "After the restart"], timeout=WAIT_MS)
+    show_tool(workspace, "sysinfo")
     by_id(workspace, "sysinfo-request").click()
     expect(by_id(workspace, "sysinfo-hostname")).to_have_text(HOSTNAME, timeout=WAIT_MS)
     shoot(page, artifacts_dir, "04-console-after-restart")

@@ -26,7 +26,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tests.fixtures.browser import by_id, shoot
+from tests.fixtures.browser import by_id, front_workspace, shoot
+from tests.fixtures.workspace import show_tool
 from tests.integration.files_client import random_file, sha256_of
 from tests.integration.technician import Technician
 
@@ -83,6 +84,7 @@ def sign_in(page: Page, base: str) -> None:
 
 
 def open_files(page: Page, share: Path) -> Locator:
+    show_tool(front_workspace(page), "files")
     panel = by_id(page, "files-panel")
     by_id(panel, "files-open").click()
     expect(by_id(panel, "files-link")).to_have_text("Connected", timeout=WAIT_MS)

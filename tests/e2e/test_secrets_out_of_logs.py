@@ -28,6 +28,7 @@ from websockets.sync.client import connect
 
 from tests.fixtures.browser import admin_signs_in, by_id, open_page
 from tests.fixtures.common import eventually
+from tests.fixtures.workspace import show_tool
 
 pytestmark = pytest.mark.e2e
 
@@ -128,12 +129,14 @@ def test_no_secret_reaches_the_server_log(
             "data-status", "connected", timeout=WAIT_MS
         )
         # A shell, connected to the device's pty.
+        show_tool(workspace, "shells")
         shell = by_id(workspace, "shell-panel")
         by_id(shell, "shell-open").click()
         expect(by_id(shell, "shell-tab").first).to_have_attribute(
             "data-shell-state", "open", timeout=WAIT_MS
         )
         # The file manager.
+        show_tool(workspace, "files")
         files = by_id(workspace, "files-panel")
         by_id(files, "files-open").click()
         expect(by_id(files, "files-link")).to_have_text("Connected", timeout=WAIT_MS)

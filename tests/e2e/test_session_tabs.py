@@ -35,6 +35,7 @@ from tests.e2e.test_screen_flow import (
 )
 from tests.e2e.test_shell_flow import screen_text, type_in, wait_for_text
 from tests.fixtures.browser import admin_signs_in, by_id, shoot
+from tests.fixtures.workspace import show_tool
 from tests.integration.files_client import random_file, sha256_of
 
 pytestmark = pytest.mark.e2e
@@ -115,6 +116,7 @@ def test_switching_session_tabs_keeps_shells_screen_and_transfers(
         wait_for(lambda: screen_canvas_fits(a), 20, "the screen scaled into its panel")
 
         # A shell with a variable of its own, its PID and its width as the device sees them.
+        show_tool(a, "shells")
         shells = by_id(a, "shell-panel")
         by_id(shells, "shell-open").click()
         expect(by_id(shells, "shell-tab")).to_have_attribute(
@@ -127,6 +129,7 @@ def test_switching_session_tabs_keeps_shells_screen_and_transfers(
         assert int(terminal.get_attribute("data-cols") or 0) == narrow
 
         # A large upload into a folder of the device.
+        show_tool(a, "files")
         files = by_id(a, "files-panel")
         by_id(files, "files-open").click()
         expect(by_id(files, "files-link")).to_have_text("Connected", timeout=WAIT_MS)
@@ -161,6 +164,7 @@ def test_switching_session_tabs_keeps_shells_screen_and_transfers(
         tab_of(page, first).click()
         expect(a).to_be_visible()
         expect(b).to_be_hidden()
+        show_tool(a, "shells")
         expect(by_id(shells, "shell-tab")).to_have_attribute("data-shell-state", "open")
         assert re.search(rf"^pid-{pid} cols-{narrow}$", screen_text(terminal), re.MULTILINE)
         expect(terminal).not_to_have_attribute("data-cols", str(narrow), timeout=WAIT_MS)
@@ -172,6 +176,7 @@ def test_switching_session_tabs_keeps_shells_screen_and_transfers(
         expect(upload).to_have_attribute("data-state", "done", timeout=90_000)
         assert sha256_of(share / "big.bin") == sha256_of(big)
 
+        show_tool(a, "screen")
         expect(viewer).to_have_attribute("data-status", "connected")
         wait_for(lambda: screen_canvas_fits(a), 20, "the screen scaled into its panel again")
 
@@ -185,6 +190,7 @@ def test_switching_session_tabs_keeps_shells_screen_and_transfers(
         expect(b).to_be_visible()
         expect(a).to_be_hidden()
         tab_of(page, first).click()
+        show_tool(a, "shells")
         type_in(page, terminal, "echo still-$X")
         wait_for_text(terminal, r"^still-kept$")
 

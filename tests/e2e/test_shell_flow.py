@@ -23,6 +23,7 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from tests.fixtures.browser import admin_signs_in, by_id, shoot
+from tests.fixtures.workspace import show_tool
 
 pytestmark = pytest.mark.e2e
 
@@ -111,6 +112,7 @@ def test_technician_works_in_two_shells_and_replays_the_recording(
         by_id(page, "console-nav-sessions").click()
         workspace = by_id(page, "session-workspace")
         expect(workspace).to_have_attribute("data-session-id", str(sid), timeout=WAIT_MS)
+        show_tool(workspace, "shells")
         panel = by_id(page, "shell-panel")
         expect(by_id(panel, "shell-empty")).to_be_visible()
 

@@ -59,12 +59,15 @@ export function KeyEntry({
       onStarted(await call(api.POST("/api/v1/portal/keys", { body: { key: typed, portal: slug } })));
     });
 
+  const enterLatest = useRef(enter);
+  enterLatest.current = enter;
+
   // The key's unique link enters the key by itself, once.
   useEffect(() => {
     if (linkKey && tried.current !== linkKey) {
       tried.current = linkKey;
       setKey(formatKeyInput(linkKey));
-      enter(linkKey);
+      enterLatest.current(linkKey);
     }
   }, [linkKey]);
 

@@ -134,12 +134,15 @@ function FileManager({ sessionId, onClose }: { sessionId: number; onClose: () =>
     },
     [connection],
   );
+  // The connection's own effect runs once per session; it reaches the latest browse through this.
+  const browseLatest = useRef(browse);
+  browseLatest.current = browse;
 
   useEffect(() => {
     let firstOpen = true;
     const conn = new FilesConnection(sessionId, (changed) => {
       setLink(changed.link);
-      if (changed.link === "open" && !firstOpen && here.current) void browse(here.current, changed);
+      if (changed.link === "open" && !firstOpen && here.current) void browseLatest.current(here.current, changed);
       if (changed.link === "closed" && changed.failure) setError(changed.failure);
     });
     window.__relaydeskFiles = { drop: () => conn.dropForTest() };
@@ -152,7 +155,7 @@ function FileManager({ sessionId, onClose }: { sessionId: number; onClose: () =>
         setRoots(reply.roots);
         const start = reply.roots.find((root) => root.path !== "/") ?? reply.roots[0];
         firstOpen = false;
-        if (start) await browse(start.path, conn);
+        if (start) await browseLatest.current(start.path, conn);
       })
       .catch((failure: unknown) => {
         setStartError(failure);

@@ -230,7 +230,7 @@ export function ScreenViewer({
       retryLater(mine);
     });
     rfbRef.current = rfb;
-  }, [sessionId]);
+  }, [sessionId, retryLater]);
 
   useEffect(() => {
     const mine = ++generation.current;

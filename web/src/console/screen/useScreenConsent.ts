@@ -73,9 +73,10 @@ export function useScreenConsent(
   }, [sessionId, apply]);
 
   // The session view's copy.
+  const { screen_state: shownState, screen_requested: shownRequest } = session;
   useEffect(() => {
-    apply(consentOf(session));
-  }, [session.screen_state, session.screen_requested, apply]);
+    apply(consentOf({ screen_state: shownState, screen_requested: shownRequest }));
+  }, [shownState, shownRequest, apply]);
 
   // Once on mount: the copy passed in may be old.
   useEffect(() => {

@@ -10,6 +10,7 @@ import { useCallback, useEffect, useRef } from "preact/hooks";
 import { useI18n } from "../../i18n";
 import { Chat } from "../../shared/Chat";
 import { useAction } from "../../shared/hooks";
+import { useMe } from "../../shared/session";
 import { Badge, ConfirmButton, ErrorNotice } from "../../shared/ui";
 import { useConsole } from "../ConsoleContext";
 import { FilesPanel } from "../files/FilesPanel";
@@ -40,6 +41,7 @@ export function Workspace({
   const { t } = useI18n();
   const ops = useConsole();
   const action = useAction();
+  const me = useMe();
   const area = useRef<HTMLDivElement>(null);
   const session = tab.session;
   const ended = session.status === "ended";
@@ -52,8 +54,15 @@ export function Workspace({
     [dispatch],
   );
   useFillViewport(area, shown);
-  // Only an active session has the screen, shells and files; otherwise its information.
-  const tools: readonly Tool[] = active ? TOOLS : ["sysinfo"];
+  // Only an active session has the screen, shells and files (each as the technician's rights
+  // allow); otherwise its information.
+  const may = (each: Tool) =>
+    each === "shells"
+      ? me.permissions.includes("shell")
+      : each === "files"
+        ? me.permissions.includes("file_upload") || me.permissions.includes("file_download")
+        : true;
+  const tools: readonly Tool[] = active ? TOOLS.filter(may) : ["sysinfo"];
   const onShow = tools.includes(tool) ? tool : tools[0];
   useEffect(() => {
     if (onShow !== tool) onTool(onShow);
