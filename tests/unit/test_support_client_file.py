@@ -1,9 +1,11 @@
 """What the downloaded support client reads from its own file (relaydesk.protocol.support_client)
 and the launcher that fetches it: the server's trailer read back from the file's end, the key
-from the file name as browsers save it, and the one-line command's script checking the file."""
+from the file name as browsers save it, the one-line command's script checking the file, and the
+server's copies (its address appended; a few kept, whatever Host headers it is sent)."""
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 from pathlib import Path
 
@@ -18,7 +20,7 @@ from relaydesk.protocol.support_client import (
     trailer,
 )
 from relaydesk.server.downloads.launchers import posix_script
-from relaydesk.server.downloads.support_client import ServedClient
+from relaydesk.server.downloads.support_client import KEPT, ServedClient, SupportClient
 from relaydesk.server.tls import Pins
 
 EXECUTABLE = b"\x7fELF" + bytes(range(256)) * 40  # stands for the executable's own bytes
@@ -89,3 +91,32 @@ def test_without_a_built_client_the_launcher_says_so() -> None:
     done = subprocess.run(["sh"], input=script, text=True, capture_output=True)
     assert done.returncode == 1
     assert "this server has no support client to offer" in done.stderr
+
+
+async def test_the_server_serves_its_address_appended_and_keeps_few_copies(tmp_path: Path) -> None:
+    built = tmp_path / "relaydesk-support-linux-x86_64"
+    built.write_bytes(EXECUTABLE)
+    folder = tmp_path / "served"
+    (folder / "left-by-a-previous-run").mkdir(parents=True)
+    client = SupportClient(folder, built)
+
+    served = await client.served("https://support.example.com/", PIN)
+    assert served is not None
+    content = served.path.read_bytes()
+    assert content.startswith(EXECUTABLE)
+    assert config_from_tail(content[-TAIL_BYTES:]) == ClientConfig(
+        server="https://support.example.com", pin_sha256=PIN
+    )
+    assert hashlib.sha256(content).hexdigest() == served.sha256
+    assert served.size == len(content)
+    assert not (folder / "left-by-a-previous-run").exists()
+    assert await client.served("https://support.example.com", PIN) == served  # prepared once
+
+    # Addresses from Host headers: only the most recently used copies stay on disk.
+    for n in range(10):
+        assert await client.served(f"http://host-{n}.example", None) is not None
+    assert len(list(folder.iterdir())) == KEPT
+    assert not served.path.exists()
+
+    built.unlink()  # a server without a build offers no client
+    assert await SupportClient(tmp_path / "other", built).served("http://x", None) is None

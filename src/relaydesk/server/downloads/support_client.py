@@ -16,6 +16,9 @@ from relaydesk.server.downloads.agent_wheel import SOURCE
 
 BUILT = SOURCE / "build" / "support-client" / "relaydesk-support-linux-x86_64"
 PLATFORM = "linux-x86_64"
+# Copies kept at once (one per address and pin): without RELAYDESK_PUBLIC_URL the address comes
+# from the request's Host header, so whoever sends requests could otherwise fill the disk.
+KEPT = 4
 
 
 @dataclass(frozen=True)
@@ -40,10 +43,15 @@ class SupportClient:
             return None
         config = ClientConfig(server=server.rstrip("/"), pin_sha256=pin_sha256)
         async with self._lock:
-            known = self._served.get((config, built_at))
+            known = self._served.pop((config, built_at), None)
             if known is None or not known.path.exists():
+                if not self._served:  # copies a previous run left behind
+                    await asyncio.to_thread(shutil.rmtree, self.folder, True)
                 known = await asyncio.to_thread(self._prepare, config)
-                self._served[(config, built_at)] = known
+            self._served[(config, built_at)] = known  # the most recently used last
+            while len(self._served) > KEPT:
+                oldest = self._served.pop(next(iter(self._served)))
+                await asyncio.to_thread(shutil.rmtree, oldest.path.parent, True)
             return known
 
     def _prepare(self, config: ClientConfig) -> ServedClient:
