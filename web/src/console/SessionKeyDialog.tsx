@@ -10,6 +10,7 @@ import { formatDateTime } from "../shared/format";
 import { useAction, useLoad } from "../shared/hooks";
 import { Modal } from "../shared/Modal";
 import { CopyButton, ErrorNotice, Field, Notice, SaveCancel } from "../shared/ui";
+import { OutstandingKeys } from "./OutstandingKeys";
 
 export const VALIDITY_CHOICES: { minutes: ValidityMinutes; label: MessageKey }[] = [
   { minutes: 15, label: "key.validity.15" },
@@ -113,6 +114,7 @@ export function SessionKeyDialog({ onClose }: { onClose: () => void }) {
           />
         </form>
       )}
+      <OutstandingKeys key={issued?.expires_at ?? "none"} />
     </Modal>
   );
 }

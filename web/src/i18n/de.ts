@@ -71,6 +71,7 @@ export const de: Catalogue = {
   "error.session_key_expired": "Dieser Sitzungsschlüssel ist abgelaufen. Bitten Sie Ihren Techniker um einen neuen.",
   "error.session_key_used":
     "Mit diesem Sitzungsschlüssel wurde bereits eine Sitzung gestartet. Bitten Sie Ihren Techniker um einen neuen.",
+  "error.session_key_revoked": "Dieser Sitzungsschlüssel wurde vom Techniker widerrufen. Bitten Sie Ihren Techniker um einen neuen.",
   "error.session_key_taken":
     "Dieser Sitzungsschlüssel ist bereits auf einer anderen Supportseite geöffnet; nur diese Seite kann die Sitzung verfolgen. Kehren Sie dorthin zurück oder bitten Sie Ihren Techniker um einen neuen Schlüssel.",
   "error.customer_session_unknown": "Diese Supportseite ist nicht mehr gültig. Geben Sie Ihren Sitzungsschlüssel erneut ein.",
@@ -264,6 +265,13 @@ export const de: Catalogue = {
   "key.email_sent": "Der Link wurde an {email} gesendet.",
   "key.done": "Fertig",
   "key.another": "Weiteren Schlüssel erzeugen",
+  "key.outstanding": "Offene Schlüssel",
+  "key.outstanding_none": "Keiner Ihrer Schlüssel wartet auf Verwendung.",
+  "key.outstanding_customer": "Kunde",
+  "key.outstanding_by": "Erzeugt von",
+  "key.outstanding_created": "Erstellt",
+  "key.outstanding_expires": "Läuft ab",
+  "key.revoke": "Widerrufen",
 
   "queue.personal": "Meine Warteschlange",
   "queue.personal_empty": "Kein Kunde wartet auf Sie.",

@@ -70,6 +70,7 @@ export const fr: Catalogue = {
   "error.session_key_expired": "Cette clé de session a expiré. Demandez-en une nouvelle à votre technicien.",
   "error.session_key_used":
     "Cette clé de session a déjà servi à démarrer une session. Demandez-en une nouvelle à votre technicien.",
+  "error.session_key_revoked": "Cette clé de session a été révoquée par le technicien. Demandez-en une nouvelle à votre technicien.",
   "error.session_key_taken":
     "Cette clé de session est déjà ouverte sur une autre page d’assistance ; seule cette page peut suivre la session. Retournez-y, ou demandez une nouvelle clé à votre technicien.",
   "error.customer_session_unknown": "Cette page d’assistance n’est plus valable. Saisissez à nouveau votre clé de session.",
@@ -265,6 +266,13 @@ export const fr: Catalogue = {
   "key.email_sent": "Le lien a été envoyé à {email}.",
   "key.done": "Terminé",
   "key.another": "Générer une autre clé",
+  "key.outstanding": "Clés en attente",
+  "key.outstanding_none": "Aucune de vos clés n'attend d'être utilisée.",
+  "key.outstanding_customer": "Client",
+  "key.outstanding_by": "Générée par",
+  "key.outstanding_created": "Créée",
+  "key.outstanding_expires": "Expire",
+  "key.revoke": "Révoquer",
 
   "queue.personal": "Ma file d’attente",
   "queue.personal_empty": "Aucun client ne vous attend.",
