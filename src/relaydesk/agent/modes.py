@@ -4,7 +4,6 @@ to do when the session ends. The connection code knows nothing of modes."""
 from __future__ import annotations
 
 import getpass
-import platform
 import shutil
 import socket
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ from pathlib import Path
 from typing import Protocol
 
 from relaydesk import __version__
+from relaydesk.agent import sysinfo
 from relaydesk.agent.private_folder import PrivateFolder
 from relaydesk.protocol import identity
 from relaydesk.protocol.messages import (
@@ -39,10 +39,11 @@ def device_facts() -> DeviceFacts:
         username = getpass.getuser()
     except (KeyError, OSError):
         username = ""
+    system = sysinfo.operating_system()  # "Debian GNU/Linux 12 (bookworm)", not the kernel
     return DeviceFacts(
         hostname=socket.gethostname()[:500],
-        os=f"{platform.system()} {platform.release()}"[:500],
-        os_version=platform.version()[:500],
+        os=str(system["name"])[:500],
+        os_version=str(system["version"])[:500],
         username=username[:500],
     )
 

@@ -10,8 +10,10 @@ export function customerName(session: SupportSession, t: Translate): string {
 /** "laptop-42 · Ubuntu 24.04" */
 export function deviceLabel(session: SupportSession): string {
   const device = session.device;
-  // The version may be a whole kernel build string: its first word is enough here.
-  const os = [device.os, device.os_version.split(/\s+/)[0] ?? ""].filter(Boolean).join(" ");
+  // Agents send the OS's own name with its version ("Debian GNU/Linux 12 (bookworm)"); older
+  // ones a kernel name and build string, whose first word is enough here.
+  const version = device.os_version.split(/\s+/)[0] ?? "";
+  const os = device.os.includes(version) ? device.os : [device.os, version].filter(Boolean).join(" ");
   return [device.hostname, os].filter(Boolean).join(" · ");
 }
 
