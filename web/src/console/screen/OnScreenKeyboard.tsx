@@ -29,6 +29,14 @@ export function OnScreenKeyboard({
     enter: t("screen.key.enter"),
     caps: t("screen.key.caps"),
     space: t("screen.key.space"),
+    esc: t("screen.key.esc"),
+    print: t("screen.key.print"),
+    insert: t("screen.key.insert"),
+    delete: t("screen.key.delete"),
+    home: t("screen.key.home"),
+    end: t("screen.key.end"),
+    pageUp: t("screen.key.page_up"),
+    pageDown: t("screen.key.page_down"),
   });
   const shifted = latched.includes("shift");
 

@@ -102,7 +102,8 @@ const modifier = (label: string, mod: Modifier, width?: number): Key => ({
   width,
 });
 
-/** The labels that differ between languages; Esc, F1, Alt, AltGr, Tab… are the same in all. */
+/** The labels that differ between languages (Entf, Pos1, Bild↑ in German; Suppr, Début in
+ * French); F1, Alt, AltGr, Tab… are the same in all. */
 export type KeyLabels = {
   shift: string;
   ctrl: string;
@@ -110,13 +111,27 @@ export type KeyLabels = {
   enter: string;
   caps: string;
   space: string;
+  esc: string;
+  print: string;
+  insert: string;
+  delete: string;
+  home: string;
+  end: string;
+  pageUp: string;
+  pageDown: string;
 };
 
 /** A US-style layout: the agent types keysyms, so the letters on the device follow its layout. */
 export function keyboardRows(labels: KeyLabels): Key[][] {
   const fkeys = Array.from({ length: 12 }, (_, i) => special(`F${i + 1}`, functionKey(i + 1)));
   return [
-    [special("Esc", XK.Escape), ...fkeys, special("PrtSc", XK.Print), special("Ins", XK.Insert), special("Del", XK.Delete)],
+    [
+      special(labels.esc, XK.Escape),
+      ...fkeys,
+      special(labels.print, XK.Print),
+      special(labels.insert, XK.Insert),
+      special(labels.delete, XK.Delete),
+    ],
     [...chars("`1234567890-=", "~!@#$%^&*()_+"), special("⌫", XK.BackSpace, 2)],
     [special("Tab ↹", XK.Tab, 1.5), ...chars("qwertyuiop[]\\", "QWERTYUIOP{}|")],
     [special(labels.caps, XK.Caps_Lock, 1.75), ...chars("asdfghjkl;'", 'ASDFGHJKL:"'), special(labels.enter, XK.Return, 2)],
@@ -127,10 +142,10 @@ export function keyboardRows(labels: KeyLabels): Key[][] {
       modifier("Alt", "alt", 1.5),
       special(labels.space, XK.space, 5),
       modifier("AltGr", "altgr", 1.5),
-      special("Home", XK.Home),
-      special("End", XK.End),
-      special("PgUp", XK.Page_Up),
-      special("PgDn", XK.Page_Down),
+      special(labels.home, XK.Home),
+      special(labels.end, XK.End),
+      special(labels.pageUp, XK.Page_Up),
+      special(labels.pageDown, XK.Page_Down),
       special("←", XK.Left),
       special("↓", XK.Down),
       special("→", XK.Right),

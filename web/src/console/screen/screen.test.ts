@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { translator, type Language } from "../../i18n";
 import { COLOUR_MODES, ENC, encodingsFor, isColourMode, MODE_SETTINGS } from "./colourModes";
 import {
   changeBetween,
@@ -17,6 +18,7 @@ import {
   strokesFor,
   XK,
   type Key,
+  type KeyLabels,
 } from "./keys";
 import { formatBitRate, formatBytes, LinkMeter, median, payloadLength } from "./linkMeter";
 import { PausedPicture } from "./pausedPicture";
@@ -255,7 +257,7 @@ describe("keys", () => {
   });
 
   it("lays out a full keyboard with Windows, F-keys and AltGr", () => {
-    const rows = keyboardRows({ shift: "Shift", ctrl: "Ctrl", super: "Win", enter: "Enter", caps: "Caps", space: "Space" });
+    const rows = keyboardRows(labelsIn("en"));
     const all = rows.flat();
     const specials = all.filter((k): k is Extract<Key, { kind: "special" }> => k.kind === "special");
     for (let n = 1; n <= 12; n += 1) expect(specials.map((k) => k.keysym)).toContain(functionKey(n));
@@ -263,6 +265,36 @@ describe("keys", () => {
     expect(modifiers.sort()).toEqual(["alt", "altgr", "ctrl", "shift", "super"]);
     const chars = all.filter((k) => k.kind === "char");
     expect(chars.length).toBe(47);
+  });
+
+  it("labels the keys in the technician's language (German and French conventions)", () => {
+    const labelled = (language: Language) =>
+      keyboardRows(labelsIn(language))
+        .flat()
+        .flatMap((k) => (k.kind === "special" ? [[k.keysym, k.label] as const] : []));
+    const german = new Map(labelled("de"));
+    expect([XK.Delete, XK.Insert, XK.Home, XK.End, XK.Page_Up, XK.Page_Down, XK.Print].map((k) => german.get(k))).toEqual([
+      "Entf",
+      "Einfg",
+      "Pos1",
+      "Ende",
+      "Bild↑",
+      "Bild↓",
+      "Druck",
+    ]);
+    const french = new Map(labelled("fr"));
+    expect([XK.Escape, XK.Delete, XK.Insert, XK.Home, XK.End, XK.Page_Up, XK.Page_Down, XK.Print].map((k) => french.get(k))).toEqual([
+      "Échap",
+      "Suppr",
+      "Inser",
+      "Début",
+      "Fin",
+      "Pg préc",
+      "Pg suiv",
+      "Impr écran",
+    ]);
+    // The Windows key's label fits its key (it was cut to "Windows-T…").
+    for (const language of ["de", "fr"] as const) expect(labelsIn(language).super.length).toBeLessThanOrEqual(7);
   });
 
   it("wraps a key in the latched modifiers and sends the shifted character", () => {
@@ -405,3 +437,23 @@ describe("paused picture", () => {
     expect(picture.paused).toBe(false);
   });
 });
+
+function labelsIn(language: Language): KeyLabels {
+  const t = translator(language);
+  return {
+    shift: t("screen.key.shift"),
+    ctrl: t("screen.key.ctrl"),
+    super: t("screen.key.super"),
+    enter: t("screen.key.enter"),
+    caps: t("screen.key.caps"),
+    space: t("screen.key.space"),
+    esc: t("screen.key.esc"),
+    print: t("screen.key.print"),
+    insert: t("screen.key.insert"),
+    delete: t("screen.key.delete"),
+    home: t("screen.key.home"),
+    end: t("screen.key.end"),
+    pageUp: t("screen.key.page_up"),
+    pageDown: t("screen.key.page_down"),
+  };
+}
