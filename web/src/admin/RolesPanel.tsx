@@ -7,6 +7,7 @@ import { lines } from "../shared/format";
 import { useAction, useLoad } from "../shared/hooks";
 import { EditDelete, ListTable, NameDescriptionFields, NewButton } from "../shared/crud";
 import { Badge, Card, Checkbox, ErrorNotice, Field, fieldError, Loading, SaveCancel } from "../shared/ui";
+import { roleDescription, roleName } from "../shared/roles";
 
 async function load(): Promise<{ roles: Role[]; permissions: Permission[] }> {
   const [roles, permissions] = await Promise.all([
@@ -66,9 +67,9 @@ export function RolesPanel() {
           <tr key={item.id} data-testid="role-row">
             <td>
               <div class="strong">
-                {item.name} {item.builtin && <Badge tone="accent">{t("admin.roles.builtin")}</Badge>}
+                {roleName(item.name, t)} {item.builtin && <Badge tone="accent">{t("admin.roles.builtin")}</Badge>}
               </div>
-              <div class="muted small">{item.description}</div>
+              <div class="muted small">{roleDescription(item.description, t)}</div>
             </td>
             <td>
               <span class="tags">

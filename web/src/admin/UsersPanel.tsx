@@ -31,6 +31,7 @@ import {
   SaveCancel,
 } from "../shared/ui";
 import { MAX_PICTURE_BYTES, readPicture, scopeGroupNames, teamChanges } from "./users";
+import { roleName } from "../shared/roles";
 
 type Directory = { users: User[]; roles: Role[]; teams: Team[]; groups: DeviceGroup[] };
 
@@ -125,7 +126,7 @@ export function UsersPanel() {
                   </div>
                 </td>
                 <td>{user.email}</td>
-                <td>{user.role_assignments.map((assignment) => assignment.role_name).join(", ") || "—"}</td>
+                <td>{user.role_assignments.map((assignment) => roleName(assignment.role_name, t)).join(", ") || "—"}</td>
                 <td>
                   <span class="badges">
                     {user.is_active ? (

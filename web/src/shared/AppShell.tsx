@@ -6,6 +6,7 @@ import { Link } from "./router";
 import { useMe, useSession } from "./session";
 import { LanguageSwitcher } from "./ui";
 import { BrandMark } from "./Brand";
+import { roleName } from "./roles";
 
 export type Area = "console" | "admin" | "account";
 
@@ -57,7 +58,7 @@ export function AppShell({ area, children }: { area: Area; children: ComponentCh
                 {me.name}
               </span>
               <span class="user-roles" data-testid="current-user-roles">
-                {me.roles.length ? me.roles.map((role) => role.name).join(", ") : t("shell.no_roles")}
+                {me.roles.length ? me.roles.map((role) => roleName(role.name, t)).join(", ") : t("shell.no_roles")}
               </span>
             </div>
           </div>
