@@ -24,7 +24,6 @@ T, C, G, S = Party.TECHNICIAN, Party.CUSTOMER, Party.AGENT, Party.SYSTEM
 SESSION_ALLOWED: dict[tuple[SessionStatus, SessionMove, Party], SessionStatus] = {
     (W, SessionMove.ACCEPT, T): A,
     (H, SessionMove.ACCEPT, T): A,
-    (A, SessionMove.ACCEPT, T): A,
     (A, SessionMove.HOLD, T): H,
     **{(s, SessionMove.END, p): E for s in (W, A, H) for p in (T, C, G, S)},
 }

@@ -14,6 +14,7 @@ from relaydesk import __version__
 from relaydesk.agent import sysinfo
 from relaydesk.agent.private_folder import PrivateFolder
 from relaydesk.protocol import identity
+from relaydesk.protocol.codes import KEY_REFUSALS, RefusalCode
 from relaydesk.protocol.messages import (
     PROTOCOL_VERSION,
     Credential,
@@ -30,8 +31,6 @@ EXIT_KEY_REFUSED = 2
 EXIT_UNREACHABLE = 3
 EXIT_TLS_MISMATCH = 4
 EXIT_PROTOCOL_MISMATCH = 5
-
-KEY_REFUSALS = {"session_key_unknown", "session_key_expired", "session_key_used"}
 
 
 def device_facts() -> DeviceFacts:
@@ -120,11 +119,11 @@ class AttendedMode:
 
     def refused(self, code: str, message: str) -> Outcome:
         self.cleanup()
-        if code == "session_ended":
+        if code == RefusalCode.SESSION_ENDED:
             return Outcome(EXIT_OK, "The support session has ended.")
         if code in KEY_REFUSALS:
             return Outcome(EXIT_KEY_REFUSED, message)
-        if code == "protocol_mismatch":
+        if code == RefusalCode.PROTOCOL_MISMATCH:
             return Outcome(EXIT_PROTOCOL_MISMATCH, message)
         return Outcome(EXIT_ERROR, message)
 

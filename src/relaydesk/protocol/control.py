@@ -23,6 +23,7 @@ from relaydesk.protocol.codec import (
     parse_agent_message,
     parse_server_message,
 )
+from relaydesk.protocol.codes import ErrorCode, RefusalCode
 from relaydesk.protocol.messages import (
     HANDSHAKE_FRAME_BYTES,
     MAX_FRAME_BYTES,
@@ -38,8 +39,8 @@ from relaydesk.protocol.messages import (
     Ended,
     EndSession,
     Error,
-    FileGrant,
     FileChanged,
+    FileGrant,
     FileReport,
     FileTransferred,
     Hello,
@@ -220,12 +221,13 @@ class _Connection:
         """What the transport's frame itself breaks, before its content is parsed."""
         if isinstance(frame, bytes):
             return ProtocolError(
-                "binary_frame", "Control messages are JSON text frames; a binary frame is not one."
+                ErrorCode.BINARY_FRAME,
+                "Control messages are JSON text frames; a binary frame is not one.",
             )
         limit = self.max_frame_bytes
         if len(frame) > limit or len(frame.encode()) > limit:
             return ProtocolError(
-                "frame_too_large",
+                ErrorCode.FRAME_TOO_LARGE,
                 f"A frame of {len(frame.encode())} bytes exceeds {limit} bytes"
                 + ("" if limit == MAX_FRAME_BYTES else " (the limit before the handshake)")
                 + ".",
@@ -291,7 +293,7 @@ class AgentConnection(_Connection):
                 return [CustomerStateChanged(message)]
             if isinstance(message, CustomerChatLine):
                 return [ChatArrived(message.line)]
-        return self._bad("unexpected_message", f"'{message.type}' is not expected now.")
+        return self._bad(ErrorCode.UNEXPECTED_MESSAGE, f"'{message.type}' is not expected now.")
 
     def send_sysinfo(self, request_id: str, info: dict[str, Any]) -> None:
         self._send(SysinfoReport(type="sysinfo", request_id=request_id, info=info))
@@ -338,25 +340,27 @@ class ServerConnection(_Connection):
         if isinstance(message, Hello) and self.state is State.AWAIT_HELLO:
             if message.protocol != PROTOCOL_VERSION:
                 return self.refuse(
-                    "protocol_mismatch",
+                    RefusalCode.PROTOCOL_MISMATCH,
                     f"This server speaks protocol version {PROTOCOL_VERSION}; the agent speaks "
                     f"{message.protocol}. Download the agent again from the portal.",
                 )
             if not identity.valid_public_key(message.public_key):
-                return self.refuse("bad_public_key", "The agent's public key is not Ed25519.")
+                return self.refuse(
+                    RefusalCode.BAD_PUBLIC_KEY, "The agent's public key is not Ed25519."
+                )
             self.hello = message
             return [HelloReceived(message)]
         if isinstance(message, Proof) and self.state is State.AWAIT_PROOF:
             assert self.hello is not None
             if not identity.verify(self.hello.public_key, self._nonce, message.signature):
-                return self.refuse("bad_proof", "The agent could not prove its identity.")
+                return self.refuse(RefusalCode.BAD_PROOF, "The agent could not prove its identity.")
             self.state = State.AUTHENTICATED
             return [ProofAccepted()]
         if self.state is State.ESTABLISHED:
             if isinstance(message, SysinfoReport):
                 if message.request_id not in self._sysinfo_asked:
                     return self._bad(
-                        "unsolicited_report",
+                        ErrorCode.UNSOLICITED_REPORT,
                         f"No system report was asked for with id '{message.request_id}'; "
                         "it was dropped.",
                     )
@@ -372,8 +376,10 @@ class ServerConnection(_Connection):
             if isinstance(message, ConsentAnswer | CustomerAction | ChatSend):
                 return [CustomerSpoke(message)]
         if self.state in (State.AWAIT_HELLO, State.AWAIT_PROOF):
-            return self.refuse("unexpected_message", f"'{message.type}' before the handshake.")
-        return self._bad("unexpected_message", f"'{message.type}' is not expected now.")
+            return self.refuse(
+                RefusalCode.UNEXPECTED_MESSAGE, f"'{message.type}' before the handshake."
+            )
+        return self._bad(ErrorCode.UNEXPECTED_MESSAGE, f"'{message.type}' is not expected now.")
 
     def challenge(self) -> None:
         self._nonce = identity.new_nonce()

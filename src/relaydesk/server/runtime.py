@@ -24,7 +24,7 @@ from relaydesk.server.domain.presence import Presence
 from relaydesk.server.domain.refusals import MemoryTallyBook, RefusalTally
 from relaydesk.server.domain.signin import SignInPolicy
 from relaydesk.server.domain.throttle import AttemptThrottle, MemoryLedger
-from relaydesk.server.domain.tunnels import TunnelRegistry
+from relaydesk.server.domain.tunnels import MemoryTunnels, TunnelRegistry
 from relaydesk.server.downloads.agent_wheel import AgentWheel
 from relaydesk.server.downloads.support_client import SupportClient
 from relaydesk.server.live_sockets import MemoryLiveSockets
@@ -71,7 +71,7 @@ class Runtime:
     devices_online: Presence = field(default_factory=MemoryPresence, repr=False)
     agent_wheel: AgentWheel = field(init=False, repr=False)
     support_client: SupportClient = field(init=False, repr=False)
-    tunnels: TunnelRegistry = field(default_factory=TunnelRegistry, repr=False)
+    tunnels: TunnelRegistry = field(default_factory=MemoryTunnels, repr=False)
     # Console WebSockets and tunnels of this node by user and sign-in (closed when they end).
     live_sockets: MemoryLiveSockets = field(default_factory=MemoryLiveSockets, repr=False)
     relay: RelayHub = field(init=False, repr=False)

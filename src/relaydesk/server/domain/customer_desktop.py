@@ -18,7 +18,6 @@ from relaydesk.protocol.messages import (
 )
 from relaydesk.server.db.models import Organisation, SupportSession, User
 from relaydesk.server.domain import screen, session_chat, support_sessions
-from relaydesk.server.domain.audit import Who
 from relaydesk.server.domain.errors import Conflict, NotFound
 
 # The window shows the latest lines; the whole conversation stays in the session report.
@@ -89,9 +88,7 @@ async def answer(db: AsyncSession, session_id: int, message: ConsentAnswer) -> N
 async def act(db: AsyncSession, session_id: int, message: CustomerAction) -> None:
     session = await _session(db, session_id)
     if message.action == "stop_sharing":
-        await screen.stop_sharing(
-            db, session, "customer", Who.system(session.organisation_id, "customer")
-        )
+        await screen.customer_stops(db, session)
     elif message.action == "take_control_back":
         await screen.revoke_control(db, session)
     else:

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaydesk.protocol.events import ChatSwitch, SessionState
+from relaydesk.protocol.states import SessionStatus
 from relaydesk.server.db.models import Organisation, Portal, Role, SupportSession
 from relaydesk.server.domain import audit
 from relaydesk.server.domain.actor import Actor
@@ -183,7 +184,8 @@ async def _announce_chat_switch(db: AsyncSession, organisation: Organisation) ->
     announce(db, org_topic(organisation.id), ChatSwitch(enabled=enabled))
     open_sessions = await db.execute(
         select(SupportSession.id).where(
-            SupportSession.organisation_id == organisation.id, SupportSession.status != "ended"
+            SupportSession.organisation_id == organisation.id,
+            SupportSession.status != SessionStatus.ENDED,
         )
     )
     for session_id in open_sessions.scalars():

@@ -12,6 +12,7 @@ from pathlib import Path
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from relaydesk.protocol.states import SessionStatus
 from relaydesk.server.db.models import (
     ChatMessage,
     ConsoleLogin,
@@ -53,7 +54,7 @@ async def purge(db: AsyncSession, now: datetime | None = None) -> list[Purged]:
                 await db.execute(
                     select(SupportSession).where(
                         SupportSession.organisation_id == organisation.id,
-                        SupportSession.status == "ended",
+                        SupportSession.status == SessionStatus.ENDED,
                         SupportSession.ended_at < cutoff,
                     )
                 )

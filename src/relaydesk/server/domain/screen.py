@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaydesk.protocol.events import CloseTunnels, CustomerScreen, ScreenRequest, SessionScreen
 from relaydesk.protocol.messages import InputPolicy, TunnelOpen
-from relaydesk.protocol.states import ScreenMode, ScreenState
+from relaydesk.protocol.states import ScreenMode, ScreenState, SessionStatus
 from relaydesk.server.db.models import SupportSession
 from relaydesk.server.domain import audit
 from relaydesk.server.domain.actor import Actor
@@ -23,9 +23,8 @@ from relaydesk.server.domain.support_sessions import (
     require_owner,
 )
 from relaydesk.server.domain.support_sessions import hold as hold_session
+from relaydesk.server.domain.transitions import Party, ScreenMove, screen_move
 from relaydesk.server.domain.tunnels import IssuedTunnel, TunnelRegistry
-
-MODES = ("view", "control")
 
 
 def _announce(db: AsyncSession, session: SupportSession, technician: str = "") -> None:
@@ -50,20 +49,17 @@ def _announce(db: AsyncSession, session: SupportSession, technician: str = "") -
 async def request(db: AsyncSession, actor: Actor, session_id: int, mode: str) -> SupportSession:
     session = await get_visible(db, actor, session_id)
     require_owner(actor, session)
-    if mode not in MODES:
+    if mode not in tuple(ScreenMode):
         raise Invalid("invalid_screen_mode", "Ask for 'view' or 'control'.", field="mode")
     device = await device_of(db, session)
     actor.require_on(Permission.VIEW_SCREEN, device)
     if mode == "control":
         actor.require_on(Permission.FULL_CONTROL, device)
-    if session.screen_state == "control" or session.screen_state == mode:
-        return session
-    if session.screen_state == "view" and mode == "view":
-        return session
+    if session.screen_state in (ScreenState.CONTROL, mode):
+        return session  # already granted (control covers view): nothing to ask
+    move = ScreenMove.ASK_CONTROL if mode == ScreenMode.CONTROL else ScreenMove.ASK_VIEW
+    session.screen_state = screen_move(session.screen_state, move, Party.TECHNICIAN)
     session.screen_requested = mode
-    session.screen_state = (
-        "requested" if session.screen_state in ("off", "requested") else session.screen_state
-    )
     record_event(db, session, "screen.requested", actor.label, mode=mode)
     await audit.record(
         db, actor.who, "screen.requested", target=f"session:{session.id}", details={"mode": mode}
@@ -76,9 +72,9 @@ async def give_up_control(db: AsyncSession, actor: Actor, session_id: int) -> Su
     """The technician steps down from full control to view only (no consent needed)."""
     session = await get_visible(db, actor, session_id)
     require_owner(actor, session)
-    if session.screen_state != "control":
-        raise Conflict("not_in_control", "You do not have control of this screen.")
-    session.screen_state = "view"
+    session.screen_state = screen_move(
+        session.screen_state, ScreenMove.GIVE_UP_CONTROL, Party.TECHNICIAN
+    )
     record_event(db, session, "screen.control_released", actor.label)
     announce(db, device_topic(session.device_id), InputPolicy(type="input_policy", allowed=False))
     _announce(db, session)
@@ -86,13 +82,19 @@ async def give_up_control(db: AsyncSession, actor: Actor, session_id: int) -> Su
 
 
 async def answer(db: AsyncSession, session: SupportSession, allow: bool) -> SupportSession:
-    if not session.screen_requested or session.status != "active":
+    if not session.screen_requested or session.status != SessionStatus.ACTIVE:
         raise Conflict("no_screen_request", "There is no request to answer.")
-    mode = session.screen_requested
+    mode = ScreenMode(session.screen_requested)
+    if not allow:
+        move = ScreenMove.DENY
+    elif mode == ScreenMode.CONTROL:
+        move = ScreenMove.ALLOW_CONTROL
+    else:
+        move = ScreenMove.ALLOW_VIEW
+    session.screen_state = screen_move(session.screen_state, move, Party.CUSTOMER)
     session.screen_requested = ""
     who = Who.system(session.organisation_id, "customer")
     if allow:
-        session.screen_state = mode
         record_event(db, session, "screen.granted", "customer", mode=mode)
         await audit.record(
             db, who, "screen.granted", target=f"session:{session.id}", details={"mode": mode}
@@ -100,12 +102,9 @@ async def answer(db: AsyncSession, session: SupportSession, allow: bool) -> Supp
         announce(
             db,
             device_topic(session.device_id),
-            InputPolicy(type="input_policy", allowed=mode == "control"),
+            InputPolicy(type="input_policy", allowed=mode == ScreenMode.CONTROL),
         )
     else:
-        session.screen_state = (
-            "off" if session.screen_state == "requested" else session.screen_state
-        )
         record_event(db, session, "screen.denied", "customer", mode=mode)
         await audit.record(
             db, who, "screen.denied", target=f"session:{session.id}", details={"mode": mode}
@@ -115,9 +114,9 @@ async def answer(db: AsyncSession, session: SupportSession, allow: bool) -> Supp
 
 
 async def revoke_control(db: AsyncSession, session: SupportSession) -> SupportSession:
-    if session.screen_state != "control":
-        raise Conflict("not_in_control", "The technician does not have control.")
-    session.screen_state = "view"
+    session.screen_state = screen_move(
+        session.screen_state, ScreenMove.REVOKE_CONTROL, Party.CUSTOMER
+    )
     record_event(db, session, "screen.control_revoked", "customer")
     await audit.record(
         db,
@@ -131,11 +130,13 @@ async def revoke_control(db: AsyncSession, session: SupportSession) -> SupportSe
 
 
 async def stop_sharing(
-    db: AsyncSession, session: SupportSession, by: str, who: Who
+    db: AsyncSession, session: SupportSession, party: Party, by: str, who: Who
 ) -> SupportSession:
-    if session.screen_state == "off" and not session.screen_requested:
+    """Sharing ends, or a pending request is withdrawn: by the technician, the customer, or the
+    server itself (party SYSTEM)."""
+    if session.screen_state == ScreenState.OFF and not session.screen_requested:
         return session
-    session.screen_state = "off"
+    session.screen_state = screen_move(session.screen_state, ScreenMove.STOP, party)
     session.screen_requested = ""
     record_event(db, session, "screen.stopped", by)
     await audit.record(
@@ -154,14 +155,19 @@ async def hold(db: AsyncSession, actor: Actor, session_id: int) -> SupportSessio
     sharing = session.screen_state != ScreenState.OFF or session.screen_requested
     announce(db, device_topic(session.device_id), InputPolicy(type="input_policy", allowed=False))
     if sharing:
-        await stop_sharing(db, session, actor.label, actor.who)
+        await stop_sharing(db, session, Party.SYSTEM, actor.label, actor.who)
     return session
 
 
 async def technician_stops(db: AsyncSession, actor: Actor, session_id: int) -> SupportSession:
     session = await get_visible(db, actor, session_id)
     require_owner(actor, session)
-    return await stop_sharing(db, session, actor.label, actor.who)
+    return await stop_sharing(db, session, Party.TECHNICIAN, actor.label, actor.who)
+
+
+async def customer_stops(db: AsyncSession, session: SupportSession) -> SupportSession:
+    who = Who.system(session.organisation_id, "customer")
+    return await stop_sharing(db, session, Party.CUSTOMER, "customer", who)
 
 
 async def open_screen_tunnel(
@@ -171,12 +177,14 @@ async def open_screen_tunnel(
     require_owner(actor, session)
     device = await device_of(db, session)
     actor.require_on(Permission.VIEW_SCREEN, device)
-    if session.screen_state not in ("view", "control"):
+    if session.screen_state not in (ScreenState.VIEW, ScreenState.CONTROL):
         raise Forbidden(
             "screen_not_granted",
             "The customer has not allowed screen sharing; ask for it first.",
         )
-    control = session.screen_state == "control" and actor.may(Permission.FULL_CONTROL, device)
+    control = session.screen_state == ScreenState.CONTROL and actor.may(
+        Permission.FULL_CONTROL, device
+    )
     issued = registry.create(session.id, session.organisation_id, "screen", actor.user.id, control)
     record_event(db, session, "tunnel.opened", actor.label, tool="screen", tunnel=issued.tunnel.id)
     announce(

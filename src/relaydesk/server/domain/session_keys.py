@@ -197,15 +197,15 @@ class KeyRefusal:
 
 
 UNKNOWN = KeyRefusal(
-    "session_key_unknown",
+    RefusalCode.SESSION_KEY_UNKNOWN,
     "This session key is not known. Check it with your technician; keys look like ABCD-EFGH-JKMN.",
 )
 EXPIRED = KeyRefusal(
-    "session_key_expired",
+    RefusalCode.SESSION_KEY_EXPIRED,
     "This session key has expired. Ask your technician for a new one.",
 )
 USED = KeyRefusal(
-    "session_key_used",
+    RefusalCode.SESSION_KEY_USED,
     "This session key has already been used to start a session. Ask your technician for a new one.",
 )
 REVOKED = KeyRefusal(
@@ -213,7 +213,7 @@ REVOKED = KeyRefusal(
     "This session key was revoked by the technician. Ask your technician for a new one.",
 )
 TAKEN = KeyRefusal(
-    "session_key_taken",
+    RefusalCode.SESSION_KEY_TAKEN,
     "This session key is already open on another support page; only that page can follow the "
     "session. Go back to it, or ask your technician for a new key.",
 )

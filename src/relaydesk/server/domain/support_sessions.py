@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from relaydesk.protocol.codes import RefusalCode
 from relaydesk.protocol.events import (
     QueueChange,
     QueueChanged,
@@ -41,6 +42,7 @@ from relaydesk.server.domain.notifications import announce, device_topic, org_to
 from relaydesk.server.domain.permissions import Permission
 from relaydesk.server.domain.presence import Presence
 from relaydesk.server.domain.session_keys import USED, KeyRefusal
+from relaydesk.server.domain.transitions import Party, SessionMove, session_move
 
 
 def record_event(
@@ -90,7 +92,8 @@ async def enrol_attended(
     assert organisation is not None
     if not organisation.remote_support_enabled:
         return KeyRefusal(
-            "remote_support_disabled", "Remote support is turned off for this organisation."
+            RefusalCode.REMOTE_SUPPORT_DISABLED,
+            "Remote support is turned off for this organisation.",
         )
     device = Device(
         organisation_id=fresh.organisation_id,
@@ -109,7 +112,7 @@ async def enrol_attended(
         organisation_id=fresh.organisation_id,
         portal_id=fresh.portal_id,
         device_id=device.id,
-        status="waiting",
+        status=SessionStatus.WAITING,
         queue_user_id=fresh.queue_user_id,
         queue_team_id=fresh.queue_team_id,
         customer_name=fresh.customer_name or hello.device.username,
@@ -140,11 +143,15 @@ async def resumable(
     session = await db.get(SupportSession, session_id)
     device = await db.get(Device, device_id)
     if session is None or device is None or session.device_id != device.id:
-        return KeyRefusal("session_unknown", "This session does not exist on this server.")
+        return KeyRefusal(
+            RefusalCode.SESSION_UNKNOWN, "This session does not exist on this server."
+        )
     if device.public_key != public_key:
-        return KeyRefusal("bad_proof", "This device's identity does not match its enrolment.")
-    if session.status == "ended":
-        return KeyRefusal("session_ended", "This support session has ended.")
+        return KeyRefusal(
+            RefusalCode.BAD_PROOF, "This device's identity does not match its enrolment."
+        )
+    if session.status == SessionStatus.ENDED:
+        return KeyRefusal(RefusalCode.SESSION_ENDED, "This support session has ended.")
     return session
 
 
@@ -155,7 +162,7 @@ async def resumable_with_used_key(
     with the same key pair: it may resume the session its key started (the proof that follows
     shows it holds that key pair). Anyone else gets the key's refusal."""
     session = await db.get(SupportSession, session_id)
-    if session is None or session.status == "ended":
+    if session is None or session.status == SessionStatus.ENDED:
         return None
     device = await db.get(Device, session.device_id)
     return session if device is not None and device.public_key == public_key else None
@@ -178,7 +185,7 @@ def _session_updated(session: SupportSession, online: bool) -> SessionOnline:
 
 async def agent_disconnected(db: AsyncSession, session_id: int) -> None:
     session = await db.get(SupportSession, session_id)
-    if session is None or session.status == "ended":
+    if session is None or session.status == SessionStatus.ENDED:
         return
     device = await db.get(Device, session.device_id)
     if device is not None:
@@ -249,11 +256,9 @@ async def device_of(db: AsyncSession, session: SupportSession) -> Device:
 # --- a technician working the session --------------------------------------------------------
 async def accept(db: AsyncSession, actor: Actor, session_id: int) -> SupportSession:
     session = await get_visible(db, actor, session_id)
-    if session.status == "active" and session.owner_id == actor.user.id:
-        return session
-    if session.status not in ("waiting", "held"):
-        raise Conflict("session_not_waiting", "This session is not waiting in a queue any more.")
-    session.status = "active"
+    if session.status == SessionStatus.ACTIVE and session.owner_id == actor.user.id:
+        return session  # accepted again by its owner (a retried request): nothing changes
+    session.status = session_move(session.status, SessionMove.ACCEPT, Party.TECHNICIAN)
     session.owner_id = actor.user.id
     session.queue_user_id = actor.user.id
     session.accepted_at = session.accepted_at or utcnow()
@@ -265,7 +270,7 @@ async def accept(db: AsyncSession, actor: Actor, session_id: int) -> SupportSess
 
 
 def require_owner(actor: Actor, session: SupportSession) -> None:
-    if session.owner_id != actor.user.id or session.status != "active":
+    if session.owner_id != actor.user.id or session.status != SessionStatus.ACTIVE:
         raise Forbidden(
             "not_session_owner", "Only the technician who owns this session may do this."
         )
@@ -274,7 +279,7 @@ def require_owner(actor: Actor, session: SupportSession) -> None:
 async def hold(db: AsyncSession, actor: Actor, session_id: int) -> SupportSession:
     session = await get_visible(db, actor, session_id)
     require_owner(actor, session)
-    session.status = "held"
+    session.status = session_move(session.status, SessionMove.HOLD, Party.TECHNICIAN)
     session.queue_user_id = actor.user.id
     session.queued_at = utcnow()
     record_event(db, session, "session.held", actor.label)
@@ -284,8 +289,10 @@ async def hold(db: AsyncSession, actor: Actor, session_id: int) -> SupportSessio
     return session
 
 
-async def _finish(db: AsyncSession, session: SupportSession, by: str, reason: str) -> None:
-    session.status = "ended"
+async def _finish(
+    db: AsyncSession, session: SupportSession, party: Party, by: str, reason: str
+) -> None:
+    session.status = session_move(session.status, SessionMove.END, party)
     session.ended_at = utcnow()
     session.ended_by = by
     record_event(db, session, "session.ended", by, reason=reason)
@@ -296,23 +303,24 @@ async def _finish(db: AsyncSession, session: SupportSession, by: str, reason: st
 
 async def end(db: AsyncSession, actor: Actor, session_id: int) -> SupportSession:
     session = await get_visible(db, actor, session_id)
-    if session.status == "ended":
-        raise Conflict("session_ended", "This session has already ended.")
+    session_move(session.status, SessionMove.END, Party.TECHNICIAN)  # an ended one is refused
     if session.owner_id not in (None, actor.user.id) or (
         session.owner_id is None and session.queue_user_id != actor.user.id
     ):
         raise Forbidden(
             "not_session_owner", "Only the technician who owns this session may end it."
         )
-    await _finish(db, session, actor.label, f"{actor.user.name} ended the support session.")
+    reason = f"{actor.user.name} ended the support session."
+    await _finish(db, session, Party.TECHNICIAN, actor.label, reason)
     await audit.record(db, actor.who, "session.ended", target=f"session:{session.id}")
     return session
 
 
 async def end_by_customer(db: AsyncSession, session: SupportSession) -> None:
-    if session.status == "ended":
-        return
-    await _finish(db, session, "customer", "The customer ended the support session.")
+    if session.status == SessionStatus.ENDED:
+        return  # the customer's second click, or after the technician
+    reason = "The customer ended the support session."
+    await _finish(db, session, Party.CUSTOMER, "customer", reason)
     await audit.record(
         db,
         Who.system(session.organisation_id, "customer"),

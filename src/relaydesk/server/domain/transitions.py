@@ -74,7 +74,6 @@ SESSION_TABLE: dict[SessionMove, Rule[SessionStatus]] = {
         {
             SessionStatus.WAITING: SessionStatus.ACTIVE,
             SessionStatus.HELD: SessionStatus.ACTIVE,
-            SessionStatus.ACTIVE: SessionStatus.ACTIVE,  # its owner again: nothing changes
         },
         ("session_not_waiting", "This session is not waiting in a queue any more."),
     ),

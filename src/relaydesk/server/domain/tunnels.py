@@ -9,7 +9,7 @@ import secrets
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from relaydesk.server.auth.tokens import token_hash
 
@@ -44,7 +44,42 @@ class IssuedTunnel:
     agent_token: str
 
 
-class TunnelRegistry:
+class TunnelRegistry(Protocol):
+    """The tunnels this node pairs (a tunnel's two sockets meet on the node that issued it)."""
+
+    def create(
+        self,
+        session_id: int,
+        organisation_id: int,
+        kind: str,
+        opened_by: int,
+        input_allowed: bool,
+        record: bool = False,
+        grant: dict[str, Any] | None = None,
+    ) -> IssuedTunnel: ...
+
+    def claim(self, tunnel_id: str, token: str) -> tuple[Tunnel, Side] | None:
+        """Which side a token opens; each side's token works once, and only while fresh."""
+        ...
+
+    def of_session(self, session_id: int) -> list[Tunnel]: ...
+
+    def get(self, tunnel_id: str) -> Tunnel | None: ...
+
+    def remove(self, tunnel_id: str) -> None: ...
+
+    def known(self, tunnel_id: str) -> Tunnel | None:
+        """An open tunnel or one that closed recently."""
+        ...
+
+    def sweep(self) -> list[Tunnel]:
+        """Drop tunnels whose tokens expired before both sides came."""
+        ...
+
+
+class MemoryTunnels:
+    """TunnelRegistry in this process's memory."""
+
     def __init__(self) -> None:
         self._tunnels: dict[str, Tunnel] = {}
         # Closed tunnels, remembered a while: an agent's report about one may arrive late.

@@ -13,7 +13,6 @@ from relaydesk.server.api.routers import api_router
 from relaydesk.server.api.routers.downloads import served_client
 from relaydesk.server.api.routers.support import public_url, served_pins
 from relaydesk.server.domain import portal, screen, session_chat, support_sessions
-from relaydesk.server.domain.audit import Who
 from relaydesk.server.domain.customer import customer_view, require_customer_session
 from relaydesk.server.domain.errors import Conflict, NotFound
 from relaydesk.server.domain.session_keys import KeyRefusal
@@ -168,8 +167,5 @@ async def revoke_control(db: Db, token: CustomerToken) -> Response:
 
 @router.post("/session/screen/stop", status_code=HTTP_204_NO_CONTENT)
 async def stop_sharing(db: Db, token: CustomerToken) -> Response:
-    session = await require_customer_session(db, token)
-    await screen.stop_sharing(
-        db, session, "customer", Who.system(session.organisation_id, "customer")
-    )
+    await screen.customer_stops(db, await require_customer_session(db, token))
     return Response(status_code=HTTP_204_NO_CONTENT)
