@@ -6,20 +6,20 @@
  * his permissions (and the allowed paths the device enforces).
  */
 
-import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks";
+import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from "preact/hooks";
 import { isMessageKey, useI18n, type Translate } from "../../i18n";
 import { formatDateTime } from "../../shared/format";
 import { Modal } from "../../shared/Modal";
 import { useMe } from "../../shared/session";
 import { formatBytes, formatDuration, saveBlob } from "../../shared/text";
 import { ErrorNotice, SaveCancel } from "../../shared/ui";
-import { FilesConnection, FilesError, type Link } from "./connection";
+import { NEW_BROWSER, reduceBrowser } from "./browserState";
+import { FilesConnection, FilesError } from "./connection";
 import { arrange, crumbsOf, joinPath, modeText, nameProblem, nextSort, parentOf, rootOf, type Sort, type SortKey } from "./paths";
-import type { Entry, Root } from "./protocol";
+import type { Entry } from "./protocol";
 import { DownloadTransfer, UploadTransfer, type Transfer, type TransferView } from "./transfer";
 import "./files.css";
 
-type Listing = { path: string; entries: Entry[]; truncated: boolean };
 type Dialog = { kind: "mkdir" } | { kind: "rename"; entry: Entry } | { kind: "delete"; entry: Entry } | null;
 type Pending = { file: File; folder: string };
 
@@ -92,15 +92,10 @@ export function FilesPanel({ sessionId, live }: { sessionId: number; live: boole
 function FileManager({ sessionId, onClose }: { sessionId: number; onClose: () => void }) {
   const { t, language } = useI18n();
   const [connection, setConnection] = useState<FilesConnection | null>(null);
-  const [link, setLink] = useState<Link>("connecting");
-  const [startError, setStartError] = useState<unknown>(null);
-  const [roots, setRoots] = useState<Root[]>([]);
-  const [listing, setListing] = useState<Listing | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const [browser, show] = useReducer(reduceBrowser, NEW_BROWSER);
+  const { link, startError, roots, listing, error, busy, address } = browser;
   const [showHidden, setShowHidden] = useState(false);
   const [sort, setSort] = useState<Sort>({ key: "name", descending: false });
-  const [address, setAddress] = useState("");
   const [dialog, setDialog] = useState<Dialog>(null);
   const [dragging, setDragging] = useState(false);
   const [transfers, setTransfers] = useState<TransferView[]>([]);
@@ -117,19 +112,17 @@ function FileManager({ sessionId, onClose }: { sessionId: number; onClose: () =>
   const browse = useCallback(
     async (path: string, conn: FilesConnection | null = connection) => {
       if (!conn) return;
-      setBusy(true);
+      show({ type: "working" });
       try {
         const reply = await conn.request({ t: "list", path });
-        if (reply.t !== "listing") return;
+        if (reply.t !== "listing") {
+          show({ type: "idle" });
+          return;
+        }
         here.current = reply.path;
-        setListing({ path: reply.path, entries: reply.entries, truncated: reply.truncated });
-        setAddress(reply.path);
-        setError(null);
+        show({ type: "listed", listing: { path: reply.path, entries: reply.entries, truncated: reply.truncated } });
       } catch (failure) {
-        setError(failure);
-        setAddress(here.current ?? path);
-      } finally {
-        setBusy(false);
+        show({ type: "failed", failure, address: here.current ?? path });
       }
     },
     [connection],
@@ -141,9 +134,8 @@ function FileManager({ sessionId, onClose }: { sessionId: number; onClose: () =>
   useEffect(() => {
     let firstOpen = true;
     const conn = new FilesConnection(sessionId, (changed) => {
-      setLink(changed.link);
+      show({ type: "link", link: changed.link, failure: changed.failure });
       if (changed.link === "open" && !firstOpen && here.current) void browseLatest.current(here.current, changed);
-      if (changed.link === "closed" && changed.failure) setError(changed.failure);
     });
     window.__relaydeskFiles = { drop: () => conn.dropForTest() };
     conn
@@ -152,14 +144,13 @@ function FileManager({ sessionId, onClose }: { sessionId: number; onClose: () =>
         setConnection(conn);
         const reply = await conn.request({ t: "roots" });
         if (reply.t !== "roots_list") return;
-        setRoots(reply.roots);
+        show({ type: "started", roots: reply.roots });
         const start = reply.roots.find((root) => root.path !== "/") ?? reply.roots[0];
         firstOpen = false;
         if (start) await browseLatest.current(start.path, conn);
       })
       .catch((failure: unknown) => {
-        setStartError(failure);
-        setLink("closed");
+        show({ type: "start_failed", failure });
       });
     const transfersNow = live.current;
     return () => {
@@ -217,16 +208,14 @@ function FileManager({ sessionId, onClose }: { sessionId: number; onClose: () =>
   };
 
   const act = async (work: () => Promise<unknown>): Promise<boolean> => {
-    setBusy(true);
+    show({ type: "working" });
     try {
       await work();
-      setError(null);
+      show({ type: "done" });
       return true;
     } catch (failure) {
-      setError(failure);
+      show({ type: "failed", failure });
       return false;
-    } finally {
-      setBusy(false);
     }
   };
 
@@ -344,7 +333,7 @@ function FileManager({ sessionId, onClose }: { sessionId: number; onClose: () =>
                 data-testid="files-address"
                 value={address}
                 spellcheck={false}
-                onInput={(event) => setAddress((event.target as HTMLInputElement).value)}
+                onInput={(event) => show({ type: "typed", address: (event.target as HTMLInputElement).value })}
               />
               <button type="submit" class="button button-secondary" data-testid="files-go" disabled={busy || !connection}>
                 {t("files.go")}

@@ -5,7 +5,7 @@
  * stays.
  */
 
-import { useCallback, useEffect, useRef, useState } from "preact/hooks";
+import { useCallback, useEffect, useReducer, useRef, useState } from "preact/hooks";
 import { api, call } from "../../api/client";
 import { asApiError } from "../../api/errors";
 import { errorText, useI18n } from "../../i18n";
@@ -24,8 +24,7 @@ import type { RelayRFB } from "./relayRfb";
 import { sortScreens, type RemoteScreen } from "./screens";
 import { ENCODING_NAMES, isLossless, type SentEncoding } from "./sentEncoding";
 import { reconnectDelay, relayUrl, screenshotName, tunnelRetryable } from "./tunnel";
-
-type Status = "connecting" | "connected" | "lost" | "failed";
+import { NEW_VIEW, reduceView, type Status } from "./viewState";
 
 const MODE_KEY = "relaydesk.screen.mode";
 const SCALE_KEY = "relaydesk.screen.scaled";
@@ -101,8 +100,8 @@ export function ScreenViewer({
   const tRef = useRef(t);
   tRef.current = t;
 
-  const [status, setStatus] = useState<Status>("connecting");
-  const [failure, setFailure] = useState<string | null>(null);
+  const [view, show] = useReducer(reduceView, NEW_VIEW);
+  const { status, failure, round: reconnectRound } = view;
   const [stats, setStats] = useState<LinkSnapshot | null>(null);
   const [mode, setMode] = useState<ColourMode>(() => stored(MODE_KEY, isColourMode, DEFAULT_COLOUR_MODE));
   const modeRef = useRef(mode);
@@ -120,7 +119,6 @@ export function ScreenViewer({
   const [remoteClipboard, setRemoteClipboard] = useState("");
   const [outgoing, setOutgoing] = useState("");
   const [note, setNote] = useState<string | null>(null);
-  const [reconnectRound, setReconnectRound] = useState(0);
 
   // ---- the connection ------------------------------------------------------------------
 
@@ -133,13 +131,13 @@ export function ScreenViewer({
     attempt.current += 1;
     void checkRef.current().finally(() => {
       setTimeout(() => {
-        if (generation.current === mine) setReconnectRound((n) => n + 1);
+        if (generation.current === mine) show({ type: "retry" });
       }, delay);
     });
   }, []);
 
   const connect = useCallback(async (mine: number) => {
-    setStatus("connecting");
+    show({ type: "connecting" });
     // A failure stays on show while the view retries (the device's reason, say, that it has no
     // screen to share); it goes once a connection is made.
     // noVNC is loaded on first use: it is large, and its module waits (top-level await) for a
@@ -149,8 +147,7 @@ export function ScreenViewer({
       noVnc = await import("./relayRfb");
     } catch (error) {
       if (generation.current !== mine) return;
-      setFailure(errorText(tRef.current, error));
-      setStatus("failed");
+      show({ type: "failed", failure: errorText(tRef.current, error) });
       return;
     }
     const h264 = await noVnc.browserDecodesH264();
@@ -168,11 +165,10 @@ export function ScreenViewer({
       if (generation.current !== mine) return;
       const failure = asApiError(error);
       if (tunnelRetryable(failure.status)) {
-        setStatus("lost");
+        show({ type: "lost" });
         retryLater(mine);
       } else {
-        setFailure(errorText(tRef.current, failure));
-        setStatus("failed");
+        show({ type: "failed", failure: errorText(tRef.current, failure) });
       }
       return;
     }
@@ -209,8 +205,7 @@ export function ScreenViewer({
     rfb.addEventListener("connect", () => {
       if (generation.current !== mine) return;
       attempt.current = 0;
-      setFailure(null);
-      setStatus("connected");
+      show({ type: "connected" });
       if (controlRef.current) rfb.focus();
     });
     rfb.addEventListener("clipboard", (event) => {
@@ -221,12 +216,12 @@ export function ScreenViewer({
     });
     rfb.addEventListener("securityfailure", (event) => {
       if (generation.current !== mine) return;
-      setFailure(event.detail.reason ?? tRef.current("screen.connection_refused"));
+      show({ type: "refused", reason: event.detail.reason ?? tRef.current("screen.connection_refused") });
     });
     rfb.addEventListener("disconnect", () => {
       if (generation.current !== mine) return;
       rfbRef.current = null;
-      setStatus("lost");
+      show({ type: "lost" });
       retryLater(mine);
     });
     rfbRef.current = rfb;
@@ -250,8 +245,7 @@ export function ScreenViewer({
 
   const reconnectNow = () => {
     attempt.current = 0;
-    setFailure(null);
-    setReconnectRound((n) => n + 1);
+    show({ type: "reconnect" });
   };
 
   // Input follows consent at once (the agent enforces it too).
