@@ -80,7 +80,7 @@ export function Workspace({
         <h2 class="workspace-customer" dir="auto" data-testid="workspace-customer">
           {customerName(session, t)}
         </h2>
-        <span class="muted workspace-device" data-testid="workspace-device">
+        <span class="muted workspace-device" data-testid="workspace-device" title={deviceLabel(session)}>
           {deviceLabel(session)}
           {session.device.username && ` · ${session.device.username}`}
         </span>
