@@ -153,6 +153,66 @@ async def test_session_lands_in_the_personal_queue_and_is_accepted(
     assert queue["personal"] == [] and [s["id"] for s in queue["mine"]] == [session_id]
 
 
+async def test_the_key_carries_the_customers_name_and_reference_to_the_session(
+    org: Org, harness: Harness
+) -> None:
+    issued = await org.admin.post(
+        "/api/v1/session-keys",
+        json={"validity_minutes": 60, "customer_name": "  Zoë   Ōtsuka ", "reference": " T-1234 "},
+    )
+    assert issued.status_code == 201, issued.text
+    [outstanding] = (await org.admin.get("/api/v1/session-keys")).json()
+    assert (outstanding["customer_name"], outstanding["reference"]) == ("Zoë Ōtsuka", "T-1234")
+    key = issued.json()["key"]
+    start = (await harness.client().post("/api/v1/portal/keys", json={"key": key})).json()
+    session_id = await agent_arrives(harness, key)
+    [waiting] = (await org.admin.get("/api/v1/queue")).json()["personal"]
+    assert (waiting["id"], waiting["customer_name"], waiting["reference"]) == (
+        session_id,
+        "Zoë Ōtsuka",
+        "T-1234",
+    )
+    assert waiting["issue_type_name"] == ""
+    await org.admin.post(f"/api/v1/sessions/{session_id}/accept")
+    customer = harness.client()
+    customer.headers["x-customer-token"] = start["customer_token"]
+    said = await customer.post("/api/v1/portal/session/chat", json={"text": "hi"})
+    assert said.status_code == 201, said.text
+    detail = (await org.admin.get(f"/api/v1/sessions/{session_id}")).json()
+    assert [(m["sender"], m["sender_name"]) for m in detail["chat"]] == [("customer", "Zoë Ōtsuka")]
+
+
+async def test_without_a_name_the_session_never_takes_the_os_login(
+    org: Org, harness: Harness
+) -> None:
+    key = (await new_key(org.admin))["key"]
+    await agent_arrives(harness, key)
+    [waiting] = (await org.admin.get("/api/v1/queue")).json()["personal"]
+    assert waiting["device"]["username"] == "maria"
+    assert (waiting["customer_name"], waiting["reference"]) == ("", "")
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "code"),
+    [
+        ({"customer_name": "x" * 201}, "customer_name", "validation_error"),
+        ({"reference": "x" * 101}, "reference", "validation_error"),
+        ({"reference": "T-1\nT-2"}, "reference", "invalid_reference"),
+        ({"customer_name": "Ada\u0000"}, "customer_name", "invalid_customer_name"),
+        ({"reference": 1234}, "reference", "validation_error"),
+    ],
+)
+async def test_bad_names_and_references_are_refused_with_a_specific_error(
+    org: Org, body: dict[str, Any], field: str, code: str
+) -> None:
+    refused = await org.admin.post("/api/v1/session-keys", json={"validity_minutes": 60, **body})
+    assert refused.status_code == 422, refused.text
+    error = refused.json()
+    assert error["code"] == code, error
+    assert error.get("field") == field or field in error["message"], error
+    assert (await org.admin.get("/api/v1/session-keys")).json() == []
+
+
 async def test_chat_both_ways_in_full_unicode(org: Org, harness: Harness) -> None:
     key = (await new_key(org.admin))["key"]
     start = (await harness.client().post("/api/v1/portal/keys", json={"key": key})).json()
@@ -358,11 +418,12 @@ async def test_issue_form_routes_to_the_team_queue(org: Org, harness: Harness) -
     [team_queue] = queue["teams"]
     assert team_queue["team_name"] == "Printers"
     [card] = team_queue["sessions"]
-    assert (card["id"], card["customer_name"], card["issue_description"]) == (
-        session_id,
-        "Maria",
-        "Paper jam",
-    )
+    assert (
+        card["id"],
+        card["customer_name"],
+        card["issue_type_name"],
+        card["issue_description"],
+    ) == (session_id, "Maria", "Printing problem", "Paper jam")
     no_name = await harness.client().post(
         "/api/v1/portal/issues", json={"issue_type_id": issue_type_id, "customer_name": " "}
     )

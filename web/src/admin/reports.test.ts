@@ -7,6 +7,8 @@ const SESSION: SupportSession = {
   id: 3,
   status: "ended",
   customer_name: "Zoë, \"the\" customer",
+  reference: "",
+  issue_type_name: "",
   issue_description: "=SUM(A1)",
   queue_user_id: 1,
   queue_team_id: null,

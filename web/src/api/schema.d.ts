@@ -1520,6 +1520,8 @@ export interface components {
             expires_at: string;
             /** Id */
             id: number;
+            /** Reference */
+            reference: string;
         };
         /** PasswordChange */
         PasswordChange: {
@@ -1775,12 +1777,24 @@ export interface components {
         /** SessionKeyCreate */
         SessionKeyCreate: {
             /**
+             * Customer Name
+             * @description Who the key is for, shown in the queue and the session.
+             * @default
+             */
+            customer_name: string;
+            /**
              * Device Group Id
              * @description The device group the customer's computer joins; required when the technician's roles reach only some groups (GET /session-keys/device-groups).
              */
             device_group_id?: number | null;
             /** Portal Id */
             portal_id?: number | null;
+            /**
+             * Reference
+             * @description The technician's reference for the customer (a ticket number).
+             * @default
+             */
+            reference: string;
             /**
              * Validity Minutes
              * @default 60
@@ -1828,6 +1842,8 @@ export interface components {
             id: number;
             /** Issue Description */
             issue_description: string;
+            /** Issue Type Name */
+            issue_type_name: string;
             /** Owner Id */
             owner_id: number | null;
             /** Owner Name */
@@ -1843,6 +1859,8 @@ export interface components {
              * Format: date-time
              */
             queued_at: string;
+            /** Reference */
+            reference: string;
             /**
              * Screen Requested
              * @enum {string}

@@ -42,7 +42,9 @@ export function OutstandingKeys() {
             <tbody>
               {keys.data.map((key) => (
                 <tr key={key.id} data-testid="outstanding-key" data-key-id={key.id}>
-                  <td dir="auto">{key.customer_name || <span class="muted">—</span>}</td>
+                  <td dir="auto">
+                    {[key.customer_name, key.reference].filter(Boolean).join(" · ") || <span class="muted">—</span>}
+                  </td>
                   <td>{key.created_by_name || <span class="muted">—</span>}</td>
                   <td>{formatDateTime(key.created_at, language)}</td>
                   <td data-testid="outstanding-key-expires">

@@ -9,7 +9,7 @@ import { useAction } from "../shared/hooks";
 import { navigate } from "../shared/router";
 import { Badge, Card, DetailsList, ErrorNotice, Loading } from "../shared/ui";
 import { useConsole } from "./ConsoleContext";
-import { customerName, deviceLabel, queueName, waited } from "./present";
+import { customerName, deviceLabel, issueLine, queueName, waited } from "./present";
 import { findWaiting } from "./store";
 
 /** The current time, updated every `ms` milliseconds (for "waiting for 5 min"). */
@@ -114,6 +114,11 @@ function QueueList({
                     {customerName(session, t)}
                   </span>
                   <span class="queue-item-device muted">{deviceLabel(session)}</span>
+                  {issueLine(session) && (
+                    <span class="queue-item-device muted" dir="auto" data-testid="queue-item-issue">
+                      {issueLine(session)}
+                    </span>
+                  )}
                 </span>
                 <span class="queue-item-side">
                   {session.status === "held" ? (
@@ -163,8 +168,8 @@ function SessionDetails({ session }: { session: SupportSession }) {
       <DetailsList rows={rows} />
       <div class="details-issue">
         <h3>{t("session.issue")}</h3>
-        <p class={session.issue_description ? "issue-text" : "muted"} dir="auto" data-testid="detail-issue">
-          {session.issue_description || t("session.no_issue")}
+        <p class={issueLine(session) ? "issue-text" : "muted"} dir="auto" data-testid="detail-issue">
+          {issueLine(session) || t("session.no_issue")}
         </p>
       </div>
       <ErrorNotice error={action.error} />

@@ -9,7 +9,7 @@ import { useI18n, type MessageKey } from "../i18n";
 import { formatDateTime } from "../shared/format";
 import { useAction, useLoad } from "../shared/hooks";
 import { Modal } from "../shared/Modal";
-import { CopyButton, ErrorNotice, Field, Notice, SaveCancel } from "../shared/ui";
+import { CopyButton, ErrorNotice, Field, fieldError, Notice, SaveCancel } from "../shared/ui";
 import { OutstandingKeys } from "./OutstandingKeys";
 
 export const VALIDITY_CHOICES: { minutes: ValidityMinutes; label: MessageKey }[] = [
@@ -27,6 +27,8 @@ export function SessionKeyDialog({ onClose }: { onClose: () => void }) {
   const [groupId, setGroupId] = useState<number | null>(null);
   const [validity, setValidity] = useState<ValidityMinutes>(60);
   const [portalId, setPortalId] = useState<number | null>(null);
+  const [customer, setCustomer] = useState("");
+  const [reference, setReference] = useState("");
   const [issued, setIssued] = useState<SessionKeyIssued | null>(null);
   const action = useAction();
 
@@ -39,7 +41,13 @@ export function SessionKeyDialog({ onClose }: { onClose: () => void }) {
       setIssued(
         await call(
           api.POST("/api/v1/session-keys", {
-            body: { validity_minutes: validity, portal_id: chosenPortal, device_group_id: groupId },
+            body: {
+              validity_minutes: validity,
+              portal_id: chosenPortal,
+              device_group_id: groupId,
+              customer_name: customer.trim(),
+              reference: reference.trim(),
+            },
           }),
         ),
       );
@@ -53,6 +61,36 @@ export function SessionKeyDialog({ onClose }: { onClose: () => void }) {
       ) : (
         <form onSubmit={generate} data-testid="session-key-generate-form">
           <p class="muted">{t("key.about")}</p>
+          <Field
+            label={t("key.customer_name")}
+            hint={t("key.customer_name_hint")}
+            error={fieldError(t, action.error, "customer_name")}
+          >
+            <input
+              type="text"
+              value={customer}
+              maxLength={200}
+              dir="auto"
+              autoComplete="off"
+              data-testid="key-customer-name"
+              onInput={(event) => setCustomer(event.currentTarget.value)}
+            />
+          </Field>
+          <Field
+            label={t("key.reference")}
+            hint={t("key.reference_hint")}
+            error={fieldError(t, action.error, "reference")}
+          >
+            <input
+              type="text"
+              value={reference}
+              maxLength={100}
+              dir="auto"
+              autoComplete="off"
+              data-testid="key-reference"
+              onInput={(event) => setReference(event.currentTarget.value)}
+            />
+          </Field>
           <fieldset>
             <legend>{t("key.validity")}</legend>
             <div class="segmented segmented-wrap" role="radiogroup">
@@ -105,7 +143,7 @@ export function SessionKeyDialog({ onClose }: { onClose: () => void }) {
               </select>
             </Field>
           )}
-          <ErrorNotice error={portals.error ?? groups.error ?? action.error} />
+          <ErrorNotice error={portals.error ?? groups.error ?? action.error} shown={["customer_name", "reference"]} />
           <SaveCancel
             label={t("key.generate")}
             testid="key-generate"

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { ChatMessage, Queue, SessionDetail, SupportSession } from "../api/client";
 import { asConsoleEvent, CONSOLE_EVENT_TYPES } from "../api/realtime";
 import { translator } from "../i18n";
-import { customerName, deviceLabel, queueName, waited } from "./present";
+import { customerName, deviceLabel, issueLine, queueName, waited } from "./present";
 import {
   findWaiting,
   frameAction,
@@ -24,6 +24,8 @@ function session(id: number, extra: Partial<SupportSession> = {}): SupportSessio
     id,
     status: "waiting",
     customer_name: `Customer ${id}`,
+    reference: "",
+    issue_type_name: "",
     issue_description: "",
     queue_user_id: 1,
     queue_team_id: null,
@@ -290,7 +292,13 @@ describe("finding a waiting session", () => {
 describe("presenting sessions", () => {
   it("names the customer, or says there is no name", () => {
     expect(customerName(session(1), t)).toBe("Customer 1");
-    expect(customerName(session(1, { customer_name: "  " }), t)).toBe("Customer without a name");
+    expect(customerName(session(1, { customer_name: "  " }), t)).toBe("Customer on host-1");
+    expect(customerName(session(1, { reference: "T-1234" }), t)).toBe("Customer 1 · T-1234");
+  });
+
+  it("puts the portal issue form's type before its description", () => {
+    expect(issueLine(session(1, { issue_type_name: "Printer", issue_description: " It jams " }))).toBe("Printer · It jams");
+    expect(issueLine(session(1))).toBe("");
   });
 
   it("keeps only the first word of a long OS version", () => {

@@ -3,8 +3,16 @@
 import type { Queue, SupportSession } from "../api/client";
 import type { Translate } from "../i18n";
 
+/** The customer's name and the technician's reference ("Ada Lovelace · T-1234"); without a
+ * name, "Customer on laptop-42" — never the OS login the agent runs under. */
 export function customerName(session: SupportSession, t: Translate): string {
-  return session.customer_name.trim() || t("session.unnamed_customer");
+  const name = session.customer_name.trim() || t("session.unnamed_customer", { host: session.device.hostname });
+  return [name, session.reference.trim()].filter(Boolean).join(" · ");
+}
+
+/** The portal issue form's issue, in one line ("Printer · It jams on page 2"), or "". */
+export function issueLine(session: SupportSession): string {
+  return [session.issue_type_name, session.issue_description.trim()].filter(Boolean).join(" · ");
 }
 
 /** "laptop-42 · Ubuntu 24.04" */

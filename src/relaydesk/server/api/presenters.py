@@ -91,6 +91,8 @@ def session_out(card: SessionCard) -> support_schemas.SessionOut:
         id=s.id,
         status=s.status,  # type: ignore[arg-type]
         customer_name=s.customer_name,
+        reference=s.reference,
+        issue_type_name=card.issue_type_name,
         issue_description=s.issue_description,
         queue_user_id=s.queue_user_id,
         queue_team_id=s.queue_team_id,

@@ -12,6 +12,7 @@ from relaydesk.server.api.schemas import Email, Id, Request, Response
 ChatText = Annotated[str, StringConstraints(min_length=1, max_length=4000)]
 KeyText = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 CustomerName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Reference = Annotated[str, StringConstraints(max_length=100)]
 
 
 class PortalOut(Response):
@@ -23,6 +24,12 @@ class PortalOut(Response):
 
 class SessionKeyCreate(Request):
     validity_minutes: Literal[15, 60, 240, 1440, 10080] = 60
+    customer_name: Annotated[str, StringConstraints(max_length=200)] = Field(
+        default="", description="Who the key is for, shown in the queue and the session."
+    )
+    reference: Reference = Field(
+        default="", description="The technician's reference for the customer (a ticket number)."
+    )
     portal_id: Id | None = None
     device_group_id: Id | None = Field(
         default=None,
@@ -43,6 +50,7 @@ class OutstandingKeyOut(Response):
 
     id: Id
     customer_name: str
+    reference: str
     created_by_name: str
     created_at: datetime
     expires_at: datetime
@@ -66,6 +74,8 @@ class SessionOut(Response):
     id: int
     status: Literal["waiting", "active", "held", "ended"]
     customer_name: str
+    reference: str
+    issue_type_name: str
     issue_description: str
     queue_user_id: int | None
     queue_team_id: int | None

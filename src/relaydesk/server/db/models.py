@@ -270,6 +270,8 @@ class SessionKey(Base):
         ForeignKey("teams.id", ondelete="SET NULL"), nullable=True
     )
     customer_name: Mapped[str] = mapped_column(String(200), default="")
+    # The technician's reference for the customer (a ticket number); "" when none.
+    reference: Mapped[str] = mapped_column(String(100), default="", server_default="")
     issue_type_id: Mapped[int | None] = mapped_column(
         ForeignKey("issue_types.id", ondelete="SET NULL"), nullable=True
     )
@@ -329,6 +331,8 @@ class SupportSession(Base):
         ForeignKey("teams.id", ondelete="SET NULL"), nullable=True, index=True
     )
     customer_name: Mapped[str] = mapped_column(String(200), default="")
+    # The technician's reference for the customer (a ticket number); "" when none.
+    reference: Mapped[str] = mapped_column(String(100), default="", server_default="")
     issue_type_id: Mapped[int | None] = mapped_column(
         ForeignKey("issue_types.id", ondelete="SET NULL"), nullable=True
     )

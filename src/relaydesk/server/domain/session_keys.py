@@ -84,15 +84,32 @@ async def require_remote_support(db: AsyncSession, organisation_id: int) -> Orga
     return organisation
 
 
+def _one_line(text: str, field: str, what: str, limit: int) -> str:
+    """Who the key is for, as the queue shows it: one line, spaces folded, at most `limit`."""
+    if any(ord(c) < 32 or ord(c) == 127 for c in text.replace("\t", " ")):
+        raise Invalid(f"invalid_{field}", f"The {what} must be a single line of text.", field=field)
+    cleaned = " ".join(text.split())
+    if len(cleaned) > limit:
+        raise Invalid(
+            f"{field}_too_long", f"The {what} can be at most {limit} characters.", field=field
+        )
+    return cleaned
+
+
 async def generate(
     db: AsyncSession,
     actor: Actor,
     validity_minutes: int,
     portal_id: int | None,
     device_group_id: int | None = None,
+    *,
+    customer_name: str = "",
+    reference: str = "",
 ) -> IssuedKey:
     actor.require(Permission.GENERATE_SESSION_KEYS)
     await require_remote_support(db, actor.organisation_id)
+    customer_name = _one_line(customer_name, "customer_name", "customer's name", 200)
+    reference = _one_line(reference, "reference", "reference", 100)
     if validity_minutes not in VALIDITY_CHOICES_MINUTES:
         choices = ", ".join(str(m) for m in VALIDITY_CHOICES_MINUTES)
         raise Invalid(
@@ -115,6 +132,8 @@ async def generate(
         created_by_id=actor.user.id,
         queue_user_id=actor.user.id,
         device_group_id=group_id,
+        customer_name=customer_name,
+        reference=reference,
         expires_at=utcnow() + timedelta(minutes=validity_minutes),
     )
     db.add(row)

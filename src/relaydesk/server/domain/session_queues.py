@@ -10,7 +10,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaydesk.protocol.states import OPEN_STATUSES, SessionStatus
-from relaydesk.server.db.models import Device, SupportSession, User
+from relaydesk.server.db.models import Device, IssueType, SupportSession, User
 from relaydesk.server.domain.support_sessions import can_see, in_scope, team_ids_of_user
 
 
@@ -20,6 +20,8 @@ class SessionCard:
     device: Device
     owner_name: str | None
     position: int | None
+    # The portal issue form's issue type, by name ("" when the session did not come from it).
+    issue_type_name: str = ""
 
 
 async def _cards(db: AsyncSession, sessions: Sequence[SupportSession]) -> list[SessionCard]:
@@ -44,7 +46,18 @@ async def _cards(db: AsyncSession, sessions: Sequence[SupportSession]) -> list[S
                 )
             )
             position = len(ahead.all()) + 1
-        cards.append(SessionCard(session, device, owner.name if owner else None, position))
+        issue_type = (
+            await db.get(IssueType, session.issue_type_id) if session.issue_type_id else None
+        )
+        cards.append(
+            SessionCard(
+                session,
+                device,
+                owner.name if owner else None,
+                position,
+                issue_type.name if issue_type else "",
+            )
+        )
     return cards
 
 

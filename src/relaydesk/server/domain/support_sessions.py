@@ -115,7 +115,9 @@ async def enrol_attended(
         status=SessionStatus.WAITING,
         queue_user_id=fresh.queue_user_id,
         queue_team_id=fresh.queue_team_id,
-        customer_name=fresh.customer_name or hello.device.username,
+        # Never the OS login ("root"): without a name the console says "Customer" and the host.
+        customer_name=fresh.customer_name,
+        reference=fresh.reference,
         issue_type_id=fresh.issue_type_id,
         issue_description=fresh.issue_description,
         customer_secret_hash=fresh.customer_secret_hash,

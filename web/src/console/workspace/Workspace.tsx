@@ -14,7 +14,7 @@ import { useMe } from "../../shared/session";
 import { Badge, ConfirmButton, ErrorNotice } from "../../shared/ui";
 import { useConsole } from "../ConsoleContext";
 import { FilesPanel } from "../files/FilesPanel";
-import { customerName, deviceLabel } from "../present";
+import { customerName, deviceLabel, issueLine } from "../present";
 import { ScreenPanel } from "../screen/ScreenPanel";
 import { ShellPanel } from "../shell/ShellPanel";
 import type { OpenSession } from "../store";
@@ -84,6 +84,11 @@ export function Workspace({
           {deviceLabel(session)}
           {session.device.username && ` · ${session.device.username}`}
         </span>
+        {issueLine(session) && (
+          <span class="muted workspace-device" dir="auto" title={issueLine(session)} data-testid="workspace-issue">
+            {issueLine(session)}
+          </span>
+        )}
         <SessionStatus tab={tab} />
         <div class="workspace-actions">
           {active && (

@@ -43,7 +43,13 @@ async def generate_key(
     body: s.SessionKeyCreate, request: Request, db: Db, actor: CurrentActor
 ) -> s.SessionKeyIssued:
     issued = await session_keys.generate(
-        db, actor, body.validity_minutes, body.portal_id, body.device_group_id
+        db,
+        actor,
+        body.validity_minutes,
+        body.portal_id,
+        body.device_group_id,
+        customer_name=body.customer_name,
+        reference=body.reference,
     )
     return s.SessionKeyIssued(
         key=issued.key,
@@ -68,6 +74,7 @@ async def outstanding_keys(db: Db, actor: CurrentActor) -> list[s.OutstandingKey
         s.OutstandingKeyOut(
             id=key.id,
             customer_name=key.customer_name,
+            reference=key.reference,
             created_by_name=name,
             created_at=key.created_at,
             expires_at=key.expires_at,
