@@ -5,13 +5,12 @@ import { useMemo, useState } from "preact/hooks";
 import { useI18n, type MessageKey } from "../i18n";
 import { formatDateTime } from "../shared/format";
 import { useAction } from "../shared/hooks";
-import { formatBytes, formatDuration, saveFile } from "../shared/text";
+import { formatBytes, formatDuration, formatNumber, formatPercent, saveFile } from "../shared/text";
 import { ErrorNotice } from "../shared/ui";
 import { useConsole } from "./ConsoleContext";
 import type { OpenSession } from "./store";
 import {
   filterRows,
-  percent,
   readSysinfo,
   SECTIONS,
   sysinfoFileName,
@@ -170,8 +169,8 @@ function Overview({ info }: { info: Sysinfo }) {
       t("sysinfo.cores"),
       t("sysinfo.cores_value", { physical: info.cpu.physical_cores ?? "—", logical: info.cpu.logical_cores ?? "—" }),
     ],
-    [t("sysinfo.cpu_usage"), percent(info.cpu.percent)],
-    [t("sysinfo.load"), info.cpu.load_average.map((n) => n.toFixed(2)).join(" / ") || "—"],
+    [t("sysinfo.cpu_usage"), formatPercent(info.cpu.percent, language)],
+    [t("sysinfo.load"), info.cpu.load_average.map((n) => formatNumber(n, language, 2)).join(" / ") || "—"],
     [t("sysinfo.memory"), formatBytes(info.memory.total_bytes, language)],
     [t("sysinfo.available"), formatBytes(info.memory.available_bytes, language)],
     [t("sysinfo.swap"), `${formatBytes(info.memory.swap_used_bytes, language)} / ${formatBytes(info.memory.swap_total_bytes, language)}`],
@@ -206,14 +205,15 @@ function Overview({ info }: { info: Sysinfo }) {
 }
 
 function Meter({ value, label }: { value: number; label: string }) {
+  const { language } = useI18n();
   const clamped = Math.max(0, Math.min(100, value));
   const tone = clamped >= 90 ? "meter-bad" : clamped >= 75 ? "meter-warn" : "";
   return (
-    <div class="meter-row" title={`${label}: ${percent(value)}`}>
+    <div class="meter-row" title={`${label}: ${formatPercent(value, language)}`}>
       <span class={`meter ${tone}`} role="meter" aria-valuenow={clamped} aria-valuemin={0} aria-valuemax={100} aria-label={label}>
         <span style={{ width: `${clamped}%` }} />
       </span>
-      <span class="small muted">{percent(value)}</span>
+      <span class="small muted">{formatPercent(value, language)}</span>
     </div>
   );
 }
@@ -347,7 +347,7 @@ function ProcessTable({ rows }: { rows: Process[] }) {
                 {row.name}
               </td>
               <td>{row.user || "—"}</td>
-              <td class="num nowrap">{percent(row.cpu_percent)}</td>
+              <td class="num nowrap">{formatPercent(row.cpu_percent, language)}</td>
               <td class="num nowrap">{formatBytes(row.rss_bytes, language)}</td>
             </tr>
           ))}

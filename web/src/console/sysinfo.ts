@@ -2,7 +2,7 @@
  * agent leaves out or gets wrong shows as "—" rather than breaking the panel. */
 
 import type { Language, Translate } from "../i18n";
-import { fileSafe, formatBytes, formatDuration } from "../shared/text";
+import { fileSafe, formatBytes, formatDuration, formatNumber, formatPercent } from "../shared/text";
 
 export type Disk = {
   device: string;
@@ -189,9 +189,6 @@ export function filterRows<T>(items: readonly T[], filter: string, text: (item: 
   return { rows: matched.slice(0, limit), matched: matched.length };
 }
 
-export function percent(value: number | null): string {
-  return value === null ? "—" : `${Math.round(value * 10) / 10} %`;
-}
 
 function dash(text: string): string {
   return text || "—";
@@ -224,8 +221,8 @@ export function sysinfoText(info: Sysinfo, t: Translate, language: Language): st
       logical: info.cpu.logical_cores ?? "—",
     }),
   );
-  line(t("sysinfo.cpu_usage"), percent(info.cpu.percent));
-  line(t("sysinfo.load"), info.cpu.load_average.map((n) => n.toFixed(2)).join(" / ") || "—");
+  line(t("sysinfo.cpu_usage"), formatPercent(info.cpu.percent, language));
+  line(t("sysinfo.load"), info.cpu.load_average.map((n) => formatNumber(n, language, 2)).join(" / ") || "—");
   line(t("sysinfo.memory"), `${formatBytes(info.memory.total_bytes, language)} (${t("sysinfo.available")}: ${formatBytes(info.memory.available_bytes, language)})`);
   line(t("sysinfo.swap"), `${formatBytes(info.memory.swap_used_bytes, language)} / ${formatBytes(info.memory.swap_total_bytes, language)}`);
 
@@ -233,7 +230,7 @@ export function sysinfoText(info: Sysinfo, t: Translate, language: Language): st
   for (const disk of info.disks) {
     out.push(
       `${dash(disk.mountpoint)}  ${dash(disk.device)}  ${dash(disk.filesystem)}  ` +
-        `${formatBytes(disk.used_bytes, language)} / ${formatBytes(disk.total_bytes, language)} (${percent(disk.percent)})`,
+        `${formatBytes(disk.used_bytes, language)} / ${formatBytes(disk.total_bytes, language)} (${formatPercent(disk.percent, language)})`,
     );
   }
   if (!info.disks.length) out.push("—");
@@ -258,11 +255,11 @@ export function sysinfoText(info: Sysinfo, t: Translate, language: Language): st
   if (info.processes.total !== null) line(t("sysinfo.process_count"), String(info.processes.total));
   out.push(`${t("sysinfo.top_cpu")}:`);
   for (const p of info.processes.by_cpu) {
-    out.push(`  ${p.pid ?? "—"}  ${dash(p.name)}  ${dash(p.user)}  ${percent(p.cpu_percent)}  ${formatBytes(p.rss_bytes, language)}`);
+    out.push(`  ${p.pid ?? "—"}  ${dash(p.name)}  ${dash(p.user)}  ${formatPercent(p.cpu_percent, language)}  ${formatBytes(p.rss_bytes, language)}`);
   }
   out.push(`${t("sysinfo.top_memory")}:`);
   for (const p of info.processes.by_memory) {
-    out.push(`  ${p.pid ?? "—"}  ${dash(p.name)}  ${dash(p.user)}  ${percent(p.cpu_percent)}  ${formatBytes(p.rss_bytes, language)}`);
+    out.push(`  ${p.pid ?? "—"}  ${dash(p.name)}  ${dash(p.user)}  ${formatPercent(p.cpu_percent, language)}  ${formatBytes(p.rss_bytes, language)}`);
   }
 
   heading(t("sysinfo.section.services"));

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { initials } from "./AppShell";
 import { formatDateTime, lines, svgDataUrl } from "./format";
 import { loginUrl, matchRoute, needsSignIn, safeNext } from "./routes";
+import { formatNumber, formatPercent } from "./text";
 
 describe("matchRoute", () => {
   it("maps the areas the server serves", () => {
@@ -92,5 +93,15 @@ describe("small helpers", () => {
     expect(formatDateTime(null, "en")).toBe("—");
     expect(formatDateTime("2026-01-31T10:00:00Z", "de")).toMatch(/2026/);
     expect(formatDateTime("not a date", "fr")).toBe("not a date");
+  });
+});
+
+describe("formatPercent", () => {
+  it("writes numbers the way the reader's language does", () => {
+    expect(formatPercent(22.46, "en")).toBe("22.5 %");
+    expect(formatPercent(22.46, "fr")).toBe("22,5 %");
+    expect(formatPercent(22.46, "de")).toBe("22,5 %");
+    expect(formatPercent(null, "de")).toBe("—");
+    expect(formatNumber(0.25, "de", 2)).toBe("0,25");
   });
 });

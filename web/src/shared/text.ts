@@ -20,6 +20,16 @@ export function textDirection(text: string): "ltr" | "rtl" {
 
 const LOCALES: Record<Language, string> = { en: "en-GB", fr: "fr-FR", de: "de-DE" };
 
+/** 22.46 → "22.5" (English), "22,5" (French, German): a number in the reader's format. */
+export function formatNumber(value: number, language: Language = "en", fractionDigits = 1): string {
+  return new Intl.NumberFormat(LOCALES[language], { maximumFractionDigits: fractionDigits }).format(value);
+}
+
+/** 22.46 → "22.5 %" (English), "22,5 %" (French, German); null → "—". */
+export function formatPercent(value: number | null | undefined, language: Language = "en"): string {
+  return value === null || value === undefined || !Number.isFinite(value) ? "—" : `${formatNumber(value, language)} %`;
+}
+
 /** 1536 → "1.5 KiB"; in the reader's number format. */
 export function formatBytes(bytes: number | null | undefined, language: Language = "en"): string {
   if (bytes === null || bytes === undefined || !Number.isFinite(bytes) || bytes < 0) return "—";
