@@ -252,6 +252,25 @@ def test_key_link_is_emailed_through_smtp(relaydesk_server_factory: Any, smtp_se
     assert key in body
 
 
+def test_a_german_technicians_key_email_is_in_german(
+    relaydesk_server_factory: Any, smtp_server: Any
+) -> None:
+    server = relaydesk_server_factory(env=smtp_server.settings_env())
+    tech = Technician(server).sign_in_first_time()
+    assert tech.http.patch("/api/v1/me", json={"language": "de"}).status_code == 200
+    key = tech.new_key()
+    response = tech.post(
+        "/api/v1/session-keys/email", json={"key": key, "email": "maria@kunde.test"}
+    )
+    assert response.status_code == 204, response.text
+    [message] = smtp_server.wait_for(1)
+    assert message["Subject"] == "Ihre Support-Sitzung mit Demo Administrator"
+    body = message.get_content()
+    assert body.startswith("Guten Tag,")
+    assert f"geben Sie den Sitzungsschlüssel {key} ein" in body
+    assert "Hello" not in body and "valid until" not in body
+
+
 def event_kinds(technician: Technician, sid: int) -> list[str]:
     report = technician.http.get(f"/api/v1/reports/sessions/{sid}").json()
     return [e["kind"] for e in report["events"]]

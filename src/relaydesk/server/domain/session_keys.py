@@ -20,6 +20,7 @@ from relaydesk.server.domain.errors import Conflict, Forbidden, Invalid, NotFoun
 from relaydesk.server.domain.ownership import get_owned
 from relaydesk.server.domain.permissions import Permission
 from relaydesk.server.domain.throttle import AttemptThrottle
+from relaydesk.server.mail.key_email import key_email
 from relaydesk.server.mail.sending import Mailer, MailFailed, compose
 
 KEY_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read out over the phone
@@ -326,19 +327,17 @@ async def email_key(
     portal = await db.get(Portal, row.portal_id)
     assert portal is not None
     url = key_url(public_url, portal, normalise_key(key))
-    body = (
-        f"Hello,\n\n{actor.user.name}"
-        + (
-            f" ({actor.user.title}, {actor.user.company})"
-            if actor.user.title and actor.user.company
-            else ""
-        )
-        + " is ready to help you with your computer.\n\n"
-        f"Open this link to start the support session:\n{url}\n\n"
-        f"Or go to {public_url.rstrip('/')}/ and type the session key {normalise_key(key)}.\n"
-        f"The key is valid until {row.expires_at:%Y-%m-%d %H:%M} UTC and works once.\n"
+    user = actor.user
+    email = key_email(
+        user.language,
+        technician=user.name,
+        who=user.name + (f" ({user.title}, {user.company})" if user.title and user.company else ""),
+        url=url,
+        portal=f"{public_url.rstrip('/')}/",
+        key=normalise_key(key),
+        expires_at=row.expires_at,
     )
-    message = compose(sender, recipient, f"Your support session with {actor.user.name}", body)
+    message = compose(sender, recipient, email.subject, email.body)
     try:
         await mailer.send(message)
     except (OSError, MailFailed) as error:
