@@ -12,6 +12,7 @@ import { matchRoute, REPORTS_PATH } from "../shared/routes";
 import { fileSafe, formatDuration, saveFile } from "../shared/text";
 import { Badge, Card, DetailsList, ErrorNotice, Loading } from "../shared/ui";
 import { durationOf, eventDetails, eventLabel, reportCsv, reportsCsv, startedAt } from "./reports";
+import { customerName } from "../console/present";
 import { ShellRecordings } from "./ShellRecordings";
 
 const PAGE = 25;
@@ -130,7 +131,7 @@ function ReportList({
                 >
                   <td class="muted">{session.id}</td>
                   <td>{session.owner_name ?? <span class="muted">{t("reports.nobody")}</span>}</td>
-                  <td dir="auto">{session.customer_name || <span class="muted">—</span>}</td>
+                  <td dir="auto">{customerName(session, t)}</td>
                   <td class="mono">{session.device.hostname}</td>
                   <td class="nowrap">{formatDateTime(startedAt(session), language)}</td>
                   <td class="nowrap">{formatDateTime(session.ended_at, language)}</td>
@@ -183,7 +184,7 @@ function ReportDetail({ sessionId, onBack }: { sessionId: number; onBack: () => 
   const name = `relaydesk-session-${session.id}-${fileSafe(session.device.hostname || "device")}`;
   const summary: [string, string, string][] = [
     [t("reports.technician"), session.owner_name ?? t("reports.nobody"), "report-technician"],
-    [t("reports.customer"), session.customer_name || "—", "report-customer"],
+    [t("reports.customer"), customerName(session, t), "report-customer"],
     [t("reports.device"), [session.device.hostname, session.device.os, session.device.os_version].filter(Boolean).join(" · "), "report-device"],
     [t("session.device_user"), session.device.username || "—", "report-device-user"],
     [t("reports.created"), formatDateTime(session.created_at, language), "report-created"],
