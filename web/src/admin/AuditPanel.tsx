@@ -2,11 +2,12 @@
 
 import { useState } from "preact/hooks";
 import { api, call, type AuditEntry, type User } from "../api/client";
-import { useI18n } from "../i18n";
+import { useI18n, type Translate } from "../i18n";
 import { formatDateTime } from "../shared/format";
 import { useLoad } from "../shared/hooks";
 import { Card, ErrorNotice, Field, Loading } from "../shared/ui";
 import { auditQuery, exportUrl, NO_FILTERS, type AuditFilters } from "./audit";
+import { auditActionLabel, auditDetailLines } from "./auditLabels";
 
 const PAGE = 50;
 
@@ -142,11 +143,13 @@ function AuditTable({
                   <td class="nowrap">{formatDateTime(entry.at, language)}</td>
                   <td>{entry.actor_label}</td>
                   <td>
-                    <code data-testid="audit-action-cell">{entry.action}</code>
+                    <span data-testid="audit-action-cell" title={entry.action}>
+                      {auditActionLabel(entry.action, t)}
+                    </span>
                   </td>
                   <td>{entry.target}</td>
                   <td class="nowrap">{entry.ip}</td>
-                  <DetailsCell details={entry.details} />
+                  <DetailsCell details={entry.details} t={t} />
                 </tr>
               ))}
             </tbody>
@@ -177,8 +180,8 @@ function AuditTable({
   );
 }
 
-function DetailsCell({ details }: { details: Record<string, unknown> }) {
-  const text = Object.keys(details).length ? JSON.stringify(details) : "";
+function DetailsCell({ details, t }: { details: Record<string, unknown>; t: Translate }) {
+  const text = auditDetailLines(details, t).join(" · ");
   return (
     <td class="details" title={text}>
       {text}
