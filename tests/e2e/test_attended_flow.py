@@ -563,7 +563,7 @@ def switch_chat(admin: Page, desk: Desk, off: bool) -> None:
 
 
 def customer_token(portal: Page) -> str:
-    stored = portal.evaluate("JSON.parse(sessionStorage.getItem('relaydesk.portal.session'))")
+    stored = portal.evaluate("JSON.parse(localStorage.getItem('relaydesk.portal.session'))")
     return str(stored["token"])
 
 

@@ -63,7 +63,7 @@ def type_key(page: Page, base: str, key: str) -> None:
 
 
 def stored_secret(page: Page) -> str | None:
-    stored = page.evaluate("() => sessionStorage.getItem('relaydesk.portal.session')")
+    stored = page.evaluate("() => localStorage.getItem('relaydesk.portal.session')")
     return str(json.loads(stored)["token"]) if stored else None
 
 

@@ -58,7 +58,7 @@ def api_post(page: Page, base: str, path: str, body: Any = None) -> Any:
 
 def page_secret(customer: Page) -> str:
     """The portal page's own secret, as the page keeps it for a reload."""
-    stored = customer.evaluate("() => sessionStorage.getItem('relaydesk.portal.session')")
+    stored = customer.evaluate("() => localStorage.getItem('relaydesk.portal.session')")
     assert stored, "the portal page keeps no session"
     return str(json.loads(stored)["token"])
 

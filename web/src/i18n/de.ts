@@ -179,7 +179,8 @@ export const de: Catalogue = {
   "portal.instructions.intro":
     "Mit dem Support-Client kann Ihnen der Techniker mit Ihrer Zustimmung helfen. Er entfernt sich am Ende der Sitzung selbst.",
   "portal.instructions.platform": "Ihr System",
-  "portal.instructions.posix": "Linux und macOS",
+  "portal.instructions.posix": "Linux",
+  "portal.instructions.macos": "Für macOS gibt es noch keinen Support-Client: Wo relaydesk installiert ist, führen Sie relaydesk-agent --server {server} --key {key} in einem Terminal aus.",
   "portal.instructions.windows": "Windows",
   "portal.instructions.posix_terminal": "Öffnen Sie ein Terminal, fügen Sie diesen Befehl ein und drücken Sie die Eingabetaste:",
   "portal.instructions.windows_terminal": "Öffnen Sie PowerShell, fügen Sie diesen Befehl ein und drücken Sie die Eingabetaste:",

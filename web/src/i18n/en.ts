@@ -169,7 +169,8 @@ export const en = {
   "portal.instructions.intro":
     "The support client lets the technician help you with your consent. It removes itself when the session ends.",
   "portal.instructions.platform": "Your system",
-  "portal.instructions.posix": "Linux and macOS",
+  "portal.instructions.posix": "Linux",
+  "portal.instructions.macos": "On macOS, there is no support client yet: where relaydesk is installed, run relaydesk-agent --server {server} --key {key} in a terminal.",
   "portal.instructions.windows": "Windows",
   "portal.instructions.posix_terminal": "Open a terminal, paste this command and press Enter:",
   "portal.instructions.windows_terminal": "Open PowerShell, paste this command and press Enter:",

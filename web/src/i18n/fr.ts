@@ -179,7 +179,8 @@ export const fr: Catalogue = {
   "portal.instructions.intro":
     "Le client d’assistance permet au technicien de vous aider avec votre accord. Il se supprime à la fin de la session.",
   "portal.instructions.platform": "Votre système",
-  "portal.instructions.posix": "Linux et macOS",
+  "portal.instructions.posix": "Linux",
+  "portal.instructions.macos": "Sous macOS, il n’y a pas encore de client d’assistance : si relaydesk est installé, lancez relaydesk-agent --server {server} --key {key} dans un terminal.",
   "portal.instructions.windows": "Windows",
   "portal.instructions.posix_terminal": "Ouvrez un terminal, collez cette commande et appuyez sur Entrée :",
   "portal.instructions.windows_terminal": "Ouvrez PowerShell, collez cette commande et appuyez sur Entrée :",

@@ -29,7 +29,7 @@ export function PortalPage() {
   useDocumentTitle(t("portal.title"));
   const location = useLocation();
   const entry = entryFromSearch(location.search, window.location.hash);
-  const [stored, setStored] = useState<StoredStart | null>(() => loadStored(browserStorage()));
+  const [stored, setStored] = useState<StoredStart | null>(() => loadStored(browserStorage(), entry.slug));
   const [lost, setLost] = useState(false);
   const slug = stored?.slug ?? entry.slug;
   const front = useLoad<Front>(() => call(api.GET("/api/v1/portal", { params: { query: slug ? { slug } : {} } })));
@@ -37,7 +37,7 @@ export function PortalPage() {
   const started = useCallback(
     (start: CustomerStart) => {
       const kept = fromStart(start, entry.slug);
-      saveStored(browserStorage(), kept);
+      saveStored(browserStorage(), entry.slug, kept);
       setStored(kept);
       setLost(false);
       if (entry.key) navigate(addressWithoutKey(entry.slug), { replace: true });
@@ -45,11 +45,16 @@ export function PortalPage() {
     [entry.slug, entry.key],
   );
 
-  const leave = useCallback((why: "done" | "lost") => {
-    saveStored(browserStorage(), null);
-    setStored(null);
-    setLost(why === "lost");
-  }, []);
+  const storedSlug = stored?.slug ?? null;
+  const forget = useCallback(() => saveStored(browserStorage(), storedSlug, null), [storedSlug]);
+  const leave = useCallback(
+    (why: "done" | "lost") => {
+      forget();
+      setStored(null);
+      setLost(why === "lost");
+    },
+    [forget],
+  );
 
   // A key link opened while an older session is kept here: the link wins.
   const linkKey = entry.key;
@@ -60,7 +65,7 @@ export function PortalPage() {
   return (
     <PortalFrame organisation={front.data?.organisation_name}>
       {stored ? (
-        <PortalSession start={stored} onLeave={leave} />
+        <PortalSession start={stored} onLeave={leave} onEnded={forget} />
       ) : (
         <>
           <section class="portal-hero">

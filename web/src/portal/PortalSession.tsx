@@ -39,9 +39,12 @@ function customerHeaders(token: string) {
 export function PortalSession({
   start,
   onLeave,
+  onEnded,
 }: {
   start: StoredStart;
   onLeave: (why: "done" | "lost") => void;
+  /** The session ended while this page showed it: its secret is of no further use. */
+  onEnded: () => void;
 }) {
   const { t } = useI18n();
   const [view, setView] = useState<PortalView | null>(null);
@@ -50,6 +53,18 @@ export function PortalSession({
   const ended = view?.status === "ended";
   const leave = useRef(onLeave);
   leave.current = onLeave;
+  const forget = useRef(onEnded);
+  forget.current = onEnded;
+  const sawOpen = useRef(false);
+
+  // Ended while shown here: say so and forget the secret. Found ended when the page opened
+  // (the tab was closed meanwhile): straight back to the key form.
+  useEffect(() => {
+    if (!view) return;
+    if (view.status !== "ended") sawOpen.current = true;
+    else if (sawOpen.current) forget.current();
+    else leave.current("done");
+  }, [view]);
 
   const load = useCallback(async () => {
     try {
@@ -260,6 +275,11 @@ function Instructions({ commands, keyText, bare }: { commands: AgentCommands; ke
                 {t("portal.instructions.download_posix")}
               </a>{" "}
               <span class="muted">{t("portal.instructions.posix_run")}</span>
+            </p>
+          </li>
+          <li>
+            <p class="muted" data-testid="portal-macos">
+              {t("portal.instructions.macos", { server: window.location.origin, key: keyText })}
             </p>
           </li>
         </ol>

@@ -55,8 +55,8 @@ function memoryStorage() {
 describe("the kept session", () => {
   it("survives a round trip through storage", () => {
     const storage = memoryStorage();
-    saveStored(storage, fromStart(START, "portal-1"));
-    expect(loadStored(storage)).toEqual({
+    saveStored(storage, "portal-1", fromStart(START, "portal-1"));
+    expect(loadStored(storage, "portal-1")).toEqual({
       token: "secret-token",
       key: "ABCD-EFGH-JKMN",
       technician: START.technician,
@@ -64,8 +64,19 @@ describe("the kept session", () => {
       commands: START.commands,
       slug: "portal-1",
     });
-    saveStored(storage, null);
-    expect(loadStored(storage)).toBeNull();
+    saveStored(storage, "portal-1", null);
+    expect(loadStored(storage, "portal-1")).toBeNull();
+  });
+
+  it("is kept per portal", () => {
+    const storage = memoryStorage();
+    saveStored(storage, "portal-1", fromStart(START, "portal-1"));
+    expect(loadStored(storage, null)).toBeNull();
+    expect(loadStored(storage, "portal-2")).toBeNull();
+    saveStored(storage, null, fromStart(START, null));
+    expect(loadStored(storage, null)?.slug).toBeNull();
+    saveStored(storage, null, null);
+    expect(loadStored(storage, "portal-1")?.slug).toBe("portal-1");
   });
 
   it("refuses what this page did not write", () => {
@@ -76,11 +87,11 @@ describe("the kept session", () => {
   });
 
   it("lives without storage", () => {
-    expect(loadStored(null)).toBeNull();
-    expect(() => saveStored(null, null)).not.toThrow();
+    expect(loadStored(null, null)).toBeNull();
+    expect(() => saveStored(null, null, null)).not.toThrow();
     const broken = { getItem: () => { throw new Error("denied"); }, setItem: () => { throw new Error("denied"); }, removeItem: () => undefined };
-    expect(loadStored(broken)).toBeNull();
-    expect(() => saveStored(broken, fromStart(START, null))).not.toThrow();
+    expect(loadStored(broken, null)).toBeNull();
+    expect(() => saveStored(broken, null, fromStart(START, null))).not.toThrow();
   });
 });
 

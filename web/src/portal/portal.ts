@@ -13,7 +13,15 @@ import type { PortalEvent } from "../api/realtime";
 
 const STORAGE_KEY = "relaydesk.portal.session";
 
-/** What the portal keeps in sessionStorage so that a reload keeps the session. */
+/** Where a portal keeps its session: one entry per portal (the default portal and each
+ * organisation's), so that two portals opened in the same browser do not share a session. */
+export function storageKey(slug: string | null): string {
+  return slug ? `${STORAGE_KEY}:${slug}` : STORAGE_KEY;
+}
+
+/** What the portal keeps in localStorage so that a reload, or a closed tab opened again on the
+ * same browser, comes back to the live session without the key (never in the address). It is
+ * removed when the session ends or the server no longer knows the secret. */
 export type StoredStart = {
   token: string;
   key: string;
@@ -64,19 +72,24 @@ export function parseStored(text: string | null): StoredStart | null {
   }
 }
 
-export function loadStored(storage: Pick<Storage, "getItem"> | null): StoredStart | null {
+export function loadStored(storage: Pick<Storage, "getItem"> | null, slug: string | null): StoredStart | null {
   try {
-    return parseStored(storage?.getItem(STORAGE_KEY) ?? null);
+    const stored = parseStored(storage?.getItem(storageKey(slug)) ?? null);
+    return stored && stored.slug === slug ? stored : null;
   } catch {
     return null;
   }
 }
 
-export function saveStored(storage: Pick<Storage, "setItem" | "removeItem"> | null, start: StoredStart | null): void {
+export function saveStored(
+  storage: Pick<Storage, "setItem" | "removeItem"> | null,
+  slug: string | null,
+  start: StoredStart | null,
+): void {
   try {
     if (!storage) return;
-    if (start) storage.setItem(STORAGE_KEY, JSON.stringify(start));
-    else storage.removeItem(STORAGE_KEY);
+    if (start) storage.setItem(storageKey(slug), JSON.stringify(start));
+    else storage.removeItem(storageKey(slug));
   } catch {
     // Storage refused (private mode, quota): the session lasts for this page view.
   }
@@ -84,7 +97,7 @@ export function saveStored(storage: Pick<Storage, "setItem" | "removeItem"> | nu
 
 export function browserStorage(): Storage | null {
   try {
-    return window.sessionStorage;
+    return window.localStorage;
   } catch {
     return null;
   }
