@@ -7,7 +7,7 @@ import { formatDateTime } from "../shared/format";
 import { useLoad } from "../shared/hooks";
 import { Card, ErrorNotice, Field, Loading } from "../shared/ui";
 import { auditQuery, exportUrl, NO_FILTERS, type AuditFilters } from "./audit";
-import { auditActionLabel, auditDetailLines } from "./auditLabels";
+import { auditActionLabel, auditDetailLines, partyLabel } from "./auditLabels";
 
 const PAGE = 50;
 
@@ -141,7 +141,7 @@ function AuditTable({
                 <tr key={entry.id} data-testid="audit-row" title={`${t("admin.audit.hash")}: ${entry.hash}`}>
                   <td class="muted">{entry.seq}</td>
                   <td class="nowrap">{formatDateTime(entry.at, language)}</td>
-                  <td>{entry.actor_label}</td>
+                  <td>{partyLabel(entry.actor_label, t)}</td>
                   <td>
                     <span data-testid="audit-action-cell" title={entry.action}>
                       {auditActionLabel(entry.action, t)}

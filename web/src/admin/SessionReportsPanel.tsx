@@ -11,6 +11,7 @@ import { navigate, useLocation } from "../shared/router";
 import { matchRoute, REPORTS_PATH } from "../shared/routes";
 import { fileSafe, formatDuration, saveFile } from "../shared/text";
 import { Badge, Card, DetailsList, ErrorNotice, Loading } from "../shared/ui";
+import { partyLabel } from "./auditLabels";
 import { durationOf, eventDetails, eventLabel, reportCsv, reportsCsv, startedAt } from "./reports";
 import { customerName } from "../console/present";
 import { ShellRecordings } from "./ShellRecordings";
@@ -191,7 +192,7 @@ function ReportDetail({ sessionId, onBack }: { sessionId: number; onBack: () => 
     [t("reports.start"), formatDateTime(session.accepted_at, language), "report-start"],
     [t("reports.end"), formatDateTime(session.ended_at, language), "report-end"],
     [t("reports.duration"), formatDuration(duration_seconds), "report-duration-detail"],
-    [t("reports.ended_by"), session.ended_by || "—", "report-ended-by"],
+    [t("reports.ended_by"), session.ended_by ? partyLabel(session.ended_by, t, session.customer_name) : "—", "report-ended-by"],
   ];
   return (
     <div data-testid="report-detail" data-session-id={session.id}>
@@ -238,7 +239,7 @@ function ReportDetail({ sessionId, onBack }: { sessionId: number; onBack: () => 
             <ol class="timeline">
               {events.map((event) => {
                 const label = eventLabel(event.kind);
-                const details = eventDetails(event);
+                const details = eventDetails(event, t, session.customer_name);
                 return (
                   <li key={event.id} class="timeline-item" data-testid="report-event" data-kind={event.kind}>
                     <time class="timeline-time" dateTime={event.at}>
@@ -246,7 +247,12 @@ function ReportDetail({ sessionId, onBack }: { sessionId: number; onBack: () => 
                     </time>
                     <div class="timeline-body">
                       <span class="strong">{label ? t(label) : event.kind}</span>
-                      {event.actor_label && <span class="muted"> · {event.actor_label}</span>}
+                      {event.actor_label && (
+                        <span class="muted" data-testid="report-event-actor">
+                          {" · "}
+                          {partyLabel(event.actor_label, t, session.customer_name)}
+                        </span>
+                      )}
                       {details && <div class="timeline-details mono small muted">{details}</div>}
                     </div>
                   </li>

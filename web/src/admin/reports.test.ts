@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { SessionReport, SupportSession } from "../api/client";
-import { CATALOGUES } from "../i18n";
+import { CATALOGUES, translator } from "../i18n";
 import { csvField, durationOf, EVENT_LABELS, eventDetails, eventLabel, reportCsv, reportsCsv, startedAt } from "./reports";
 
 const SESSION: SupportSession = {
@@ -74,6 +74,7 @@ describe("events", () => {
 
   it("show their details briefly", () => {
     const event = { id: 1, at: "", kind: "agent.connected", actor_label: "", details: { ip: "192.0.2.1", first: true, none: null, empty: "" } };
-    expect(eventDetails(event)).toBe("ip: 192.0.2.1, first: true");
+    expect(eventDetails(event, translator("en"))).toBe("address: 192.0.2.1, first: yes");
+    expect(eventDetails(event, translator("de"))).toBe("Adresse: 192.0.2.1, erstmals: ja");
   });
 });

@@ -1,8 +1,9 @@
 /** Session reports (GOV-8) as the admin area shows and exports them. */
 
 import type { SessionEvent, SessionReport, SupportSession } from "../api/client";
-import type { MessageKey } from "../i18n";
+import type { MessageKey, Translate } from "../i18n";
 import { secondsBetween } from "../shared/text";
+import { auditDetailLines } from "./auditLabels";
 
 /** When the support itself started: acceptance, else the session's creation. */
 export function startedAt(session: SupportSession): string {
@@ -46,12 +47,13 @@ export function eventLabel(kind: string): MessageKey | null {
   return EVENT_LABELS[kind] ?? null;
 }
 
-/** Details worth a glance ("mode: control, ip: 192.0.2.1"), without noise. */
-export function eventDetails(event: SessionEvent): string {
-  return Object.entries(event.details)
-    .filter(([, value]) => value !== null && value !== undefined && value !== "")
-    .map(([key, value]) => `${key}: ${typeof value === "object" ? JSON.stringify(value) : String(value)}`)
-    .join(", ");
+/** Details worth a glance, in the reader's words ("Modus: steuern, Adresse: 192.0.2.1"),
+ * without noise; the customer's name stands for "customer" when known. */
+export function eventDetails(event: SessionEvent, t: Translate, customer = ""): string {
+  const shown = Object.fromEntries(
+    Object.entries(event.details).filter(([, value]) => value !== null && value !== undefined && value !== ""),
+  );
+  return auditDetailLines(shown, t, customer).join(", ");
 }
 
 /** One CSV field (RFC 4180), defused against spreadsheet formulas. */
