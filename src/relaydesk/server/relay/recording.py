@@ -36,6 +36,7 @@ class ShellRecording:
     columns: int = 80
     rows: int = 24
     _events: list[str] = field(default_factory=list)
+    _sized: bool = False
 
     def on_message(self, side: Side, message: bytes | str) -> None:
         if not isinstance(message, bytes):
@@ -50,8 +51,10 @@ class ShellRecording:
             text = frame.payload.decode("utf-8", errors="replace")
             self._events.append(json.dumps([at, "o", text], ensure_ascii=False))
         elif side == "console" and isinstance(frame, shell.Resize):
-            if not self._events:
-                self.columns, self.rows = frame.columns, frame.rows
+            if not self._sized:
+                # The console's terminal sends its size as soon as it connects; the shell's
+                # first prompt may still arrive before it. The header takes that first size.
+                self.columns, self.rows, self._sized = frame.columns, frame.rows, True
             self._events.append(json.dumps([at, "r", f"{frame.columns}x{frame.rows}"]))
 
     @property
