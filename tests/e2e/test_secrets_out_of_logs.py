@@ -57,8 +57,13 @@ def api_post(page: Page, base: str, path: str, body: Any = None) -> Any:
 
 
 def page_secret(customer: Page) -> str:
-    """The portal page's own secret, as the page keeps it for a reload."""
-    stored = customer.evaluate("() => localStorage.getItem('relaydesk.portal.session')")
+    """The portal page's own secret, as the page keeps it for a reload (one entry per portal:
+    `relaydesk.portal.session:<portal>` for the key link's portal)."""
+    stored = customer.evaluate(
+        """() => Object.keys(localStorage)
+            .filter((name) => name.startsWith('relaydesk.portal.session'))
+            .map((name) => localStorage.getItem(name))[0] ?? null"""
+    )
     assert stored, "the portal page keeps no session"
     return str(json.loads(stored)["token"])
 
