@@ -22,6 +22,7 @@ REFUSAL = re.compile(r"[a-z_]+\.[a-z_]+_(?:refused|failed|throttled)")
 
 def recorded_actions() -> set[str]:
     actions: set[str] = set()
+    constants: set[str] = set()
     for path in SERVER.rglob("*.py"):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
@@ -36,12 +37,20 @@ def recorded_actions() -> set[str]:
                 and isinstance(node.args[2].value, str)
             ):
                 actions.add(node.args[2].value)
-            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
-                refusal = REFUSAL.fullmatch(node.value)
-                file_action = path.name == "files.py" and node.value.startswith("file.")
-                if refusal or (file_action and ACTION.fullmatch(node.value)):
-                    actions.add(node.value)
-    return actions
+            elif (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and ACTION.fullmatch(node.value)
+            ):
+                constants.add(node.value)
+    # Actions recorded through a variable (refusals, file changes, the password check): every
+    # "area.what" constant whose area is one the literal calls use, plus the refusal shapes.
+    areas = {action.split(".")[0] for action in actions}
+    return actions | {
+        constant
+        for constant in constants
+        if constant.split(".")[0] in areas or REFUSAL.fullmatch(constant)
+    }
 
 
 def catalogue(language: str) -> dict[str, str]:
@@ -61,6 +70,7 @@ def test_the_walk_finds_the_actions_a_user_meets() -> None:
         "auth.signin_failed",
         "portal.key_guessing_refused",
         "file.renamed",
+        "auth.password_accepted",
     ):
         assert action in actions
 

@@ -18,7 +18,8 @@ export function auditDetailLabel(name: string, t: Translate): string {
 /** Who did something, as the server labels the parties ("customer", "system"): the customer's
  * name when known, else the word in the reader's language; a person's label stays as written. */
 export function partyLabel(label: string, t: Translate, customer = ""): string {
-  if (label === "customer") return customer || t("audit.party.customer");
+  // "Customer" is the name the server gives the chat's sender when the customer gave none.
+  if (label === "customer" || label === "Customer") return customer || t("audit.party.customer");
   if (label === "technician") return t("audit.party.technician");
   if (label === "system") return t("audit.party.system");
   return label;

@@ -922,6 +922,20 @@ export const en = {
   "audit.value.tool.screen": "screen",
   "audit.value.tool.shell": "shell",
   "audit.value.tool.files": "files",
+  "audit.detail.cleaned_up": "cleaned up",
+  "audit.action.auth.password_accepted": "Password accepted",
+  "audit.action.agent.connected": "Support client connected",
+  "audit.action.agent.disconnected": "Support client disconnected",
+  "audit.action.agent.reconnected": "Support client reconnected",
+  "audit.action.agent.removed": "Support client removed",
+  "audit.action.screen.control_released": "Control handed back",
+  "audit.action.shell.recorded": "Shell recorded",
+  "audit.detail.validity_minutes": "valid for (minutes)",
+  "audit.detail.because": "because",
+  "audit.detail.next_step": "next step",
+  "audit.detail.device": "device",
+  "audit.detail.role": "role",
+  "audit.detail.scope": "scope",
 } as const;
 
 export type MessageKey = keyof typeof en;
