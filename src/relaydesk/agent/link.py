@@ -29,6 +29,15 @@ from relaydesk.protocol import control
 from relaydesk.protocol.messages import MAX_FRAME_BYTES
 
 Status = Callable[[str], None]
+# The control channel's one keepalive is the server's JSON ping (no WebSocket pings): a server
+# silent for this many heartbeats (the welcome says how long one is) is taken for gone, and the
+# agent reconnects. Before the welcome, the handshake's answers must come within the first limit.
+SILENT_HEARTBEATS = 3
+HANDSHAKE_SILENCE_SECONDS = 60.0
+
+
+class ServerSilent(Exception):
+    """Nothing came from the server for longer than its heartbeat allows."""
 
 
 @dataclass(frozen=True)
@@ -104,10 +113,17 @@ async def _converse(
 
     reporter = asyncio.create_task(send_reports())
     relaying = asyncio.create_task(send_customer()) if customer else None
+    silence = HANDSHAKE_SILENCE_SECONDS
     try:
-        async for frame in ws:
+        while True:
+            try:
+                frame = await asyncio.wait_for(ws.recv(), silence)
+            except TimeoutError:
+                status(f"The server has been silent for {int(silence)} seconds; reconnecting.")
+                raise ServerSilent() from None
             for event in connection.receive(frame):
                 if isinstance(event, control.Established):
+                    silence = float(SILENT_HEARTBEATS * event.heartbeat_seconds)
                     mode.established(event.device_id, event.session_id)
                     if resuming:
                         status(f"Reconnected (session {event.session_id}); the session goes on.")
@@ -143,7 +159,7 @@ async def _converse(
                 elif isinstance(event, control.PeerError | control.BadFrame):
                     status(f"Protocol problem ({event.code}): {event.message}")
             await flush()
-    except ConnectionClosed:
+    except (ConnectionClosed, ServerSilent):
         pass
     finally:
         reporter.cancel()
@@ -179,8 +195,8 @@ async def run(
                 compression=None,
                 max_size=MAX_FRAME_BYTES,
                 open_timeout=10,
-                ping_interval=20,
-                ping_timeout=20,
+                ping_interval=None,  # the protocol's heartbeat is the keepalive
+                close_timeout=5,
             ) as ws:
                 attempt, unreachable_since = 0, None
                 outcome = await _converse(ws, mode, status, tunnels, customer)

@@ -47,7 +47,13 @@ from relaydesk.server.realtime import limits
 from relaydesk.server.runtime import Runtime
 
 log = logging.getLogger(__name__)
-HEARTBEAT_SECONDS = 20
+# The channel's only keepalive (issue 13): the protocol's JSON ping, sent by the server after the
+# welcome every settings.agent_heartbeat_seconds and answered by the agent; uvicorn's and the
+# agent's WebSocket pings are off for it. The server drops an agent silent for three heartbeats
+# (before the welcome: for HANDSHAKE_SILENCE_SECONDS); the agent (agent/link.py) drops a server
+# silent for as long.
+SILENT_HEARTBEATS = 3
+HANDSHAKE_SILENCE_SECONDS = 60.0
 
 
 class AgentLink:
@@ -67,6 +73,8 @@ class AgentLink:
         self._stack = contextlib.AsyncExitStack()
         self._tasks: list[asyncio.Task[None]] = []
         self._bad_frames = BadFrameLog()
+        self._heartbeat_seconds = runtime.settings.agent_heartbeat_seconds
+        self._silence = HANDSHAKE_SILENCE_SECONDS  # three heartbeats once welcomed
 
     async def flush(self) -> None:
         async with self._send_lock:
@@ -76,9 +84,7 @@ class AgentLink:
     async def run(self) -> None:
         try:
             while not self.connection.closed:
-                message = await asyncio.wait_for(
-                    self.websocket.receive(), timeout=HEARTBEAT_SECONDS * 3
-                )
+                message = await asyncio.wait_for(self.websocket.receive(), self._silence)
                 if message["type"] == "websocket.disconnect":
                     self._closed_by_peer(message.get("code"))
                     return
@@ -226,7 +232,8 @@ class AgentLink:
                 self._online = True
                 self.runtime.devices_online.arrive(session.device_id)
             await self._listen(session.device_id, session.id)
-            self.connection.welcome(session.device_id, session.id, HEARTBEAT_SECONDS)
+            self.connection.welcome(session.device_id, session.id, self._heartbeat_seconds)
+            self._silence = float(SILENT_HEARTBEATS * self._heartbeat_seconds)
             self.connection.show_customer(await customer_desktop.window_state(db, session.id))
 
     async def on_customer(self, event: control.CustomerSpoke) -> None:
@@ -297,7 +304,7 @@ class AgentLink:
 
     async def _heartbeat(self) -> None:
         while True:
-            await asyncio.sleep(HEARTBEAT_SECONDS)
+            await asyncio.sleep(self._heartbeat_seconds)
             self.connection.ping()
             with contextlib.suppress(RuntimeError, WebSocketDisconnect):
                 await self.flush()
@@ -325,5 +332,6 @@ async def agent_endpoint(websocket: WebSocket) -> None:
     # The protocol's limit before the handshake, checked as each frame's header arrives.
     limits.limit_message_size(websocket, HANDSHAKE_FRAME_BYTES)
     await websocket.accept()
+    limits.without_transport_pings(websocket)
     ip = client_ip(websocket)
     await AgentLink(websocket.app.state.runtime, websocket, ip).run()

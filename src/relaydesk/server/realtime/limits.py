@@ -32,6 +32,20 @@ def limit_message_size(websocket: WebSocket, max_bytes: int) -> bool:
     return True
 
 
+def without_transport_pings(websocket: WebSocket) -> bool:
+    """Stops uvicorn's WebSocket-level keepalive pings on this one socket (ws_ping_interval is one
+    for every WebSocket), for a channel whose protocol has its own heartbeat: the agents' control
+    channel, where one keepalive per connection is enough (issue 13). Call it after accepting.
+    False where the connection object is not uvicorn's websockets-sansio one."""
+    connection = getattr(getattr(websocket, "_receive", None), "__self__", None)
+    stop = getattr(connection, "stop_keepalive", None)
+    if stop is None or not hasattr(connection, "ping_interval"):
+        return False
+    connection.ping_interval = None
+    stop()
+    return True
+
+
 async def close_fallen_behind(websocket: WebSocket) -> None:
     """The socket's listener fell behind: close it so that its peer reconnects and starts from
     a fresh snapshot, rather than having missed events."""
