@@ -125,7 +125,9 @@ async def _converse(
                 if isinstance(event, control.Established):
                     silence = float(SILENT_HEARTBEATS * event.heartbeat_seconds)
                     mode.established(event.device_id, event.session_id)
-                    if resuming:
+                    if event.session_id is None:
+                        status(f"Connected as device {event.device_id}; online, no session.")
+                    elif resuming:
                         status(f"Reconnected (session {event.session_id}); the session goes on.")
                     else:
                         status(

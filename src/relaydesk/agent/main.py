@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import math
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -11,7 +13,8 @@ from relaydesk import __version__
 from relaydesk.agent import link
 from relaydesk.agent.desktop import client as desktop
 from relaydesk.agent.desktop.client import FACES, default_face
-from relaydesk.agent.modes import EXIT_ERROR, AttendedMode
+from relaydesk.agent.installed import InstalledMode, StateFolderError, default_state_dir
+from relaydesk.agent.modes import EXIT_ERROR, EXIT_OK, AttendedMode
 from relaydesk.agent.own_file import key_in_own_name, own_config
 from relaydesk.agent.private_folder import PrivateFolderError
 from relaydesk.agent.server_tls import normalised_pin
@@ -26,6 +29,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"relaydesk-agent {__version__}")
     parser.add_argument("--server", help="the relaydesk server, e.g. https://support.example.com")
     parser.add_argument("--key", help="the session key your technician gave you")
+    parser.add_argument(
+        "--installer",
+        metavar="TOKEN",
+        help="install this computer as a permanent device with your administrator's installer "
+        "token (unattended access); it stays connected",
+    )
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        help="where an installed agent keeps its key and device id (default "
+        "/var/lib/relaydesk-agent for root, else ~/.local/state/relaydesk-agent)",
+    )
     parser.add_argument(
         "--pin-sha256",
         help="SHA-256 fingerprint of the server TLS certificate; other certificates are refused",
@@ -72,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_from_args(args, status)
     fill_from_own_file(args)
+    if args.server and (args.installer or args.state_dir):
+        return run_installed(args)
     if not args.server or not args.key:
         print(
             "relaydesk-agent: give --server and --key (from your technician or the portal).",
@@ -115,6 +132,30 @@ def main(argv: list[str] | None = None) -> int:
         mode.cleanup()
         status("Stopped.")
         return EXIT_ERROR
+    stream = sys.stdout if outcome.exit_code == 0 else sys.stderr
+    print(outcome.message, file=stream, flush=True)
+    return outcome.exit_code
+
+
+def run_installed(args: argparse.Namespace) -> int:
+    """An installed (permanent) device: enrols with its installer token the first time, then
+    comes back by its device credential, and keeps reconnecting for as long as it runs."""
+    try:
+        link.control_url(args.server)
+        if args.pin_sha256:
+            normalised_pin(args.pin_sha256)
+        mode = InstalledMode(args.state_dir or default_state_dir(), args.installer)
+    except (ValueError, StateFolderError, OSError) as error:
+        print(f"relaydesk-agent: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    status(f"relaydesk-agent {__version__}: installed device, connecting to {args.server}")
+    try:
+        outcome = asyncio.run(
+            link.run(args.server, mode, status, pin_sha256=args.pin_sha256, give_up_after=math.inf)
+        )
+    except KeyboardInterrupt:
+        status("Stopped.")
+        return EXIT_OK
     stream = sys.stdout if outcome.exit_code == 0 else sys.stderr
     print(outcome.message, file=stream, flush=True)
     return outcome.exit_code

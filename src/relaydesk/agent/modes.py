@@ -59,7 +59,7 @@ class AgentMode(Protocol):
 
     def hello(self) -> Hello: ...
 
-    def established(self, device_id: int, session_id: int) -> None: ...
+    def established(self, device_id: int, session_id: int | None) -> None: ...
 
     def refused(self, code: str, message: str) -> Outcome: ...
 
@@ -107,7 +107,8 @@ class AttendedMode:
             device=device_facts(),
         )
 
-    def established(self, device_id: int, session_id: int) -> None:
+    def established(self, device_id: int, session_id: int | None) -> None:
+        assert session_id is not None  # an attended agent always serves a session
         self.device_id, self.session_id = device_id, session_id
         self.folder.enrol(device_id, session_id)
 

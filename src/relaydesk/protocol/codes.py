@@ -16,6 +16,13 @@ class RefusalCode(StrEnum):
     SESSION_KEY_USED = "session_key_used"
     SESSION_KEY_TAKEN = "session_key_taken"
     SESSION_KEY_REVOKED = "session_key_revoked"
+    # The installer token an installed agent enrolled with (UNA-2).
+    INSTALLER_UNKNOWN = "installer_unknown"
+    INSTALLER_EXPIRED = "installer_expired"
+    INSTALLER_REVOKED = "installer_revoked"
+    INSTALLER_CAP_REACHED = "installer_cap_reached"
+    # An installed device coming back that the server does not know (deleted, or another key).
+    DEVICE_UNKNOWN = "device_unknown"
     # The device and session it came back to.
     SESSION_UNKNOWN = "session_unknown"
     SESSION_ENDED = "session_ended"

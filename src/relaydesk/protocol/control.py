@@ -91,7 +91,7 @@ class PeerError(Event):
 @dataclass(frozen=True)
 class Established(Event):
     device_id: int
-    session_id: int
+    session_id: int | None
     heartbeat_seconds: int
 
 
@@ -386,7 +386,7 @@ class ServerConnection(_Connection):
         self._send(Challenge(type="challenge", nonce=self._nonce))
         self.state = State.AWAIT_PROOF
 
-    def welcome(self, device_id: int, session_id: int, heartbeat_seconds: int) -> None:
+    def welcome(self, device_id: int, session_id: int | None, heartbeat_seconds: int) -> None:
         self._send(
             Welcome(
                 type="welcome",

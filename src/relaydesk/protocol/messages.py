@@ -50,7 +50,24 @@ class ResumeCredential(Message):
     session_id: Annotated[int, Field(ge=1)]
 
 
-Credential = Annotated[SessionKeyCredential | ResumeCredential, Field(discriminator="kind")]
+class InstallerCredential(Message):
+    """An installed agent enrolling for the first time with its installer's token (UNA-2)."""
+
+    kind: Literal["installer"]
+    token: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+
+
+class DeviceCredential(Message):
+    """An installed (permanent) device coming back: its id, proved by its key pair."""
+
+    kind: Literal["device"]
+    device_id: Annotated[int, Field(ge=1)]
+
+
+Credential = Annotated[
+    SessionKeyCredential | ResumeCredential | InstallerCredential | DeviceCredential,
+    Field(discriminator="kind"),
+]
 
 
 # --- agent → server -------------------------------------------------------------------------
@@ -144,7 +161,8 @@ class Challenge(Message):
 class Welcome(Message):
     type: Literal["welcome"]
     device_id: int
-    session_id: int
+    # None: an installed device with no session yet (it stays connected and online).
+    session_id: int | None = None
     heartbeat_seconds: int = 20
 
 

@@ -309,6 +309,34 @@ class Device(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The installer that enrolled an installed device; None for attended ones.
+    installer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("installers.id", ondelete="SET NULL"), nullable=True
+    )
+
+
+class Installer(Base):
+    """A reusable credential that enrols installed (unattended) devices (UNA-2, UNA-4): bound to
+    a customer company and a Jump group, counted against a cap. Only the token's hash is kept."""
+
+    __tablename__ = "installers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    company: Mapped[str] = mapped_column(String(200), default="")
+    # The Jump group is a device group: the devices it installs join it (GOV-3 scope).
+    device_group_id: Mapped[int | None] = mapped_column(
+        ForeignKey("device_groups.id", ondelete="SET NULL"), nullable=True
+    )
+    max_installations: Mapped[int] = mapped_column(Integer, default=500)
+    used: Mapped[int] = mapped_column(Integer, default=0)
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class SupportSession(Base):

@@ -24,8 +24,10 @@ from relaydesk.protocol.messages import (
     HANDSHAKE_FRAME_BYTES,
     ChatSend,
     ConsentAnswer,
+    DeviceCredential,
     EndSession,
     InputPolicy,
+    InstallerCredential,
     ResumeCredential,
     SessionKeyCredential,
     SysinfoRequest,
@@ -36,6 +38,7 @@ from relaydesk.server.db.models import SessionKey, SupportSession
 from relaydesk.server.domain import (
     customer_desktop,
     files,
+    installers,
     portal,
     session_keys,
     support_sessions,
@@ -67,6 +70,10 @@ class AgentLink:
         # session it serves now.
         self.device_id: int | None = None
         self.session_id: int | None = None
+        # An installed agent: the installer it enrols with (first time) or, coming back, its
+        # device (self.device_id); it has no session and stays connected (issue 13, UNA-2).
+        self.installer_id: int | None = None
+        self.installed = False
         self.ended = False
         self._online = False  # counted in runtime.devices_online
         self._send_lock = asyncio.Lock()
@@ -108,7 +115,10 @@ class AgentLink:
             for task in self._tasks:
                 task.cancel()
             await self._stack.aclose()
-            if self._online and self.device_id is not None and self.session_id is not None:
+            if self._online and self.installed and self.device_id is not None:
+                self.runtime.devices_online.leave(self.device_id)
+                log.info("installed device %d: link from %s ended", self.device_id, self.ip)
+            elif self._online and self.device_id is not None and self.session_id is not None:
                 self.runtime.devices_online.leave(self.device_id)
                 # Only a welcomed link says the agent left (not a failed attempt to resume), and
                 # not when the agent came back on another link before this one timed out.
@@ -192,6 +202,22 @@ class AgentLink:
                         self._refuse(found)
                         return
                     self.session_id = found.id
+                elif isinstance(credential, InstallerCredential):
+                    installer = await installers.usable(
+                        db, credential.token, self.ip, self.runtime.key_throttle
+                    )
+                    if isinstance(installer, KeyRefusal):
+                        self._refuse(installer)
+                        return
+                    self.installer_id, self.installed = installer.id, True
+                elif isinstance(credential, DeviceCredential):
+                    device = await installers.returning_device(
+                        db, credential.device_id, event.hello.public_key
+                    )
+                    if isinstance(device, KeyRefusal):
+                        self._refuse(device)
+                        return
+                    self.device_id, self.installed = device.id, True
         except RateLimited as error:
             log.warning("agent key guessing from %s refused", self.ip)
             async with self.runtime.transaction() as db:
@@ -215,6 +241,9 @@ class AgentLink:
         return await support_sessions.resumable_with_used_key(db, session_id, hello.public_key)
 
     async def on_proof(self) -> None:
+        if self.installed:
+            await self.on_installed_proof()
+            return
         hello = self.connection.hello
         assert hello is not None
         async with self.runtime.transaction() as db:
@@ -235,6 +264,32 @@ class AgentLink:
             self.connection.welcome(session.device_id, session.id, self._heartbeat_seconds)
             self._silence = float(SILENT_HEARTBEATS * self._heartbeat_seconds)
             self.connection.show_customer(await customer_desktop.window_state(db, session.id))
+
+    async def on_installed_proof(self) -> None:
+        """An installed agent proved its key pair: enrol it with its installer (counted against
+        the cap) or note that its device is back; either way it stays connected, online."""
+        hello = self.connection.hello
+        assert hello is not None
+        async with self.runtime.transaction() as db:
+            if self.installer_id is not None:
+                enrolled = await installers.enrol(db, self.installer_id, hello, self.ip)
+                if isinstance(enrolled, KeyRefusal):
+                    self._refuse(enrolled)
+                    return
+                device_id = enrolled.id
+            else:
+                assert self.device_id is not None
+                device_id = (await installers.device_connected(db, self.device_id)).id
+        self.device_id, self._online = device_id, True
+        self.runtime.devices_online.arrive(device_id)
+        log.info("installed device %d: connected from %s", device_id, self.ip)
+        events = await self._stack.enter_async_context(
+            self.runtime.broker.subscribe(device_topic(device_id))
+        )
+        self._tasks.append(asyncio.create_task(self._forward(events)))
+        self._tasks.append(asyncio.create_task(self._heartbeat()))
+        self.connection.welcome(device_id, None, self._heartbeat_seconds)
+        self._silence = float(SILENT_HEARTBEATS * self._heartbeat_seconds)
 
     async def on_customer(self, event: control.CustomerSpoke) -> None:
         """The customer's window answered, pressed a button or chatted: the portal page's rules;
