@@ -6,6 +6,7 @@ import { useDocumentTitle } from "../shared/hooks";
 import { ADMIN_SECTIONS, type AdminSection } from "../shared/routes";
 import { AuditPanel } from "./AuditPanel";
 import { DeviceGroupsPanel } from "./DeviceGroupsPanel";
+import { InstallersPanel } from "./InstallersPanel";
 import { IssueTypesPanel } from "./IssueTypesPanel";
 import { RolesPanel } from "./RolesPanel";
 import { SessionReportsPanel } from "./SessionReportsPanel";
@@ -18,6 +19,7 @@ const TITLES: Record<AdminSection, MessageKey> = {
   teams: "admin.teams",
   roles: "admin.roles",
   "device-groups": "admin.device_groups",
+  installers: "admin.installers",
   "issue-types": "admin.issue_types",
   "session-reports": "admin.session_reports",
   settings: "admin.settings",
@@ -29,6 +31,7 @@ const PANELS = {
   teams: TeamsPanel,
   roles: RolesPanel,
   "device-groups": DeviceGroupsPanel,
+  installers: InstallersPanel,
   "issue-types": IssueTypesPanel,
   "session-reports": SessionReportsPanel,
   settings: SettingsPanel,

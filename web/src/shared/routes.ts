@@ -8,6 +8,7 @@ export const ADMIN_SECTIONS = [
   "teams",
   "roles",
   "device-groups",
+  "installers",
   "issue-types",
   "session-reports",
   "settings",
