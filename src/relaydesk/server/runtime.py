@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from relaydesk.server.broker import MemoryBroker
 from relaydesk.server.client_address import TrustedProxies
 from relaydesk.server.config import Settings
-from relaydesk.server.db.engine import make_engine, make_sessionmaker
+from relaydesk.server.db.engine import make_engine, make_sessionmaker, reading_engine
 from relaydesk.server.domain import recordings, retention
 from relaydesk.server.domain.notifications import Broker, publish_committed
 from relaydesk.server.domain.password_checks import PasswordGuard
@@ -137,6 +137,16 @@ class Runtime:
         """A session whose work is committed at the end of the block (rolled back on error),
         then its announced events published."""
         async with self.sessionmaker() as db:
+            yield db
+            await db.commit()
+            await publish_committed(db, self.broker)
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncSession]:
+        """transaction() for a request that only reads (GET): on SQLite it takes no write lock,
+        so a long listing never holds writers (agents enrolling) up; whatever it wrote anyway is
+        committed the same way."""
+        async with self.sessionmaker(bind=reading_engine(self.engine)) as db:
             yield db
             await db.commit()
             await publish_committed(db, self.broker)

@@ -601,7 +601,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** My Queue */
+        /**
+         * My Queue
+         * @description A page of each of my lists (personal queue, teams' queues, my sessions) with totals.
+         */
         get: operations["my_queue_api_v1_queue_get"];
         put?: never;
         post?: never;
@@ -1724,12 +1727,26 @@ export interface components {
             /** Technician Id */
             technician_id: number;
         };
-        /** QueueOut */
+        /**
+         * QueueOut
+         * @description One page of each list (GET /queue's limit and offset; the console's socket sends the
+         *     first), oldest first, with each list's total.
+         */
         QueueOut: {
             /** Mine */
             mine: components["schemas"]["SessionOut"][];
+            /**
+             * Mine Total
+             * @default 0
+             */
+            mine_total: number;
             /** Personal */
             personal: components["schemas"]["SessionOut"][];
+            /**
+             * Personal Total
+             * @default 0
+             */
+            personal_total: number;
             /** Teams */
             teams: components["schemas"]["TeamQueue"][];
         };
@@ -2062,6 +2079,11 @@ export interface components {
             team_id: number;
             /** Team Name */
             team_name: string;
+            /**
+             * Total
+             * @default 0
+             */
+            total: number;
         };
         /** TeamUpdate */
         TeamUpdate: {
@@ -6678,7 +6700,10 @@ export interface operations {
     };
     my_queue_api_v1_queue_get: {
         parameters: {
-            query?: never;
+            query?: {
+                limit?: number;
+                offset?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;

@@ -59,7 +59,14 @@ function detail(s: SupportSession, chat: ChatMessage[] = []): SessionDetail {
   return { session: s, chat, chat_enabled: true, agent_connected: true };
 }
 
-const queue = (extra: Partial<Queue> = {}): Queue => ({ personal: [], teams: [], mine: [], ...extra });
+const queue = (extra: Partial<Queue> = {}): Queue => ({
+  personal: [],
+  teams: [],
+  mine: [],
+  personal_total: 0,
+  mine_total: 0,
+  ...extra,
+});
 
 function run(actions: Action[], state: ConsoleState = initialState()): ConsoleState {
   return actions.reduce(reduce, state);
@@ -281,7 +288,7 @@ describe("frameAction", () => {
 
 describe("finding a waiting session", () => {
   it("looks in the personal and the team queues", () => {
-    const q = queue({ teams: [{ team_id: 3, team_name: "Printers", sessions: [session(7, { queue_team_id: 3, queue_user_id: null })] }] });
+    const q = queue({ teams: [{ team_id: 3, team_name: "Printers", sessions: [session(7, { queue_team_id: 3, queue_user_id: null })], total: 1 }] });
     expect(findWaiting(q, 7)?.id).toBe(7);
     expect(findWaiting(q, 8)).toBeNull();
     expect(queueName(findWaiting(q, 7)!, q, t)).toBe("Team Printers");

@@ -32,8 +32,10 @@ def runtime(request: Request) -> Runtime:
 
 
 async def _db_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One transaction per request, committed before the response is sent."""
-    async with runtime(request).transaction() as session:
+    """One transaction per request, committed before the response is sent; a GET's takes no
+    write lock (Runtime.reading)."""
+    reads = request.method in SAFE_METHODS
+    async with (runtime(request).reading if reads else runtime(request).transaction)() as session:
         yield session
 
 

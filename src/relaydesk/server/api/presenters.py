@@ -116,16 +116,23 @@ def technician_out(technician: Technician | None) -> support_schemas.TechnicianO
     return support_schemas.TechnicianOut.model_validate(technician)
 
 
-async def queue(db: AsyncSession, user: User) -> support_schemas.QueueOut:
-    view = await session_queues.queue_for(db, user)
+async def queue(
+    db: AsyncSession, user: User, limit: int = session_queues.QUEUE_PAGE, offset: int = 0
+) -> support_schemas.QueueOut:
+    view = await session_queues.queue_for(db, user, limit, offset)
     names = {t.id: t.name for t in await teams.teams_of_user(db, user)}
     return support_schemas.QueueOut(
         personal=[session_out(c) for c in view.personal],
         teams=[
             support_schemas.TeamQueue(
-                team_id=tid, team_name=names.get(tid, ""), sessions=[session_out(c) for c in cards]
+                team_id=tid,
+                team_name=names.get(tid, ""),
+                sessions=[session_out(c) for c in cards],
+                total=view.team_totals.get(tid, 0),
             )
             for tid, cards in view.teams.items()
         ],
         mine=[session_out(c) for c in view.mine],
+        personal_total=view.personal_total,
+        mine_total=view.mine_total,
     )

@@ -96,12 +96,18 @@ class TeamQueue(Response):
     team_id: int
     team_name: str
     sessions: list[SessionOut]
+    total: int = 0  # sessions in this queue in all; `sessions` is one page of them
 
 
 class QueueOut(Response):
+    """One page of each list (GET /queue's limit and offset; the console's socket sends the
+    first), oldest first, with each list's total."""
+
     personal: list[SessionOut]
     teams: list[TeamQueue]
     mine: list[SessionOut]
+    personal_total: int = 0
+    mine_total: int = 0
 
 
 class ChatMessageOut(Response):

@@ -12,6 +12,10 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+# An execution option of the engine that reads (reading_engine): its SQLite transactions begin
+# deferred.
+READING = "relaydesk_reading"
+
 
 def make_engine(url: str) -> AsyncEngine:
     kwargs: dict[str, Any] = {}
@@ -28,18 +32,27 @@ def make_engine(url: str) -> AsyncEngine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
             # Transactions are begun explicitly (below) so that every one takes the write lock at
-            # once: two writers can then never both read the audit chain head.
+            # once: two writers can then never both read the audit chain head. A reading request's
+            # (reading_engine) begins deferred: it takes no write lock and never waits for one (WAL
+            # readers see the last commit); should it write after all, SQLite takes the lock then,
+            # or refuses if another writer committed since it read.
             dbapi_connection.isolation_level = None
 
         @event.listens_for(engine.sync_engine, "begin")
         def _sqlite_begin(connection: Any) -> None:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            reading = connection.get_execution_options().get(READING, False)
+            connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
         @event.listens_for(engine.sync_engine.pool, "invalidate")
         def _sqlite_release_write_lock(dbapi_connection: Any, _record: Any, _error: Any) -> None:
             release_write_lock(dbapi_connection)
 
     return engine
+
+
+def reading_engine(engine: AsyncEngine) -> AsyncEngine:
+    """The same engine and pool, for requests that only read (GET): no write lock on SQLite."""
+    return engine.execution_options(**{READING: True})
 
 
 def release_write_lock(dbapi_connection: Any) -> None:

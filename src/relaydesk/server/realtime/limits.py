@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import Any
 
 from fastapi import WebSocket, WebSocketDisconnect
 from websockets.protocol import Protocol
@@ -37,12 +38,11 @@ def without_transport_pings(websocket: WebSocket) -> bool:
     for every WebSocket), for a channel whose protocol has its own heartbeat: the agents' control
     channel, where one keepalive per connection is enough (issue 13). Call it after accepting.
     False where the connection object is not uvicorn's websockets-sansio one."""
-    connection = getattr(getattr(websocket, "_receive", None), "__self__", None)
-    stop = getattr(connection, "stop_keepalive", None)
-    if stop is None or not hasattr(connection, "ping_interval"):
+    connection: Any = getattr(getattr(websocket, "_receive", None), "__self__", None)
+    if not hasattr(connection, "stop_keepalive") or not hasattr(connection, "ping_interval"):
         return False
     connection.ping_interval = None
-    stop()
+    connection.stop_keepalive()
     return True
 
 

@@ -23,7 +23,7 @@ async def list_sessions(
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> s.SessionReportList:
     rows, total = await support_sessions.reports(db, actor, limit, offset)
-    cards = [await session_queues.card(db, r) for r in rows]
+    cards = await session_queues.cards(db, rows)
     return s.SessionReportList(items=[presenters.session_out(c) for c in cards], total=total)
 
 

@@ -1,6 +1,8 @@
 """The technician's side of attended support: session keys, queue, sessions, chat, sysinfo."""
 
-from fastapi import Request, Response
+from typing import Annotated
+
+from fastapi import Query, Request, Response
 from starlette.status import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from relaydesk.server import tls
@@ -101,8 +103,14 @@ async def email_key(
 
 
 @router.get("/queue", response_model=s.QueueOut)
-async def my_queue(db: Db, actor: CurrentActor) -> s.QueueOut:
-    return await presenters.queue(db, actor.user)
+async def my_queue(
+    db: Db,
+    actor: CurrentActor,
+    limit: Annotated[int, Query(ge=1, le=500)] = session_queues.QUEUE_PAGE,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> s.QueueOut:
+    """A page of each of my lists (personal queue, teams' queues, my sessions) with totals."""
+    return await presenters.queue(db, actor.user, limit, offset)
 
 
 def _agent_connected(request: Request, device_id: int) -> bool:
