@@ -236,3 +236,23 @@ def test_the_real_agent_enrols_with_its_installer_and_stays_online(
     assert f"Connected as device {device_id}" in output
     assert issued["token"] not in relaydesk_server.output()
     assert issued["token"] not in relaydesk_server.log_path.read_text()
+
+
+@pytest.mark.parametrize(
+    "relaydesk_server", [{"env": {"RELAYDESK_KEY_FAILURES_PER_WINDOW": "3"}}], indirect=True
+)
+def test_guessed_installer_tokens_are_throttled_like_session_keys(relaydesk_server: Any) -> None:
+    technician = Technician(relaydesk_server).sign_in_first_time()
+    issued = new_installer(technician)
+    url = agent_ws_url(relaydesk_server)
+
+    def code(token: str) -> str:
+        answer = run_async(enrol(url, token, "pc-guess"))
+        assert isinstance(answer, control.RefusedByServer), answer
+        return answer.code
+
+    assert [code(f"rdi_guess{n}") for n in range(3)] == ["installer_unknown"] * 3
+    # Over the limit, even the right token is refused at once, before the database is asked.
+    assert code(f"rdi_guess{3}") == "too_many_attempts"
+    assert code(issued["token"]) == "too_many_attempts"
+    assert technician.http.get("/api/v1/installers").json()[0]["used"] == 0
