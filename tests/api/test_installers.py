@@ -99,6 +99,7 @@ async def test_bad_installers_are_refused_with_specific_errors(org: Org, harness
             "expires_at",
         ),
         ({"expires_at": "2030-01-01T10:00:00"}, "invalid_expiry", "expires_at"),
+        ({"expires_at": "9999-12-31T23:59:59-12:00"}, "invalid_expiry", "expires_at"),
         ({"device_group_id": 4242}, "device_group_not_found", None),
         ({"company": "two\nlines"}, "invalid_company", "company"),
     ]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import secrets
 import shlex
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -121,6 +121,14 @@ async def create(
                 "Give the expiry with its time zone (for example 2027-01-31T18:00:00Z).",
                 field="expires_at",
             )
+        try:
+            expires_at = expires_at.astimezone(UTC)
+        except OverflowError:
+            raise Invalid(
+                "invalid_expiry",
+                "The expiry is not a date this server can keep.",
+                field="expires_at",
+            ) from None
         if expires_at <= utcnow():
             raise Invalid(
                 "expiry_in_the_past", "The expiry must be in the future.", field="expires_at"
