@@ -373,8 +373,9 @@ class BadFrameLog:
         self.counts: Counter[str] = Counter()
 
     def note(self, ip: str, event: control.BadFrame) -> None:
-        self.counts[event.code] += 1
-        if self.counts[event.code] == 1:
+        code = str(event.code)  # the code's words, not an enum's repr, in the summary
+        self.counts[code] += 1
+        if self.counts[code] == 1:
             log.info("agent channel from %s: %s (%s)", ip, event.code, event.message)
 
     def summarise(self, ip: str) -> None:
