@@ -1,6 +1,7 @@
 /** /console: the technician console — queues, session tabs, session keys, live notifications. */
 
 import { useEffect, useRef, useState } from "preact/hooks";
+import type { Queue } from "../api/client";
 import { SessionReportsPanel } from "../admin/SessionReportsPanel";
 import { useI18n, type MessageKey } from "../i18n";
 import { SideLayout } from "../shared/AppShell";
@@ -50,7 +51,8 @@ function ConsoleLayout({ section }: { section: ConsoleSection }) {
   const { state } = useConsole();
   const [keyDialog, setKeyDialog] = useState(false);
   useDocumentTitle(t(TITLES[section]));
-  const waiting = waitingSessions(state.queue).length;
+  // The waiting sessions shown, and those past the first page the server sent (queued ones).
+  const waiting = waitingSessions(state.queue).length + notShown(state.queue);
   const unread = unreadTotal(state);
   const canGenerate = me.permissions.includes("generate_session_keys");
 
@@ -222,4 +224,12 @@ function ToastCard({ toast }: { toast: Toast }) {
       </div>
     </div>
   );
+}
+
+/** How many of the queue's sessions are past the page the server sent. */
+function notShown(queue: Queue | null): number {
+  if (!queue) return 0;
+  const lists = [{ total: queue.personal_total, shown: queue.personal.length }];
+  lists.push(...queue.teams.map((team) => ({ total: team.total, shown: team.sessions.length })));
+  return lists.reduce((sum, list) => sum + Math.max(0, list.total - list.shown), 0);
 }

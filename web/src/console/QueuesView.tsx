@@ -5,6 +5,7 @@ import { useEffect, useState } from "preact/hooks";
 import type { SupportSession } from "../api/client";
 import { useI18n } from "../i18n";
 import { formatDateTime } from "../shared/format";
+import { formatNumber } from "../shared/text";
 import { useAction } from "../shared/hooks";
 import { navigate } from "../shared/router";
 import { Badge, Card, DetailsList, ErrorNotice, Loading } from "../shared/ui";
@@ -34,6 +35,7 @@ export function QueuesView() {
         <QueueList
           title={t("queue.personal")}
           sessions={queue.personal}
+          total={queue.personal_total}
           empty={t("queue.personal_empty")}
           testid="queue-personal"
           selected={state.selected}
@@ -44,6 +46,7 @@ export function QueuesView() {
             title={team.team_name}
             subtitle={t("queue.team")}
             sessions={team.sessions}
+            total={team.total}
             empty={t("queue.team_empty")}
             testid={`queue-team-${team.team_id}`}
             selected={state.selected}
@@ -70,6 +73,7 @@ function QueueList({
   title,
   subtitle,
   sessions,
+  total,
   empty,
   testid,
   selected,
@@ -77,11 +81,13 @@ function QueueList({
   title: string;
   subtitle?: string;
   sessions: SupportSession[];
+  /** How many wait in this queue in all: the server sends the first page (oldest first). */
+  total: number;
   empty: string;
   testid: string;
   selected: number | null;
 }) {
-  const { t } = useI18n();
+  const { t, language } = useI18n();
   const { dispatch } = useConsole();
   const now = useNow();
   return (
@@ -92,9 +98,17 @@ function QueueList({
           {subtitle && <span class="muted small">{subtitle}</span>}
         </div>
         <span class={sessions.length ? "count count-active" : "count"} data-testid={`${testid}-count`}>
-          {sessions.length}
+          {formatNumber(Math.max(total, sessions.length), language, 0)}
         </span>
       </header>
+      {total > sessions.length && (
+        <p class="queue-more muted small" data-testid={`${testid}-more`}>
+          {t("queue.more", {
+            shown: formatNumber(sessions.length, language, 0),
+            total: formatNumber(total, language, 0),
+          })}
+        </p>
+      )}
       {sessions.length === 0 ? (
         <p class="queue-empty muted">{empty}</p>
       ) : (

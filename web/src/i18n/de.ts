@@ -294,6 +294,7 @@ export const de: Catalogue = {
   "queue.just_now": "gerade eben",
   "queue.minutes": "{n} Min.",
   "queue.hours": "{h} Std. {m} Min.",
+  "queue.more": "Die ersten {shown} von {total} werden angezeigt; die nächsten erscheinen, sobald diese angenommen werden.",
 
   "session.unnamed_customer": "Kunde auf {host}",
   "session.customer": "Kunde",

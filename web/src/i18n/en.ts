@@ -282,6 +282,7 @@ export const en = {
   "queue.just_now": "just now",
   "queue.minutes": "{n} min",
   "queue.hours": "{h} h {m} min",
+  "queue.more": "Showing the first {shown} of {total}; the next ones show as these are taken.",
 
   "session.unnamed_customer": "Customer on {host}",
   "session.customer": "Customer",

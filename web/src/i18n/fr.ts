@@ -295,6 +295,7 @@ export const fr: Catalogue = {
   "queue.just_now": "à l’instant",
   "queue.minutes": "{n} min",
   "queue.hours": "{h} h {m} min",
+  "queue.more": "Les {shown} premiers sur {total} sont affichés ; les suivants apparaissent à mesure que ceux-ci sont pris.",
 
   "session.unnamed_customer": "Client sur {host}",
   "session.customer": "Client",
