@@ -27,6 +27,7 @@ TECH_NAME = "Theo Martin"
 TECH_EMAIL = "theo.martin@example.com"
 TECH_PASSWORD = "Quiet meadow violin 7"
 HELP_DESK_ROLE = "Help desk operator"
+HELP_DESK_ROLE_FR = "Opérateur du support"  # the built-in role in French (web/src/i18n/fr.ts)
 SVG_DATA_URL = re.compile(r"^data:image/svg\+xml;base64,")
 
 
@@ -166,12 +167,13 @@ def test_administrator_sets_up_a_technician_who_then_works_in_french(
     by_id(page, "language-switcher").select_option("fr")
     expect(page.get_by_role("heading", name="Files d’attente")).to_be_visible()
     expect(by_id(page, "sign-out")).to_have_text("Se déconnecter")
+    expect(by_id(page, "current-user-roles")).to_have_text(HELP_DESK_ROLE_FR)
     expect(page.locator("html")).to_have_attribute("lang", "fr")
     shoot(page, artifacts_dir, "09-technician-console-fr")
     page.reload()
     expect(page.get_by_role("heading", name="Files d’attente")).to_be_visible()
     expect(by_id(page, "nav-account")).to_have_text("Compte")
-    expect(by_id(page, "current-user-roles")).to_have_text(HELP_DESK_ROLE)
+    expect(by_id(page, "current-user-roles")).to_have_text(HELP_DESK_ROLE_FR)
     by_id(page, "nav-account").click()
     expect(page.get_by_role("heading", name="Votre compte")).to_be_visible()
     shoot(page, artifacts_dir, "10-technician-account-fr")
