@@ -1,0 +1,328 @@
+"""Benchmark: idle installed agents on one server process (issue 13).
+
+Starts the real server (`relaydesk demo`, SQLite), creates an installer, and connects N agents
+that speak the real control protocol (protocol/control.py's AgentConnection: hello with the
+installer's token, Ed25519 proof, welcome, then answering the server's heartbeat) over loopback,
+all from this one process (asyncio, one connection each). Enrolment goes 50 at a time. Then:
+
+- idle: the server's RSS and CPU (utime + stime from /proc, over a 60 s window by default) with
+  every agent connected and nothing happening but the keepalive;
+- restart: the server is stopped (SIGTERM) and started again on the same data; each agent comes
+  back with its device credential after the agent's own backoff with full jitter
+  (agent/link.Backoff), and the clock stops when all N are welcomed again;
+- queue: GET /api/v1/queue with 1,000 waiting sessions (copied in bulk in the database from one
+  real attended session), median of 10, against the same GET with that one session (reference).
+
+    .venv/bin/python bench/idle_agents.py --agents 1000 5000 [--idle 60] [--waiting 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.demo_server import Server, free_port  # noqa: E402
+from tests.fixtures.waiting_sessions import copy_waiting_sessions  # noqa: E402
+from tests.integration.technician import Technician  # noqa: E402
+
+from relaydesk.agent.link import Backoff  # noqa: E402
+from relaydesk.protocol import control, identity  # noqa: E402
+from relaydesk.protocol.messages import (  # noqa: E402
+    PROTOCOL_VERSION,
+    Credential,
+    DeviceCredential,
+    DeviceFacts,
+    Hello,
+    InstallerCredential,
+    SessionKeyCredential,
+)
+
+TICKS = os.sysconf("SC_CLK_TCK")
+ENROL_AT_ONCE = 50
+
+
+def server_usage(pid: int) -> tuple[float, int]:
+    """CPU seconds (user + system) and resident bytes of a process."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    cpu = (int(fields[11]) + int(fields[12])) / TICKS
+    rss = next(
+        int(line.split()[1]) * 1024
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+        if line.startswith("VmRSS:")
+    )
+    return cpu, rss
+
+
+class Turn:
+    """A place among the agents enrolling at once, given back once (at the welcome or when the
+    attempt fails); no gate: nothing to wait for."""
+
+    def __init__(self, gate: asyncio.Semaphore | None) -> None:
+        self.gate, self.held = gate, False
+
+    async def take(self) -> None:
+        if self.gate:
+            await self.gate.acquire()
+            self.held = True
+
+    def give_back(self) -> None:
+        if self.gate and self.held:
+            self.gate.release()
+            self.held = False
+
+
+@dataclass
+class Fleet:
+    """The simulated agents and what they saw."""
+
+    url: str
+    token: str
+    size: int
+    connected: set[int] = field(default_factory=set)
+    welcomes: int = 0
+    refused: list[str] = field(default_factory=list)
+    frames_in: int = 0
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    gate: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(ENROL_AT_ONCE))
+
+    async def agent(self, n: int) -> None:
+        key = identity.DeviceKey.generate()
+        device_id: int | None = None
+        attempt, backoff = 0, Backoff()
+        while not self.stop.is_set():
+            credential: Credential = (
+                InstallerCredential(kind="installer", token=self.token)
+                if device_id is None
+                else DeviceCredential(kind="device", device_id=device_id)
+            )
+            # First enrolment 50 at a time (let go at the welcome); coming back after a restart,
+            # only the backoff's jitter spreads the agents, as with the real agent.
+            gate = self.gate if device_id is None else None
+            try:
+                device_id = await self._live(n, key, credential, gate)
+                attempt = 0
+            except (OSError, ConnectionClosed, InvalidHandshake, TimeoutError):
+                pass
+            self.connected.discard(n)
+            if self.stop.is_set():
+                return
+            await asyncio.sleep(backoff.delay(attempt))
+            attempt += 1
+
+    async def _live(
+        self,
+        n: int,
+        key: identity.DeviceKey,
+        credential: Credential,
+        gate: asyncio.Semaphore | None,
+    ) -> int:
+        hello = Hello(
+            type="hello",
+            protocol=PROTOCOL_VERSION,
+            agent_version="bench",
+            mode="unattended",
+            public_key=key.public_key_b64,
+            credential=credential,
+            device=DeviceFacts(hostname=f"bench-{n:05d}", os="Linux"),
+        )
+        connection = control.AgentConnection(hello, key)
+        connection.start()
+        turn = Turn(gate)
+        await turn.take()
+        try:
+            return await self._converse(n, connection, turn)
+        finally:
+            turn.give_back()
+
+    async def _converse(self, n: int, connection: control.AgentConnection, turn: Turn) -> int:
+        async with connect(self.url, ping_interval=None, open_timeout=120, compression=None) as ws:
+            device_id = 0
+            while not connection.closed:
+                for frame in connection.data_to_send():
+                    await ws.send(frame)
+                if device_id and self.stop.is_set():
+                    break
+                frame = await ws.recv()
+                if device_id:
+                    self.frames_in += 1
+                for event in connection.receive(frame):
+                    if isinstance(event, control.Established):
+                        turn.give_back()
+                        device_id = event.device_id
+                        self.connected.add(n)
+                        self.welcomes += 1
+                        if self.welcomes % 1000 == 0:
+                            print(f"  {self.welcomes} welcomes", file=sys.stderr)
+                        for out in connection.data_to_send():
+                            await ws.send(out)
+                        return await self._idle(ws, connection, device_id)
+                    if isinstance(event, control.RefusedByServer):
+                        self.refused.append(event.code)
+                        self.stop.set()
+            return device_id
+
+    async def _idle(self, ws: Any, connection: control.AgentConnection, device_id: int) -> int:
+        """Connected and welcomed: answer the heartbeat until the server goes away."""
+        try:
+            async for frame in ws:
+                self.frames_in += 1
+                connection.receive(frame)
+                for out in connection.data_to_send():
+                    await ws.send(out)
+        except ConnectionClosed:
+            pass
+        return device_id
+
+
+async def wait_for(check: Any, limit: float, what: str) -> float:
+    started = time.perf_counter()
+    while not check():
+        if time.perf_counter() - started > limit:
+            raise SystemExit(f"timed out waiting for {what}")
+        await asyncio.sleep(0.2)
+    return time.perf_counter() - started
+
+
+def new_installer(technician: Technician, cap: int) -> str:
+    response = technician.post(
+        "/api/v1/installers", json={"company": "Bench", "max_installations": cap}
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["token"])
+
+
+async def measure_agents(n: int, idle_seconds: float) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as data:
+        port = free_port()
+        server = await asyncio.to_thread(Server, Path(data), port)
+        technician = Technician(server).sign_in_first_time()
+        fleet = Fleet(
+            server.url.replace("http", "ws") + "/agent/ws", new_installer(technician, n), n
+        )
+        tasks = [asyncio.create_task(fleet.agent(i)) for i in range(n)]
+        try:
+            enrol_s = await wait_for(lambda: len(fleet.connected) == n, 1800, f"{n} enrolled")
+            assert not fleet.refused, fleet.refused
+            await asyncio.sleep(5)  # settle
+            cpu0, _ = server_usage(server.process.pid)
+            frames0, t0 = fleet.frames_in, time.perf_counter()
+            await asyncio.sleep(idle_seconds)
+            cpu1, rss = server_usage(server.process.pid)
+            window = time.perf_counter() - t0
+            frames = fleet.frames_in - frames0
+            assert len(fleet.connected) == n, "agents dropped while idle"
+            # Restart: stop, start again on the same data; all back?
+            stopped = time.perf_counter()
+            await asyncio.to_thread(server.stop, 30)
+            welcomes_before = fleet.welcomes
+            server = await asyncio.to_thread(Server, Path(data), port)
+            await wait_for(
+                lambda: fleet.welcomes - welcomes_before >= n and len(fleet.connected) == n,
+                1800,
+                f"{n} back",
+            )
+            back_s = time.perf_counter() - stopped  # from the stop: the restart is included
+        finally:
+            fleet.stop.set()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            server.stop(30)
+    return {
+        "agents": n,
+        "enrol_s": round(enrol_s, 1),
+        "enrol_rate_per_s": round(n / enrol_s, 1),
+        "idle_window_s": round(window, 1),
+        "server_rss_mib": round(rss / 2**20, 1),
+        "server_idle_cpu_percent_of_one_core": round(100 * (cpu1 - cpu0) / window, 2),
+        "frames_to_agents_per_agent_per_minute": round(frames / n / window * 60, 2),
+        "all_back_after_restart_s": round(back_s, 1),
+    }
+
+
+async def attended_session(server: Server, technician: Technician) -> None:
+    """One real waiting session: a session key redeemed by the protocol's handshake."""
+    key = identity.DeviceKey.generate()
+    hello = Hello(
+        type="hello",
+        protocol=PROTOCOL_VERSION,
+        agent_version="bench",
+        mode="attended",
+        public_key=key.public_key_b64,
+        credential=SessionKeyCredential(kind="session_key", key=technician.new_key()),
+        device=DeviceFacts(hostname="bench-attended", os="Linux"),
+    )
+    connection = control.AgentConnection(hello, key)
+    connection.start()
+    url = server.url.replace("http", "ws") + "/agent/ws"
+    async with connect(url, ping_interval=None) as ws:
+        while not connection.established:
+            for frame in connection.data_to_send():
+                await ws.send(frame)
+            connection.receive(await ws.recv())
+
+
+def queue_latency(technician: Technician, runs: int = 10) -> tuple[float, dict[str, Any]]:
+    times, body = [], {}
+    for _ in range(runs):
+        started = time.perf_counter()
+        response = technician.http.get("/api/v1/queue")
+        times.append(time.perf_counter() - started)
+        assert response.status_code == 200, response.text
+        body = response.json()
+    return statistics.median(times), body
+
+
+async def measure_queue(waiting: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as data:
+        server = await asyncio.to_thread(Server, Path(data))
+        try:
+            technician = Technician(server).sign_in_first_time()
+            await attended_session(server, technician)
+            one, _ = queue_latency(technician)
+            copy_waiting_sessions(Path(data) / "relaydesk.sqlite3", waiting)
+            many, body = queue_latency(technician)
+            assert body["personal_total"] == waiting, body["personal_total"]
+        finally:
+            server.stop(30)
+    return {
+        "waiting_sessions": waiting,
+        "queue_get_median_s": round(many, 4),
+        "reference_one_waiting_median_s": round(one, 4),
+        "ratio": round(many / one, 2),
+        "page_size": len(body["personal"]),
+    }
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--agents", type=int, nargs="*", default=[1000, 5000])
+    parser.add_argument("--idle", type=float, default=60.0)
+    parser.add_argument("--waiting", type=int, default=1000)
+    args = parser.parse_args()
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    if args.waiting:
+        print(json.dumps(await measure_queue(args.waiting)), flush=True)
+    for n in args.agents:
+        print(json.dumps(await measure_agents(n, args.idle)), flush=True)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
