@@ -27,9 +27,9 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from tests.fixtures.browser import by_id, front_workspace, shoot
+from tests.fixtures.files_client import random_file, sha256_of
+from tests.fixtures.technician import Technician
 from tests.fixtures.workspace import show_tool
-from tests.integration.files_client import random_file, sha256_of
-from tests.integration.technician import Technician
 
 pytestmark = pytest.mark.e2e
 

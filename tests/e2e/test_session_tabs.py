@@ -35,8 +35,8 @@ from tests.e2e.test_screen_flow import (
 )
 from tests.e2e.test_shell_flow import screen_text, type_in, wait_for_text
 from tests.fixtures.browser import admin_signs_in, by_id, shoot
+from tests.fixtures.files_client import random_file, sha256_of
 from tests.fixtures.workspace import show_tool
-from tests.integration.files_client import random_file, sha256_of
 
 pytestmark = pytest.mark.e2e
 

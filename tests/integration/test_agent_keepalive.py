@@ -17,7 +17,7 @@ import pytest
 
 from tests.fixtures.agents import start_agent
 from tests.fixtures.common import eventually, free_port
-from tests.integration.technician import Technician
+from tests.fixtures.technician import Technician
 
 HEARTBEAT = 6
 OPCODES = {0x1: "text", 0x2: "binary", 0x8: "close", 0x9: "ws-ping", 0xA: "ws-pong"}

@@ -27,7 +27,7 @@ from relaydesk.protocol.messages import (
     SessionKeyCredential,
 )
 from tests.fixtures.common import eventually, free_port
-from tests.integration.technician import Technician, next_event
+from tests.fixtures.technician import Technician, next_event
 
 AGENT = str(Path(sys.executable).parent / "relaydesk-agent")
 

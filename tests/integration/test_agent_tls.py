@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from tests.fixtures.common import eventually
-from tests.integration.technician import Technician
+from tests.fixtures.technician import Technician
 
 AGENT = str(Path(sys.executable).parent / "relaydesk-agent")
 

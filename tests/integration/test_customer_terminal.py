@@ -12,7 +12,7 @@ from typing import Any
 
 from tests.fixtures.agents import AGENT
 from tests.fixtures.common import eventually
-from tests.integration.technician import Technician, next_event
+from tests.fixtures.technician import Technician, next_event
 
 
 class Terminal:

@@ -11,7 +11,7 @@ import pytest
 
 from tests.fixtures.agents import finish, start_agent
 from tests.fixtures.common import eventually
-from tests.integration.technician import Technician, next_event
+from tests.fixtures.technician import Technician, next_event
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ import websockets
 from relaydesk.protocol import bearer
 from tests.fixtures.agents import start_agent
 from tests.fixtures.common import eventually
-from tests.integration.files_client import FilesClient
-from tests.integration.technician import Technician
+from tests.fixtures.files_client import FilesClient
+from tests.fixtures.technician import Technician
 
 CHANGES = ["file.folder_created", "file.renamed", "file.deleted"]
 

@@ -29,7 +29,7 @@ from relaydesk.server.db.models import AuditEntry, Device, Installer
 from tests.fixtures.agents import AGENT
 from tests.fixtures.common import eventually
 from tests.fixtures.databases import run_async
-from tests.integration.technician import Technician
+from tests.fixtures.technician import Technician
 
 AGENTS, CAP = 100, 50
 

@@ -25,7 +25,7 @@ from relaydesk.protocol import identity
 from relaydesk.protocol.messages import PROTOCOL_VERSION, DeviceFacts, Hello, SessionKeyCredential
 from tests.fixtures.common import eventually
 from tests.fixtures.guessing import KeyGuessers, wrong_key
-from tests.integration.technician import Technician
+from tests.fixtures.technician import Technician
 
 WRITES_WHILE_GUESSING = 60
 

@@ -16,7 +16,7 @@ from relaydesk.server.auth.tokens import token_hash
 from relaydesk.server.db.engine import make_engine, make_sessionmaker
 from relaydesk.server.db.models import SessionKey
 from tests.fixtures.databases import run_async
-from tests.integration.technician import Technician
+from tests.fixtures.technician import Technician
 
 PAGES = 8
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from tests.integration.technician import Technician
+from tests.fixtures.technician import Technician
 
 ADDRESS = re.compile(r"Customer portal: \S+/\?portal=([A-Za-z0-9_-]{22,})$", re.MULTILINE)
 

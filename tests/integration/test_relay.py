@@ -14,7 +14,7 @@ import websockets
 
 from relaydesk.protocol import bearer, control, identity
 from relaydesk.protocol.messages import PROTOCOL_VERSION, DeviceFacts, Hello, SessionKeyCredential
-from tests.integration.technician import Technician
+from tests.fixtures.technician import Technician
 
 
 class EchoAgent:

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from tests.integration.technician import Technician, next_event
+from tests.fixtures.technician import Technician, next_event
 
 AGENT = str(Path(sys.executable).parent / "relaydesk-agent")
 

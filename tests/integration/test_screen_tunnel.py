@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.fixtures.technician import Technician, next_event
+from tests.fixtures.tunnel_bridge import TunnelBridge
 from tests.fixtures.xvfb import x_screenshot
-from tests.integration.technician import Technician, next_event
-from tests.integration.tunnel_bridge import TunnelBridge
 
 AGENT = str(Path(sys.executable).parent / "relaydesk-agent")
 

@@ -15,7 +15,7 @@ import httpx
 import websockets
 
 from relaydesk.protocol import bearer, shell
-from tests.integration.technician import Technician
+from tests.fixtures.technician import Technician
 
 AGENT = str(Path(sys.executable).parent / "relaydesk-agent")
 

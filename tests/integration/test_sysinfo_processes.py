@@ -12,7 +12,7 @@ import pytest
 
 from tests.fixtures.agents import start_agent
 from tests.fixtures.common import eventually
-from tests.integration.technician import Technician, next_event
+from tests.fixtures.technician import Technician, next_event
 
 BUSY_LOOP = "while True: pass"
 
