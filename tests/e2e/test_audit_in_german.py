@@ -121,4 +121,8 @@ def test_audit_log_and_report_timeline_in_german(
         r"\bview\b",
     ):
         expect(timeline).not_to_contain_text(re.compile(leftover))
+    # The chat transcript names the unnamed customer (the server's "Customer") in German too.
+    transcript = by_id(page, "report-chat")
+    expect(by_id(transcript, "chat-message").filter(has_text="Guten Tag")).to_contain_text("Kunde")
+    expect(transcript).not_to_contain_text(re.compile("[Cc]ustomer"))
     shoot(page, artifacts_dir, "02-report-timeline-de")

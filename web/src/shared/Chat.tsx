@@ -3,7 +3,7 @@
 
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { ChatMessage } from "../api/client";
-import { useI18n } from "../i18n";
+import { type Translate, useI18n } from "../i18n";
 import { formatTime, textDirection } from "./text";
 import { ErrorNotice } from "./ui";
 
@@ -86,6 +86,12 @@ export function Chat({
   );
 }
 
+/** Who wrote a message, as the reader reads it: the server names a customer who gave no name
+ * "Customer" (session_chat.py), which is said in the reader's language; any other name stays. */
+export function senderName(message: Pick<ChatMessage, "sender" | "sender_name">, t: Translate): string {
+  return message.sender === "customer" && message.sender_name === "Customer" ? t("session.customer") : message.sender_name;
+}
+
 /** The messages, oldest first, kept scrolled to the newest. */
 export function ChatLog({
   messages,
@@ -132,7 +138,7 @@ export function ChatLog({
             {side !== "system" && (
               <span class="chat-meta">
                 <span class="chat-sender" dir="auto">
-                  {message.sender_name}
+                  {senderName(message, t)}
                 </span>
                 <time dateTime={message.at}>{formatTime(message.at, language)}</time>
               </span>

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { translator } from "../i18n";
 import { initials } from "./AppShell";
+import { senderName } from "./Chat";
 import { formatDateTime, lines, svgDataUrl } from "./format";
 import { loginUrl, matchRoute, needsSignIn, safeNext } from "./routes";
 import { formatNumber, formatPercent } from "./text";
@@ -103,5 +105,20 @@ describe("formatPercent", () => {
     expect(formatPercent(22.46, "de")).toBe("22,5 %");
     expect(formatPercent(null, "de")).toBe("—");
     expect(formatNumber(0.25, "de", 2)).toBe("0,25");
+  });
+});
+
+describe("senderName", () => {
+  it("says the server's name for an unnamed customer in the reader's language", () => {
+    const unnamed = { sender: "customer", sender_name: "Customer" } as const;
+    expect(senderName(unnamed, translator("de"))).toBe("Kunde");
+    expect(senderName(unnamed, translator("fr"))).toBe("Client");
+    expect(senderName(unnamed, translator("en"))).toBe("Customer");
+  });
+
+  it("keeps the names people gave", () => {
+    const de = translator("de");
+    expect(senderName({ sender: "customer", sender_name: "Zoë Ōtsuka" }, de)).toBe("Zoë Ōtsuka");
+    expect(senderName({ sender: "technician", sender_name: "Customer" }, de)).toBe("Customer");
   });
 });
