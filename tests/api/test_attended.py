@@ -10,41 +10,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from relaydesk.protocol import identity
-from relaydesk.protocol.messages import PROTOCOL_VERSION, DeviceFacts, Hello, SessionKeyCredential
 from relaydesk.server.auth.tokens import token_hash
-from relaydesk.server.db.models import SessionKey, SupportSession, utcnow
-from relaydesk.server.domain import support_sessions
-from relaydesk.server.domain.session_keys import normalise_key
+from relaydesk.server.db.models import SessionKey, utcnow
 from tests.api.conftest import Harness, Org
-
-
-async def agent_arrives(harness: Harness, key: str, hostname: str = "pc-042") -> int:
-    """What the control channel does once an agent proved its key pair."""
-    hello = Hello(
-        type="hello",
-        protocol=PROTOCOL_VERSION,
-        agent_version="test",
-        mode="attended",
-        public_key=identity.DeviceKey.generate().public_key_b64,
-        credential=SessionKeyCredential(kind="session_key", key=key),
-        device=DeviceFacts(hostname=hostname, os="Linux", username="maria"),
-    )
-    async with harness.db() as db:
-        row = (
-            await db.execute(
-                select(SessionKey).where(SessionKey.key_hash == token_hash(normalise_key(key)))
-            )
-        ).scalar_one()
-        session = await support_sessions.enrol_attended(db, row, hello, "192.0.2.10")
-        assert isinstance(session, SupportSession), session
-        return session.id
-
-
-async def new_key(client: Any, minutes: int = 60) -> dict[str, Any]:
-    response = await client.post("/api/v1/session-keys", json={"validity_minutes": minutes})
-    assert response.status_code == 201, response.text
-    return response.json()
+from tests.fixtures.attended import agent_arrives, new_key
 
 
 async def test_generated_key_is_random_single_use_and_stored_hashed(

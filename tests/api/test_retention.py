@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 from relaydesk.server.db.models import ChatMessage, Recording, SessionEvent, SupportSession, utcnow
 from relaydesk.server.domain import retention
 from tests.api.conftest import Harness, Org
-from tests.api.test_attended import agent_arrives, new_key
+from tests.fixtures.attended import agent_arrives, new_key
 
 
 async def ended_session(org: Org, harness: Harness, text: str) -> int:

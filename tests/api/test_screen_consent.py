@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.api.conftest import Harness, Org
-from tests.api.test_attended import agent_arrives, new_key
+from tests.fixtures.attended import agent_arrives, new_key
 
 
 async def active_session(org: Org, harness: Harness) -> tuple[int, Any]:

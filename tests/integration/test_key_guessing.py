@@ -21,8 +21,7 @@ import httpx
 import pytest
 from websockets.sync.client import connect
 
-from relaydesk.protocol import identity
-from relaydesk.protocol.messages import PROTOCOL_VERSION, DeviceFacts, Hello, SessionKeyCredential
+from tests.fixtures.attended import attended_hello
 from tests.fixtures.common import eventually
 from tests.fixtures.guessing import KeyGuessers, wrong_key
 from tests.fixtures.technician import Technician
@@ -89,15 +88,7 @@ def test_ten_addresses_guessing_keys_hold_no_transaction(relaydesk_server: Any) 
 
 
 def agent_hello(url: str, key: str, forwarded_for: str) -> dict[str, Any]:
-    hello = Hello(
-        type="hello",
-        protocol=PROTOCOL_VERSION,
-        agent_version="proxy-test",
-        mode="attended",
-        public_key=identity.DeviceKey.generate().public_key_b64,
-        credential=SessionKeyCredential(kind="session_key", key=key),
-        device=DeviceFacts(hostname="h", os="Linux"),
-    )
+    hello = attended_hello(key, hostname="h", username="", agent_version="proxy-test")
     with connect(
         url.replace("http://", "ws://", 1) + "/agent/ws",
         additional_headers={"X-Forwarded-For": forwarded_for},
