@@ -134,9 +134,9 @@ async def test_listing_2000_waiting_sessions_takes_no_write_lock(
     writes: list[str] = []
 
     def write_meanwhile(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        """Another writer (an agent enrolling) while the request reads the sessions: with a busy
-        timeout of 0 it must get the write lock at once."""
-        if "from support_sessions" not in statement.lower() or writes:
+        """Another writer (an agent enrolling) while the queue's listing statement runs: with a
+        busy timeout of 0 it must get the write lock at once."""
+        if "row_number" not in statement.lower() or writes:
             return
         other = sqlite3.connect(path, timeout=0, isolation_level=None)
         try:
