@@ -8,8 +8,6 @@ import json
 import os
 import socket
 import sqlite3
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -26,28 +24,9 @@ from relaydesk.protocol.messages import (
     ResumeCredential,
     SessionKeyCredential,
 )
+from tests.fixtures.agents import finish, start_agent
 from tests.fixtures.common import eventually, free_port
 from tests.fixtures.technician import Technician, next_event
-
-AGENT = str(Path(sys.executable).parent / "relaydesk-agent")
-
-
-def start_agent(
-    server_url: str, key: str, *extra: str, tmpdir: Path | None = None
-) -> subprocess.Popen[str]:
-    env = None if tmpdir is None else {**os.environ, "TMPDIR": str(tmpdir)}
-    return subprocess.Popen(
-        [AGENT, "--server", server_url, "--key", key, *extra],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-    )
-
-
-def finish(agent: subprocess.Popen[str], timeout: float = 30) -> tuple[int, str]:
-    output, _ = agent.communicate(timeout=timeout)
-    return agent.returncode, output
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import hashlib
 import socket
 import ssl
 import subprocess
-import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -24,10 +23,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from tests.fixtures.agents import AGENT
 from tests.fixtures.common import eventually
 from tests.fixtures.technician import Technician
-
-AGENT = str(Path(sys.executable).parent / "relaydesk-agent")
 
 
 def self_signed(folder: Path) -> tuple[Path, Path, str]:

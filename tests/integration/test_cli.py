@@ -8,8 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.fixtures.agents import AGENT
+
 RELAYDESK = str(Path(sys.executable).parent / "relaydesk")
-AGENT = str(Path(sys.executable).parent / "relaydesk-agent")
 
 
 def run(

@@ -10,15 +10,12 @@ from __future__ import annotations
 import json
 import sqlite3
 import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import httpx
 
+from tests.fixtures.agents import AGENT
 from tests.fixtures.technician import Technician, next_event
-
-AGENT = str(Path(sys.executable).parent / "relaydesk-agent")
 
 
 def scoped_technician(admin: Technician, server: Any, email: str, group_id: int) -> Technician:

@@ -5,7 +5,6 @@ bridge stands where noVNC stands in the browser."""
 from __future__ import annotations
 
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,11 +15,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.fixtures.agents import AGENT
 from tests.fixtures.technician import Technician, next_event
 from tests.fixtures.tunnel_bridge import TunnelBridge
 from tests.fixtures.xvfb import x_screenshot
-
-AGENT = str(Path(sys.executable).parent / "relaydesk-agent")
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ import hashlib
 import re
 import shlex
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -19,10 +18,10 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from tests.fixtures.agents import AGENT
 from tests.fixtures.common import eventually
 from tests.fixtures.server import RelaydeskServer
 
-AGENT = str(Path(sys.executable).parent / "relaydesk-agent")
 EMAIL = "boss@acme.test"
 PASSWORD = "A chosen password 4 Acme"
 

@@ -7,17 +7,14 @@ from __future__ import annotations
 import asyncio
 import json
 import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import httpx
 import websockets
 
 from relaydesk.protocol import bearer, shell
+from tests.fixtures.agents import AGENT
 from tests.fixtures.technician import Technician
-
-AGENT = str(Path(sys.executable).parent / "relaydesk-agent")
 
 
 async def read_until(ws: Any, needle: bytes, within: float = 15) -> bytes:

@@ -8,9 +8,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,9 +17,9 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from relaydesk.protocol import bearer
+from tests.fixtures.agents import AGENT
 from tests.fixtures.common import eventually
 
-AGENT = str(Path(sys.executable).parent / "relaydesk-agent")
 ADMIN_PASSWORD = "Administrator-Pass-42"
 TECH_EMAIL = "tom@example.com"
 TECH_PASSWORD = "Technician-Pass-42"
