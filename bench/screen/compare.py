@@ -33,7 +33,7 @@ import psutil
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.screen.rfbclient import RGBX, TIGHT, RfbClient, SocketReader  # noqa: E402
+from tests.fixtures.rfbclient import RGBX, TIGHT, RfbClient, SocketReader  # noqa: E402
 
 BIN = Path(sys.executable).parent
 PASSWORD = "benchpw"

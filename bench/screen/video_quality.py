@@ -21,8 +21,8 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from bench.screen.workloads import video_frame  # noqa: E402
-from tests.screen.decoders import ClientFramebuffer  # noqa: E402
-from tests.screen.rfbclient import RGBX  # noqa: E402
+from tests.fixtures.decoders import ClientFramebuffer  # noqa: E402
+from tests.fixtures.rfbclient import RGBX  # noqa: E402
 
 from relaydesk.agent.screen.encodings import H264Encoder, TightEncoder  # noqa: E402
 

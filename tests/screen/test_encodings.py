@@ -1,4 +1,4 @@
-"""Encoders round-trip through the reference decoders (tests/screen/decoders.py)."""
+"""Encoders round-trip through the reference decoders (tests/fixtures/decoders.py)."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from relaydesk.agent.screen.encodings import (
     raw_rect,
 )
 from relaydesk.agent.screen.rfb import BGR233_PIXEL_FORMAT, SERVER_PIXEL_FORMAT, PixelFormat
-from tests.screen.decoders import ClientFramebuffer, Reader, expected_values
-from tests.screen.decoders import compact_length as decode_compact_length
+from tests.fixtures.decoders import ClientFramebuffer, Reader, decode_rects, expected_values
+from tests.fixtures.decoders import compact_length as decode_compact_length
 
 NOVNC = PixelFormat(32, 24, False, True, 255, 255, 255, 0, 8, 16)
 FORMATS = [
@@ -64,12 +64,6 @@ def frames(max_side: int = 150) -> st.SearchStrategy[np.ndarray]:
         return np.ascontiguousarray(frame)
 
     return build()
-
-
-def decode_rects(fb: ClientFramebuffer, rects: list[bytes]) -> None:
-    data = b"\x00\x00" + len(rects).to_bytes(2, "big") + b"".join(rects)
-    consumed = fb.apply_update(data)
-    assert consumed == len(data)
 
 
 def test_compact_length_round_trip() -> None:

@@ -1,4 +1,4 @@
-"""Open H.264 (encoding 50): encoder round trips through FFmpeg (tests/screen/decoders.py).
+"""Open H.264 (encoding 50): encoder round trips through FFmpeg (tests/fixtures/decoders.py).
 
 Error bound: H.264 in 4:2:0 is lossy by design. The bound is PSNR of the luma (BT.601 weights,
 where the encoder's rate factor acts) of every picture of a sequence (keyframe, then P-frames)
@@ -18,8 +18,7 @@ from hypothesis import strategies as st
 from relaydesk.agent.screen.encodings import H264Encoder
 from relaydesk.agent.screen.encodings.h264 import FLAG_RESET_CONTEXT, available, qp_for
 from relaydesk.agent.screen.rfb import SERVER_PIXEL_FORMAT, PixelFormat
-from tests.screen.decoders import ClientFramebuffer
-from tests.screen.test_encodings import decode_rects
+from tests.fixtures.decoders import ClientFramebuffer, decode_rects
 
 pytestmark = pytest.mark.skipif(not available(), reason="PyAV with libx264 is not installed")
 

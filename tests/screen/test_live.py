@@ -2,7 +2,7 @@
 
 Starts its own Xvfb (-displayfd), xterm and xev on it, and `relaydesk-agent --rfb-listen` as a
 subprocess. vncdotool (a standard client nobody here wrote) captures in Raw and ZRLE, types and
-clicks; tests/screen/rfbclient.py (reference decoders) checks Tight lossless and the rest.
+clicks; tests/fixtures/rfbclient.py (reference decoders) checks Tight lossless and the rest.
 Skips without Xvfb/xterm/xev, fails instead under CI=true.
 """
 
@@ -25,28 +25,12 @@ from PIL import Image
 from relaydesk.agent.screen import rfb
 from relaydesk.agent.screen.encodings.h264 import available as h264_available
 from tests.fixtures.common import REPO_ROOT, free_port, require_executable, session_artifacts
-from tests.fixtures.xvfb import XvfbDisplay, start_xvfb, stop_xvfb
-from tests.screen.rfbclient import RGBX, TIGHT, ZRLE, AuthFailed, RfbClient
+from tests.fixtures.rfbclient import RGBX, TIGHT, ZRLE, AuthFailed, RfbClient
+from tests.fixtures.xvfb import XvfbDisplay, start_xvfb, stop_xvfb, x_screenshot
 
 PASSWORD = "s3cret-pw"
 XTERM_GEOMETRY = (0, 0)  # xterm at the top left
 XEV_AT = (700, 300)  # xev window: 300x200 at (700, 300)
-
-
-def x_screenshot(display: str) -> np.ndarray:
-    """The root window as H x W x 3 RGB through python-xlib GetImage (not the agent's path)."""
-    from Xlib import X
-    from Xlib import display as xdisplay
-
-    d = xdisplay.Display(display)
-    try:
-        root = d.screen().root
-        g = root.get_geometry()
-        image = root.get_image(0, 0, g.width, g.height, X.ZPixmap, 0xFFFFFFFF)
-        bgrx = np.frombuffer(image.data, np.uint8).reshape(g.height, g.width, 4)
-        return bgrx[..., [2, 1, 0]].copy()
-    finally:
-        d.close()
 
 
 def stable_screenshot(display: str) -> np.ndarray:

@@ -37,8 +37,7 @@ from tests.fixtures.common import (
     require_executable,
     session_artifacts,
 )
-from tests.fixtures.xvfb import XvfbDisplay, start_xvfb, stop_xvfb
-from tests.screen.test_live import x_screenshot
+from tests.fixtures.xvfb import XvfbDisplay, start_xvfb, stop_xvfb, x_screenshot
 
 PASSWORD = "tiger-pw"
 PICTURE = (760, 60, 480, 320)  # x, y, width, height on the source display
