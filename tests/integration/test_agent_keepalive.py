@@ -132,10 +132,12 @@ def test_an_idle_agent_connection_carries_one_keepalive(
     try:
         technician.wait_for_waiting_session()
         # The session waits for a technician: nothing but keepalives goes either way now. Watch
-        # for four heartbeats, longer than uvicorn's and the agent's former 20 s WebSocket pings.
+        # for four heartbeats, longer than uvicorn's and the agent's former 20 s WebSocket pings
+        # (and long enough for four of the former 20 s JSON pings, so that a server that still
+        # sends those fails below, on what it sends).
         eventually(
             lambda: log.count("server→agent text:ping") >= 4,
-            timeout=HEARTBEAT * 4 + 30,
+            timeout=HEARTBEAT * 4 + 90,
             what="four JSON pings from the server",
         )
         eventually(
