@@ -22,7 +22,6 @@ import re
 import socket
 import sqlite3
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +31,8 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from tests.fixtures.browser import by_id, front_workspace, open_page, shoot
+from tests.fixtures.agents import AGENT
+from tests.fixtures.browser import by_id, csrf, front_workspace, new_session_key, open_page, shoot
 from tests.fixtures.common import artifacts_path
 from tests.fixtures.mail import SmtpServer, start_smtp_server
 from tests.fixtures.server import SERVERS, RelaydeskServer
@@ -40,7 +40,6 @@ from tests.fixtures.workspace import show_tool
 
 pytestmark = pytest.mark.e2e
 
-AGENT = str(Path(sys.executable).parent / "relaydesk-agent")
 PASSWORD = "Attended lantern harbour 42"
 TECH_NAME = "Ada Lovelace"
 TECH_TITLE = "Senior support engineer"
@@ -220,20 +219,10 @@ def sign_in(page: Page, desk: Desk, path: str = "/console/queues") -> None:
     expect(by_id(page, "current-user-name")).to_have_text(TECH_NAME)
 
 
-def csrf(page: Page) -> str:
-    return next(c["value"] for c in page.context.cookies() if c["name"] == "relaydesk_csrf")
-
-
 def new_key(page: Page, desk: Desk, minutes: int = 15) -> str:
     """A key as the console's own API calls make it (for the sessions whose key dialog is not
     what the test is about)."""
-    response = page.request.post(
-        f"{desk.url}/api/v1/session-keys",
-        data={"validity_minutes": minutes},
-        headers={"x-csrf-token": csrf(page)},
-    )
-    assert response.ok, response.text()
-    return str(response.json()["key"])
+    return new_session_key(page, desk.url, minutes)
 
 
 def open_key_dialog(page: Page, minutes: int = 15) -> tuple[str, str]:

@@ -17,7 +17,6 @@ import os
 import re
 import stat
 import subprocess
-import sys
 import tarfile
 import time
 from pathlib import Path
@@ -26,6 +25,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
+from tests.fixtures.agents import AGENT
 from tests.fixtures.browser import by_id, front_workspace, shoot
 from tests.fixtures.files_client import random_file, sha256_of
 from tests.fixtures.technician import Technician
@@ -33,7 +33,6 @@ from tests.fixtures.workspace import show_tool
 
 pytestmark = pytest.mark.e2e
 
-AGENT = str(Path(sys.executable).parent / "relaydesk-agent")
 TECH_EMAIL = "files.tech@example.com"
 TECH_PASSWORD = "Files-Tech-Pass-1234"
 WAIT_MS = 20_000

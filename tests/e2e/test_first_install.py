@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import socket
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
+from tests.fixtures.agents import AGENT
 from tests.fixtures.browser import by_id, first_sign_in, shoot
 from tests.fixtures.server import RelaydeskServer
 
-AGENT = str(Path(sys.executable).parent / "relaydesk-agent")
 PASSWORD = "First install harbour 42"
 WAIT_MS = 30_000
 

@@ -11,10 +11,7 @@ database the key keeps the first page's secret.
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
@@ -24,11 +21,12 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from relaydesk.server.auth.tokens import token_hash
-from tests.fixtures.browser import admin_signs_in, by_id, open_page
+from tests.fixtures.agents import start_agent_logging
+from tests.fixtures.browser import admin_signs_in, api_post, by_id, open_page
+from tests.fixtures.workspace import accept_first_waiting
 
 pytestmark = pytest.mark.e2e
 
-AGENT = str(Path(sys.executable).parent / "relaydesk-agent")
 ADMIN_PASSWORD = "Second window harbour 42"
 WAIT_MS = 30_000
 TAKEN = "already open on another support page"
@@ -44,16 +42,6 @@ def first(browser: Browser, request: pytest.FixtureRequest, artifacts_dir: Path)
 def second(browser: Browser, request: pytest.FixtureRequest, artifacts_dir: Path) -> Iterator[Page]:
     with open_page(browser, request, artifacts_dir / "second", width=1100, height=900) as page:
         yield page
-
-
-def csrf(page: Page) -> str:
-    return next(c["value"] for c in page.context.cookies() if c["name"] == "relaydesk_csrf")
-
-
-def api_post(page: Page, base: str, path: str, body: Any = None) -> Any:
-    response = page.request.post(f"{base}{path}", data=body, headers={"x-csrf-token": csrf(page)})
-    assert response.ok, response.text()
-    return response.json()
 
 
 def type_key(page: Page, base: str, key: str) -> None:
@@ -101,18 +89,9 @@ def test_a_key_opens_one_page_only(
 
     # The first page goes on: the agent connects, the technician accepts and asks to view the
     # screen, and the customer answers from that page.
-    with (artifacts_dir / "agent.log").open("w") as agent_log:
-        agent = subprocess.Popen(
-            [AGENT, "--server", base, "--key", key], stdout=agent_log, stderr=subprocess.STDOUT
-        )
+    agent = start_agent_logging(base, key, artifacts_dir / "agent.log")
     try:
-        page.goto(f"{base}/console/queues")
-        item = by_id(page, "queue-item").first
-        expect(item).to_be_visible(timeout=WAIT_MS)
-        item.click()
-        by_id(page, "session-accept").click()
-        workspace = by_id(page, "session-workspace")
-        expect(workspace).to_have_attribute("data-session-id", re.compile(r"\d+"))
+        workspace = accept_first_waiting(page, base, WAIT_MS)
         expect(by_id(first, "portal-session")).to_have_attribute(
             "data-status", "active", timeout=WAIT_MS
         )

@@ -14,24 +14,13 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.fixtures.agents import finish, start_agent
-from tests.fixtures.browser import admin_signs_in, by_id, first_sign_in, open_page, shoot
+from tests.fixtures.browser import admin_signs_in, api, by_id, first_sign_in, open_page, shoot
 
 pytestmark = pytest.mark.e2e
 
 ADMIN_PASSWORD = "Harbour violet kettle 61"
 TOM_PASSWORD = "Granite meadow cello 27"
 REVOKED = "This session key was revoked by the technician"
-
-
-def api(page: Page, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-    """A set-up call with the browser's own sign-in (what the console's buttons call)."""
-    csrf = next(c["value"] for c in page.context.cookies() if c["name"] == "relaydesk_csrf")
-    base = re.sub(r"^(https?://[^/]+).*$", r"\1", page.url)
-    response = page.request.fetch(
-        base + path, method=method, data=body, headers={"x-csrf-token": csrf}
-    )
-    assert response.ok, response.text()
-    return response.json() if response.status != 204 else None
 
 
 def test_outstanding_keys_are_listed_revoked_and_refused(

@@ -11,28 +11,22 @@ stored secret is gone. The portal's Linux tab says Linux, and what a Mac custome
 
 from __future__ import annotations
 
-import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.fixtures.browser import admin_signs_in, by_id, open_page, shoot
+from tests.fixtures.agents import start_agent_logging
+from tests.fixtures.browser import admin_signs_in, by_id, new_session_key, open_page, shoot
 from tests.fixtures.common import eventually
+from tests.fixtures.workspace import accept_first_waiting
 
 pytestmark = pytest.mark.e2e
 
-AGENT = str(Path(sys.executable).parent / "relaydesk-agent")
 ADMIN_PASSWORD = "Closed tab harbour 42"
 WAIT_MS = 30_000
 STORED = "() => localStorage.getItem('relaydesk.portal.session')"
-
-
-def csrf(page: Page) -> str:
-    return next(c["value"] for c in page.context.cookies() if c["name"] == "relaydesk_csrf")
 
 
 def say(page: Page, text: str) -> None:
@@ -50,13 +44,7 @@ def test_a_closed_portal_tab_comes_back_to_the_live_session_without_the_key(
     artifacts_dir: Path,
 ) -> None:
     base = admin_signs_in(page, relaydesk_server, ADMIN_PASSWORD)
-    made = page.request.post(
-        f"{base}/api/v1/session-keys",
-        data={"validity_minutes": 15},
-        headers={"x-csrf-token": csrf(page)},
-    )
-    assert made.ok, made.text()
-    key = made.json()["key"]
+    key = new_session_key(page, base)
 
     with open_page(browser, request, artifacts_dir / "customer", width=1100, height=900) as first:
         context = first.context
@@ -71,18 +59,9 @@ def test_a_closed_portal_tab_comes_back_to_the_live_session_without_the_key(
         )
         shoot(first, artifacts_dir, "01-portal-linux-and-macos")
 
-        with (artifacts_dir / "agent.log").open("w") as agent_log:
-            agent = subprocess.Popen(
-                [AGENT, "--server", base, "--key", key], stdout=agent_log, stderr=subprocess.STDOUT
-            )
+        agent = start_agent_logging(base, key, artifacts_dir / "agent.log")
         try:
-            page.goto(f"{base}/console/queues")
-            item = by_id(page, "queue-item").first
-            expect(item).to_be_visible(timeout=WAIT_MS)
-            item.click()
-            by_id(page, "session-accept").click()
-            workspace = by_id(page, "session-workspace")
-            expect(workspace).to_have_attribute("data-session-id", re.compile(r"\d+"))
+            workspace = accept_first_waiting(page, base, WAIT_MS)
             expect(by_id(first, "portal-session")).to_have_attribute(
                 "data-status", "active", timeout=WAIT_MS
             )

@@ -4,43 +4,28 @@ customer's session; each organisation's portal opens at its own unguessable addr
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.fixtures.browser import admin_signs_in, by_id
+from tests.fixtures.browser import admin_signs_in, by_id, new_session_key
+from tests.fixtures.server import PORTAL_ADDRESS
 
 pytestmark = pytest.mark.e2e
 
 ADMIN_PASSWORD = "Root portal window 42"
-ADDRESS = re.compile(r"Customer portal: \S+/\?portal=([A-Za-z0-9_-]{22,})$", re.MULTILINE)
 
 
 def test_the_root_offers_the_key_form_only(relaydesk_server: Any, page: Page) -> None:
-    made = relaydesk_server.run(
-        "admin",
-        "create-organisation",
-        "--organisation",
-        "Globex Hidden",
-        "--email",
-        "admin@globex.test",
-        "--name",
-        "Globex Admin",
+    made = relaydesk_server.create_organisation(
+        "Globex Hidden", "admin@globex.test", "Globex Admin"
     )
     assert made.returncode == 0, made.stderr
-    (globex_slug,) = ADDRESS.findall(made.stdout)
+    (globex_slug,) = PORTAL_ADDRESS.findall(made.stdout)
 
     base = admin_signs_in(page, relaydesk_server, ADMIN_PASSWORD)
-    csrf = next(c["value"] for c in page.context.cookies() if c["name"] == "relaydesk_csrf")
-    issued = page.request.post(
-        f"{base}/api/v1/session-keys",
-        data={"validity_minutes": 15},
-        headers={"x-csrf-token": csrf},
-    )
-    assert issued.ok, issued.text()
-    key = issued.json()["key"]
+    key = new_session_key(page, base)
 
     customer = page.context.browser.new_context()  # type: ignore[union-attr]
     try:

@@ -13,25 +13,12 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.fixtures.browser import admin_signs_in, by_id, first_sign_in, open_page, shoot
+from tests.fixtures.browser import admin_signs_in, api, by_id, first_sign_in, open_page, shoot
 
 pytestmark = pytest.mark.e2e
 
 ADMIN_PASSWORD = "Harbour violet kettle 61"
 TOM_PASSWORD = "Granite meadow cello 27"
-
-
-def api(page: Page, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
-    """The administrator's set-up calls, with his browser's sign-in."""
-    csrf = next(c["value"] for c in page.context.cookies() if c["name"] == "relaydesk_csrf")
-    response = page.request.fetch(
-        page.url.split("/console")[0] + path,
-        method=method,
-        data=body,
-        headers={"x-csrf-token": csrf},
-    )
-    assert response.ok, response.text()
-    return dict(response.json())
 
 
 def test_issue_types_and_keys_name_a_device_group(

@@ -17,12 +17,6 @@ step go to the test's artifacts directory.
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from io import BytesIO
 from pathlib import Path
 from typing import Any
 
@@ -30,321 +24,66 @@ import httpx
 import numpy as np
 import pytest
 from PIL import Image
-from playwright.sync_api import Browser, Locator, Page, expect
+from playwright.sync_api import Page, expect
 
-from tests.fixtures.browser import admin_signs_in, by_id, first_sign_in, open_page, shoot
-from tests.fixtures.common import eventually, require_executable
+from tests.fixtures.browser import (
+    admin_signs_in,
+    api_answer,
+    by_id,
+    first_sign_in,
+    new_session_key,
+    shoot,
+)
+from tests.fixtures.screen import (  # noqa: F401 - desktop and portal are fixtures
+    WAIT_MS,
+    XEV_SPOT,
+    Agent,
+    Desktop,
+    bytes_for_full_refresh,
+    canvas,
+    canvas_pixels,
+    click_at,
+    customer_allows,
+    customer_of,
+    desktop,
+    end_session,
+    open_session_tab,
+    paint_background,
+    portal,
+    received_bytes,
+    region,
+    settle,
+    share_screen,
+    shown_received,
+    type_into_xterm,
+    wait_for,
+)
 from tests.fixtures.xvfb import x_screenshot
+
+# test_screen_actual_size.py (being edited elsewhere) still imports these from here; the other
+# screen tests import from tests.fixtures.screen and tests.fixtures.browser.
+new_key = new_session_key
+__all__ = ["paint_background", "settle", "share_screen", "new_key"]
 
 pytestmark = pytest.mark.e2e
 
-AGENT = str(Path(sys.executable).parent / "relaydesk-agent")
 ADMIN_PASSWORD = "Screen share lantern 42"
 VIEWER_PASSWORD = "Viewer only lantern 42"
-XTERM_GEOMETRY = "80x24+0+0"  # top left: 484x316 pixels or so
-XTERM_SPOT = (120, 100)  # a point inside the xterm
-XEV_AT = (700, 300)  # xev's window: 300x200 there
-XEV_SPOT = (XEV_AT[0] + 150, XEV_AT[1] + 100)
-WAIT_MS = 20_000
-
-
-# --- the customer's X display ------------------------------------------------------------------
-
-
-def paint_background(display: str) -> None:
-    """A photo-like root background: smooth colour gradients plus noise (JPEG's best case,
-    lossless compression's worst)."""
-    from Xlib import X
-    from Xlib import display as xdisplay
-
-    d = xdisplay.Display(display)
-    screen = d.screen()
-    root = screen.root
-    geometry = root.get_geometry()
-    width, height = geometry.width, geometry.height
-    rng = np.random.default_rng(4)
-    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
-    red = 127 + 100 * np.sin(xx / 97.0) + rng.normal(0, 18, (height, width))
-    green = 127 + 100 * np.cos(yy / 71.0) + rng.normal(0, 18, (height, width))
-    blue = 127 + 100 * np.sin((xx + yy) / 131.0) + rng.normal(0, 18, (height, width))
-    rgb = np.clip(np.stack([red, green, blue], axis=-1), 0, 255).astype(np.uint8)
-    bgrx = np.zeros((height, width, 4), dtype=np.uint8)
-    bgrx[:, :, 0], bgrx[:, :, 1], bgrx[:, :, 2] = rgb[:, :, 2], rgb[:, :, 1], rgb[:, :, 0]
-    pixmap = root.create_pixmap(width, height, screen.root_depth)
-    gc = pixmap.create_gc()
-    rows = 200_000 // (width * 4)  # keeps each PutImage under the core protocol's request size
-    for top in range(0, height, rows):
-        band = bgrx[top : top + rows]
-        pixmap.put_image(gc, 0, top, width, band.shape[0], X.ZPixmap, 24, 0, band.tobytes())
-    root.change_attributes(background_pixmap=pixmap)
-    root.clear_area(0, 0, width, height)
-    d.sync()
-    d.close()
-
-
-@dataclass
-class Desktop:
-    display: str
-    env: dict[str, str]
-    typed: Path  # what reaches the xterm
-    events: Path  # what reaches the xev window
-
-    def typed_text(self) -> str:
-        return self.typed.read_text() if self.typed.exists() else ""
-
-    def xev_log(self) -> str:
-        return self.events.read_text(errors="replace")
-
-    def clicks(self) -> int:
-        return self.xev_log().count("ButtonPress event")
-
-
-@pytest.fixture
-def desktop(xvfb_display: Any, tmp_path: Path) -> Iterator[Desktop]:
-    xterm = require_executable("xterm", "apt-get install xterm (or run scripts/setup.sh)")
-    xev = require_executable("xev", "apt-get install x11-utils")
-    typed = tmp_path / "typed.txt"
-    events = tmp_path / "xev.log"
-    paint_background(xvfb_display.display)
-    env = {**xvfb_display.env, "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"}
-    with events.open("w") as events_out:
-        clients = [
-            subprocess.Popen(
-                [xterm, "-geometry", XTERM_GEOMETRY, "-bg", "black", "-fg", "white"]
-                + ["-e", "sh", "-c", f"exec cat > {typed}"],
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            ),
-            subprocess.Popen(
-                [xev, "-geometry", f"300x200+{XEV_AT[0]}+{XEV_AT[1]}"]
-                + ["-event", "button", "-event", "keyboard"],
-                env=env,
-                stdout=events_out,
-                stderr=subprocess.DEVNULL,
-            ),
-        ]
-    try:
-        wait_for(lambda: typed.exists(), 15, "the xterm's shell")
-        wait_for(lambda: _mapped(env), 15, "xev's window")
-        yield Desktop(xvfb_display.display, env, typed, events)
-    finally:
-        for client in clients:
-            client.kill()
-            client.wait(5)
-
-
-def _mapped(env: dict[str, str]) -> bool:
-    """Whether xev's window is on the screen (xwininfo lists it)."""
-    tree = subprocess.run(
-        ["xwininfo", "-root", "-tree"], env=env, capture_output=True, text=True, check=False
-    ).stdout
-    return "300x200+700+300" in tree
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
-    """Polls until predicate() is true (generous timeouts: the machine is shared)."""
-    eventually(predicate, timeout, what)
-
-
-# --- the people --------------------------------------------------------------------------------
-
-
-def csrf(page: Page) -> str:
-    return next(c["value"] for c in page.context.cookies() if c["name"] == "relaydesk_csrf")
-
-
-def api_post(page: Page, base: str, path: str, body: Any = None) -> Any:
-    """The API as the console calls it, with the browser's cookies (set-up and refusals)."""
-    return page.request.post(f"{base}{path}", data=body, headers={"x-csrf-token": csrf(page)})
-
-
-def new_key(page: Page, base: str) -> str:
-    response = api_post(page, base, "/api/v1/session-keys", {"validity_minutes": 15})
-    assert response.ok, response.text()
-    return str(response.json()["key"])
-
-
-def customer_of(base: str, key: str) -> httpx.Client:
-    """The customer's side of a key, through the portal API (answers and chat)."""
-    token = httpx.post(f"{base}/api/v1/portal/keys", json={"key": key}).json()["customer_token"]
-    return httpx.Client(base_url=base, headers={"x-customer-token": token})
-
-
-def share_screen(panel: Locator, customer: httpx.Client) -> Locator:
-    """The technician asks to view the screen, the customer allows: the connected viewer."""
-    by_id(panel, "screen-request-view").click()
-    expect(panel).to_have_attribute("data-screen-phase", "waiting")
-    answered = customer.post("/api/v1/portal/session/screen/answer", json={"allow": True})
-    assert answered.is_success, answered.text
-    viewer = by_id(panel, "screen-viewer")
-    expect(viewer).to_have_attribute("data-status", "connected", timeout=WAIT_MS)
-    return viewer
-
-
-def grant_control(panel: Locator, customer: httpx.Client) -> None:
-    """The technician asks for control, the customer allows: the technician's input counts."""
-    by_id(panel, "screen-request-control").click()
-    expect(by_id(panel, "screen-waiting")).to_contain_text("control")
-    answered = customer.post("/api/v1/portal/session/screen/answer", json={"allow": True})
-    assert answered.is_success, answered.text
-    expect(panel).to_have_attribute("data-screen-phase", "control")
-    expect(by_id(panel, "screen-viewer")).to_have_attribute("data-control", "yes")
-
-
-def end_session(page: Page, base: str, session_id: str | None, agent: Agent) -> None:
-    """The technician ends the session; the agent leaves cleanly."""
-    ended = api_post(page, base, f"/api/v1/sessions/{session_id}/end")
-    assert ended.ok, ended.text()
-    assert agent.process.wait(30) == 0, agent.log_path.read_text()
-
-
-@pytest.fixture
-def portal(browser: Browser, request: pytest.FixtureRequest, artifacts_dir: Path) -> Iterator[Page]:
-    """The customer's own browser: a second context, no cookies shared with the console."""
-    with open_page(browser, request, artifacts_dir / "portal", width=1100, height=900) as customer:
-        yield customer
-
-
-class Agent:
-    def __init__(self, base: str, key: str, desktop: Desktop, log: Path) -> None:
-        self.log_path = log
-        self._log = log.open("w")
-        self.process = subprocess.Popen(
-            [AGENT, "--server", base, "--key", key],
-            env=desktop.env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
-
-    def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(10)
-        self._log.close()
-
-
-def open_session_tab(page: Page, base: str) -> Locator:
-    """The queue shows the arrival; the technician accepts it and works in its tab."""
-    page.goto(f"{base}/console/queues")
-    item = by_id(page, "queue-item").first
-    expect(item).to_be_visible(timeout=WAIT_MS)
-    item.click()
-    by_id(page, "session-accept").click()
-    expect(page).to_have_url(re.compile(r"/console/sessions"))
-    workspace = by_id(page, "session-workspace")
-    session_id = workspace.get_attribute("data-session-id")
-    by_id(page, "session-tab").and_(page.locator(f'[data-session-id="{session_id}"]')).click()
-    expect(by_id(workspace, "screen-panel")).to_be_visible()
-    return workspace
-
-
-# --- the screen view ---------------------------------------------------------------------------
-
-
-def canvas(page: Page) -> Locator:
-    return by_id(page, "screen-canvas").locator("canvas").first
-
-
-def canvas_pixels(page: Page) -> np.ndarray:
-    """What the technician sees of the device's screen: at actual size the view shows the
-    canvas's top left part (the rest scrolls), scaled the whole canvas."""
-    page.mouse.move(0, 0)  # noVNC's local cursor must not be in the picture
-    element = canvas(page)
-    element.scroll_into_view_if_needed()
-    box = element.bounding_box()
-    frame = by_id(page, "screen-canvas").bounding_box()
-    assert box is not None and frame is not None
-    # The page's pixels where the canvas shows (its box may start between two pixels).
-    left, top = round(box["x"]), round(box["y"])
-    right = min(box["x"] + box["width"], frame["x"] + frame["width"])
-    bottom = min(box["y"] + box["height"], frame["y"] + frame["height"])
-    png = page.screenshot(
-        clip={"x": left, "y": top, "width": int(right) - left, "height": int(bottom) - top}
-    )
-    return np.asarray(Image.open(BytesIO(png)).convert("RGB"))
-
-
-def region(truth: np.ndarray, seen: np.ndarray) -> np.ndarray:
-    """The part of the X display the view shows (its top left part at actual size)."""
-    assert seen.shape[0] >= 400 and seen.shape[1] >= 600, seen.shape
-    return truth[: seen.shape[0], : seen.shape[1]]
-
-
-def received_bytes(page: Page) -> int:
-    """Bytes the viewer has received, as the link meter counts them."""
-    return int(page.evaluate("window.__relaydeskScreen.snapshot().totalBytesIn"))
-
-
-UNITS = {"B": 1, "kB": 1e3, "MB": 1e6, "GB": 1e9}
-
-
-def shown_received(page: Page) -> float:
-    """The link meter's "Received …" as the technician reads it, in bytes."""
-    text = by_id(page, "screen-received").inner_text()
-    match = re.fullmatch(r"Received ([\d.]+) (B|kB|MB|GB)", text.strip())
-    assert match, text
-    return float(match.group(1)) * UNITS[match.group(2)]
-
-
-def settle(page: Page) -> None:
-    """Waits until no bytes have arrived for half a second (the last full refresh is drawn)."""
-    last = -1
-    quiet_since = time.monotonic()
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        total = received_bytes(page)
-        if total != last:
-            last, quiet_since = total, time.monotonic()
-        elif time.monotonic() - quiet_since > 0.5:
-            return
-        time.sleep(0.1)
-    raise AssertionError("the screen never went quiet")
-
-
-def bytes_for_full_refresh(page: Page, mode: str) -> int:
-    """Switching the colour mode asks for the whole screen again: the bytes that costs."""
-    settle(page)
-    before = received_bytes(page)
-    by_id(page, "screen-colour-mode").select_option(mode)
-    wait_for(lambda: received_bytes(page) > before + 1000, 20, f"a refresh in mode {mode}")
-    settle(page)
-    return received_bytes(page) - before
-
-
-def click_at(page: Page, spot: tuple[int, int]) -> None:
-    canvas(page).click(position={"x": spot[0], "y": spot[1]})
-
-
-def type_into_xterm(page: Page, text: str) -> None:
-    # A click on the xterm moves the device's pointer there (X gives the window under the
-    # pointer the keyboard) and gives the canvas the browser's focus; in view-only mode it only
-    # does the latter.
-    click_at(page, XTERM_SPOT)
-    page.keyboard.type(text, delay=15)
-    page.keyboard.press("Enter")
-
-
-def customer_allows(portal: Page, mode: str, artifacts_dir: Path, name: str) -> None:
-    prompt = by_id(portal, "screen-prompt")
-    expect(prompt).to_be_visible(timeout=WAIT_MS)
-    expect(prompt).to_have_attribute("data-mode", mode)
-    asks = "asks to control your screen" if mode == "control" else "asks to see your screen"
-    expect(prompt).to_contain_text(asks)
-    shoot(portal, artifacts_dir, name)
-    by_id(prompt, "screen-allow").click()
-    expect(by_id(portal, "screen-sharing")).to_have_attribute("data-state", mode)
 
 
 # --- the tests ---------------------------------------------------------------------------------
 
 
 def test_technician_views_and_controls_the_customers_screen(
-    relaydesk_server: Any, page: Page, portal: Page, desktop: Desktop, artifacts_dir: Path
+    relaydesk_server: Any,
+    page: Page,
+    portal: Page,  # noqa: F811 - the fixture imported above
+    desktop: Desktop,  # noqa: F811 - the fixture imported above
+    artifacts_dir: Path,
 ) -> None:
     page.set_viewport_size({"width": 2000, "height": 1500})
     base = admin_signs_in(page, relaydesk_server, ADMIN_PASSWORD)
-    key = new_key(page, base)
+    key = new_session_key(page, base)
     portal.goto(f"{base}/")
     by_id(portal, "session-key-input").fill(key)
     by_id(portal, "session-key-submit").click()
@@ -505,7 +244,10 @@ def test_technician_views_and_controls_the_customers_screen(
 
 
 def test_technician_without_full_control_can_only_view(
-    relaydesk_server: Any, page: Page, desktop: Desktop, artifacts_dir: Path
+    relaydesk_server: Any,
+    page: Page,
+    desktop: Desktop,  # noqa: F811 - the fixture imported above
+    artifacts_dir: Path,
 ) -> None:
     base = relaydesk_server.url
     with httpx.Client(base_url=base, timeout=30) as admin:
@@ -552,7 +294,7 @@ def test_technician_without_full_control_can_only_view(
 
     page.set_viewport_size({"width": 2000, "height": 1500})
     first_sign_in(page, base, "watcher@example.com", "Handed out 42 once", VIEWER_PASSWORD)
-    key = new_key(page, base)
+    key = new_session_key(page, base)
     customer = customer_of(base, key)
     agent = Agent(base, key, desktop, artifacts_dir / "agent.log")
     try:
@@ -567,7 +309,7 @@ def test_technician_without_full_control_can_only_view(
         )
 
         # The server refuses what the page does not offer.
-        refused = api_post(
+        refused = api_answer(
             page, base, f"/api/v1/sessions/{session_id}/screen/request", {"mode": "control"}
         )
         assert refused.status == 403, refused.text()

@@ -12,20 +12,18 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.test_screen_flow import (  # noqa: F401 - desktop and portal are fixtures
+from tests.fixtures.browser import admin_signs_in, api_answer, by_id, new_session_key, shoot
+from tests.fixtures.screen import (
     WAIT_MS,
     Agent,
     Desktop,
-    api_post,
     customer_allows,
-    desktop,
-    new_key,
+    desktop,  # noqa: F401 - desktop and portal are fixtures
     open_session_tab,
-    portal,
+    portal,  # noqa: F401 - desktop and portal are fixtures
     type_into_xterm,
     wait_for,
 )
-from tests.fixtures.browser import admin_signs_in, by_id, shoot
 
 pytestmark = pytest.mark.e2e
 
@@ -41,7 +39,7 @@ def test_hold_ends_sharing_and_consent_and_resuming_asks_again(
 ) -> None:
     page.set_viewport_size({"width": 2000, "height": 1500})
     base = admin_signs_in(page, relaydesk_server, ADMIN_PASSWORD)
-    key = new_key(page, base)
+    key = new_session_key(page, base)
     portal.goto(f"{base}/")
     by_id(portal, "session-key-input").fill(key)
     by_id(portal, "session-key-submit").click()
@@ -69,7 +67,7 @@ def test_hold_ends_sharing_and_consent_and_resuming_asks_again(
         shoot(page, artifacts_dir, "04-console-on-hold")
 
         # Resume: the screen is off; nothing is shared until asked and allowed again.
-        resumed = api_post(page, base, f"/api/v1/sessions/{session_id}/accept")
+        resumed = api_answer(page, base, f"/api/v1/sessions/{session_id}/accept")
         assert resumed.ok, resumed.text()
         assert resumed.json()["session"]["screen_state"] == "off", resumed.text()
         workspace = by_id(page, "session-workspace")

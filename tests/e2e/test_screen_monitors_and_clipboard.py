@@ -21,8 +21,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from relaydesk.agent.screen.clipboard import X11Clipboard
-from tests.e2e.screen_session import assert_view_shows, viewing_exactly
-from tests.e2e.test_screen_flow import (
+from tests.fixtures.browser import by_id, shoot
+from tests.fixtures.common import require_executable
+from tests.fixtures.screen import (
     Desktop,
     canvas_pixels,
     desktop,  # noqa: F401 - the fixture
@@ -31,8 +32,7 @@ from tests.e2e.test_screen_flow import (
     settle,
     wait_for,
 )
-from tests.fixtures.browser import by_id, shoot
-from tests.fixtures.common import require_executable
+from tests.fixtures.screen_session import assert_view_shows, viewing_exactly
 from tests.fixtures.xvfb import x_screenshot
 
 pytestmark = pytest.mark.e2e

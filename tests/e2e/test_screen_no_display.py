@@ -17,8 +17,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.screen_session import accepted_session, assert_view_shows, show_exactly
-from tests.e2e.test_screen_flow import (
+from tests.fixtures.browser import by_id, shoot
+from tests.fixtures.common import require_executable
+from tests.fixtures.screen import (
     WAIT_MS,
     Desktop,
     desktop,  # noqa: F401 - the fixture
@@ -26,8 +27,7 @@ from tests.e2e.test_screen_flow import (
     settle,
     wait_for,
 )
-from tests.fixtures.browser import by_id, shoot
-from tests.fixtures.common import require_executable
+from tests.fixtures.screen_session import accepted_session, assert_view_shows, show_exactly
 from tests.fixtures.xvfb import x_screenshot
 
 pytestmark = pytest.mark.e2e

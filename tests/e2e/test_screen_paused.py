@@ -21,20 +21,20 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Locator, Page, expect
 
-from tests.e2e.screen_session import show_exactly
-from tests.e2e.test_screen_flow import (
+from tests.fixtures.browser import admin_signs_in, by_id, new_session_key, shoot
+from tests.fixtures.screen import (
     Agent,
+    Movie,
     canvas_pixels,
     customer_of,
     end_session,
-    new_key,
+    moving_desktop,  # noqa: F401 - fixture
     settle,
     share_screen,
     wait_for,
 )
-from tests.e2e.test_screen_video_mode import Movie, moving_desktop  # noqa: F401 - fixture
-from tests.e2e.test_session_tabs import accept_connected, tab_of
-from tests.fixtures.browser import admin_signs_in, by_id, shoot
+from tests.fixtures.screen_session import show_exactly
+from tests.fixtures.workspace import accept_connected, tab_of
 from tests.fixtures.xvfb import x_screenshot
 
 pytestmark = pytest.mark.e2e
@@ -70,7 +70,7 @@ def test_hidden_screen_view_pauses_and_comes_back_current(
     desktop, movie = moving_desktop
     page.set_viewport_size({"width": 2000, "height": 1500})
     base = admin_signs_in(page, relaydesk_server, ADMIN_PASSWORD)
-    key_a, key_b = new_key(page, base), new_key(page, base)
+    key_a, key_b = new_session_key(page, base), new_session_key(page, base)
     customer_a = customer_of(base, key_a)
     agents = [Agent(base, key_a, desktop, artifacts_dir / "agent-a.log")]
     try:

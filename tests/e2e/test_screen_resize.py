@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.screen_session import assert_view_shows, viewing_exactly
-from tests.e2e.test_screen_flow import Desktop, canvas, settle, wait_for
 from tests.fixtures.browser import shoot
 from tests.fixtures.common import require_executable
+from tests.fixtures.screen import Desktop, canvas, settle, wait_for
+from tests.fixtures.screen_session import assert_view_shows, viewing_exactly
 from tests.fixtures.xvfb import start_xvfb, stop_xvfb, x_screenshot
 
 pytestmark = pytest.mark.e2e

@@ -16,15 +16,15 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.screen_session import assert_view_shows, viewing_exactly
-from tests.e2e.test_screen_flow import (
+from tests.fixtures.browser import shoot
+from tests.fixtures.screen import (
     WAIT_MS,
     Desktop,
     desktop,  # noqa: F401 - the fixture
     end_session,
     settle,
 )
-from tests.fixtures.browser import shoot
+from tests.fixtures.screen_session import assert_view_shows, viewing_exactly
 from tests.fixtures.xvfb import x_screenshot
 
 pytestmark = pytest.mark.e2e

@@ -17,8 +17,8 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Page, expect
 
-from tests.e2e.screen_session import assert_view_shows, viewing_exactly
-from tests.e2e.test_screen_flow import (
+from tests.fixtures.browser import by_id, shoot
+from tests.fixtures.screen import (
     XEV_SPOT,
     XTERM_SPOT,
     Desktop,
@@ -29,7 +29,7 @@ from tests.e2e.test_screen_flow import (
     settle,
     wait_for,
 )
-from tests.fixtures.browser import by_id, shoot
+from tests.fixtures.screen_session import assert_view_shows, viewing_exactly
 from tests.fixtures.xvfb import x_screenshot
 
 pytestmark = pytest.mark.e2e

@@ -23,13 +23,8 @@ its SetEncodings, the agent would log Tight JPEG, and the test would fail saying
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,103 +33,30 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Page, expect
 
-from tests.e2e.test_screen_flow import (
+from tests.fixtures.browser import admin_signs_in, by_id, new_session_key, shoot
+from tests.fixtures.screen import (
+    MOVIE_AT,
+    MOVIE_SIZE,
     WAIT_MS,
     Agent,
     Desktop,
+    Movie,
     canvas_pixels,
     customer_of,
     end_session,
-    new_key,
+    moving_desktop,  # noqa: F401 - the fixture
     open_session_tab,
-    paint_background,
     received_bytes,
     settle,
     share_screen,
     wait_for,
 )
-from tests.fixtures.browser import admin_signs_in, by_id, shoot
 from tests.fixtures.xvfb import x_screenshot
 
 pytestmark = pytest.mark.e2e
 
 ADMIN_PASSWORD = "Video mode lantern 42"
-MOVIE_AT = (320, 140)  # the moving window's top left corner on the 1280x800 display
-MOVIE_SIZE = (640, 360)
 MEASURE_SECONDS = 4.0  # each mode's window of received bytes
-
-# A small X client: the benchmark's video picture, repainted at 15 frames a second (the
-# machine running the tests is small).
-MOVIE = f"""
-import sys, time
-sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r})
-import numpy as np
-from Xlib import X, display
-from bench.screen.workloads import STRIP_ROWS, video_frame
-
-d = display.Display()
-screen = d.screen()
-width, height = {MOVIE_SIZE[0]}, {MOVIE_SIZE[1]}
-window = screen.root.create_window({MOVIE_AT[0]}, {MOVIE_AT[1]}, width, height, 0,
-    screen.root_depth, X.InputOutput, X.CopyFromParent, background_pixel=screen.black_pixel,
-    override_redirect=True)
-window.map()
-gc = window.create_gc()
-d.sync()
-rng = np.random.default_rng(7)
-frame = 0
-while True:
-    data = video_frame(frame / 15, width, height, rng)
-    for top in range(0, height, STRIP_ROWS):
-        strip = data[top : top + STRIP_ROWS]
-        window.put_image(gc, 0, top, width, strip.shape[0], X.ZPixmap, 24, 0, strip.tobytes())
-    d.sync()
-    print(frame, flush=True)
-    frame += 1
-    time.sleep(1 / 15)
-"""
-
-
-class Movie:
-    """The moving window; freeze() stops it on one picture (SIGSTOP), resume() goes on."""
-
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self._log = log.open("w")
-        self.log_path = log
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", MOVIE], env=env, stdout=self._log, stderr=subprocess.STDOUT
-        )
-
-    def frames(self) -> int:
-        return len(self.log_path.read_text().split())
-
-    def freeze(self) -> None:
-        os.kill(self.process.pid, signal.SIGSTOP)
-
-    def resume(self) -> None:
-        os.kill(self.process.pid, signal.SIGCONT)
-
-    def close(self) -> None:
-        self.resume()
-        self.process.kill()
-        self.process.wait(10)
-        self._log.close()
-
-
-@pytest.fixture
-def moving_desktop(xvfb_display: Any, tmp_path: Path) -> Iterator[tuple[Desktop, Movie]]:
-    paint_background(xvfb_display.display)
-    env = {**xvfb_display.env, "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"}
-    movie = Movie(env, tmp_path / "movie.log")
-    try:
-        wait_for(lambda: movie.frames() >= 3, 20, "the moving window")
-        # No xterm or xev here: Desktop's input logs stay empty.
-        yield (
-            Desktop(xvfb_display.display, env, tmp_path / "typed.txt", tmp_path / "xev.log"),
-            movie,
-        )
-    finally:
-        movie.close()
 
 
 def bytes_over_window(page: Page, movie: Movie) -> tuple[int, int]:
@@ -168,7 +90,7 @@ def block_means(rgb: np.ndarray) -> np.ndarray:
 def test_video_mode_streams_h264_to_chromium(
     relaydesk_server: Any,
     page: Page,
-    moving_desktop: tuple[Desktop, Movie],
+    moving_desktop: tuple[Desktop, Movie],  # noqa: F811 - the fixture imported above
     artifacts_dir: Path,
 ) -> None:
     desktop, movie = moving_desktop
@@ -179,7 +101,7 @@ def test_video_mode_streams_h264_to_chromium(
         (await VideoDecoder.isConfigSupported({codec: 'avc1.42401f', optimizeForLatency: true}))
           .supported === true"""
     )
-    key = new_key(page, base)
+    key = new_session_key(page, base)
     customer = customer_of(base, key)
     agent = Agent(base, key, desktop, artifacts_dir / "agent.log")
     try:

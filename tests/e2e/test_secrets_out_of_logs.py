@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,13 +24,13 @@ import websockets
 from playwright.sync_api import Browser, Page, Response, expect
 from websockets.sync.client import connect
 
-from tests.fixtures.browser import admin_signs_in, by_id, open_page
+from tests.fixtures.agents import start_agent_logging
+from tests.fixtures.browser import admin_signs_in, api_post, by_id, open_page
 from tests.fixtures.common import eventually
-from tests.fixtures.workspace import show_tool
+from tests.fixtures.workspace import accept_first_waiting, show_tool
 
 pytestmark = pytest.mark.e2e
 
-AGENT = str(Path(sys.executable).parent / "relaydesk-agent")
 ADMIN_PASSWORD = "Quiet ledger lantern 42"
 WAIT_MS = 30_000
 
@@ -44,16 +42,6 @@ def customer(
     """The customer's own browser: no cookies shared with the technician's."""
     with open_page(browser, request, artifacts_dir / "customer", width=1100, height=900) as page:
         yield page
-
-
-def csrf(page: Page) -> str:
-    return next(c["value"] for c in page.context.cookies() if c["name"] == "relaydesk_csrf")
-
-
-def api_post(page: Page, base: str, path: str, body: Any = None) -> Any:
-    response = page.request.post(f"{base}{path}", data=body, headers={"x-csrf-token": csrf(page)})
-    assert response.ok, response.text()
-    return response.json()
 
 
 def page_secret(customer: Page) -> str:
@@ -107,21 +95,9 @@ def test_no_secret_reaches_the_server_log(
     assert script and f"key={key}" in script
     assert customer.request.get(script).ok
 
-    with (artifacts_dir / "agent.log").open("w") as agent_log:
-        agent = subprocess.Popen(
-            [AGENT, "--server", base, "--key", key],
-            env=xvfb_display.env,
-            stdout=agent_log,
-            stderr=subprocess.STDOUT,
-        )
+    agent = start_agent_logging(base, key, artifacts_dir / "agent.log", xvfb_display.env)
     try:
-        page.goto(f"{base}/console/queues")
-        item = by_id(page, "queue-item").first
-        expect(item).to_be_visible(timeout=WAIT_MS)
-        item.click()
-        by_id(page, "session-accept").click()
-        workspace = by_id(page, "session-workspace")
-        expect(workspace).to_have_attribute("data-session-id", re.compile(r"\d+"))
+        workspace = accept_first_waiting(page, base, WAIT_MS)
         expect(by_id(customer, "portal-session")).to_have_attribute(
             "data-status", "active", timeout=WAIT_MS
         )

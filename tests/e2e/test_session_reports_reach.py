@@ -6,7 +6,6 @@ signing in."""
 
 from __future__ import annotations
 
-import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,24 +15,13 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.fixtures.agents import finish, start_agent
-from tests.fixtures.browser import admin_signs_in, by_id, first_sign_in, open_page, shoot
+from tests.fixtures.browser import admin_signs_in, api, by_id, first_sign_in, open_page, shoot
 from tests.fixtures.common import eventually
 
 pytestmark = pytest.mark.e2e
 
 ADMIN_PASSWORD = "Harbour violet kettle 61"
 TOM_PASSWORD = "Granite meadow cello 27"
-
-
-def api(page: Page, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-    """A set-up call with the browser's own sign-in (what the console's buttons call)."""
-    csrf = next(c["value"] for c in page.context.cookies() if c["name"] == "relaydesk_csrf")
-    base = re.sub(r"^(https?://[^/]+).*$", r"\1", page.url)
-    response = page.request.fetch(
-        base + path, method=method, data=body, headers={"x-csrf-token": csrf}
-    )
-    assert response.ok, response.text()
-    return response.json() if response.status != 204 else None
 
 
 @pytest.fixture

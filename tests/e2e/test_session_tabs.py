@@ -22,21 +22,26 @@ from typing import Any
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tests.e2e.test_screen_flow import (
+from tests.fixtures.browser import admin_signs_in, by_id, new_session_key, shoot
+from tests.fixtures.files_client import random_file, sha256_of
+from tests.fixtures.screen import (
     WAIT_MS,
     Agent,
     Desktop,
     customer_of,
     end_session,
-    new_key,
     paint_background,
     share_screen,
     wait_for,
 )
-from tests.e2e.test_shell_flow import screen_text, type_in, wait_for_text
-from tests.fixtures.browser import admin_signs_in, by_id, shoot
-from tests.fixtures.files_client import random_file, sha256_of
-from tests.fixtures.workspace import show_tool
+from tests.fixtures.workspace import (
+    accept_connected,
+    screen_text,
+    show_tool,
+    tab_of,
+    type_in,
+    wait_for_text,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -51,36 +56,6 @@ def desktop(xvfb_display: Any, tmp_path: Path) -> Iterator[Desktop]:
     paint_background(xvfb_display.display)
     env = {**xvfb_display.env, "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"}
     yield Desktop(xvfb_display.display, env, tmp_path / "typed.txt", tmp_path / "xev.log")
-
-
-def workspace_of(page: Page, session_id: str) -> Locator:
-    return page.locator(f'[data-testid="session-workspace"][data-session-id="{session_id}"]')
-
-
-def tab_of(page: Page, session_id: str) -> Locator:
-    return page.locator(f'[data-testid="session-tab"][data-session-id="{session_id}"]')
-
-
-def accept_from_queue(page: Page) -> str:
-    """The waiting session in the queue, its details, Accept: its tab comes to the front."""
-    item = by_id(page, "queue-item").first
-    expect(item).to_be_visible(timeout=WAIT_MS)
-    session_id = item.get_attribute("data-session-id")
-    assert session_id
-    item.click()
-    by_id(page, "session-accept").click()
-    expect(page).to_have_url(re.compile(r"/console/sessions"))
-    expect(tab_of(page, session_id)).to_have_attribute("aria-selected", "true")
-    expect(workspace_of(page, session_id)).to_be_visible()
-    return session_id
-
-
-def accept_connected(page: Page) -> tuple[str, Locator]:
-    """Accept the waiting session; its id and workspace, once the device shows as connected."""
-    session_id = accept_from_queue(page)
-    workspace = workspace_of(page, session_id)
-    expect(by_id(workspace, "workspace-status")).to_have_text("Connected", timeout=WAIT_MS)
-    return session_id, workspace
 
 
 def screen_canvas_fits(workspace: Locator) -> bool:
@@ -101,7 +76,7 @@ def test_switching_session_tabs_keeps_shells_screen_and_transfers(
     big = random_file(tmp_path / "big.bin", 96 * MiB)
     page.set_viewport_size({"width": 1200, "height": 1000})
     admin_signs_in(page, relaydesk_server, ADMIN_PASSWORD)
-    key_a, key_b = new_key(page, base), new_key(page, base)
+    key_a, key_b = new_session_key(page, base), new_session_key(page, base)
     customer_a = customer_of(base, key_a)
     agents = [Agent(base, key_a, desktop, artifacts_dir / "agent-a.log")]
     try:

@@ -21,20 +21,18 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from tests.e2e.test_screen_flow import (
+from tests.fixtures.browser import admin_signs_in, by_id, new_session_key, open_page, shoot
+from tests.fixtures.common import eventually
+from tests.fixtures.screen import (
     WAIT_MS,
     Agent,
     Desktop,
     customer_of,
     end_session,
-    new_key,
     paint_background,
     share_screen,
 )
-from tests.e2e.test_session_tabs import accept_connected, tab_of, workspace_of
-from tests.fixtures.browser import admin_signs_in, by_id, open_page, shoot
-from tests.fixtures.common import eventually
-from tests.fixtures.workspace import show_tool
+from tests.fixtures.workspace import accept_connected, show_tool, tab_of, workspace_of
 
 pytestmark = pytest.mark.e2e
 
@@ -133,7 +131,7 @@ def test_workspace_tabs_chat_beside_shortcuts_and_arrivals(
 ) -> None:
     page = console
     base = admin_signs_in(page, relaydesk_server, ADMIN_PASSWORD)
-    key_a, key_b = new_key(page, base), new_key(page, base)
+    key_a, key_b = new_session_key(page, base), new_session_key(page, base)
     customer_a = customer_of(base, key_a)
     page.goto(f"{base}/console/queues")
     expect(by_id(page, "notifications-on")).to_be_visible()

@@ -14,20 +14,19 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Page, expect
 
+from tests.fixtures.agents import AGENT
 from tests.fixtures.browser import admin_signs_in, by_id, shoot
-from tests.fixtures.workspace import show_tool
+from tests.fixtures.workspace import show_tool, type_in, wait_for_text
 
 pytestmark = pytest.mark.e2e
 
-AGENT = str(Path(sys.executable).parent / "relaydesk-agent")
 ADMIN_PASSWORD = "Shell lantern harbour 42"
 WAIT_MS = 20_000
 
@@ -68,30 +67,6 @@ def wait_for_session(console: BrowserApi, timeout: float = 20) -> int:
 
 def running(pattern: str) -> bool:
     return subprocess.run(["pgrep", "-f", pattern], capture_output=True).returncode == 0
-
-
-def type_in(page: Page, terminal: Locator, text: str) -> None:
-    terminal.click()
-    page.keyboard.type(text, delay=10)
-    page.keyboard.press("Enter")
-
-
-def screen_text(terminal: Locator) -> str:
-    """What the terminal shows, one line per row (xterm.js's DOM renderer)."""
-    rows = terminal.locator(".xterm-rows > div").all_inner_texts()
-    return "\n".join(row.replace("\xa0", " ").rstrip() for row in rows)
-
-
-def wait_for_text(terminal: Locator, pattern: str, timeout: float = 20) -> re.Match[str]:
-    deadline = time.monotonic() + timeout
-    seen = ""
-    while time.monotonic() < deadline:
-        seen = screen_text(terminal)
-        found = re.search(pattern, seen, re.MULTILINE)
-        if found:
-            return found
-        time.sleep(0.1)
-    raise AssertionError(f"{pattern!r} not on the terminal within {timeout} s:\n{seen}")
 
 
 def test_technician_works_in_two_shells_and_replays_the_recording(

@@ -16,7 +16,7 @@ from PIL import Image
 from playwright.sync_api import Locator, Page, expect
 
 from tests.fixtures.agents import start_agent
-from tests.fixtures.browser import admin_signs_in, by_id, shoot
+from tests.fixtures.browser import admin_signs_in, api, by_id, shoot
 from tests.fixtures.common import eventually
 
 pytestmark = pytest.mark.e2e
@@ -25,15 +25,6 @@ ADMIN_PASSWORD = "Glyph lantern harbour 42"
 WAIT_MS = 20_000
 LINE = "_gjpqy ─│┌┐ 中文"
 BACKGROUND = np.array([0x0F, 0x14, 0x20])  # the terminal's theme
-
-
-def api(page: Page, base: str, method: str, path: str, body: Any = None) -> Any:
-    csrf = next(c["value"] for c in page.context.cookies() if c["name"] == "relaydesk_csrf")
-    response = page.request.fetch(
-        f"{base}{path}", method=method, data=body, headers={"x-csrf-token": csrf}
-    )
-    assert response.ok, response.text()
-    return response.json()
 
 
 def row_showing(terminal: Locator, text: str) -> Locator:
@@ -65,13 +56,14 @@ def test_underscores_descenders_box_drawing_and_cjk_are_drawn(
 ) -> None:
     page.set_viewport_size({"width": 1200, "height": 900})
     base = admin_signs_in(page, relaydesk_server, ADMIN_PASSWORD)
-    key = api(page, base, "POST", "/api/v1/session-keys", {"validity_minutes": 15})["key"]
+    key = api(page, "POST", "/api/v1/session-keys", {"validity_minutes": 15})["key"]
     agent = start_agent(base, key)
     try:
-        sid = eventually(
-            lambda: api(page, base, "GET", "/api/v1/queue")["personal"], 20, "the session"
-        )[0]["id"]
-        api(page, base, "POST", f"/api/v1/sessions/{sid}/accept")
+        waiting = eventually(
+            lambda: api(page, "GET", "/api/v1/queue")["personal"], 20, "the session"
+        )
+        sid = waiting[0]["id"]
+        api(page, "POST", f"/api/v1/sessions/{sid}/accept")
         by_id(page, "console-nav-sessions").click()
         workspace = by_id(page, "session-workspace")
         expect(workspace).to_have_attribute("data-session-id", str(sid), timeout=WAIT_MS)

@@ -12,7 +12,6 @@ its SHA-256 and runs it with the certificate pin, and the session arrives.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shlex
@@ -27,8 +26,9 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.fixtures.browser import admin_signs_in, by_id, open_page, shoot
+from tests.fixtures.browser import admin_signs_in, by_id, new_session_key, open_page, shoot
 from tests.fixtures.common import eventually
+from tests.fixtures.files_client import sha256_of
 from tests.fixtures.server import RelaydeskServer
 
 pytestmark = pytest.mark.e2e
@@ -67,14 +67,6 @@ def running(command: list[str], cwd: Path, env: dict[str, str], log: Path) -> It
                     process.wait(10)
 
 
-def sha256_of(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def csrf(page: Page) -> str:
-    return next(c["value"] for c in page.context.cookies() if c["name"] == "relaydesk_csrf")
-
-
 @pytest.fixture
 def customer(
     browser: Browser, request: pytest.FixtureRequest, artifacts_dir: Path
@@ -92,13 +84,7 @@ def test_downloaded_client_runs_without_python_and_connects(
     tmp_path: Path,
 ) -> None:
     base = admin_signs_in(page, relaydesk_server, ADMIN_PASSWORD)
-    issued = page.request.post(
-        f"{base}/api/v1/session-keys",
-        data={"validity_minutes": 15},
-        headers={"x-csrf-token": csrf(page)},
-    )
-    assert issued.ok, issued.text()
-    key = issued.json()["key"]
+    key = new_session_key(page, base)
 
     # The customer types his key; the page offers the client and its fingerprint.
     customer.goto(f"{base}/")

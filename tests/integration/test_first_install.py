@@ -84,48 +84,15 @@ def test_init_refuses_bad_input_and_creates_nothing(tmp_path: Path) -> None:
 
 def test_organisations_for_several_tenants(tmp_path: Path) -> None:
     server = RelaydeskServer(tmp_path / "data", tmp_path / "server.log")
-    before = server.run(
-        *[
-            "admin",
-            "create-organisation",
-            "--organisation",
-            "B",
-            "--email",
-            "b@b.test",
-            "--name",
-            "B",
-        ]
-    )
+    before = server.create_organisation("B", "b@b.test", "B")
     assert before.returncode == 2 and "relaydesk init" in before.stderr
 
     assert server.run("init", *ADMIN).returncode == 0
-    second = server.run(
-        *[
-            "admin",
-            "create-organisation",
-            "--organisation",
-            "Beta",
-            "--email",
-            "boss@beta.test",
-            "--name",
-            "Bea",
-        ]
-    )
+    second = server.create_organisation("Beta", "boss@beta.test", "Bea")
     assert second.returncode == 0, second.stderr
     one_time = printed(second.stdout, "One-time password: ")
     assert one_time
-    duplicate = server.run(
-        *[
-            "admin",
-            "create-organisation",
-            "--organisation",
-            "BETA",
-            "--email",
-            "c@beta.test",
-            "--name",
-            "C",
-        ]
-    )
+    duplicate = server.create_organisation("BETA", "c@beta.test", "C")
     assert duplicate.returncode == 2 and "already an organisation named 'Beta'" in duplicate.stderr
     assert rows(
         server.data_dir,

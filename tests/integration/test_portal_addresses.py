@@ -10,14 +10,12 @@ address.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import httpx
 
+from tests.fixtures.server import PORTAL_ADDRESS
 from tests.fixtures.technician import Technician
-
-ADDRESS = re.compile(r"Customer portal: \S+/\?portal=([A-Za-z0-9_-]{22,})$", re.MULTILINE)
 
 
 def front(server: Any, slug: str | None = None) -> httpx.Response:
@@ -34,20 +32,15 @@ def test_portals_answer_only_at_their_unguessable_address(relaydesk_server: Any)
     for guess in ("portal-1", "portal-2"):
         answer = front(relaydesk_server, guess)
         assert (answer.status_code, answer.json()) == (404, unknown.json()), guess
-    assert ADDRESS.findall(relaydesk_server.output())[-1] == demo_slug  # what the demo prints
+    assert (
+        PORTAL_ADDRESS.findall(relaydesk_server.output())[-1] == demo_slug
+    )  # what the demo prints
 
-    made = relaydesk_server.run(
-        "admin",
-        "create-organisation",
-        "--organisation",
-        "Globex Hidden",
-        "--email",
-        "admin@globex.test",
-        "--name",
-        "Globex Admin",
+    made = relaydesk_server.create_organisation(
+        "Globex Hidden", "admin@globex.test", "Globex Admin"
     )
     assert made.returncode == 0, made.stderr
-    (globex_slug,) = ADDRESS.findall(made.stdout)
+    (globex_slug,) = PORTAL_ADDRESS.findall(made.stdout)
     assert globex_slug != demo_slug
 
     # Two organisations: the root and every other address answer the same, naming nobody.
