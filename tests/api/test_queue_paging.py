@@ -13,7 +13,7 @@ from sqlalchemy import event, insert, select
 
 from relaydesk.server.db.models import Device, SupportSession
 from tests.api.conftest import Harness, Org
-from tests.api.test_attended import agent_arrives, new_key
+from tests.fixtures.attended import agent_arrives, new_key
 
 
 async def _first_session(org: Org, harness: Harness) -> int:
