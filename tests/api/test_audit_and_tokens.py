@@ -86,6 +86,10 @@ async def test_api_token_is_shown_once_and_works_without_a_cookie(
     headers = {"authorization": f"Bearer {token}"}
     me = await integration.get("/api/v1/me", headers=headers)
     assert me.json()["email"] == "ada@acme.test"
+    # A reading request writes nothing in its own transaction; the token's last use is still
+    # kept, in a short one of its own.
+    used = (await org.admin.get("/api/v1/me/tokens")).json()
+    assert used[0]["last_used_at"] is not None
     made = await integration.post(
         "/api/v1/device-groups", json={"name": "From CMDB"}, headers=headers
     )

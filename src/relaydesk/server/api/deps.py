@@ -106,10 +106,18 @@ async def current_actor(
 ) -> Actor:
     authorization = request.headers.get("authorization", "")
     if authorization.lower().startswith("bearer "):
-        match = await credentials.user_for_api_token(db, authorization[7:].strip())
+        reads = request.method in SAFE_METHODS
+        match = await credentials.user_for_api_token(
+            db, authorization[7:].strip(), note_use=not reads
+        )
         if match is None:
             raise Unauthenticated("invalid_token", "The API token is unknown, revoked or expired.")
-        user, _ = match
+        user, token = match
+        if reads and credentials.api_token_use_due(token):
+            # A reading request's transaction must not write (it could be refused at commit
+            # when another writer committed meanwhile): the last use goes in a short one.
+            async with runtime(request).transaction() as writer:
+                await credentials.note_api_token_use(writer, token.id)
         await check_console_address_of(db, user.organisation_id, ip)
         return Actor(user=user, ip=ip, permissions=PermissionSet.of(user), via_api_token=True)
     if found is None:

@@ -204,7 +204,12 @@ async def revoke_api_token(db: AsyncSession, user: User, token_id: int, ip: str)
     )
 
 
-async def user_for_api_token(db: AsyncSession, token: str) -> tuple[User, ApiToken] | None:
+async def user_for_api_token(
+    db: AsyncSession, token: str, *, note_use: bool = True
+) -> tuple[User, ApiToken] | None:
+    """The active user an API token acts for. With note_use, its last use is written (at most
+    once a minute); a request that only reads passes False and calls note_api_token_use in a
+    transaction of its own, since its own takes no write lock (Runtime.reading)."""
     row = (
         await db.execute(select(ApiToken).where(ApiToken.token_hash == token_hash(token)))
     ).scalar_one_or_none()
@@ -213,7 +218,16 @@ async def user_for_api_token(db: AsyncSession, token: str) -> tuple[User, ApiTok
     user = await db.get(User, row.user_id)
     if user is None or not user.is_active:
         return None
-    now = utcnow()
-    if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):
-        row.last_used_at = now
+    if note_use and api_token_use_due(row):
+        row.last_used_at = utcnow()
     return user, row
+
+
+def api_token_use_due(row: ApiToken) -> bool:
+    return row.last_used_at is None or utcnow() - row.last_used_at > timedelta(minutes=1)
+
+
+async def note_api_token_use(db: AsyncSession, token_id: int) -> None:
+    row = await db.get(ApiToken, token_id)
+    if row is not None and api_token_use_due(row):
+        row.last_used_at = utcnow()
