@@ -120,6 +120,7 @@ class RawSocket:
             answer += self.sock.recv(4096)
         assert answer.startswith(b"HTTP/1.1 101"), answer
         self.buffer = answer.split(b"\r\n\r\n", 1)[1]
+        self.last_fin = True
 
     def _read(self, n: int) -> bytes:
         while len(self.buffer) < n:
@@ -131,6 +132,7 @@ class RawSocket:
 
     def read_frame(self) -> tuple[int, bytes]:
         first, second = self._read(2)
+        self.last_fin = bool(first & 0x80)
         length = second & 0x7F
         if length == 126:
             length = struct.unpack("!H", self._read(2))[0]
@@ -139,14 +141,23 @@ class RawSocket:
         return first & 0x0F, self._read(length)
 
     def read_close(self) -> tuple[int, bytes, list[bytes]]:
-        """Reads up to the close frame: its code and reason, and the text messages before it."""
-        texts = []
+        """Reads up to the close frame: its code and reason, and the text messages before it
+        (a message sent in fragments is put together again, as RFC 6455 5.4 allows)."""
+        texts: list[bytes] = []
+        message: bytearray | None = None
         while True:
             opcode, payload = self.read_frame()
             if opcode == 0x8:
                 return struct.unpack("!H", payload[:2])[0], payload[2:], texts
             if opcode == 0x1:
-                texts.append(payload)
+                message = bytearray(payload)
+            elif opcode == 0x0 and message is not None:
+                message += payload
+            else:
+                continue
+            if self.last_fin:
+                texts.append(bytes(message))
+                message = None
 
     def send_text_header(self, length: int, first_bytes: bytes) -> None:
         """The header of a text frame of `length` bytes, and only `first_bytes` of it."""
