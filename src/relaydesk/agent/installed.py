@@ -8,20 +8,18 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from relaydesk import __version__
 from relaydesk.agent.modes import (
     EXIT_ERROR,
     EXIT_KEY_REFUSED,
     EXIT_OK,
     EXIT_PROTOCOL_MISMATCH,
     Outcome,
-    device_facts,
+    hello_of,
 )
 from relaydesk.agent.private_folder import _write_private
 from relaydesk.protocol import identity
 from relaydesk.protocol.codes import RefusalCode
 from relaydesk.protocol.messages import (
-    PROTOCOL_VERSION,
     Credential,
     DeviceCredential,
     Hello,
@@ -95,15 +93,7 @@ class InstalledMode:
         return InstallerCredential(kind="installer", token=self.installer_token)
 
     def hello(self) -> Hello:
-        return Hello(
-            type="hello",
-            protocol=PROTOCOL_VERSION,
-            agent_version=__version__,
-            mode=self.name,
-            public_key=self.key.public_key_b64,
-            credential=self._credential(),
-            device=device_facts(),
-        )
+        return hello_of(self.name, self.key, self._credential())
 
     def established(self, device_id: int, session_id: int | None) -> None:
         if self.device_id != device_id:

@@ -47,6 +47,19 @@ def device_facts() -> DeviceFacts:
     )
 
 
+def hello_of(mode: Mode, key: identity.DeviceKey, credential: Credential) -> Hello:
+    """The first message of every mode: who we are, this computer's key, and the credential."""
+    return Hello(
+        type="hello",
+        protocol=PROTOCOL_VERSION,
+        agent_version=__version__,
+        mode=mode,
+        public_key=key.public_key_b64,
+        credential=credential,
+        device=device_facts(),
+    )
+
+
 @dataclass(frozen=True)
 class Outcome:
     exit_code: int
@@ -97,15 +110,7 @@ class AttendedMode:
         return SessionKeyCredential(kind="session_key", key=self.session_key)
 
     def hello(self) -> Hello:
-        return Hello(
-            type="hello",
-            protocol=PROTOCOL_VERSION,
-            agent_version=__version__,
-            mode=self.name,
-            public_key=self.key.public_key_b64,
-            credential=self._credential(),
-            device=device_facts(),
-        )
+        return hello_of(self.name, self.key, self._credential())
 
     def established(self, device_id: int, session_id: int | None) -> None:
         assert session_id is not None  # an attended agent always serves a session
