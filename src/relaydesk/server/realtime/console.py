@@ -50,7 +50,7 @@ async def _signed_in_user(
     token = websocket.cookies.get(SESSION_COOKIE)
     if not token:
         return None
-    async with runtime.transaction() as db:
+    async with runtime.reading() as db:
         found = await signin.find_login(db, token)
         if found is None or found[0].stage != signin.Stage.COMPLETE:
             return None
@@ -71,7 +71,7 @@ class ConsoleFeed:
         await self.websocket.send_text(event.model_dump_json())
 
     async def send_queue(self) -> None:
-        async with self.runtime.transaction() as db:
+        async with self.runtime.reading() as db:
             queue = await presenters.queue(db, self.user)
         await self.send(QueueSnapshot(queue=queue.model_dump(mode="json")))
 
@@ -79,7 +79,7 @@ class ConsoleFeed:
         if isinstance(event, QueueChanged):
             await self.send_queue()
             if event.change == "arrived":
-                async with self.runtime.transaction() as db:
+                async with self.runtime.reading() as db:
                     arrival = await session_queues.arrival_for(db, self.user, event.session_id)
                 if arrival is not None:
                     session = presenters.session_out(arrival).model_dump(mode="json")
@@ -87,7 +87,7 @@ class ConsoleFeed:
         elif isinstance(event, ChatSwitch):
             await self.send(event)
         elif isinstance(event, SESSION_EVENTS):
-            async with self.runtime.transaction() as db:
+            async with self.runtime.reading() as db:
                 visible = await support_sessions.user_can_see(db, self.user, event.session_id)
             if visible:
                 await self.send(event)

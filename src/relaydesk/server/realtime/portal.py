@@ -66,7 +66,7 @@ async def _follow(runtime: Runtime, websocket: WebSocket, token: str) -> None:
 async def _follow_session(runtime: Runtime, websocket: WebSocket, token: str) -> None:
     last_status = None
     while True:
-        async with runtime.transaction() as db:
+        async with runtime.reading() as db:
             view = await customer_view(db, token)
         if view.session_id is None:
             if view.status != last_status:
@@ -75,12 +75,12 @@ async def _follow_session(runtime: Runtime, websocket: WebSocket, token: str) ->
             await asyncio.sleep(AGENT_WAIT_POLL_SECONDS)
             continue
         async with runtime.broker.subscribe(session_topic(view.session_id)) as events:
-            async with runtime.transaction() as db:
+            async with runtime.reading() as db:
                 view = await customer_view(db, token)
             await _send(websocket, _snapshot(view))
             async for event in events:
                 if isinstance(event, SessionState):
-                    async with runtime.transaction() as db:
+                    async with runtime.reading() as db:
                         view = await customer_view(db, token)
                     await _send(websocket, _snapshot(view))
                 elif isinstance(event, CustomerChat | CustomerScreen | ToolOpened):
