@@ -268,6 +268,14 @@ class InputPolicy(Message):
     allowed: bool
 
 
+class Uninstall(Message):
+    """The device was deleted from the device list (UNA-5): an installed agent removes its
+    service, files and key, then exits; sent again at its next hello until it has done so."""
+
+    type: Literal["uninstall"]
+    reason: Text
+
+
 # --- both ways ------------------------------------------------------------------------------
 class Error(Message):
     """The peer sent something this side cannot use; the connection stays open."""
@@ -301,6 +309,7 @@ ServerMessage = Annotated[
     | TunnelOpen
     | TunnelClose
     | InputPolicy
+    | Uninstall
     | CustomerState
     | CustomerChatLine
     | Error,
