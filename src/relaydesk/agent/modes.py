@@ -4,11 +4,14 @@ to do when the session ends. The connection code knows nothing of modes."""
 from __future__ import annotations
 
 import getpass
+import ipaddress
 import shutil
 import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
+
+import psutil
 
 from relaydesk import __version__
 from relaydesk.agent import sysinfo
@@ -44,7 +47,30 @@ def device_facts() -> DeviceFacts:
         os=str(system["name"])[:500],
         os_version=str(system["version"])[:500],
         username=username[:500],
+        private_ips=private_addresses(),
     )
+
+
+def private_addresses(limit: int = 16) -> list[str]:
+    """This computer's addresses on its networks, as the device list shows and searches them:
+    IPv4 and IPv6, without loopback and IPv6 link-local ones."""
+    found: list[str] = []
+    try:
+        interfaces = psutil.net_if_addrs()
+    except OSError:
+        return found
+    for addresses in interfaces.values():
+        for address in addresses:
+            if address.family not in (socket.AF_INET, socket.AF_INET6):
+                continue
+            try:
+                ip = ipaddress.ip_address(address.address.split("%")[0])
+            except ValueError:
+                continue
+            if ip.is_loopback or ip.is_link_local or str(ip) in found:
+                continue
+            found.append(str(ip))
+    return found[:limit]
 
 
 def hello_of(mode: Mode, key: identity.DeviceKey, credential: Credential) -> Hello:

@@ -54,6 +54,7 @@ from relaydesk.protocol.messages import (
     SysinfoRequest,
     TunnelClose,
     TunnelOpen,
+    Uninstall,
     Welcome,
 )
 
@@ -448,3 +449,10 @@ class ServerConnection(_Connection):
 
     def set_input_policy(self, allowed: bool) -> None:
         self._send(InputPolicy(type="input_policy", allowed=allowed))
+
+    def uninstall(self, reason: str) -> None:
+        """The device was deleted (UNA-5): its agent removes itself. Sent to a welcomed agent, or
+        to a deleted one that has just proved its key (it is never welcomed again); the
+        connection is over after it."""
+        self._send(Uninstall(type="uninstall", reason=reason[:500]))
+        self.state = State.CLOSED

@@ -28,6 +28,7 @@ from relaydesk.protocol.messages import (
     SysinfoRequest,
     TunnelKind,
     TunnelOpen,
+    Uninstall,
 )
 from relaydesk.protocol.states import ScreenMode, ScreenState, SessionStatus
 
@@ -126,8 +127,39 @@ class Arrival(Event):
     session: Annotated[dict[str, Any], Field(json_schema_extra=rest_schema("SessionOut"))]
 
 
+# --- devices (UNA-5): org:{id} and the consoles whose scope reaches the device ----------------
+class DeviceOnline(Event):
+    """A device's agent connected (online since `at`) or its last link ended (last seen `at`)."""
+
+    type: Literal["device.online"] = "device.online"
+    device_id: int
+    online: bool
+    at: datetime
+    # The device's group: the console delivers the event only where the scope reaches it.
+    device_group_id: int | None
+
+
+class DeviceChanged(Event):
+    """A device was edited, moved, deleted, or its inventory arrived: the console reads it again
+    (a device now out of its scope, or deleted, answers 404 and leaves the list)."""
+
+    type: Literal["device.changed"] = "device.changed"
+    device_id: int
+    change: Literal["edited", "moved", "inventory", "removed"]
+    device_group_id: int | None
+    # Where it was before a move: consoles that saw it there learn that it left.
+    previous_group_id: int | None = None
+
+
 OrgEvent = Annotated[
-    QueueChanged | SessionChat | ChatSwitch | SessionOnline | SessionSysinfo | SessionScreen,
+    QueueChanged
+    | SessionChat
+    | ChatSwitch
+    | SessionOnline
+    | SessionSysinfo
+    | SessionScreen
+    | DeviceOnline
+    | DeviceChanged,
     Field(discriminator="type"),
 ]
 ConsoleEvent = Annotated[
@@ -137,7 +169,9 @@ ConsoleEvent = Annotated[
     | ChatSwitch
     | SessionOnline
     | SessionSysinfo
-    | SessionScreen,
+    | SessionScreen
+    | DeviceOnline
+    | DeviceChanged,
     Field(discriminator="type"),
 ]
 
@@ -208,7 +242,7 @@ class CloseTunnels(Event):
 
 
 AgentCommand = Annotated[
-    EndSession | SysinfoRequest | TunnelOpen | InputPolicy | CloseTunnels,
+    EndSession | SysinfoRequest | TunnelOpen | InputPolicy | CloseTunnels | Uninstall,
     Field(discriminator="type"),
 ]
 
@@ -231,6 +265,8 @@ BrokerEvent = Annotated[
     | SessionOnline
     | SessionSysinfo
     | SessionScreen
+    | DeviceOnline
+    | DeviceChanged
     | SessionState
     | CustomerChat
     | CustomerScreen
@@ -240,6 +276,7 @@ BrokerEvent = Annotated[
     | TunnelOpen
     | InputPolicy
     | CloseTunnels
+    | Uninstall
     | SocketsEnd,
     Field(discriminator="type"),
 ]

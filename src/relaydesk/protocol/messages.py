@@ -35,6 +35,11 @@ class DeviceFacts(Message):
     os: Text
     os_version: Text = ""
     username: Text = ""
+    # The device's own addresses on its networks (the device list searches them, UNA-5); optional
+    # so that older agents, which do not send them, still connect.
+    private_ips: Annotated[
+        list[Annotated[str, StringConstraints(max_length=64)]], Field(max_length=16)
+    ] = []
 
 
 class SessionKeyCredential(Message):
