@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -70,6 +71,10 @@ class Organisation(Base):
     retention_days: Mapped[int] = mapped_column(Integer, default=30)
     console_ip_ranges: Mapped[list[str]] = mapped_column(JSON, default=list)
     mfa_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The feature switch of unattended access (UNA-8): off, nobody jumps to a device.
+    unattended_access_enabled: Mapped[bool] = mapped_column(
+        Boolean, default=True, server_default=true()
+    )
     audit_head_hash: Mapped[str] = mapped_column(String(64), default="0" * 64)
     audit_head_seq: Mapped[int] = mapped_column(Integer, default=0)
 
@@ -313,6 +318,8 @@ class Device(Base):
     installer_id: Mapped[int | None] = mapped_column(
         ForeignKey("installers.id", ondelete="SET NULL"), nullable=True
     )
+    # The password anyone jumping to this device must enter (UNA-1, UNA-6): argon2id; None: none.
+    jump_password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
 
 class Installer(Base):
@@ -384,6 +391,13 @@ class SessionEvent(Base):
         ForeignKey("support_sessions.id", ondelete="CASCADE"), index=True
     )
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # attended (a customer started it) or jump (a technician jumped to an installed device, UNA-6).
+    kind: Mapped[str] = mapped_column(String(20), default="attended", server_default="attended")
+    # A jump's consent: asking (the device's user is asked), allowed, denied; "" for attended.
+    jump_state: Mapped[str] = mapped_column(String(20), default="", server_default="")
+    # What the jump found on the device: "user" (a logged-in user's display), "none" (nobody
+    # logged in: no screen), "" not known yet.
+    jump_desktop: Mapped[str] = mapped_column(String(20), default="", server_default="")
     kind: Mapped[str] = mapped_column(String(60))
     actor_label: Mapped[str] = mapped_column(String(320), default="")
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
@@ -420,3 +434,27 @@ class Recording(Base):
     cast_path: Mapped[str] = mapped_column(String(500))
     transcript_path: Mapped[str] = mapped_column(String(500))
     output_bytes: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class JumpPolicy(Base):
+    """What happens on a device when a technician jumps to it (UNA-6): for a Jump group (device
+    group) or one device (a device's own policy wins over its group's). prompt: none | ask;
+    when_nobody_answers: deny | allow (after answer_seconds); schedule: weekly windows in a time
+    zone (domain/schedules.py), none: any time."""
+
+    __tablename__ = "jump_policies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    device_group_id: Mapped[int | None] = mapped_column(
+        ForeignKey("device_groups.id", ondelete="CASCADE"), nullable=True, unique=True
+    )
+    device_id: Mapped[int | None] = mapped_column(
+        ForeignKey("devices.id", ondelete="CASCADE"), nullable=True, unique=True
+    )
+    prompt: Mapped[str] = mapped_column(String(10), default="none")
+    when_nobody_answers: Mapped[str] = mapped_column(String(10), default="deny")
+    answer_seconds: Mapped[int] = mapped_column(Integer, default=30)
+    schedule_timezone: Mapped[str] = mapped_column(String(64), default="")
+    schedule_windows: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
