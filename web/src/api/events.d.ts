@@ -1,7 +1,15 @@
 /* Generated from web/events.json (relaydesk events-schema) by npm run gen:events; do not edit. */
 
 export type ConsoleEvent =
-  QueueSnapshot | Arrival | SessionChat | ChatSwitch | SessionOnline | SessionSysinfo | SessionScreen;
+  | QueueSnapshot
+  | Arrival
+  | SessionChat
+  | ChatSwitch
+  | SessionOnline
+  | SessionSysinfo
+  | SessionScreen
+  | DeviceOnline
+  | DeviceChanged;
 /**
  * What a technician asks for (the request waits in SupportSession.screen_requested).
  */
@@ -73,6 +81,27 @@ export interface SessionScreen {
   state: ScreenState;
   technician: string;
   type: "session.screen";
+}
+/**
+ * A device's agent connected (online since `at`) or its last link ended (last seen `at`).
+ */
+export interface DeviceOnline {
+  at: string;
+  device_group_id: number | null;
+  device_id: number;
+  online: boolean;
+  type: "device.online";
+}
+/**
+ * A device was edited, moved, deleted, or its inventory arrived: the console reads it again
+ * (a device now out of its scope, or deleted, answers 404 and leaves the list).
+ */
+export interface DeviceChanged {
+  change: "edited" | "moved" | "inventory" | "removed";
+  device_group_id: number | null;
+  device_id: number;
+  previous_group_id: number | null;
+  type: "device.changed";
 }
 export interface PortalSnapshot {
   chat: ChatLine[];
