@@ -381,6 +381,13 @@ class SupportSession(Base):
     # Screen sharing consent (TOOL-2): off, requested, view, control.
     screen_state: Mapped[str] = mapped_column(String(20), default="off", server_default="off")
     screen_requested: Mapped[str] = mapped_column(String(20), default="", server_default="")
+    # attended (a customer started it) or jump (a technician jumped to an installed device, UNA-6).
+    kind: Mapped[str] = mapped_column(String(20), default="attended", server_default="attended")
+    # A jump's consent: asking (the device's user is asked), allowed, denied; "" for attended.
+    jump_state: Mapped[str] = mapped_column(String(20), default="", server_default="")
+    # What the jump found on the device: "user" (a logged-in user's display), "none" (nobody
+    # logged in: no screen), "" not known yet.
+    jump_desktop: Mapped[str] = mapped_column(String(20), default="", server_default="")
 
 
 class SessionEvent(Base):
@@ -391,13 +398,6 @@ class SessionEvent(Base):
         ForeignKey("support_sessions.id", ondelete="CASCADE"), index=True
     )
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # attended (a customer started it) or jump (a technician jumped to an installed device, UNA-6).
-    kind: Mapped[str] = mapped_column(String(20), default="attended", server_default="attended")
-    # A jump's consent: asking (the device's user is asked), allowed, denied; "" for attended.
-    jump_state: Mapped[str] = mapped_column(String(20), default="", server_default="")
-    # What the jump found on the device: "user" (a logged-in user's display), "none" (nobody
-    # logged in: no screen), "" not known yet.
-    jump_desktop: Mapped[str] = mapped_column(String(20), default="", server_default="")
     kind: Mapped[str] = mapped_column(String(60))
     actor_label: Mapped[str] = mapped_column(String(320), default="")
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
