@@ -10,6 +10,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -298,6 +299,8 @@ class Device(Base):
     """A computer running the agent; kind: temporary (attended), adhoc, unattended."""
 
     __tablename__ = "devices"
+    # The device list pages in hostname order within an organisation (domain/device_list.py).
+    __table_args__ = (Index("ix_devices_organisation_id_hostname", "organisation_id", "hostname"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
@@ -314,12 +317,54 @@ class Device(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The device list (UNA-5, domain/device_list.py): what the help desk calls and notes about
+    # it, the customer company (from its installer), its addresses (public: as the server sees
+    # the agent; private: the agent's own, space-separated), its agent's version, the inventory
+    # (a summary of the last system report and when it was taken), since when its agent is
+    # connected (None: offline), and when its deletion asked the agent to uninstall itself.
+    nickname: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    comments: Mapped[str] = mapped_column(String(1000), default="", server_default="")
+    company: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    public_ip: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    private_ips: Mapped[str] = mapped_column(String(1100), default="", server_default="")
+    agent_version: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    inventory: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    inventory_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    online_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    uninstall_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # The installer that enrolled an installed device; None for attended ones.
     installer_id: Mapped[int | None] = mapped_column(
         ForeignKey("installers.id", ondelete="SET NULL"), nullable=True
     )
     # The password anyone jumping to this device must enter (UNA-1, UNA-6): argon2id; None: none.
     jump_password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+
+class DeviceTag(Base):
+    """A tag on a device (UNA-5): searchable, a few per device, kept as the technician wrote it."""
+
+    __tablename__ = "device_tags"
+
+    device_id: Mapped[int] = mapped_column(
+        ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag: Mapped[str] = mapped_column(String(50), primary_key=True, index=True)
+
+
+class DeviceUse(Base):
+    """How often a technician used a device (opened its details, jumped to it): the frequently
+    used list (UNA-5)."""
+
+    __tablename__ = "device_uses"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    device_id: Mapped[int] = mapped_column(
+        ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    uses: Mapped[int] = mapped_column(Integer, default=0)
+    last_used_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Installer(Base):

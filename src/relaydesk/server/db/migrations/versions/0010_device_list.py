@@ -7,15 +7,88 @@ Create Date: 2026-12-03 15:40:00
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
+from alembic import op
+
+from relaydesk.server.db.models import UTCDateTime
+
 revision: str = "0010"
 down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+TEXT_COLUMNS = (
+    ("nickname", 100),
+    ("comments", 1000),
+    ("company", 200),
+    ("public_ip", 64),
+    ("private_ips", 1100),
+    ("agent_version", 100),
+)
+TIME_COLUMNS = ("inventory_at", "online_since", "uninstall_requested_at")
+
 
 def upgrade() -> None:
-    pass
+    with op.batch_alter_table("devices") as batch:
+        for name, length in TEXT_COLUMNS:
+            batch.add_column(
+                sa.Column(name, sa.String(length=length), server_default="", nullable=False)
+            )
+        batch.add_column(sa.Column("inventory", sa.JSON(), nullable=True))
+        for name in TIME_COLUMNS:
+            batch.add_column(sa.Column(name, UTCDateTime(timezone=True), nullable=True))
+        batch.create_index(
+            "ix_devices_organisation_id_hostname", ["organisation_id", "hostname"], unique=False
+        )
+    op.create_table(
+        "device_tags",
+        sa.Column("device_id", sa.Integer(), nullable=False),
+        sa.Column("tag", sa.String(length=50), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["device_id"],
+            ["devices.id"],
+            name=op.f("fk_device_tags_device_id_devices"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("device_id", "tag", name=op.f("pk_device_tags")),
+    )
+    with op.batch_alter_table("device_tags") as batch:
+        batch.create_index(batch.f("ix_device_tags_tag"), ["tag"], unique=False)
+    op.create_table(
+        "device_uses",
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("device_id", sa.Integer(), nullable=False),
+        sa.Column("uses", sa.Integer(), nullable=False),
+        sa.Column("last_used_at", UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["device_id"],
+            ["devices.id"],
+            name=op.f("fk_device_uses_device_id_devices"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_device_uses_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("user_id", "device_id", name=op.f("pk_device_uses")),
+    )
+    with op.batch_alter_table("device_uses") as batch:
+        batch.create_index(batch.f("ix_device_uses_device_id"), ["device_id"], unique=False)
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table("device_uses") as batch:
+        batch.drop_index(batch.f("ix_device_uses_device_id"))
+    op.drop_table("device_uses")
+    with op.batch_alter_table("device_tags") as batch:
+        batch.drop_index(batch.f("ix_device_tags_tag"))
+    op.drop_table("device_tags")
+    with op.batch_alter_table("devices") as batch:
+        batch.drop_index("ix_devices_organisation_id_hostname")
+        for name in reversed(TIME_COLUMNS):
+            batch.drop_column(name)
+        batch.drop_column("inventory")
+        for name, _ in reversed(TEXT_COLUMNS):
+            batch.drop_column(name)
