@@ -6,6 +6,7 @@ its state folder (`--state-dir`; /var/lib/relaydesk-agent for root): the folder 
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 from relaydesk.agent.modes import (
@@ -67,7 +68,12 @@ def _own_folder(path: Path) -> Path:
 class InstalledMode:
     name: Mode = "unattended"
 
-    def __init__(self, state_dir: Path, installer_token: str | None) -> None:
+    def __init__(
+        self, state_dir: Path, installer_token: str | None, system_root: Path | None = None
+    ) -> None:
+        # system_root: this agent is the system service installed under that root
+        # (agent/system_install.py), which the server's `uninstall` removes whole.
+        self.system_root = system_root
         self.folder = _own_folder(state_dir)
         self.installer_token = installer_token
         key_file = self.folder / KEY_FILE
@@ -109,3 +115,19 @@ class InstalledMode:
 
     def end(self, reason: str) -> tuple[bool, Outcome]:
         return True, Outcome(EXIT_OK, reason)
+
+    def uninstall(self, reason: str) -> Outcome:
+        """The device was deleted on the server: the service, its files and the key go (an agent
+        started by hand with --state-dir removes that folder), and the agent exits 0."""
+        from relaydesk.agent import system_install
+
+        try:
+            if self.system_root is not None:
+                system_install.uninstall(root=self.system_root, from_service=True)
+            else:
+                shutil.rmtree(self.folder, ignore_errors=True)
+        except (OSError, system_install.InstallError) as error:
+            return Outcome(EXIT_ERROR, f"Told to uninstall ({reason}), but could not: {error}")
+        return Outcome(
+            EXIT_OK, f"This device was removed on the server ({reason}); the agent uninstalled."
+        )

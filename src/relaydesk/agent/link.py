@@ -150,6 +150,9 @@ async def _converse(
                     connection.send_ended(cleaned)
                     await flush()
                     return outcome
+                elif isinstance(event, control.UninstallRequested):
+                    tunnels.close_all()
+                    return mode.uninstall(event.reason)
                 elif isinstance(event, control.CustomerStateChanged):
                     if customer:
                         customer.show(event.state)

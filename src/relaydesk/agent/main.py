@@ -10,11 +10,11 @@ from datetime import datetime
 from pathlib import Path
 
 from relaydesk import __version__
-from relaydesk.agent import link
+from relaydesk.agent import link, system_install
 from relaydesk.agent.desktop import client as desktop
 from relaydesk.agent.desktop.client import FACES, default_face
 from relaydesk.agent.installed import InstalledMode, StateFolderError, default_state_dir
-from relaydesk.agent.modes import EXIT_ERROR, EXIT_OK, AttendedMode
+from relaydesk.agent.modes import EXIT_ERROR, EXIT_KEY_REFUSED, EXIT_OK, AttendedMode
 from relaydesk.agent.own_file import key_in_own_name, own_config
 from relaydesk.agent.private_folder import PrivateFolderError
 from relaydesk.agent.server_tls import normalised_pin
@@ -81,6 +81,11 @@ def fill_from_own_file(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] and argv[0] in SERVICE_COMMANDS:
+        return service_command(argv)
+    if not argv and not key_in_own_name() and system_install.paths().config.exists():
+        return service_command(["run"])  # the installed agent, started by hand
     args = build_parser().parse_args(argv)
     if args.rfb_listen:
         from relaydesk.agent.screen.listener import run_from_args
@@ -137,14 +142,15 @@ def main(argv: list[str] | None = None) -> int:
     return outcome.exit_code
 
 
-def run_installed(args: argparse.Namespace) -> int:
+def run_installed(args: argparse.Namespace, system_root: Path | None = None) -> int:
     """An installed (permanent) device: enrols with its installer token the first time, then
-    comes back by its device credential, and keeps reconnecting for as long as it runs."""
+    comes back by its device credential, and keeps reconnecting for as long as it runs.
+    system_root: the system service (`run`), which the server's `uninstall` removes whole."""
     try:
         link.control_url(args.server)
         if args.pin_sha256:
             normalised_pin(args.pin_sha256)
-        mode = InstalledMode(args.state_dir or default_state_dir(), args.installer)
+        mode = InstalledMode(args.state_dir or default_state_dir(), args.installer, system_root)
     except (ValueError, StateFolderError, OSError) as error:
         print(f"relaydesk-agent: {error}", file=sys.stderr)
         return EXIT_ERROR
@@ -159,6 +165,93 @@ def run_installed(args: argparse.Namespace) -> int:
     stream = sys.stdout if outcome.exit_code == 0 else sys.stderr
     print(outcome.message, file=stream, flush=True)
     return outcome.exit_code
+
+
+SERVICE_COMMANDS = ("install", "uninstall", "run")
+
+
+def service_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="relaydesk-agent",
+        description="relaydesk agent as a system service (unattended access; run as root)",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    install = commands.add_parser(
+        "install",
+        help="install this computer as a permanent device: /opt/relaydesk-agent, "
+        "/etc/relaydesk-agent/agent.conf, /var/lib/relaydesk-agent and the systemd unit "
+        "relaydesk-agent.service, enrolled with the installer token and started",
+    )
+    install.add_argument("--installer", metavar="TOKEN", required=True, help="installer token")
+    install.add_argument("--server", help="the relaydesk server (default: the one it came from)")
+    install.add_argument("--pin-sha256", help="SHA-256 fingerprint of the server's certificate")
+    install.add_argument(
+        "--no-start", action="store_true", help="enable the service but do not start it (images)"
+    )
+    install.add_argument("--quiet", action="store_true", help="print only errors")
+    uninstall = commands.add_parser(
+        "uninstall", help="stop and remove the service, its files, configuration and key"
+    )
+    uninstall.add_argument("--quiet", action="store_true", help="print only errors")
+    run = commands.add_parser("run", help="run as the installed service (what the unit starts)")
+    run.add_argument(
+        "--config", type=Path, default=system_install.paths().config, help="agent.conf to read"
+    )
+    return parser
+
+
+def own_executable() -> Path:
+    """What install copies to /opt: the one-file executable, or this console script."""
+    if getattr(sys, "frozen", False):
+        return Path(sys.executable)
+    return Path(sys.argv[0]).resolve()
+
+
+def service_command(argv: list[str]) -> int:
+    args = service_parser().parse_args(argv)
+    say = (lambda line: None) if getattr(args, "quiet", False) else status
+    try:
+        if args.command == "run":
+            config = system_install.read_config(args.config)
+            run_args = argparse.Namespace(
+                server=config.server,
+                pin_sha256=config.pin_sha256,
+                installer=None,
+                state_dir=system_install.paths().state_dir,
+            )
+            return run_installed(run_args, system_root=Path("/"))
+        if args.command == "uninstall":
+            installed = system_install.is_installed()
+            system_install.uninstall()
+            say(
+                "relaydesk-agent is uninstalled: service, files, configuration and key removed."
+                if installed
+                else "relaydesk-agent was not installed here; nothing to remove."
+            )
+            return EXIT_OK
+        own = own_config()
+        server = args.server or (own.server if own else None)
+        if not server:
+            raise system_install.InstallError("Give the server: --server https://…")
+        pin = args.pin_sha256 or (own.pin_sha256 if own and not args.server else None)
+        done = system_install.install(
+            own_executable(), server, pin, args.installer, start=not args.no_start, say=say
+        )
+    except system_install.EnrolmentRefused as refused:
+        print(f"relaydesk-agent: not installed: {refused} ({refused.code})", file=sys.stderr)
+        return EXIT_KEY_REFUSED
+    except system_install.InstallError as error:
+        print(f"relaydesk-agent: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    say(
+        f"relaydesk-agent is installed as device {done.device_id} "
+        + (
+            "and running (systemctl status relaydesk-agent)."
+            if done.started
+            else "and enabled; it starts with the computer (systemctl start relaydesk-agent)."
+        )
+    )
+    return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -104,6 +104,8 @@ class AgentMode(Protocol):
 
     def end(self, reason: str) -> tuple[bool, Outcome]: ...
 
+    def uninstall(self, reason: str) -> Outcome: ...
+
 
 class AttendedMode:
     """A temporary agent for one session: it keeps its key pair and enrolment in its private
@@ -162,3 +164,8 @@ class AttendedMode:
     def end(self, reason: str) -> tuple[bool, Outcome]:
         cleaned = self.cleanup()
         return cleaned, Outcome(EXIT_OK, reason)
+
+    def uninstall(self, reason: str) -> Outcome:
+        """Nothing is installed: the server's `uninstall` ends this agent like a session's end."""
+        self.cleanup()
+        return Outcome(EXIT_OK, reason)

@@ -132,6 +132,13 @@ class InputPolicyChanged(Event):
 
 
 @dataclass(frozen=True)
+class UninstallRequested(Event):
+    """The device was deleted: an installed agent removes itself (service, files, key)."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
 class HelloReceived(Event):
     hello: Hello
 
@@ -264,6 +271,10 @@ class AgentConnection(_Connection):
         if isinstance(message, Ping):
             self._send(Pong(type="pong"))
             return []
+        if isinstance(message, Uninstall) and self.state is not State.IDLE:
+            # In answer to the hello of a deleted device as well as once established.
+            self.state = State.CLOSED
+            return [UninstallRequested(message.reason)]
         if isinstance(message, Challenge) and self.state is State.HELLO_SENT:
             self._send(Proof(type="proof", signature=self._key.sign(message.nonce)))
             self.state = State.AWAIT_PROOF

@@ -1,0 +1,361 @@
+"""Installing the agent as a system service (UNA-2, UNA-4) and removing it again.
+
+The layout (FHS; every path under `root`, "/" on a real computer, a scratch folder in tests):
+
+    /opt/relaydesk-agent/relaydesk-agent           the self-contained executable (0755)
+    /etc/relaydesk-agent/agent.conf                 the server's address and pinned fingerprint
+    /var/lib/relaydesk-agent/                       0700: device.key (Ed25519, 0600), device (id)
+    /etc/systemd/system/relaydesk-agent.service     the unit (Restart=always)
+    /etc/systemd/system/multi-user.target.wants/relaydesk-agent.service   enabled (a link)
+
+install() enrols first, in a staging state folder, and only then puts anything in place: a
+refused installer (unknown, expired, revoked, cap reached) or an unreachable server leaves the
+computer as it was. Run again, it keeps the enrolment (the same server: no second installation
+is counted) and replaces the executable, configuration and unit. uninstall() stops and disables
+the unit and removes all of it; the running agent calls it when the server sends `uninstall`
+(the device was deleted), then exits 0."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+
+from relaydesk.agent.installed import DEVICE_FILE, InstalledMode, StateFolderError
+from relaydesk.agent.link import Backoff, control_url
+from relaydesk.agent.server_tls import ServerTls, TlsMismatch, normalised_pin
+from relaydesk.protocol import control
+from relaydesk.protocol.messages import MAX_FRAME_BYTES
+
+SERVICE = "relaydesk-agent.service"
+EXECUTABLE = Path("opt/relaydesk-agent/relaydesk-agent")
+CONFIG = Path("etc/relaydesk-agent/agent.conf")
+STATE_DIR = Path("var/lib/relaydesk-agent")
+UNIT = Path("etc/systemd/system") / SERVICE
+WANTED_BY = Path("etc/systemd/system/multi-user.target.wants") / SERVICE
+# How long install keeps trying a server it cannot reach before giving up.
+ENROL_PATIENCE_SECONDS = 60.0
+
+UNIT_TEXT = """# relaydesk agent: unattended access to this computer.
+# Written by "relaydesk-agent install"; removed by "/opt/relaydesk-agent/relaydesk-agent uninstall".
+[Unit]
+Description=relaydesk agent (unattended access)
+Wants=network-online.target
+After=network-online.target
+
+[Service]
+Type=simple
+ExecStart=/{executable} run
+Restart=always
+RestartSec=5
+# Never give up restarting (the default limit stops a unit restarted 5 times in 10 s).
+StartLimitIntervalSec=0
+
+[Install]
+WantedBy=multi-user.target
+"""
+
+Say = Callable[[str], None]
+
+
+class InstallError(Exception):
+    """The install (or uninstall) could not be done; the message says why, for the person."""
+
+
+class EnrolmentRefused(InstallError):
+    """The server refused the installer: `code` is its refusal code (installer_expired, ...)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    server: str
+    pin_sha256: str | None
+
+
+@dataclass(frozen=True)
+class InstalledPaths:
+    root: Path
+    executable: Path
+    config: Path
+    state_dir: Path
+    unit: Path
+    wanted_by: Path
+    device_id: int | None = None
+    started: bool = False
+
+
+def paths(root: Path = Path("/")) -> InstalledPaths:
+    """Where everything of an installed agent lives under `root`."""
+    return InstalledPaths(
+        root=root,
+        executable=root / EXECUTABLE,
+        config=root / CONFIG,
+        state_dir=root / STATE_DIR,
+        unit=root / UNIT,
+        wanted_by=root / WANTED_BY,
+    )
+
+
+def is_installed(root: Path = Path("/")) -> bool:
+    where = paths(root)
+    return any(p.exists() or p.is_symlink() for p in (where.unit, where.config, where.executable))
+
+
+# --- the configuration file -------------------------------------------------------------------
+def config_text(config: AgentConfig) -> str:
+    lines = [
+        '# relaydesk agent (written by "relaydesk-agent install"; see docs/deployment.md)',
+        f"server = {config.server}",
+    ]
+    if config.pin_sha256:
+        lines.append(f"pin_sha256 = {config.pin_sha256}")
+    return "\n".join(lines) + "\n"
+
+
+def read_config(path: Path) -> AgentConfig:
+    """agent.conf: `name = value` lines (server, pin_sha256), comments with #."""
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise InstallError(f"cannot read {path}: {error.strerror or error}") from error
+    values: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, equals, value = line.partition("=")
+        name = name.strip()
+        if not equals or name not in {"server", "pin_sha256"}:
+            raise InstallError(f"{path}, line {number}: expected 'server = …' or 'pin_sha256 = …'")
+        values[name] = value.strip()
+    if not values.get("server"):
+        raise InstallError(f"{path} names no server ('server = https://…')")
+    try:
+        control_url(values["server"])
+        pin = normalised_pin(values["pin_sha256"]) if values.get("pin_sha256") else None
+    except ValueError as error:
+        raise InstallError(f"{path}: {error}") from error
+    return AgentConfig(values["server"], pin)
+
+
+# --- enrolment --------------------------------------------------------------------------------
+async def _enrol(server: str, pin_sha256: str | None, mode: InstalledMode, say: Say) -> int:
+    """One conversation with the server: the installer credential, the welcome (the device id,
+    kept in the state folder), goodbye. Retries an unreachable server for a while."""
+    url = control_url(server)
+    tls = ServerTls(pin_sha256)
+    backoff = Backoff()
+    attempt = 0
+    started = time.monotonic()
+    while True:
+        try:
+            async with tls.open(
+                url,
+                compression=None,
+                max_size=MAX_FRAME_BYTES,
+                open_timeout=10,
+                ping_interval=None,
+                close_timeout=5,
+            ) as ws:
+                connection = control.AgentConnection(mode.hello(), mode.key)
+                connection.start()
+                while True:
+                    for frame in connection.data_to_send():
+                        await ws.send(frame)
+                    received = await asyncio.wait_for(ws.recv(), 30)
+                    for event in connection.receive(received):
+                        if isinstance(event, control.Established):
+                            mode.established(event.device_id, event.session_id)
+                            return event.device_id
+                        if isinstance(event, control.RefusedByServer):
+                            raise EnrolmentRefused(event.code, event.message)
+                        if isinstance(event, control.UninstallRequested):
+                            raise EnrolmentRefused("uninstall", event.reason)
+        except TlsMismatch as error:
+            raise InstallError(
+                f"{error} Check the install command (the fingerprint in it is this server's)."
+            ) from error
+        except (OSError, InvalidHandshake, InvalidURI, TimeoutError, ConnectionClosed) as error:
+            if time.monotonic() - started >= ENROL_PATIENCE_SECONDS:
+                raise InstallError(
+                    f"Could not reach the server at {server} ({error or type(error).__name__})."
+                ) from error
+            say(f"Cannot reach the server yet ({error or type(error).__name__}); retrying.")
+        await asyncio.sleep(backoff.delay(attempt))
+        attempt += 1
+
+
+def _enrolled_device(where: InstalledPaths, server: str) -> int | None:
+    """The device id this computer already has on `server` (a re-run), else None."""
+    try:
+        if read_config(where.config).server.rstrip("/") != server.rstrip("/"):
+            return None
+        return int((where.state_dir / DEVICE_FILE).read_text().strip())
+    except (InstallError, OSError, ValueError):
+        return None
+
+
+# --- systemd ----------------------------------------------------------------------------------
+def _systemd_running(root: Path) -> bool:
+    return root == Path("/") and Path("/run/systemd/system").is_dir()
+
+
+def _systemctl(*args: str, check: bool = True) -> None:
+    done = subprocess.run(
+        ["systemctl", *args], capture_output=True, text=True, timeout=120, check=False
+    )
+    if check and done.returncode != 0:
+        raise InstallError(
+            f"systemctl {' '.join(args)} failed: {(done.stderr or done.stdout).strip()}"
+        )
+
+
+def _write(path: Path, data: bytes, mode: int) -> None:
+    """Written beside and renamed into place: never half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
+    partial = path.with_name(f".{path.name}.new")
+    partial.unlink(missing_ok=True)
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    with os.fdopen(fd, "wb") as file:
+        file.write(data)
+        file.flush()
+        os.fsync(file.fileno())
+    partial.chmod(mode)
+    partial.replace(path)
+
+
+def _copy_executable(source: Path, target: Path) -> None:
+    if target.exists() and source.resolve() == target.resolve():
+        return
+    target.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
+    partial = target.with_name(f".{target.name}.new")
+    partial.unlink(missing_ok=True)
+    shutil.copyfile(source, partial)
+    partial.chmod(0o755)
+    partial.replace(target)  # a running copy keeps its own (now unlinked) file
+
+
+def _enable(where: InstalledPaths) -> None:
+    """What `systemctl enable` does for WantedBy=multi-user.target, also with no systemd."""
+    where.wanted_by.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
+    where.wanted_by.unlink(missing_ok=True)
+    where.wanted_by.symlink_to(Path("/") / UNIT)
+
+
+def _remove(path: Path) -> None:
+    if path.is_symlink() or path.is_file():
+        path.unlink()
+    elif path.is_dir():
+        shutil.rmtree(path)
+
+
+# --- install and uninstall --------------------------------------------------------------------
+def install(
+    executable: Path,
+    server_url: str,
+    pin_sha256: str | None,
+    installer_token: str,
+    *,
+    root: Path = Path("/"),
+    start: bool = True,
+    say: Say = lambda line: None,
+) -> InstalledPaths:
+    """Installs the agent under `root` and enrols it with the installer token (no questions).
+    Raises EnrolmentRefused (the server's code and message) or InstallError; in both cases
+    nothing was installed (or an earlier installation is left as it was)."""
+    if root == Path("/") and os.geteuid() != 0:
+        raise InstallError(
+            "The agent is installed as a system service: run this as root (for example with sudo)."
+        )
+    server = server_url.rstrip("/")
+    try:
+        control_url(server)
+        pin = normalised_pin(pin_sha256) if pin_sha256 else None
+        if pin and not server.startswith("https://"):
+            raise ValueError("a pinned certificate needs an https:// server address")
+    except ValueError as error:
+        raise InstallError(str(error)) from error
+    if not executable.is_file():
+        raise InstallError(f"{executable} is not the agent's executable (no such file).")
+    where = paths(root)
+
+    device_id = _enrolled_device(where, server)
+    rerun = device_id is not None
+    if device_id is None:
+        if not installer_token:
+            raise InstallError("Give the installer token: --installer TOKEN.")
+        staging = where.state_dir.with_name(f".{where.state_dir.name}.enrolling")
+        _remove(staging)
+        staging.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
+        try:
+            mode = InstalledMode(staging, installer_token)
+            say(f"Enrolling this computer with {server} ...")
+            device_id = asyncio.run(_enrol(server, pin, mode, say))
+        except StateFolderError as error:
+            _remove(staging)
+            raise InstallError(str(error)) from error
+        except BaseException:
+            _remove(staging)
+            raise
+        _remove(where.state_dir)
+        staging.replace(where.state_dir)
+        say(f"Enrolled as device {device_id}.")
+    else:
+        say(f"Already enrolled with {server} as device {device_id}; updating the installation.")
+
+    try:
+        _copy_executable(executable, where.executable)
+        where.executable.parent.chmod(0o755)
+        _write(where.config, config_text(AgentConfig(server, pin)).encode(), 0o644)
+        _write(where.unit, UNIT_TEXT.format(executable=EXECUTABLE).encode(), 0o644)
+        _enable(where)
+    except OSError as error:
+        if not rerun:
+            uninstall(root=root)  # half an installation is worse than none
+        raise InstallError(f"Could not install the agent: {error}") from error
+    started = False
+    if _systemd_running(root):
+        _systemctl("daemon-reload")
+        if start:
+            _systemctl("restart", SERVICE)  # started, or restarted on the new executable
+            started = True
+    return InstalledPaths(
+        root=root,
+        executable=where.executable,
+        config=where.config,
+        state_dir=where.state_dir,
+        unit=where.unit,
+        wanted_by=where.wanted_by,
+        device_id=device_id,
+        started=started,
+    )
+
+
+def uninstall(*, root: Path = Path("/"), from_service: bool = False) -> None:
+    """Stops and disables the unit and removes it, the executable, the configuration and the
+    key. `from_service`: called by the running agent itself (the server's `uninstall`), which
+    must not stop its own unit (that would kill it half way); it exits 0 right after, and
+    systemd does not restart a unit whose file is gone."""
+    if root == Path("/") and os.geteuid() != 0:
+        raise InstallError("Removing the agent's system service needs root (for example sudo).")
+    where = paths(root)
+    systemd = _systemd_running(root)
+    if systemd and not from_service and (where.unit.exists() or where.wanted_by.is_symlink()):
+        _systemctl("disable", "--now", SERVICE, check=False)
+    for path in (where.wanted_by, where.unit, where.config.parent, where.state_dir):
+        _remove(path)
+    _remove(where.state_dir.with_name(f".{where.state_dir.name}.enrolling"))
+    _remove(where.executable.parent)
+    if systemd:
+        _systemctl("daemon-reload", check=False)
