@@ -27,6 +27,7 @@ from relaydesk.server.api.routers import (
     health,
     installers,
     issue_types,
+    jump_clients,
     me,
     organisation,
     portal,
@@ -82,6 +83,7 @@ API_AREAS = (
     screen,
     shell,
     files,
+    jump_clients,
 )
 
 

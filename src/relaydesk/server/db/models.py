@@ -389,6 +389,16 @@ class Installer(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Single-use enrolments (issue 13, part D): "installer" for the administrator's reusable
+    # ones, "self_service" for one issued on the public portal, "jump_client" for one that turns
+    # an attended session's agent into an installed one. A single-use one carries the device's
+    # nickname, the attended session it converts, and the jump password's argon2id hash.
+    purpose: Mapped[str] = mapped_column(
+        String(20), default="installer", server_default="installer"
+    )
+    nickname: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    session_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    jump_password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
 
 class SupportSession(Base):

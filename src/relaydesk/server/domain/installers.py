@@ -170,6 +170,7 @@ async def listing(db: AsyncSession, actor: Actor) -> list[tuple[Installer, str]]
         select(Installer, User.name)
         .outerjoin(User, User.id == Installer.created_by_id)
         .where(Installer.organisation_id == actor.organisation_id)
+        .where(Installer.purpose == "installer")  # not the single-use ones (self_service.py)
         .order_by(Installer.id.desc())
     )
     return [(row, name or "") for row, name in rows.tuples()]
@@ -240,6 +241,11 @@ async def enrol(db: AsyncSession, installer_id: int, hello: Hello, ip: str) -> D
         installer_id=row.id,
         last_seen_at=now,
     )
+    # A single-use enrolment (self-service, an attended session's conversion) names the device
+    # and may carry its jump password; kept where the device list and jumps read them.
+    for column in ("nickname", "jump_password_hash"):
+        if getattr(row, column) and hasattr(Device, column):
+            setattr(device, column, getattr(row, column))
     db.add(device)
     await db.flush()
     await audit.record(

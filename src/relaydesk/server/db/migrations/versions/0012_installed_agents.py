@@ -7,6 +7,9 @@ Create Date: 2026-12-03 15:40:00
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
+from alembic import op
+
 revision: str = "0012"
 down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
@@ -14,8 +17,18 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    pass
+    with op.batch_alter_table("installers") as batch:
+        batch.add_column(
+            sa.Column("purpose", sa.String(length=20), nullable=False, server_default="installer")
+        )
+        batch.add_column(sa.Column("nickname", sa.String(length=200), nullable=True))
+        batch.add_column(sa.Column("session_id", sa.Integer(), nullable=True))
+        batch.add_column(sa.Column("jump_password_hash", sa.String(length=200), nullable=True))
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table("installers") as batch:
+        batch.drop_column("jump_password_hash")
+        batch.drop_column("session_id")
+        batch.drop_column("nickname")
+        batch.drop_column("purpose")
