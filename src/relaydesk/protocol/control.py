@@ -45,6 +45,9 @@ from relaydesk.protocol.messages import (
     FileTransferred,
     Hello,
     InputPolicy,
+    JumpAnswer,
+    JumpEnd,
+    JumpStart,
     Message,
     Ping,
     Pong,
@@ -136,6 +139,20 @@ class UninstallRequested(Event):
     """The device was deleted: an installed agent removes itself (service, files, key)."""
 
     reason: str
+
+
+@dataclass(frozen=True)
+class JumpCommanded(Event):
+    """The server starts a jump to this installed device, or ends one (UNA-6)."""
+
+    message: JumpStart | JumpEnd
+
+
+@dataclass(frozen=True)
+class JumpAnswered(Event):
+    """The installed agent said what happened on the device when a technician jumped."""
+
+    answer: JumpAnswer
 
 
 @dataclass(frozen=True)
@@ -305,6 +322,8 @@ class AgentConnection(_Connection):
                 return [CustomerStateChanged(message)]
             if isinstance(message, CustomerChatLine):
                 return [ChatArrived(message.line)]
+            if isinstance(message, JumpStart | JumpEnd):
+                return [JumpCommanded(message)]
         return self._bad(ErrorCode.UNEXPECTED_MESSAGE, f"'{message.type}' is not expected now.")
 
     def send_sysinfo(self, request_id: str, info: dict[str, Any]) -> None:
@@ -318,6 +337,10 @@ class AgentConnection(_Connection):
         """What the customer did in his window; only once the handshake is over."""
         if self.state is State.ESTABLISHED:
             self._send(message)
+
+    def send_jump_answer(self, answer: JumpAnswer) -> None:
+        if self.state is State.ESTABLISHED:
+            self._send(answer)
 
     def send_ended(self, cleaned_up: bool) -> None:
         self._send(Ended(type="ended", cleaned_up=cleaned_up))
@@ -387,6 +410,8 @@ class ServerConnection(_Connection):
                 return [AgentEnded(message.cleaned_up)]
             if isinstance(message, ConsentAnswer | CustomerAction | ChatSend):
                 return [CustomerSpoke(message)]
+            if isinstance(message, JumpAnswer):
+                return [JumpAnswered(message)]
         if self.state in (State.AWAIT_HELLO, State.AWAIT_PROOF):
             return self.refuse(
                 RefusalCode.UNEXPECTED_MESSAGE, f"'{message.type}' before the handshake."
@@ -453,6 +478,10 @@ class ServerConnection(_Connection):
 
     def chat_to_customer(self, line: ChatEntry) -> None:
         self._send(CustomerChatLine(type="chat", line=line))
+
+    def jump(self, message: JumpStart | JumpEnd) -> None:
+        """Start or end a jump on this installed device (UNA-6)."""
+        self._send(message)
 
     def tell(self, code: str, message: str) -> None:
         """The agent's request was refused by a rule (it stays connected)."""

@@ -24,6 +24,8 @@ from pydantic import ConfigDict, Field, TypeAdapter
 from relaydesk.protocol.messages import (
     EndSession,
     InputPolicy,
+    JumpEnd,
+    JumpStart,
     Message,
     SysinfoRequest,
     TunnelKind,
@@ -242,7 +244,14 @@ class CloseTunnels(Event):
 
 
 AgentCommand = Annotated[
-    EndSession | SysinfoRequest | TunnelOpen | InputPolicy | CloseTunnels | Uninstall,
+    EndSession
+    | SysinfoRequest
+    | TunnelOpen
+    | InputPolicy
+    | CloseTunnels
+    | Uninstall
+    | JumpStart
+    | JumpEnd,
     Field(discriminator="type"),
 ]
 
@@ -277,6 +286,8 @@ BrokerEvent = Annotated[
     | InputPolicy
     | CloseTunnels
     | Uninstall
+    | JumpStart
+    | JumpEnd
     | SocketsEnd,
     Field(discriminator="type"),
 ]

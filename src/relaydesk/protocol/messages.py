@@ -157,6 +157,19 @@ class ChatSend(Message):
     text: Annotated[str, StringConstraints(min_length=1, max_length=4000)]
 
 
+class JumpAnswer(Message):
+    """An installed agent's answer to a jump (UNA-6): what the user logged in on the device said
+    (`allowed`, `denied`), that nobody answered in time (`no_answer`), or that nobody was asked
+    (`not_asked`: the policy asks nobody, or nobody is logged in); `user` is who answered, and
+    `desktop` whether a logged-in user's display was found (`user`) or not (`none`: no screen)."""
+
+    type: Literal["jump_answer"]
+    session_id: Annotated[int, Field(ge=1)]
+    outcome: Literal["allowed", "denied", "no_answer", "not_asked"]
+    user: Text = ""
+    desktop: Literal["user", "none"]
+
+
 # --- server → agent -------------------------------------------------------------------------
 class Challenge(Message):
     type: Literal["challenge"]
@@ -281,6 +294,29 @@ class Uninstall(Message):
     reason: Text
 
 
+class JumpStart(Message):
+    """A technician jumps to this installed device (UNA-6): ask the logged-in user (prompt
+    `ask`: allow or deny within `answer_seconds`, after which `when_nobody_answers` applies on the
+    server) or not (`none`), and say whether a desktop was found (JumpAnswer)."""
+
+    type: Literal["jump_start"]
+    session_id: Annotated[int, Field(ge=1)]
+    technician: Text
+    company: Text = ""
+    prompt: Literal["none", "ask"]
+    answer_seconds: Annotated[int, Field(ge=1, le=3600)] = 30
+    when_nobody_answers: Literal["deny", "allow"] = "deny"
+
+
+class JumpEnd(Message):
+    """The jump session ended: the installed agent closes its tools and any open prompt, and
+    stays connected (it is a permanent device)."""
+
+    type: Literal["jump_end"]
+    session_id: Annotated[int, Field(ge=1)]
+    reason: Text
+
+
 # --- both ways ------------------------------------------------------------------------------
 class Error(Message):
     """The peer sent something this side cannot use; the connection stays open."""
@@ -301,6 +337,7 @@ AgentMessage = Annotated[
     | ConsentAnswer
     | CustomerAction
     | ChatSend
+    | JumpAnswer
     | Error,
     Field(discriminator="type"),
 ]
@@ -317,6 +354,8 @@ ServerMessage = Annotated[
     | Uninstall
     | CustomerState
     | CustomerChatLine
+    | JumpStart
+    | JumpEnd
     | Error,
     Field(discriminator="type"),
 ]
