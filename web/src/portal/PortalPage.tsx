@@ -23,6 +23,7 @@ import {
 } from "./portal";
 import { KeyEntry, PortalFront } from "./PortalFront";
 import { PortalSession } from "./PortalSession";
+import { SelfServiceInstall } from "./SelfServiceInstall";
 
 export function PortalPage() {
   const { t } = useI18n();
@@ -88,6 +89,7 @@ export function PortalPage() {
           ) : (
             <PortalFront front={front.data} slug={entry.slug} linkKey={entry.key} onStarted={started} />
           )}
+          {front.data && <SelfServiceInstall slug={entry.slug} />}
         </>
       )}
     </PortalFrame>
