@@ -28,6 +28,8 @@ from relaydesk.server.api.routers import (
     installers,
     issue_types,
     jump_clients,
+    jump_policies,
+    jumps,
     me,
     organisation,
     portal,
@@ -83,6 +85,8 @@ API_AREAS = (
     screen,
     shell,
     files,
+    jumps,
+    jump_policies,
     jump_clients,
 )
 

@@ -75,6 +75,17 @@ class Runtime:
     # Console WebSockets and tunnels of this node by user and sign-in (closed when they end).
     live_sockets: MemoryLiveSockets = field(default_factory=MemoryLiveSockets, repr=False)
     relay: RelayHub = field(init=False, repr=False)
+    # Wrong jump passwords, per technician and device (domain/jumps.py): 5 in 15 minutes.
+    jump_password_throttle: AttemptThrottle = field(
+        default_factory=lambda: AttemptThrottle(
+            MemoryLedger(),
+            5,
+            15 * 60.0,
+            message="Too many wrong jump passwords for this device. "
+            "Try again in {seconds} seconds.",
+        ),
+        repr=False,
+    )
 
     def __post_init__(self) -> None:
         self.agent_wheel = AgentWheel(self.settings.data_dir / "agent_dist")

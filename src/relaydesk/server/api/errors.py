@@ -31,6 +31,10 @@ class ErrorBody(BaseModel):
     detail: str
     code: str
     field: str | None = None
+    # outside_schedule (a jump outside its policy's windows): when jumps are allowed again (ISO
+    # 8601, UTC) and the schedule's time zone, for the console to say it in the reader's words.
+    next_allowed: str | None = None
+    timezone: str | None = None
 
 
 class ValidationErrorItem(BaseModel):
@@ -52,6 +56,9 @@ def _error(status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
     body: dict[str, Any] = {"detail": detail, "code": code}
     if extra.get("field"):
         body["field"] = extra["field"]
+    for name in ("next_allowed", "timezone"):
+        if extra.get(name):
+            body[name] = extra[name]
     return JSONResponse(body, status_code=status, headers=headers)
 
 

@@ -34,6 +34,7 @@ async def me(db: AsyncSession, user: User) -> schemas.Me:
         roles=[schemas.RoleRef(id=a.role.id, name=a.role.name) for a in user.role_assignments],
         permissions=sorted(p.value for p in permissions),
         is_admin=Permission.ADMINISTER in permissions,
+        unattended_access_enabled=organisation.unattended_access_enabled,
     )
 
 
@@ -107,6 +108,9 @@ def session_out(card: SessionCard) -> support_schemas.SessionOut:
         ended_by=s.ended_by,
         screen_state=s.screen_state,  # type: ignore[arg-type]
         screen_requested=s.screen_requested,  # type: ignore[arg-type]
+        kind="jump" if s.kind == "jump" else "attended",
+        jump_state=s.jump_state,  # type: ignore[arg-type]
+        jump_desktop=s.jump_desktop,  # type: ignore[arg-type]
     )
 
 

@@ -81,6 +81,8 @@ class Me(Response):
     roles: list[RoleRef]
     permissions: list[str]
     is_admin: bool
+    # The organisation's unattended access switch (UNA-8): the console greys jumps out when off.
+    unattended_access_enabled: bool = True
 
 
 class SignInState(Response):
@@ -302,6 +304,8 @@ class OrganisationSettings(Response):
     retention_days: int
     console_ip_ranges: list[str]
     mfa_required: bool
+    # Unattended access (UNA-8): off, nobody jumps to a device.
+    unattended_access_enabled: bool = True
 
 
 class OrganisationSettingsUpdate(Request):
@@ -319,6 +323,7 @@ class OrganisationSettingsUpdate(Request):
         | None
     ) = None
     mfa_required: bool | None = None
+    unattended_access_enabled: bool | None = None
 
 
 # --- audit ----------------------------------------------------------------------------------

@@ -90,6 +90,12 @@ class SessionOut(Response):
     ended_by: str
     screen_state: Literal["off", "requested", "view", "control"]
     screen_requested: Literal["", "view", "control"]
+    # attended, or jump: a technician jumped to an installed device (UNA-6); a jump's consent
+    # (asking the user on the device, allowed, denied) and whether a logged-in user's desktop
+    # was found there (none: nobody is logged in, no screen).
+    kind: Literal["attended", "jump"] = "attended"
+    jump_state: Literal["", "asking", "allowed", "denied"] = ""
+    jump_desktop: Literal["", "user", "none"] = ""
 
 
 class TeamQueue(Response):

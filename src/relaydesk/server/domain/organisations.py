@@ -32,6 +32,7 @@ SETTING_FIELDS = (
     "retention_days",
     "console_ip_ranges",
     "mfa_required",
+    "unattended_access_enabled",
 )
 
 

@@ -18,7 +18,7 @@ from relaydesk.protocol.events import (
     SessionState,
     SessionSysinfo,
 )
-from relaydesk.protocol.messages import EndSession, Hello, SysinfoRequest
+from relaydesk.protocol.messages import EndSession, Hello, JumpEnd, SysinfoRequest
 from relaydesk.protocol.states import SessionStatus
 from relaydesk.server.auth.rbac import PermissionSet
 from relaydesk.server.auth.tokens import token_hash
@@ -276,6 +276,13 @@ def require_owner(actor: Actor, session: SupportSession) -> None:
         raise Forbidden(
             "not_session_owner", "Only the technician who owns this session may do this."
         )
+    if session.kind == "jump" and session.jump_state != "allowed":
+        # A jump's tools wait for the user on the device (domain/jumps.py).
+        raise Conflict(
+            "jump_not_allowed",
+            "The user on the device has not allowed this jump (yet): the tools open once the "
+            "jump is allowed.",
+        )
 
 
 async def hold(db: AsyncSession, actor: Actor, session_id: int) -> SupportSession:
@@ -298,7 +305,15 @@ async def _finish(
     session.ended_at = utcnow()
     session.ended_by = by
     record_event(db, session, "session.ended", by, reason=reason)
-    announce(db, device_topic(session.device_id), EndSession(type="end", reason=reason))
+    if session.kind == "jump":
+        # An installed agent closes the jump's tools and stays connected (it is permanent).
+        announce(
+            db,
+            device_topic(session.device_id),
+            JumpEnd(type="jump_end", session_id=session.id, reason=reason[:500]),
+        )
+    else:
+        announce(db, device_topic(session.device_id), EndSession(type="end", reason=reason))
     _announce_queue(db, session, "ended")
     _announce_state(db, session)
 
@@ -316,6 +331,13 @@ async def end(db: AsyncSession, actor: Actor, session_id: int) -> SupportSession
     await _finish(db, session, Party.TECHNICIAN, actor.label, reason)
     await audit.record(db, actor.who, "session.ended", target=f"session:{session.id}")
     return session
+
+
+async def finish_by_system(db: AsyncSession, session: SupportSession, reason: str) -> None:
+    """The server ends a session by a rule (a jump denied on the device); the caller audits."""
+    if session.status == SessionStatus.ENDED:
+        return
+    await _finish(db, session, Party.SYSTEM, "system", reason)
 
 
 async def end_by_customer(db: AsyncSession, session: SupportSession) -> None:

@@ -28,6 +28,8 @@ from relaydesk.protocol.messages import (
     EndSession,
     InputPolicy,
     InstallerCredential,
+    JumpEnd,
+    JumpStart,
     ResumeCredential,
     SessionKeyCredential,
     SysinfoRequest,
@@ -39,6 +41,7 @@ from relaydesk.server.domain import (
     customer_desktop,
     files,
     installers,
+    jumps,
     portal,
     session_keys,
     support_sessions,
@@ -173,6 +176,10 @@ class AgentLink:
                 await support_sessions.agent_cleaned_up(db, self.session_id, event.cleaned_up)
         elif isinstance(event, control.CustomerSpoke):
             await self.on_customer(event)
+        elif isinstance(event, control.JumpAnswered):
+            if self.installed and self.device_id is not None:
+                async with self.runtime.transaction() as db:
+                    await jumps.answered(db, self.device_id, event.answer)
         elif isinstance(event, control.BadFrame):
             self._bad_frames.note(self.ip, event)
         elif isinstance(event, control.Closed | control.PeerError):
@@ -342,6 +349,14 @@ class AgentLink:
                 )
             elif isinstance(command, InputPolicy):
                 self.connection.set_input_policy(command.allowed)
+            elif isinstance(command, JumpStart | JumpEnd) and self.installed:
+                # A jump to this installed device (UNA-6): the link serves its session until it
+                # ends (system information, file reports), and stays connected after.
+                if isinstance(command, JumpStart):
+                    self.session_id = command.session_id
+                elif self.session_id == command.session_id:
+                    self.session_id = None
+                self.connection.jump(command)
             elif isinstance(command, SessionState | CustomerScreen):
                 assert self.session_id is not None
                 async with self.runtime.transaction() as db:
