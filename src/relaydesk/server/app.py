@@ -42,6 +42,7 @@ from relaydesk.server.api.routers import (
     users,
 )
 from relaydesk.server.config import Settings
+from relaydesk.server.domain import device_list
 from relaydesk.server.realtime.agents import agent_endpoint
 from relaydesk.server.realtime.console import console_endpoint
 from relaydesk.server.realtime.portal import portal_endpoint
@@ -133,6 +134,8 @@ def create_app(settings: Settings, web_dist: Path = WEB_DIST) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        async with runtime.transaction() as db:
+            await device_list.no_agent_connected(db)  # none holds a link to a new process
         housekeeping = asyncio.create_task(runtime.housekeeping())
         refusal_summaries = asyncio.create_task(runtime.refusal_summaries())
         live_sockets = asyncio.create_task(runtime.live_sockets.listen(runtime.broker))

@@ -238,6 +238,7 @@ async def enrol(db: AsyncSession, installer_id: int, hello: Hello, ip: str) -> D
         os_version=hello.device.os_version,
         username=hello.device.username,
         device_group_id=row.device_group_id,
+        company=row.company,  # the device list shows and filters it (UNA-5)
         installer_id=row.id,
         last_seen_at=now,
     )

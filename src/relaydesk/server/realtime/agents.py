@@ -34,11 +34,13 @@ from relaydesk.protocol.messages import (
     SessionKeyCredential,
     SysinfoRequest,
     TunnelOpen,
+    Uninstall,
 )
 from relaydesk.server.api.deps import client_ip
 from relaydesk.server.db.models import SessionKey, SupportSession
 from relaydesk.server.domain import (
     customer_desktop,
+    device_list,
     files,
     installers,
     jumps,
@@ -77,6 +79,8 @@ class AgentLink:
         # device (self.device_id); it has no session and stays connected (issue 13, UNA-2).
         self.installer_id: int | None = None
         self.installed = False
+        # A deleted installed device: told to uninstall itself once it proves its key.
+        self.uninstall_due = False
         self.ended = False
         self._online = False  # counted in runtime.devices_online
         self._send_lock = asyncio.Lock()
@@ -118,11 +122,11 @@ class AgentLink:
             for task in self._tasks:
                 task.cancel()
             await self._stack.aclose()
+            if self._online and self.device_id is not None:
+                await self._offline_unless_back(self.device_id)
             if self._online and self.installed and self.device_id is not None:
-                self.runtime.devices_online.leave(self.device_id)
                 log.info("installed device %d: link from %s ended", self.device_id, self.ip)
             elif self._online and self.device_id is not None and self.session_id is not None:
-                self.runtime.devices_online.leave(self.device_id)
                 # Only a welcomed link says the agent left (not a failed attempt to resume), and
                 # not when the agent came back on another link before this one timed out.
                 back = self.runtime.devices_online.is_online(self.device_id)
@@ -136,6 +140,14 @@ class AgentLink:
                 if not self.ended and not back:
                     async with self.runtime.transaction() as db:
                         await support_sessions.agent_disconnected(db, self.session_id)
+
+    async def _offline_unless_back(self, device_id: int) -> None:
+        """This link no longer counts; the device is offline unless another link holds it (the
+        device list's online since / last seen, device.online to the consoles)."""
+        self.runtime.devices_online.leave(device_id)
+        if not self.runtime.devices_online.is_online(device_id):
+            async with self.runtime.transaction() as db:
+                await device_list.link_ended(db, device_id)
 
     def _closed_by_peer(self, code: int | None) -> None:
         if code == limits.MESSAGE_TOO_BIG:
@@ -154,11 +166,15 @@ class AgentLink:
         elif isinstance(event, control.ProofAccepted):
             await self.on_proof()
         elif isinstance(event, control.SysinfoReceived):
-            assert self.session_id is not None
             async with self.runtime.transaction() as db:
-                await support_sessions.sysinfo_arrived(
-                    db, self.session_id, event.request_id, event.info
-                )
+                if self.device_id is not None:  # the device list keeps it as the inventory
+                    await device_list.inventory_arrived(db, self.device_id, event.info)
+                if self.session_id is not None and not event.request_id.startswith(
+                    device_list.INVENTORY_REQUEST
+                ):
+                    await support_sessions.sysinfo_arrived(
+                        db, self.session_id, event.request_id, event.info
+                    )
         elif isinstance(event, control.FileTransferReported):
             assert self.session_id is not None
             tunnel = self.runtime.tunnels.known(event.report.tunnel_id)
@@ -218,6 +234,13 @@ class AgentLink:
                         return
                     self.installer_id, self.installed = installer.id, True
                 elif isinstance(credential, DeviceCredential):
+                    if await device_list.uninstall_due(
+                        db, credential.device_id, event.hello.public_key
+                    ):
+                        self.device_id = credential.device_id
+                        self.installed = self.uninstall_due = True
+                        self.connection.challenge()
+                        return
                     device = await installers.returning_device(
                         db, credential.device_id, event.hello.public_key
                     )
@@ -264,6 +287,7 @@ class AgentLink:
                 assert self.session_id is not None
                 session = await support_sessions.agent_reconnected(db, self.session_id, self.ip)
             self.session_id, self.device_id = session.id, session.device_id
+            await device_list.link_started(db, session.device_id, hello, self.ip)
             if not self._online:
                 self._online = True
                 self.runtime.devices_online.arrive(session.device_id)
@@ -277,6 +301,13 @@ class AgentLink:
         the cap) or note that its device is back; either way it stays connected, online."""
         hello = self.connection.hello
         assert hello is not None
+        if self.uninstall_due:
+            assert self.device_id is not None
+            async with self.runtime.transaction() as db:
+                await device_list.uninstall_told(db, self.device_id, self.ip, at_hello=True)
+            log.info("deleted device %d (from %s): told to uninstall", self.device_id, self.ip)
+            self.connection.uninstall(device_list.UNINSTALL_REASON)
+            return
         async with self.runtime.transaction() as db:
             if self.installer_id is not None:
                 enrolled = await installers.enrol(db, self.installer_id, hello, self.ip)
@@ -287,6 +318,7 @@ class AgentLink:
             else:
                 assert self.device_id is not None
                 device_id = (await installers.device_connected(db, self.device_id)).id
+            await device_list.link_started(db, device_id, hello, self.ip)
         self.device_id, self._online = device_id, True
         self.runtime.devices_online.arrive(device_id)
         log.info("installed device %d: connected from %s", device_id, self.ip)
@@ -364,6 +396,18 @@ class AgentLink:
                 self.connection.show_customer(state)
             elif isinstance(command, CustomerChat):
                 self.connection.chat_to_customer(customer_desktop.chat_entry(command))
+            elif isinstance(command, Uninstall):
+                if self.installed and self.device_id is not None:
+                    async with self.runtime.transaction() as db:
+                        await device_list.uninstall_told(
+                            db, self.device_id, self.ip, at_hello=False
+                        )
+                    log.info("deleted device %d: told to uninstall", self.device_id)
+                    self.connection.uninstall(command.reason)
+                    with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+                        await self.flush()
+                        await self.websocket.close(code=1000)
+                    return
             elif isinstance(command, CloseTunnels):
                 assert self.session_id is not None
                 for tunnel in self.runtime.tunnels.of_session(self.session_id):

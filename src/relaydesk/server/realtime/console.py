@@ -15,6 +15,8 @@ from relaydesk.protocol.events import (
     BrokerEvent,
     ChatSwitch,
     ConsoleEvent,
+    DeviceChanged,
+    DeviceOnline,
     QueueChanged,
     QueueSnapshot,
     SessionChat,
@@ -24,6 +26,7 @@ from relaydesk.protocol.events import (
 )
 from relaydesk.server.api import presenters
 from relaydesk.server.api.deps import SESSION_COOKIE, client_ip
+from relaydesk.server.auth.rbac import PermissionSet
 from relaydesk.server.db.models import User
 from relaydesk.server.domain import session_queues, signin, support_sessions
 from relaydesk.server.domain.errors import DomainError
@@ -66,6 +69,8 @@ class ConsoleFeed:
         self.runtime = runtime
         self.websocket = websocket
         self.user = user
+        # The rights as they are now: a change of rights ends the socket (live_sockets).
+        self.permissions = PermissionSet.of(user)
 
     async def send(self, event: ConsoleEvent) -> None:
         await self.websocket.send_text(event.model_dump_json())
@@ -86,6 +91,16 @@ class ConsoleFeed:
                     await self.send(Arrival(session=session))
         elif isinstance(event, ChatSwitch):
             await self.send(event)
+        elif isinstance(event, DeviceOnline | DeviceChanged):
+            # Only to technicians whose scope reaches the device (GOV-3), or reached it before
+            # a move: they learn that it left their list.
+            before = event.previous_group_id if isinstance(event, DeviceChanged) else None
+            if self.permissions.reaches(event.device_group_id) or (
+                isinstance(event, DeviceChanged)
+                and event.change == "moved"
+                and self.permissions.reaches(before)
+            ):
+                await self.send(event)
         elif isinstance(event, SESSION_EVENTS):
             async with self.runtime.reading() as db:
                 visible = await support_sessions.user_can_see(db, self.user, event.session_id)
