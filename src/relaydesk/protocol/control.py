@@ -46,6 +46,10 @@ from relaydesk.protocol.messages import (
     Hello,
     InputPolicy,
     JumpAnswer,
+    JumpClientAnswer,
+    JumpClientAsk,
+    JumpClientInstall,
+    JumpClientResult,
     JumpEnd,
     JumpStart,
     Message,
@@ -206,6 +210,21 @@ class CustomerSpoke(Event):
 
 
 @dataclass(frozen=True)
+class JumpClientCommanded(Event):
+    """The server asks the customer's consent to install a Jump client, or, consent given, says
+    to install it (agent side; UNA-1, TOOL-9)."""
+
+    message: JumpClientAsk | JumpClientInstall
+
+
+@dataclass(frozen=True)
+class JumpClientReported(Event):
+    """The customer's answer about the Jump client, or the installation's result (server side)."""
+
+    message: JumpClientAnswer | JumpClientResult
+
+
+@dataclass(frozen=True)
 class Closed(Event):
     """This side decided the channel is over (after a refusal)."""
 
@@ -324,6 +343,8 @@ class AgentConnection(_Connection):
                 return [ChatArrived(message.line)]
             if isinstance(message, JumpStart | JumpEnd):
                 return [JumpCommanded(message)]
+            if isinstance(message, JumpClientAsk | JumpClientInstall):
+                return [JumpClientCommanded(message)]
         return self._bad(ErrorCode.UNEXPECTED_MESSAGE, f"'{message.type}' is not expected now.")
 
     def send_sysinfo(self, request_id: str, info: dict[str, Any]) -> None:
@@ -341,6 +362,11 @@ class AgentConnection(_Connection):
     def send_jump_answer(self, answer: JumpAnswer) -> None:
         if self.state is State.ESTABLISHED:
             self._send(answer)
+
+    def send_jump_client(self, message: JumpClientAnswer | JumpClientResult) -> None:
+        """The customer's answer about the Jump client, or how its installation went."""
+        if self.state is State.ESTABLISHED:
+            self._send(message)
 
     def send_ended(self, cleaned_up: bool) -> None:
         self._send(Ended(type="ended", cleaned_up=cleaned_up))
@@ -412,6 +438,8 @@ class ServerConnection(_Connection):
                 return [CustomerSpoke(message)]
             if isinstance(message, JumpAnswer):
                 return [JumpAnswered(message)]
+            if isinstance(message, JumpClientAnswer | JumpClientResult):
+                return [JumpClientReported(message)]
         if self.state in (State.AWAIT_HELLO, State.AWAIT_PROOF):
             return self.refuse(
                 RefusalCode.UNEXPECTED_MESSAGE, f"'{message.type}' before the handshake."
@@ -481,6 +509,10 @@ class ServerConnection(_Connection):
 
     def jump(self, message: JumpStart | JumpEnd) -> None:
         """Start or end a jump on this installed device (UNA-6)."""
+        self._send(message)
+
+    def jump_client(self, message: JumpClientAsk | JumpClientInstall) -> None:
+        """Ask the customer's consent to a Jump client, or have the agent install it."""
         self._send(message)
 
     def tell(self, code: str, message: str) -> None:

@@ -24,6 +24,7 @@ from pydantic import ConfigDict, Field, TypeAdapter
 from relaydesk.protocol.messages import (
     EndSession,
     InputPolicy,
+    JumpClientAsk,
     JumpEnd,
     JumpStart,
     Message,
@@ -251,7 +252,8 @@ AgentCommand = Annotated[
     | CloseTunnels
     | Uninstall
     | JumpStart
-    | JumpEnd,
+    | JumpEnd
+    | JumpClientAsk,
     Field(discriminator="type"),
 ]
 
@@ -288,6 +290,7 @@ BrokerEvent = Annotated[
     | Uninstall
     | JumpStart
     | JumpEnd
+    | JumpClientAsk
     | SocketsEnd,
     Field(discriminator="type"),
 ]

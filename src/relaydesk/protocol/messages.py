@@ -317,6 +317,43 @@ class JumpEnd(Message):
     reason: Text
 
 
+# --- turning an attended session's agent into an installed Jump client (UNA-1, TOOL-9) ---------
+class JumpClientAsk(Message):
+    """server → agent: ask the customer whether the technician may install a permanent remote
+    access client on this computer (the window's consent question)."""
+
+    type: Literal["jump_client_ask"]
+    request_id: Annotated[int, Field(ge=1)]
+    technician: Text
+
+
+class JumpClientAnswer(Message):
+    """agent → server: the customer's answer to that question."""
+
+    type: Literal["jump_client_answer"]
+    request_id: Annotated[int, Field(ge=1)]
+    allow: bool
+
+
+class JumpClientInstall(Message):
+    """server → agent, after the customer allowed: install this very executable as the system
+    service, enrolling with this single-use installer token."""
+
+    type: Literal["jump_client_install"]
+    request_id: Annotated[int, Field(ge=1)]
+    token: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+
+
+class JumpClientResult(Message):
+    """agent → server: whether the installation succeeded (then the device id it enrolled as)."""
+
+    type: Literal["jump_client_result"]
+    request_id: Annotated[int, Field(ge=1)]
+    installed: bool
+    device_id: Annotated[int, Field(ge=1)] | None = None
+    message: Text = ""
+
+
 # --- both ways ------------------------------------------------------------------------------
 class Error(Message):
     """The peer sent something this side cannot use; the connection stays open."""
@@ -338,6 +375,8 @@ AgentMessage = Annotated[
     | CustomerAction
     | ChatSend
     | JumpAnswer
+    | JumpClientAnswer
+    | JumpClientResult
     | Error,
     Field(discriminator="type"),
 ]
@@ -356,6 +395,8 @@ ServerMessage = Annotated[
     | CustomerChatLine
     | JumpStart
     | JumpEnd
+    | JumpClientAsk
+    | JumpClientInstall
     | Error,
     Field(discriminator="type"),
 ]

@@ -4,7 +4,7 @@ installed Jump client (UNA-1, TOOL-9)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
@@ -59,10 +59,12 @@ class JumpClientRequest(Request):
 
 
 class JumpClientOut(Response):
-    """Where the conversion of an attended session stands."""
+    """Where the conversion of an attended session stands: asking (the customer's window asks
+    him), installing, installed (the session then ends), denied, failed (message: why)."""
 
     session_id: int
-    state: str
+    state: Literal["asking", "installing", "installed", "denied", "failed"]
     nickname: str
     company: str
     device_group_id: int | None
+    message: str = ""

@@ -399,6 +399,10 @@ class Installer(Base):
     nickname: Mapped[str | None] = mapped_column(String(200), nullable=True)
     session_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     jump_password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # A conversion's progress (domain/jump_client_install.py): asking, installing, installed,
+    # denied, failed; and what the agent said when it failed.
+    state: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    outcome: Mapped[str | None] = mapped_column(String(500), nullable=True)
 
 
 class SupportSession(Base):

@@ -28,6 +28,9 @@ from relaydesk.protocol.messages import (
     EndSession,
     InputPolicy,
     InstallerCredential,
+    JumpClientAnswer,
+    JumpClientAsk,
+    JumpClientInstall,
     JumpEnd,
     JumpStart,
     ResumeCredential,
@@ -43,6 +46,7 @@ from relaydesk.server.domain import (
     device_list,
     files,
     installers,
+    jump_client_install,
     jumps,
     portal,
     session_keys,
@@ -192,6 +196,8 @@ class AgentLink:
                 await support_sessions.agent_cleaned_up(db, self.session_id, event.cleaned_up)
         elif isinstance(event, control.CustomerSpoke):
             await self.on_customer(event)
+        elif isinstance(event, control.JumpClientReported):
+            await self.on_jump_client(event)
         elif isinstance(event, control.JumpAnswered):
             if self.installed and self.device_id is not None:
                 async with self.runtime.transaction() as db:
@@ -346,6 +352,32 @@ class AgentLink:
         except DomainError as error:
             self.connection.tell(error.code, error.message)
 
+    async def on_jump_client(self, event: control.JumpClientReported) -> None:
+        """The customer's answer about installing a Jump client (allowed: the single-use token
+        goes back on this link), or how the installation went (domain/jump_client_install.py)."""
+        if self.session_id is None or self.installed:
+            self.connection.tell("unexpected_message", "No installation was asked of this agent.")
+            return
+        message = event.message
+        try:
+            async with self.runtime.transaction() as db:
+                if isinstance(message, JumpClientAnswer):
+                    token = await jump_client_install.answered(
+                        db, self.session_id, message, self.ip
+                    )
+                    if token:
+                        self.connection.jump_client(
+                            JumpClientInstall(
+                                type="jump_client_install",
+                                request_id=message.request_id,
+                                token=token,
+                            )
+                        )
+                else:
+                    await jump_client_install.reported(db, self.session_id, message, self.ip)
+        except DomainError as error:
+            self.connection.tell(error.code, error.message)
+
     async def _listen(self, device_id: int, session_id: int) -> None:
         """Commands for this device (end, sysinfo, tunnels) arrive through the broker, and what
         the customer's window shows through the session's topic (the portal page's)."""
@@ -408,6 +440,9 @@ class AgentLink:
                         await self.flush()
                         await self.websocket.close(code=1000)
                     return
+            elif isinstance(command, JumpClientAsk):
+                if not self.installed:  # the attended session's support client asks the customer
+                    self.connection.jump_client(command)
             elif isinstance(command, CloseTunnels):
                 assert self.session_id is not None
                 for tunnel in self.runtime.tunnels.of_session(self.session_id):

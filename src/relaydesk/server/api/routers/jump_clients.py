@@ -5,10 +5,13 @@ are in domain/self_service.py and domain/jump_client_install.py."""
 from fastapi import Request
 
 from relaydesk.server.api import jump_client_schemas as s
-from relaydesk.server.api.deps import ClientIp, Db, Guard, runtime
+from relaydesk.server.api.deps import ClientIp, CurrentActor, Db, Guard, runtime
 from relaydesk.server.api.routers import api_router
 from relaydesk.server.api.routers.support import public_url
-from relaydesk.server.domain import installers, self_service
+from relaydesk.server.api.schemas import Id
+from relaydesk.server.db.models import Installer
+from relaydesk.server.domain import installers, jump_client_install, self_service
+from relaydesk.server.domain.errors import NotFound
 
 router = api_router("", tags=["installed clients"])
 
@@ -54,3 +57,47 @@ async def self_service_with_technician(
         guard=guard,
     )
     return _issued(request, issued)
+
+
+def _conversion(row: Installer) -> s.JumpClientOut:
+    return s.JumpClientOut(
+        session_id=row.session_id or 0,
+        state=row.state,  # type: ignore[arg-type]
+        nickname=row.nickname or "",
+        company=row.company,
+        device_group_id=row.device_group_id,
+        message=row.outcome or "",
+    )
+
+
+@router.post("/sessions/{session_id}/jump-client", response_model=s.JumpClientOut, status_code=201)
+async def install_jump_client(
+    session_id: Id,
+    body: s.JumpClientRequest,
+    request: Request,
+    db: Db,
+    actor: CurrentActor,
+    guard: Guard,
+) -> s.JumpClientOut:
+    row = await jump_client_install.request(
+        db,
+        actor,
+        session_id,
+        password=body.password,
+        totp_code=body.totp_code,
+        nickname=body.nickname,
+        company=body.company,
+        device_group_id=body.device_group_id,
+        jump_password=body.jump_password,
+        devices_online=runtime(request).devices_online,
+        guard=guard,
+    )
+    return _conversion(row)
+
+
+@router.get("/sessions/{session_id}/jump-client", response_model=s.JumpClientOut)
+async def jump_client_state(session_id: Id, db: Db, actor: CurrentActor) -> s.JumpClientOut:
+    row = await jump_client_install.latest(db, actor, session_id)
+    if row is None:
+        raise NotFound("no_jump_client", "No Jump client installation was asked in this session.")
+    return _conversion(row)

@@ -24,10 +24,14 @@ def upgrade() -> None:
         batch.add_column(sa.Column("nickname", sa.String(length=200), nullable=True))
         batch.add_column(sa.Column("session_id", sa.Integer(), nullable=True))
         batch.add_column(sa.Column("jump_password_hash", sa.String(length=200), nullable=True))
+        batch.add_column(sa.Column("state", sa.String(length=20), nullable=True))
+        batch.add_column(sa.Column("outcome", sa.String(length=500), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("installers") as batch:
+        batch.drop_column("outcome")
+        batch.drop_column("state")
         batch.drop_column("jump_password_hash")
         batch.drop_column("session_id")
         batch.drop_column("nickname")
