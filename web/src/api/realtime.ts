@@ -18,6 +18,8 @@ export const CONSOLE_EVENT_TYPES: Record<ConsoleEvent["type"], true> = {
   "session.updated": true,
   "session.sysinfo": true,
   "session.screen": true,
+  "device.online": true,
+  "device.changed": true,
 };
 
 /** Every portal page event type, once (same rules). */

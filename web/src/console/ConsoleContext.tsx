@@ -5,7 +5,7 @@ import { createContext, type ComponentChildren } from "preact";
 import { useCallback, useContext, useEffect, useMemo, useReducer, useRef } from "preact/hooks";
 import { api, call, type SessionDetail } from "../api/client";
 import { LiveSocket, socketUrl } from "../shared/socket";
-import { asConsoleEvent } from "../api/realtime";
+import { asConsoleEvent, type ConsoleEventOf } from "../api/realtime";
 import { frameAction, initialState, reduce, tabsToSync, type Action, type ConsoleState } from "./store";
 
 const FRONT_KEY = "relaydesk.console.front";
@@ -22,7 +22,13 @@ export type ConsoleOps = {
   sendChat: (sessionId: number, text: string) => Promise<void>;
   requestSysinfo: (sessionId: number) => Promise<void>;
   refresh: (sessionId: number) => Promise<void>;
+  /** Hears device.online and device.changed from the console's socket (the device list);
+   * returns the function that stops listening. */
+  onDeviceEvent: (listener: DeviceListener) => () => void;
 };
+
+export type DeviceEvent = ConsoleEventOf<"device.online"> | ConsoleEventOf<"device.changed">;
+type DeviceListener = (event: DeviceEvent) => void;
 
 const ConsoleContext = createContext<ConsoleOps | null>(null);
 
@@ -59,6 +65,7 @@ export function ConsoleProvider({ children }: { children: ComponentChildren }) {
   const latest = useRef(state);
   latest.current = state;
   const loading = useRef(new Set<number>());
+  const deviceListeners = useRef(new Set<DeviceListener>());
 
   /** Fetches sessions: opens tabs for `open`, refreshes the tabs of `refresh` (a tab closed
    * meanwhile, e.g. by Hold, stays closed); one request per session at a time. */
@@ -101,6 +108,10 @@ export function ConsoleProvider({ children }: { children: ComponentChildren }) {
         const event = asConsoleEvent(frame);
         if (!event) return;
         const action = frameAction(event, () => new Date().toISOString());
+        if (action.type === "device") {
+          for (const listener of deviceListeners.current) listener(action.event);
+          return;
+        }
         if (action.type === "queue") {
           sync(tabsToSync(latest.current, action.queue));
         }
@@ -145,6 +156,10 @@ export function ConsoleProvider({ children }: { children: ComponentChildren }) {
       },
       refresh: async (sessionId) => {
         dispatch({ type: "detail", detail: await getDetail(sessionId) });
+      },
+      onDeviceEvent: (listener) => {
+        deviceListeners.current.add(listener);
+        return () => deviceListeners.current.delete(listener);
       },
     };
   }, []);

@@ -10,7 +10,7 @@ import type {
   SupportSession,
 } from "../api/client";
 import type { SocketState } from "../shared/socket";
-import type { ConsoleEvent } from "../api/realtime";
+import type { ConsoleEvent, ConsoleEventOf } from "../api/realtime";
 
 export type SysinfoState = {
   /** idle: never asked; waiting: asked, no answer yet; ready: a snapshot is here. */
@@ -83,7 +83,9 @@ export type Action =
   | { type: "sysinfo-requested"; sessionId: number; requestId: string }
   | { type: "sysinfo-failed"; sessionId: number }
   | { type: "sysinfo"; sessionId: number; requestId: string; info: Record<string, unknown>; at: string }
-  | { type: "screen"; sessionId: number; state: ScreenState; requested: SupportSession["screen_requested"] };
+  | { type: "screen"; sessionId: number; state: ScreenState; requested: SupportSession["screen_requested"] }
+  /** A device came online, went offline or changed: the device list follows it (devices/). */
+  | { type: "device"; event: ConsoleEventOf<"device.online"> | ConsoleEventOf<"device.changed"> };
 
 /** Adds a message to a chat history once (the sender's own copy comes back on the socket),
  * kept in the server's order. */
@@ -297,6 +299,9 @@ export function reduce(state: ConsoleState, action: Action): ConsoleState {
         ...tab,
         session: { ...tab.session, screen_state: action.state, screen_requested: action.requested },
       }));
+
+    case "device":
+      return state; // the device list listens for these itself (ConsoleOps.onDeviceEvent)
   }
 }
 
@@ -326,5 +331,8 @@ export function frameAction(event: ConsoleEvent, now: () => string): Action {
       };
     case "session.screen":
       return { type: "screen", sessionId: event.session_id, state: event.state, requested: event.requested };
+    case "device.online":
+    case "device.changed":
+      return { type: "device", event };
   }
 }
