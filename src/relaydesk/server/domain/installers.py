@@ -32,8 +32,9 @@ from relaydesk.server.domain.throttle import AttemptThrottle
 
 DEFAULT_MAX_INSTALLATIONS = 500
 TOKEN_PREFIX = "rdi_"
-# The script the command fetches; it takes the token as an argument, never in its address.
-SCRIPT_PATH = "/portal/agent.sh"
+# The install script the command fetches (server/downloads/install_script.py); it takes the
+# token as an argument, never in its address.
+SCRIPT_PATH = "/portal/install.sh"
 
 UNKNOWN = KeyRefusal(
     RefusalCode.INSTALLER_UNKNOWN,
@@ -75,14 +76,13 @@ class Commands:
     download_url: str
 
 
-def commands(public_url: str, token: str) -> Commands:
+def commands(public_url: str, token: str, curl_pin: str | None = None) -> Commands:
+    """curl_pin: the server's public key pin (sha256//…) when its certificate is self-signed;
+    curl then accepts that key only (the CA check is off), and the script pins the certificate."""
     script = f"{public_url.rstrip('/')}{SCRIPT_PATH}"
-    argument = shlex.quote(token)
-    return Commands(
-        install=f"curl -fsSL {shlex.quote(script)} | sh -s -- --installer {argument}",
-        silent=f"curl -fsSL {shlex.quote(script)} | sh -s -- --installer {argument} </dev/null",
-        download_url=script,
-    )
+    pinned = f"--insecure --pinnedpubkey {shlex.quote(curl_pin)} " if curl_pin else ""
+    fetch = f"curl -fsSL {pinned}{shlex.quote(script)} | sh -s -- --installer {shlex.quote(token)}"
+    return Commands(install=fetch, silent=f"{fetch} --quiet", download_url=script)
 
 
 def _judge(row: Installer | None, now: datetime) -> KeyRefusal | None:

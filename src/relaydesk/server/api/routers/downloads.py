@@ -8,7 +8,7 @@ from fastapi.responses import FileResponse, PlainTextResponse
 from relaydesk.server.api.deps import runtime
 from relaydesk.server.api.routers.support import public_url, served_pins
 from relaydesk.server.domain.errors import NotFound
-from relaydesk.server.downloads import launchers
+from relaydesk.server.downloads import install_script, launchers
 from relaydesk.server.downloads.agent_wheel import wheel_name
 from relaydesk.server.downloads.support_client import ServedClient
 
@@ -31,6 +31,16 @@ async def posix_launcher(request: Request, key: Key = None) -> PlainTextResponse
     return PlainTextResponse(
         launchers.posix_script(public_url(request), key, served_pins(request), client),
         headers={"Content-Disposition": 'attachment; filename="relaydesk-support.sh"'},
+    )
+
+
+@router.get("/install.sh")
+async def agent_install_script(request: Request) -> PlainTextResponse:
+    """Installs the agent as a service (UNA-2): the installer token is the script's argument."""
+    client = await served_client(request)
+    return PlainTextResponse(
+        install_script.install_script(public_url(request), served_pins(request), client),
+        headers={"Content-Disposition": 'attachment; filename="relaydesk-agent-install.sh"'},
     )
 
 

@@ -6,7 +6,7 @@ from starlette.status import HTTP_201_CREATED
 from relaydesk.server.api import installer_schemas as s
 from relaydesk.server.api.deps import CurrentActor, Db
 from relaydesk.server.api.routers import api_router
-from relaydesk.server.api.routers.support import public_url
+from relaydesk.server.api.routers.support import public_url, served_pins
 from relaydesk.server.api.schemas import Id
 from relaydesk.server.db.models import Installer
 from relaydesk.server.domain import installers
@@ -40,7 +40,10 @@ async def create_installer(
         max_installations=body.max_installations,
         expires_at=body.expires_at,
     )
-    commands = installers.commands(public_url(request), issued.token)
+    pins = served_pins(request)
+    commands = installers.commands(
+        public_url(request), issued.token, pins.curl_pin if pins else None
+    )
     return s.InstallerIssued(
         installer=installer_out(issued.row, issued.created_by),
         token=issued.token,
