@@ -78,6 +78,8 @@ if [ "${RELAYDESK_SETUP_SKIP_APT:-0}" != 1 ] && command -v dpkg-query >/dev/null
   want x11-xkb-utils      # setxkbmap: the customer switches keyboard layouts in a screen test
   want binutils           # objcopy: PyInstaller embeds the support client's archive with it
   want curl               # the one-line command fetches the support client with it
+  want systemd-container  # systemd-nspawn: the installed agent's tests boot a real systemd
+  want debootstrap        # ... in a Debian root file system it makes (tests/system)
   if [ -f web/package.json ] && ! command -v npm >/dev/null 2>&1; then
     want nodejs
     want npm
