@@ -577,7 +577,7 @@ export const de: Catalogue = {
   "admin.installers.silent_command": "Stille Massenverteilung (Konfigurationsmanagement)",
   "admin.installers.download": "Installationsskript",
   "admin.installers.token": "Installations-Token",
-  "admin.installers.download_hint": "Starten Sie das heruntergeladene Skript mit --installer und dem Token.",
+  "admin.installers.download_hint": "Starten Sie das heruntergeladene Skript als root mit --installer und dem Token (sh relaydesk-agent-install.sh --installer TOKEN). Es installiert den Agenten als systemd-Dienst relaydesk-agent; /opt/relaydesk-agent/relaydesk-agent uninstall entfernt ihn.",
 
   "admin.settings.general": "Allgemein",
   "admin.settings.name": "Name der Organisation",

@@ -561,7 +561,7 @@ export const en = {
   "admin.installers.silent_command": "Silent mass deployment (configuration management)",
   "admin.installers.download": "Installer script",
   "admin.installers.token": "Installer token",
-  "admin.installers.download_hint": "Run the downloaded script with --installer followed by the token.",
+  "admin.installers.download_hint": "Run the downloaded script as root with --installer followed by the token (sh relaydesk-agent-install.sh --installer TOKEN). It installs the agent as the systemd service relaydesk-agent; /opt/relaydesk-agent/relaydesk-agent uninstall removes it.",
 
   "admin.settings.general": "General",
   "admin.settings.name": "Organisation name",

@@ -579,7 +579,7 @@ export const fr: Catalogue = {
   "admin.installers.silent_command": "Déploiement de masse silencieux (gestion de configuration)",
   "admin.installers.download": "Script d’installation",
   "admin.installers.token": "Jeton d’installation",
-  "admin.installers.download_hint": "Lancez le script téléchargé avec --installer suivi du jeton.",
+  "admin.installers.download_hint": "Lancez le script téléchargé en tant que root avec --installer suivi du jeton (sh relaydesk-agent-install.sh --installer JETON). Il installe l’agent comme service systemd relaydesk-agent ; /opt/relaydesk-agent/relaydesk-agent uninstall le retire.",
 
   "admin.settings.general": "Général",
   "admin.settings.name": "Nom de l’organisation",
