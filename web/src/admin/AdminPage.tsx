@@ -8,6 +8,7 @@ import { AuditPanel } from "./AuditPanel";
 import { DeviceGroupsPanel } from "./DeviceGroupsPanel";
 import { InstallersPanel } from "./InstallersPanel";
 import { IssueTypesPanel } from "./IssueTypesPanel";
+import { JumpPoliciesPanel } from "./JumpPoliciesPanel";
 import { RolesPanel } from "./RolesPanel";
 import { SessionReportsPanel } from "./SessionReportsPanel";
 import { SettingsPanel } from "./SettingsPanel";
@@ -20,6 +21,7 @@ const TITLES: Record<AdminSection, MessageKey> = {
   roles: "admin.roles",
   "device-groups": "admin.device_groups",
   installers: "admin.installers",
+  "jump-policies": "admin.jump_policies",
   "issue-types": "admin.issue_types",
   "session-reports": "admin.session_reports",
   settings: "admin.settings",
@@ -32,6 +34,7 @@ const PANELS = {
   roles: RolesPanel,
   "device-groups": DeviceGroupsPanel,
   installers: InstallersPanel,
+  "jump-policies": JumpPoliciesPanel,
   "issue-types": IssueTypesPanel,
   "session-reports": SessionReportsPanel,
   settings: SettingsPanel,

@@ -25,7 +25,13 @@ export function SettingsPanel() {
   return <SettingsEditor initial={toForm(settings.data)} />;
 }
 
-type Flag = "remote_support_enabled" | "allow_unmanaged_devices" | "chat_disabled" | "recording_enabled" | "mfa_required";
+type Flag =
+  | "remote_support_enabled"
+  | "allow_unmanaged_devices"
+  | "chat_disabled"
+  | "recording_enabled"
+  | "mfa_required"
+  | "unattended_access_enabled";
 type NumberField = (typeof NUMBER_FIELDS)[number];
 
 function SettingsEditor({ initial }: { initial: SettingsForm }) {
@@ -96,6 +102,9 @@ function SettingsEditor({ initial }: { initial: SettingsForm }) {
         {flag("allow_unmanaged_devices", "admin.settings.allow_unmanaged_devices")}
         {flag("chat_disabled", "admin.settings.chat_disabled")}
         {flag("recording_enabled", "admin.settings.recording_enabled")}
+      </Group>
+      <Group title={t("admin.settings.unattended")}>
+        {flag("unattended_access_enabled", "admin.settings.unattended_access_enabled")}
       </Group>
       <Group title={t("admin.settings.ad_hoc")}>
         <div class="form-grid">

@@ -16,6 +16,7 @@ const settings: OrganisationSettings = {
   retention_days: 30,
   console_ip_ranges: ["192.0.2.0/24", "2001:db8::/32"],
   mfa_required: false,
+  unattended_access_enabled: true,
 };
 
 describe("settings form", () => {

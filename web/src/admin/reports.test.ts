@@ -23,6 +23,9 @@ const SESSION: SupportSession = {
   ended_by: "ada@example.com",
   screen_state: "off",
   screen_requested: "",
+  kind: "attended",
+  jump_state: "",
+  jump_desktop: "",
 };
 
 describe("session durations", () => {

@@ -10,6 +10,7 @@ export type SettingsForm = {
   chat_disabled: boolean;
   recording_enabled: boolean;
   mfa_required: boolean;
+  unattended_access_enabled: boolean;
   adhoc_limit_per_user: string;
   adhoc_limit_per_organisation: string;
   access_password_min_length: string;
@@ -33,6 +34,7 @@ export function toForm(settings: OrganisationSettings): SettingsForm {
     chat_disabled: settings.chat_disabled,
     recording_enabled: settings.recording_enabled,
     mfa_required: settings.mfa_required,
+    unattended_access_enabled: settings.unattended_access_enabled,
     adhoc_limit_per_user: String(settings.adhoc_limit_per_user),
     adhoc_limit_per_organisation: String(settings.adhoc_limit_per_organisation),
     access_password_min_length: String(settings.access_password_min_length),
@@ -58,6 +60,7 @@ export function toUpdate(form: SettingsForm): SettingsUpdate {
       chat_disabled: form.chat_disabled,
       recording_enabled: form.recording_enabled,
       mfa_required: form.mfa_required,
+      unattended_access_enabled: form.unattended_access_enabled,
       adhoc_limit_per_user: Number(form.adhoc_limit_per_user.trim()),
       adhoc_limit_per_organisation: Number(form.adhoc_limit_per_organisation.trim()),
       access_password_min_length: Number(form.access_password_min_length.trim()),

@@ -47,6 +47,9 @@ function session(id: number, extra: Partial<SupportSession> = {}): SupportSessio
     ended_by: "",
     screen_state: "off",
     screen_requested: "",
+    kind: "attended",
+    jump_state: "",
+    jump_desktop: "",
     ...extra,
   };
 }

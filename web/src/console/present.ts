@@ -6,6 +6,7 @@ import type { Translate } from "../i18n";
 /** The customer's name and the technician's reference ("Ada Lovelace · T-1234"); without a
  * name, "Customer on laptop-42" — never the OS login the agent runs under. */
 export function customerName(session: SupportSession, t: Translate): string {
+  if (session.kind === "jump") return t("jump.session_title", { host: session.device.hostname });
   const name = session.customer_name.trim() || t("session.unnamed_customer", { host: session.device.hostname });
   return [name, session.reference.trim()].filter(Boolean).join(" · ");
 }

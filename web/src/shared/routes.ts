@@ -9,6 +9,7 @@ export const ADMIN_SECTIONS = [
   "roles",
   "device-groups",
   "installers",
+  "jump-policies",
   "issue-types",
   "session-reports",
   "settings",

@@ -62,7 +62,10 @@ export function Workspace({
       : each === "files"
         ? me.permissions.includes("file_upload") || me.permissions.includes("file_download")
         : true;
-  const tools: readonly Tool[] = active ? TOOLS.filter(may) : ["sysinfo"];
+  // A jump's tools wait until the user on the device allowed it (UNA-6).
+  const jump = session.kind === "jump";
+  const working = active && !(jump && session.jump_state !== "allowed");
+  const tools: readonly Tool[] = working ? TOOLS.filter(may) : ["sysinfo"];
   const onShow = tools.includes(tool) ? tool : tools[0];
   useEffect(() => {
     if (onShow !== tool) onTool(onShow);
@@ -134,6 +137,11 @@ export function Workspace({
           {t("session.held_notice")}
         </p>
       )}
+      {jump && active && session.jump_state === "asking" && (
+        <p class="notice notice-info" role="status" data-testid="jump-asking">
+          {t("jump.asking", { host: session.device.hostname })}
+        </p>
+      )}
       <ErrorNotice error={action.error} />
 
       <div class="workspace-area" ref={area}>
@@ -155,17 +163,23 @@ export function Workspace({
               </button>
             ))}
           </div>
-          {active && (
+          {working && (
             <div class="tool-pane tool-pane-screen" hidden={onShow !== "screen"} role="tabpanel">
-              <ScreenPanel sessionId={session.id} session={session} shown={shown && onShow === "screen"} onSession={screenChanged} />
+              {jump && session.jump_desktop === "none" ? (
+                <p class="notice notice-info" role="status" data-testid="jump-no-desktop">
+                  {t("jump.no_desktop")}
+                </p>
+              ) : (
+                <ScreenPanel sessionId={session.id} session={session} shown={shown && onShow === "screen"} onSession={screenChanged} />
+              )}
             </div>
           )}
-          {active && (
+          {working && (
             <div class="tool-pane" hidden={onShow !== "shells"} role="tabpanel">
               <ShellPanel sessionId={session.id} live={tab.online !== false} />
             </div>
           )}
-          {active && (
+          {working && (
             <div class="tool-pane" hidden={onShow !== "files"} role="tabpanel">
               <FilesPanel sessionId={session.id} live={tab.online !== false} />
             </div>
@@ -175,7 +189,11 @@ export function Workspace({
           </div>
         </div>
         <aside class="workspace-side">
-          {tab.chatEnabled ? (
+          {jump ? (
+            <p class="notice notice-info" role="status" data-testid="jump-no-chat">
+              {t("jump.no_chat")}
+            </p>
+          ) : tab.chatEnabled ? (
             <section class="card chat-card" data-testid="session-chat">
               <header class="card-header">
                 <h2>{t("chat.title")}</h2>
