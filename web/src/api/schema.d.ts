@@ -213,7 +213,8 @@ export interface paths {
         };
         /**
          * Device Details
-         * @description A device with its inventory; opening it counts as a use (frequently used list).
+         * @description A device with its inventory. Opening it counts as a use (the frequently used list);
+         *     count_use=false reads it again without counting (a page following a change).
          */
         get: operations["device_details_api_v1_devices__device_id__get"];
         put?: never;
@@ -4487,7 +4488,9 @@ export interface operations {
     };
     device_details_api_v1_devices__device_id__get: {
         parameters: {
-            query?: never;
+            query?: {
+                count_use?: boolean;
+            };
             header?: never;
             path: {
                 device_id: number;

@@ -12,6 +12,7 @@ import { useMe } from "../shared/session";
 import type { SocketState } from "../shared/socket";
 import { Card } from "../shared/ui";
 import { ConsoleProvider, useConsole } from "./ConsoleContext";
+import { DevicesView } from "./devices/DevicesView";
 import { customerName, deviceLabel } from "./present";
 import { QueuesView } from "./QueuesView";
 import { SessionKeyDialog } from "./SessionKeyDialog";
@@ -22,7 +23,7 @@ import { askForNotifications, chime, notificationChoice, notify, type Notificati
 const TITLES: Record<ConsoleSection, MessageKey> = {
   queues: "console.queues",
   sessions: "console.sessions",
-  "jump-clients": "console.jump_clients",
+  "jump-clients": "devices.title",
   "ad-hoc": "console.ad_hoc",
   reports: "console.reports",
 };
@@ -30,7 +31,7 @@ const TITLES: Record<ConsoleSection, MessageKey> = {
 const DESCRIPTIONS: Record<ConsoleSection, MessageKey> = {
   queues: "console.queues.about",
   sessions: "console.sessions.about",
-  "jump-clients": "console.jump_clients.about",
+  "jump-clients": "devices.about",
   "ad-hoc": "console.ad_hoc.about",
   reports: "console.reports.about",
 };
@@ -95,7 +96,8 @@ function ConsoleLayout({ section }: { section: ConsoleSection }) {
       {section === "queues" && <QueuesView />}
       <SessionsView shown={section === "sessions"} />
       {section === "reports" && <SessionReportsPanel />}
-      {section !== "queues" && section !== "sessions" && section !== "reports" && (
+      {section === "jump-clients" && <DevicesView />}
+      {section !== "queues" && section !== "sessions" && section !== "reports" && section !== "jump-clients" && (
         <Card testid={`console-${section}`}>
           <div class="empty-state">
             <p class="empty-title">{t("console.not_yet")}</p>

@@ -59,13 +59,15 @@ async def device_filters(db: Db, actor: CurrentActor) -> d.DeviceFilters:
 
 @router.get("/{device_id}", response_model=d.DeviceDetails)
 async def device_details(
-    device_id: Id, request: Request, db: Db, actor: CurrentActor
+    device_id: Id, request: Request, db: Db, actor: CurrentActor, count_use: bool = True
 ) -> d.DeviceDetails:
-    """A device with its inventory; opening it counts as a use (frequently used list)."""
+    """A device with its inventory. Opening it counts as a use (the frequently used list);
+    count_use=false reads it again without counting (a page following a change)."""
     row = await device_list.details(db, actor, device_id)
-    # This request only reads: the use is counted in a short transaction of its own.
-    async with runtime(request).transaction() as writer:
-        await device_list.record_use(writer, actor.user.id, device_id)
+    if count_use:
+        # This request only reads: the use is counted in a short transaction of its own.
+        async with runtime(request).transaction() as writer:
+            await device_list.record_use(writer, actor.user.id, device_id)
     return d.details(row)
 
 
