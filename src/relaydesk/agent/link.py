@@ -16,6 +16,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from relaydesk.agent import sysinfo
 from relaydesk.agent.desktop.channel import CustomerChannel, LinkDown, Told
+from relaydesk.agent.jumps import JumpDesk
 from relaydesk.agent.modes import (
     EXIT_TLS_MISMATCH,
     EXIT_UNREACHABLE,
@@ -26,7 +27,7 @@ from relaydesk.agent.server_tls import ServerTls, TlsMismatch
 from relaydesk.agent.tools import files_handler, tool_handlers
 from relaydesk.agent.tunnels import TunnelManager
 from relaydesk.protocol import control
-from relaydesk.protocol.messages import MAX_FRAME_BYTES
+from relaydesk.protocol.messages import MAX_FRAME_BYTES, JumpAnswer, JumpEnd
 
 Status = Callable[[str], None]
 # The control channel's one keepalive is the server's JSON ping (no WebSocket pings): a server
@@ -67,6 +68,7 @@ async def _converse(
     status: Status,
     tunnels: TunnelManager,
     customer: CustomerChannel | None = None,
+    jumps: JumpDesk | None = None,
 ) -> Outcome | None:
     """One connection's life. An Outcome ends the agent; None means reconnect."""
     hello = mode.hello()
@@ -111,6 +113,15 @@ async def _converse(
                 customer.put_back(said)
                 raise
 
+    async def answer_jump(answer: JumpAnswer) -> None:
+        """An installed agent's answer to a jump; lost with the connection (the technician sees
+        the jump still asking and ends it)."""
+        try:
+            connection.send_jump_answer(answer)
+            await flush()
+        except ConnectionClosed:
+            status("The connection closed before the jump's answer went out.")
+
     reporter = asyncio.create_task(send_reports())
     relaying = asyncio.create_task(send_customer()) if customer else None
     silence = HANDSHAKE_SILENCE_SECONDS
@@ -153,6 +164,10 @@ async def _converse(
                 elif isinstance(event, control.UninstallRequested):
                     tunnels.close_all()
                     return mode.uninstall(event.reason)
+                elif isinstance(event, control.JumpCommanded) and jumps is not None:
+                    if isinstance(event.message, JumpEnd):
+                        tunnels.close_all()
+                    jumps.command(event.message, answer_jump)
                 elif isinstance(event, control.CustomerStateChanged):
                     if customer:
                         customer.show(event.state)
@@ -190,7 +205,11 @@ async def run(
     if customer:
         customer.bind()
     tls = ServerTls(pin_sha256)
-    tunnels = TunnelManager(url, tls, tool_handlers(), status, files_handler=files_handler())
+    handlers = tool_handlers()
+    jumps = JumpDesk(status) if mode.name == "unattended" else None
+    if jumps is not None:  # an installed agent shares the logged-in user's display (UNA-6)
+        handlers["screen"] = jumps.serve_screen
+    tunnels = TunnelManager(url, tls, handlers, status, files_handler=files_handler())
     attempt = 0
     unreachable_since: float | None = None
     while True:
@@ -204,7 +223,7 @@ async def run(
                 close_timeout=5,
             ) as ws:
                 attempt, unreachable_since = 0, None
-                outcome = await _converse(ws, mode, status, tunnels, customer)
+                outcome = await _converse(ws, mode, status, tunnels, customer, jumps)
                 if outcome is not None:
                     return outcome
                 status("Connection to the server lost; reconnecting.")

@@ -81,6 +81,11 @@ def fill_from_own_file(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if (sys.argv[1:] if argv is None else argv)[:1] == ["--jump-prompt"]:
+        # The jump prompt's window, which the installed agent runs on the user's desktop.
+        from relaydesk.agent.desktop import jump_prompt
+
+        return jump_prompt.main((sys.argv[1:] if argv is None else argv)[1:])
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] and argv[0] in SERVICE_COMMANDS:
         return service_command(argv)
