@@ -149,6 +149,8 @@ def test_the_installed_agent_survives_reboots_and_kills_and_uninstalls_cleanly(
     unit = systemd_container.path("/etc/systemd/system/relaydesk-agent.service").read_text()
     assert "ExecStart=/opt/relaydesk-agent/relaydesk-agent run\n" in unit
     assert "Restart=always\n" in unit and "WantedBy=multi-user.target\n" in unit
+    checked = systemd_container.run("systemd-analyze verify relaydesk-agent.service 2>&1")
+    assert "relaydesk-agent.service" not in checked.stdout, checked.stdout  # no complaint
     assert systemd_container.run("systemctl is-enabled relaydesk-agent").stdout.strip() == "enabled"
     assert service(systemd_container, "ActiveState") == "active"
     assert (
@@ -193,3 +195,54 @@ def test_the_installed_agent_survives_reboots_and_kills_and_uninstalls_cleanly(
     assert service(systemd_container, "ActiveState") == "inactive"
     eventually(lambda: not admin.online(device_id), 30, "the device offline after uninstall")
     assert not systemd_container.run("pgrep -f relaydesk-agent", check=False).stdout
+
+
+def test_a_device_deleted_in_the_console_uninstalls_itself_now_or_at_its_next_boot(
+    tls_server: Any, systemd_container: Container
+) -> None:
+    admin = Administrator(tls_server)
+    issued = admin.new_installer(max_installations=2)
+
+    def install() -> int:
+        systemd_container.run(issued["silent_command"])
+        device_id = int(systemd_container.path("/var/lib/relaydesk-agent/device").read_text())
+        eventually(lambda: admin.online(device_id), 30, "the installed device to be online")
+        return device_id
+
+    def removed_itself() -> None:
+        """The agent took its unit, files and key away and exited; systemd did not restart it
+        (a unit whose file is gone is not restarted)."""
+        eventually(
+            lambda: nothing_installed(systemd_container) == [],
+            60,
+            "the agent to remove its files",
+        )
+        eventually(
+            lambda: (
+                service(systemd_container, "LoadState") == "not-found"
+                and service(systemd_container, "ActiveState") == "inactive"
+            ),
+            60,
+            "the service to be gone",
+        )
+        assert not systemd_container.run("pgrep -f relaydesk-agent", check=False).stdout
+        journal = systemd_container.run("journalctl --no-pager -u relaydesk-agent.service").stdout
+        assert "the agent uninstalled" in journal, journal[-3000:]
+        assert "Scheduled restart job" not in journal, journal[-3000:]
+
+    # Online: the console's delete reaches the agent at once.
+    first = install()
+    deleted = admin.http.delete(f"/api/v1/devices/{first}")
+    assert deleted.status_code == 200, deleted.text
+    assert deleted.json()["uninstall"] == "sent_now"
+    removed_itself()
+
+    # Offline (the computer is off): told at its next connection, after the boot.
+    second = install()
+    assert second != first
+    systemd_container.poweroff()
+    eventually(lambda: not admin.online(second), 30, "the device offline while powered off")
+    deleted = admin.http.delete(f"/api/v1/devices/{second}")
+    assert deleted.json()["uninstall"] == "at_next_connection", deleted.text
+    systemd_container.boot()
+    removed_itself()

@@ -191,7 +191,7 @@ def service_parser() -> argparse.ArgumentParser:
     install.add_argument("--server", help="the relaydesk server (default: the one it came from)")
     install.add_argument("--pin-sha256", help="SHA-256 fingerprint of the server's certificate")
     install.add_argument(
-        "--no-start", action="store_true", help="enable the service but do not start it (images)"
+        "--no-start", action="store_true", help="enable the service; it starts at the next boot"
     )
     install.add_argument("--quiet", action="store_true", help="print only errors")
     uninstall = commands.add_parser(

@@ -49,14 +49,14 @@ UNIT_TEXT = """# relaydesk agent: unattended access to this computer.
 Description=relaydesk agent (unattended access)
 Wants=network-online.target
 After=network-online.target
+# Never give up restarting (the default limit stops a unit restarted 5 times in 10 s).
+StartLimitIntervalSec=0
 
 [Service]
 Type=simple
 ExecStart=/{executable} run
 Restart=always
 RestartSec=5
-# Never give up restarting (the default limit stops a unit restarted 5 times in 10 s).
-StartLimitIntervalSec=0
 
 [Install]
 WantedBy=multi-user.target
@@ -273,7 +273,9 @@ def install(
 ) -> InstalledPaths:
     """Installs the agent under `root` and enrols it with the installer token (no questions).
     Raises EnrolmentRefused (the server's code and message) or InstallError; in both cases
-    nothing was installed (or an earlier installation is left as it was)."""
+    nothing was installed (or an earlier installation is left as it was). Blocking: it runs its
+    own event loop for the enrolment, so async code calls it in a thread (asyncio.to_thread).
+    Needs root when `root` is "/"."""
     if root == Path("/") and os.geteuid() != 0:
         raise InstallError(
             "The agent is installed as a system service: run this as root (for example with sudo)."
