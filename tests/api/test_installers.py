@@ -46,10 +46,10 @@ async def test_an_installer_is_created_listed_and_revoked(org: Org, harness: Har
     token = issued["token"]
     assert token.startswith("rdi_") and len(token) > 40
     assert issued["install_command"] == (
-        f"curl -fsSL http://testserver/portal/agent.sh | sh -s -- --installer {token}"
+        f"curl -fsSL http://testserver/portal/install.sh | sh -s -- --installer {token}"
     )
-    assert issued["silent_command"] == issued["install_command"] + " </dev/null"
-    assert issued["download_url"] == "http://testserver/portal/agent.sh"
+    assert issued["silent_command"] == issued["install_command"] + " --quiet"
+    assert issued["download_url"] == "http://testserver/portal/install.sh"
     installer = issued["installer"]
     assert (installer["company"], installer["device_group_id"]) == (
         "Acme Corp",

@@ -5,6 +5,7 @@ configuration file's errors; and the protocol's uninstall reaching the agent's s
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,9 @@ from relaydesk.agent.installed import InstalledMode
 from relaydesk.agent.system_install import EnrolmentRefused, InstallError
 from relaydesk.protocol import control
 from relaydesk.protocol.messages import Uninstall
+from relaydesk.server.downloads.install_script import install_script
+from relaydesk.server.downloads.support_client import ServedClient
+from relaydesk.server.tls import Pins
 from tests.fixtures.agents import AGENT
 from tests.fixtures.disk import snapshot
 from tests.fixtures.technician import Technician
@@ -166,3 +170,29 @@ def test_uninstall_reaches_the_agent_after_its_hello_and_once_welcomed(tmp_path:
     outcome = mode.uninstall("The device was deleted.")
     assert outcome.exit_code == 0
     assert not (tmp_path / "state").exists()
+
+
+@pytest.mark.parametrize("pinned", [True, False])
+def test_the_install_script_is_valid_sh_and_pins_a_self_signed_server(
+    tmp_path: Path, pinned: bool
+) -> None:
+    pins = Pins(certificate_sha256=PIN, public_key_sha256="c3BraQ==") if pinned else None
+    client = ServedClient(tmp_path / "agent", "0f" * 32, 101_000_000)
+    script = install_script("https://host:8443/", pins, client)
+    path = tmp_path / "install.sh"
+    path.write_text(script)
+    assert subprocess.run(["sh", "-n", str(path)], check=False).returncode == 0
+    assert "SERVER=https://host:8443\n" in script
+    assert f'echo "{"0f" * 32}  $agent" | sha256sum -c --status' in script
+    assert ("--insecure --pinnedpubkey 'sha256//c3BraQ=='" in script) is pinned
+    assert (f"--pin-sha256 '{PIN}'" in script) is pinned
+    # Without the token the script stops before fetching anything.
+    done = subprocess.run(["sh", str(path)], capture_output=True, text=True, check=False)
+    assert done.returncode == 1 and "give the installer token" in done.stderr
+    assert not list(tmp_path.glob("relaydesk-install.*"))
+
+
+def test_a_server_without_the_built_agent_says_so() -> None:
+    script = install_script("https://host", None, None)
+    assert "this server has no agent to install" in script
+    assert "/portal/download/support-client" not in script
