@@ -21,6 +21,7 @@ from relaydesk.agent.modes import (
     EXIT_TLS_MISMATCH,
     EXIT_UNREACHABLE,
     AgentMode,
+    AttendedMode,
     Outcome,
 )
 from relaydesk.agent.server_tls import ServerTls, TlsMismatch
@@ -122,6 +123,22 @@ async def _converse(
         except ConnectionClosed:
             status("The connection closed before the jump's answer went out.")
 
+    conversion = mode.jump_client if isinstance(mode, AttendedMode) else None
+    converting: set[asyncio.Task[None]] = set()
+
+    async def jump_client(event: control.JumpClientCommanded) -> None:
+        """Becoming an installed Jump client (agent/jump_client.py): the question goes to the
+        customer's window (his answer goes out as he gives it); allowed, the installation runs
+        beside the channel and its result goes out when it is done."""
+        assert conversion is not None
+        reply = await conversion.command(event.message, customer)
+        if reply is not None:
+            try:
+                connection.send_jump_client(reply)
+                await flush()
+            except ConnectionClosed:
+                status("The connection closed before the Jump client's answer went out.")
+
     reporter = asyncio.create_task(send_reports())
     relaying = asyncio.create_task(send_customer()) if customer else None
     silence = HANDSHAKE_SILENCE_SECONDS
@@ -168,6 +185,10 @@ async def _converse(
                     if isinstance(event.message, JumpEnd):
                         tunnels.close_all()
                     jumps.command(event.message, answer_jump)
+                elif isinstance(event, control.JumpClientCommanded) and conversion:
+                    task = asyncio.create_task(jump_client(event))
+                    converting.add(task)
+                    task.add_done_callback(converting.discard)
                 elif isinstance(event, control.CustomerStateChanged):
                     if customer:
                         customer.show(event.state)

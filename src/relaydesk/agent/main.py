@@ -14,6 +14,7 @@ from relaydesk.agent import link, system_install
 from relaydesk.agent.desktop import client as desktop
 from relaydesk.agent.desktop.client import FACES, default_face
 from relaydesk.agent.installed import InstalledMode, StateFolderError, default_state_dir
+from relaydesk.agent.jump_client import JumpClientInstaller
 from relaydesk.agent.modes import EXIT_ERROR, EXIT_KEY_REFUSED, EXIT_OK, AttendedMode
 from relaydesk.agent.own_file import key_in_own_name, own_config
 from relaydesk.agent.private_folder import PrivateFolderError
@@ -122,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     except PrivateFolderError as error:
         print(f"relaydesk-agent: {error}", file=sys.stderr)
         return EXIT_ERROR
+    mode.jump_client = JumpClientInstaller(args.server, args.pin_sha256, status)
     status(f"relaydesk-agent {__version__}: connecting to {args.server}")
     if mode.session_id is not None:
         status(f"Coming back to session {mode.session_id} (this computer was in it).")

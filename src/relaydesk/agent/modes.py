@@ -9,7 +9,7 @@ import shutil
 import socket
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import psutil
 
@@ -18,6 +18,9 @@ from relaydesk.agent import sysinfo
 from relaydesk.agent.private_folder import PrivateFolder
 from relaydesk.protocol import identity
 from relaydesk.protocol.codes import KEY_REFUSALS, RefusalCode
+
+if TYPE_CHECKING:
+    from relaydesk.agent.jump_client import JumpClientInstaller
 from relaydesk.protocol.messages import (
     PROTOCOL_VERSION,
     Credential,
@@ -126,6 +129,8 @@ class AttendedMode:
         self.workdir = self.folder.path
         self.key = self.folder.device_key()
         self.remove_on_exit = list(remove_on_exit or [])
+        # Set by the command line: becoming an installed Jump client (agent/jump_client.py).
+        self.jump_client: JumpClientInstaller | None = None
         enrolment = self.folder.enrolment()
         self.device_id: int | None = enrolment[0] if enrolment else None
         self.session_id: int | None = enrolment[1] if enrolment else None

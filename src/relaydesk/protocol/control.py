@@ -354,7 +354,9 @@ class AgentConnection(_Connection):
         """A completed transfer or change over a files tunnel."""
         self._send(report)
 
-    def send_customer(self, message: ConsentAnswer | CustomerAction | ChatSend) -> None:
+    def send_customer(
+        self, message: ConsentAnswer | CustomerAction | ChatSend | JumpClientAnswer
+    ) -> None:
         """What the customer did in his window; only once the handshake is over."""
         if self.state is State.ESTABLISHED:
             self._send(message)

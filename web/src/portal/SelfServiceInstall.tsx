@@ -33,12 +33,23 @@ export function SelfServiceInstall({ slug }: { slug: string | null }) {
         way === "code"
           ? await call(
               api.POST("/api/v1/portal/self-service/installer-code", {
-                body: { portal: slug, installer_code: code.trim(), device_name: name },
+                body: {
+                  portal: slug,
+                  installer_code: code.trim(),
+                  device_name: name,
+                },
               }),
             )
           : await call(
               api.POST("/api/v1/portal/self-service/technician", {
-                body: { portal: slug, email, password, totp_code: totp.trim(), device_name: name, company },
+                body: {
+                  portal: slug,
+                  email,
+                  password,
+                  totp_code: totp.trim(),
+                  device_name: name,
+                  company,
+                },
               }),
             );
       setPassword("");
@@ -48,11 +59,20 @@ export function SelfServiceInstall({ slug }: { slug: string | null }) {
   };
 
   return (
-    <section class="card portal-install" aria-labelledby="portal-install-title" data-testid="self-service">
+    <section
+      class="card portal-install"
+      aria-labelledby="portal-install-title"
+      data-testid="self-service"
+    >
       <h2 id="portal-install-title">{t("selfservice.title")}</h2>
       <p class="muted">{t("selfservice.intro")}</p>
       {!open && !issued && (
-        <button type="button" class="button" data-testid="self-service-open" onClick={() => setOpen(true)}>
+        <button
+          type="button"
+          class="button"
+          data-testid="self-service-open"
+          onClick={() => setOpen(true)}
+        >
           {t("selfservice.open")}
         </button>
       )}
@@ -73,12 +93,19 @@ export function SelfServiceInstall({ slug }: { slug: string | null }) {
                     action.clear();
                   }}
                 />{" "}
-                {t(option === "code" ? "selfservice.with_code" : "selfservice.with_technician")}
+                {t(
+                  option === "code"
+                    ? "selfservice.with_code"
+                    : "selfservice.with_technician",
+                )}
               </label>
             ))}
           </fieldset>
           {way === "code" ? (
-            <Field label={t("selfservice.code")} hint={t("selfservice.code_hint")}>
+            <Field
+              label={t("selfservice.code")}
+              hint={t("selfservice.code_hint")}
+            >
               <input
                 name="installer-code"
                 autoComplete="off"
@@ -114,7 +141,10 @@ export function SelfServiceInstall({ slug }: { slug: string | null }) {
                   onInput={(event) => setPassword(event.currentTarget.value)}
                 />
               </Field>
-              <Field label={t("selfservice.totp")} hint={t("selfservice.totp_hint")}>
+              <Field
+                label={t("selfservice.totp")}
+                hint={t("selfservice.totp_hint")}
+              >
                 <input
                   name="totp"
                   inputMode="numeric"
@@ -125,7 +155,10 @@ export function SelfServiceInstall({ slug }: { slug: string | null }) {
                   onInput={(event) => setTotp(event.currentTarget.value)}
                 />
               </Field>
-              <Field label={t("selfservice.company")} error={fieldError(t, action.error, "company")}>
+              <Field
+                label={t("selfservice.company")}
+                error={fieldError(t, action.error, "company")}
+              >
                 <input
                   name="company"
                   value={company}
@@ -147,10 +180,19 @@ export function SelfServiceInstall({ slug }: { slug: string | null }) {
               onInput={(event) => setName(event.currentTarget.value)}
             />
           </Field>
-          <button type="submit" class="button button-primary" disabled={action.busy} data-testid="self-service-submit">
+          <button
+            type="submit"
+            class="button button-primary"
+            disabled={action.busy}
+            data-testid="self-service-submit"
+          >
             {t("selfservice.submit")}
           </button>
-          <ErrorNotice error={action.error} testid="self-service-message" shown={["device_name", "company"]} />
+          <ErrorNotice
+            error={action.error}
+            testid="self-service-message"
+            shown={["device_name", "company"]}
+          />
         </form>
       )}
       {issued && (
@@ -167,7 +209,12 @@ export function SelfServiceInstall({ slug }: { slug: string | null }) {
             {issued.install_command}
           </pre>
           <p>
-            <a class="button" href={issued.download_url} download="relaydesk-install.sh" data-testid="self-service-download">
+            <a
+              class="button"
+              href={issued.download_url}
+              download="relaydesk-install.sh"
+              data-testid="self-service-download"
+            >
               {t("selfservice.download")}
             </a>{" "}
             <span class="muted">{t("selfservice.download_hint")}</span>

@@ -13,9 +13,11 @@ from relaydesk.protocol.messages import (
     ConsentAnswer,
     CustomerAction,
     CustomerState,
+    JumpClientAnswer,
+    JumpClientAsk,
 )
 
-Said = ConsentAnswer | CustomerAction | ChatSend
+Said = ConsentAnswer | CustomerAction | ChatSend | JumpClientAnswer
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,7 @@ class Finished:
     message: str
 
 
-Shown = CustomerState | ChatEntry | LinkDown | Told | Finished
+Shown = CustomerState | ChatEntry | LinkDown | Told | Finished | JumpClientAsk
 
 
 class CustomerChannel:

@@ -5,13 +5,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from relaydesk.protocol.messages import ChatEntry, CustomerState, Helper
+from relaydesk.protocol.messages import (
+    ChatEntry,
+    ConsentAnswer,
+    CustomerState,
+    Helper,
+    JumpClientAnswer,
+    JumpClientAsk,
+)
 
 ASKS = {
     "view": "{name} asks to see your screen. They will see everything on it, but cannot "
     "use your mouse or keyboard.",
     "control": "{name} asks to control your computer. They will see your screen and can use "
     "your mouse and keyboard as if they sat at it.",
+    # Turning this support client into an installed Jump client (UNA-1, TOOL-9).
+    "install": "{name} wants to install a permanent remote access client on this computer. "
+    "Your help desk could then connect to it later, also when you are not there.",
 }
 
 
@@ -31,6 +41,7 @@ class CustomerDesk:
     chat: list[ChatEntry] = field(default_factory=list)
     connected: bool = False
     problem: str = ""
+    install_ask: JumpClientAsk | None = None
 
     def apply_state(self, state: CustomerState) -> None:
         self.status = state.status
@@ -73,9 +84,27 @@ class CustomerDesk:
             return f"{name} is viewing your screen."
         return f"{name} joined the session."
 
+    def ask_install(self, ask: JumpClientAsk) -> None:
+        self.install_ask = ask
+
+    def answer(self, allow: bool) -> ConsentAnswer | JumpClientAnswer | None:
+        """The customer's Allow or Deny to the question shown, as the message that says it."""
+        prompt = self.prompt
+        if prompt is None:
+            return None
+        if prompt.mode == "install" and self.install_ask is not None:
+            ask, self.install_ask = self.install_ask, None
+            return JumpClientAnswer(
+                type="jump_client_answer", request_id=ask.request_id, allow=allow
+            )
+        return ConsentAnswer(type="consent", mode=prompt.mode, allow=allow)  # type: ignore[arg-type]
+
     @property
     def prompt(self) -> ConsentPrompt | None:
         """The question waiting for the customer's answer, if any."""
+        if self.status == "active" and self.install_ask is not None:
+            name = self.install_ask.technician or self.helper_name
+            return ConsentPrompt("install", ASKS["install"].format(name=name))
         if self.status != "active" or self.screen_requested not in ASKS:
             return None
         mode = self.screen_requested

@@ -13,9 +13,9 @@ from relaydesk.agent.desktop.state import CustomerDesk, chat_text
 from relaydesk.protocol.messages import (
     ChatEntry,
     ChatSend,
-    ConsentAnswer,
     CustomerAction,
     CustomerState,
+    JumpClientAsk,
 )
 
 HELP = (
@@ -57,6 +57,8 @@ class TerminalDesk:
             self.desk.disconnected()
         elif isinstance(item, Told):
             self.say(item.message)
+        elif isinstance(item, JumpClientAsk):
+            self.desk.ask_install(item)
         self._print_changes()
 
     def _print_changes(self) -> None:
@@ -85,8 +87,10 @@ class TerminalDesk:
             return
         prompt = self.desk.prompt
         if prompt and text.lower() in ("y", "yes", "n", "no"):
-            allow = text.lower().startswith("y")
-            self.channel.say(ConsentAnswer(type="consent", mode=prompt.mode, allow=allow))  # type: ignore[arg-type]
+            answer = self.desk.answer(text.lower().startswith("y"))
+            if answer is not None:
+                self.channel.say(answer)
+                self._print_changes()
         elif text == "/stop":
             self.channel.say(CustomerAction(type="customer_action", action="stop_sharing"))
         elif text == "/back":

@@ -18,9 +18,9 @@ from relaydesk.agent.desktop.state import CustomerDesk, chat_text
 from relaydesk.protocol.messages import (
     ChatEntry,
     ChatSend,
-    ConsentAnswer,
     CustomerAction,
     CustomerState,
+    JumpClientAsk,
 )
 
 TITLE = "relaydesk support"
@@ -157,6 +157,8 @@ class SupportWindow:
             self.desk.disconnected()
         elif isinstance(item, Told):
             self.note.configure(text=item.message)
+        elif isinstance(item, JumpClientAsk):
+            self.desk.ask_install(item)
         elif isinstance(item, Finished):
             self._finish(item.message)
             return
@@ -211,11 +213,10 @@ class SupportWindow:
 
     # --- what the customer does --------------------------------------------------------------
     def _answer(self, allow: bool) -> None:
-        prompt = self.desk.prompt
-        if prompt:
-            self.channel.say(
-                ConsentAnswer(type="consent", mode=prompt.mode, allow=allow)  # type: ignore[arg-type]
-            )
+        answer = self.desk.answer(allow)
+        if answer is not None:
+            self.channel.say(answer)
+            self.render()
 
     def _allow(self) -> None:
         self._answer(True)

@@ -22,6 +22,7 @@ import { SysinfoPanel } from "../SysinfoPanel";
 import { TOOL_LETTERS, TOOLS, type Tool } from "./shortcuts";
 import { TOOL_LABELS } from "./tools";
 import { useFillViewport } from "./useFillViewport";
+import { InstallJumpClient } from "./InstallJumpClient";
 
 /** `front`: the tab in front; `shown`: in front and the Sessions page on screen; `tool`, `onTool`:
  * the tool on show and the choice of another (kept by the sessions view, for the shortcuts). */
@@ -94,6 +95,9 @@ export function Workspace({
         )}
         <SessionStatus tab={tab} />
         <div class="workspace-actions">
+          {me.permissions.includes("manage_devices") && (
+            <InstallJumpClient sessionId={session.id} hostname={session.device.hostname} live={active} />
+          )}
           {active && (
             <>
               <button
