@@ -40,6 +40,11 @@ export const EVENT_LABELS: Record<string, MessageKey> = {
   "file.folder_created": "reports.event.file_folder_created",
   "file.renamed": "reports.event.file_renamed",
   "file.deleted": "reports.event.file_deleted",
+  "jump_client.requested": "reports.event.jump_client_requested",
+  "jump_client.consented": "reports.event.jump_client_consented",
+  "jump_client.denied": "reports.event.jump_client_denied",
+  "jump_client.installed": "reports.event.jump_client_installed",
+  "jump_client.failed": "reports.event.jump_client_failed",
 };
 
 /** The catalogue key naming an event, or null for kinds this app does not know yet. */

@@ -1204,6 +1204,19 @@ export const en = {
   "error.jump_password_too_long": "The jump password can be at most 200 characters.",
   "error.jump_client_pending": "An installation is already under way in this session; wait for its outcome.",
   "error.not_attended_session": "Only an attended session's support client can become an installed Jump client.",
+  "audit.action.self_service.enrolment_issued": "Single-use installation issued on the portal",
+  "audit.action.jump_client.requested": "Jump client installation requested in a session",
+  "audit.action.jump_client.consented": "Customer allowed the Jump client installation",
+  "audit.action.jump_client.denied": "Customer denied the Jump client installation",
+  "audit.action.jump_client.installed": "Jump client installed from a session",
+  "audit.action.jump_client.failed": "Jump client installation failed",
+  "audit.value.with.installer_code": "an installer code",
+  "audit.value.with.technician": "a technician's sign-in",
+  "reports.event.jump_client_requested": "Jump client installation requested",
+  "reports.event.jump_client_consented": "Customer allowed the Jump client installation",
+  "reports.event.jump_client_denied": "Customer denied the Jump client installation",
+  "reports.event.jump_client_installed": "Jump client installed",
+  "reports.event.jump_client_failed": "Jump client installation failed",
 } as const;
 
 export type MessageKey = keyof typeof en;
