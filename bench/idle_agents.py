@@ -23,7 +23,9 @@ import asyncio
 import json
 import os
 import resource
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -190,6 +192,36 @@ class Fleet:
         return device_id
 
 
+class Profiles:
+    """With --profile DIR: py-spy samples the server (and this load generator) during each phase
+    and writes collapsed stacks to DIR/<phase>-<who>.txt (py-spy must be installed)."""
+
+    def __init__(self, folder: Path | None) -> None:
+        self.folder, self.running = folder, list[subprocess.Popen[bytes]]()
+
+    def start(self, phase: str, server_pid: int) -> None:
+        if self.folder is None:
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for who, pid in (("server", server_pid), ("generator", os.getpid())):
+            out = self.folder / f"{phase}-{who}.txt"
+            command = ["py-spy", "record", "-p", str(pid), "-r", "50", "--format", "raw"]
+            self.running.append(
+                subprocess.Popen(
+                    [str(Path(sys.executable).parent / command[0]), *command[1:], "-o", str(out)],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
+
+    def stop(self) -> None:
+        for process in self.running:
+            process.send_signal(signal.SIGINT)
+        for process in self.running:
+            process.wait(60)
+        self.running.clear()
+
+
 async def wait_for(check: Any, limit: float, what: str) -> float:
     started = time.perf_counter()
     while not check():
@@ -207,7 +239,7 @@ def new_installer(technician: Technician, cap: int) -> str:
     return str(response.json()["token"])
 
 
-async def measure_agents(n: int, idle_seconds: float) -> dict[str, Any]:
+async def measure_agents(n: int, idle_seconds: float, profiles: Profiles) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as data:
         port = free_port()
         server = await asyncio.to_thread(Server, Path(data), port)
@@ -217,28 +249,35 @@ async def measure_agents(n: int, idle_seconds: float) -> dict[str, Any]:
         )
         tasks = [asyncio.create_task(fleet.agent(i)) for i in range(n)]
         try:
+            profiles.start(f"{n}-enrol", server.process.pid)
             enrol_s = await wait_for(lambda: len(fleet.connected) == n, 1800, f"{n} enrolled")
+            profiles.stop()
             assert not fleet.refused, fleet.refused
             await asyncio.sleep(5)  # settle
+            profiles.start(f"{n}-idle", server.process.pid)
             cpu0, _ = server_usage(server.process.pid)
             frames0, t0 = fleet.frames_in, time.perf_counter()
             await asyncio.sleep(idle_seconds)
             cpu1, rss = server_usage(server.process.pid)
             window = time.perf_counter() - t0
             frames = fleet.frames_in - frames0
+            profiles.stop()
             assert len(fleet.connected) == n, "agents dropped while idle"
             # Restart: stop, start again on the same data; all back?
             stopped = time.perf_counter()
             await asyncio.to_thread(server.stop, 30)
             welcomes_before = fleet.welcomes
             server = await asyncio.to_thread(Server, Path(data), port)
+            profiles.start(f"{n}-back", server.process.pid)
             await wait_for(
                 lambda: fleet.welcomes - welcomes_before >= n and len(fleet.connected) == n,
                 1800,
                 f"{n} back",
             )
+            profiles.stop()
             back_s = time.perf_counter() - stopped  # from the stop: the restart is included
         finally:
+            profiles.stop()
             fleet.stop.set()
             for task in tasks:
                 task.cancel()
@@ -315,13 +354,15 @@ async def main() -> None:
     parser.add_argument("--agents", type=int, nargs="*", default=[1000, 5000])
     parser.add_argument("--idle", type=float, default=60.0)
     parser.add_argument("--waiting", type=int, default=1000)
+    parser.add_argument("--profile", type=Path, help="py-spy's collapsed stacks per phase here")
     args = parser.parse_args()
+    profiles = Profiles(args.profile)
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     if args.waiting:
         print(json.dumps(await measure_queue(args.waiting)), flush=True)
     for n in args.agents:
-        print(json.dumps(await measure_agents(n, args.idle)), flush=True)
+        print(json.dumps(await measure_agents(n, args.idle, profiles)), flush=True)
 
 
 if __name__ == "__main__":

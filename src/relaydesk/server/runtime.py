@@ -29,7 +29,7 @@ from relaydesk.server.downloads.agent_wheel import AgentWheel
 from relaydesk.server.downloads.support_client import SupportClient
 from relaydesk.server.live_sockets import MemoryLiveSockets
 from relaydesk.server.mail.sending import Mailer, OutboxMailer, SmtpMailer
-from relaydesk.server.presence import MemoryPresence
+from relaydesk.server.presence import DeviceLinks, MemoryPresence
 from relaydesk.server.relay.pipe import RelayHub
 from relaydesk.server.relay.recording import ShellRecording
 
@@ -75,6 +75,8 @@ class Runtime:
     # Console WebSockets and tunnels of this node by user and sign-in (closed when they end).
     live_sockets: MemoryLiveSockets = field(default_factory=MemoryLiveSockets, repr=False)
     relay: RelayHub = field(init=False, repr=False)
+    # Installed devices' links, written to the device list in batches (presence.DeviceLinks).
+    device_links: DeviceLinks = field(init=False, repr=False)
     # Wrong jump passwords, per technician and device (domain/jumps.py): 5 in 15 minutes.
     jump_password_throttle: AttemptThrottle = field(
         default_factory=lambda: AttemptThrottle(
@@ -88,6 +90,7 @@ class Runtime:
     )
 
     def __post_init__(self) -> None:
+        self.device_links = DeviceLinks(self.transaction, self.devices_online)
         self.agent_wheel = AgentWheel(self.settings.data_dir / "agent_dist")
         self.support_client = SupportClient(self.settings.data_dir / "support_client")
         self.relay = RelayHub(
@@ -194,4 +197,5 @@ class Runtime:
                 await self.summarise_refusals(math.inf)
 
     async def close(self) -> None:
+        await self.device_links.close()
         await self.engine.dispose()

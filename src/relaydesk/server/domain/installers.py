@@ -262,7 +262,9 @@ async def enrol(db: AsyncSession, installer_id: int, hello: Hello, ip: str) -> D
 async def returning_device(
     db: AsyncSession, device_id: int, public_key: str
 ) -> Device | KeyRefusal:
-    """An installed device coming back with its id; its key pair proves it is the same one."""
+    """An installed device coming back with its id; its key pair proves it is the same one.
+    Only reads (the agent channel asks in a reading transaction); that it is online again is
+    written by the device list's link_started, batched (server/presence.DeviceLinks)."""
     device = await db.get(Device, device_id)
     if (
         device is None
@@ -271,11 +273,4 @@ async def returning_device(
         or not secrets.compare_digest(device.public_key, public_key)
     ):
         return DEVICE_UNKNOWN
-    return device
-
-
-async def device_connected(db: AsyncSession, device_id: int) -> Device:
-    device = await db.get(Device, device_id)
-    assert device is not None
-    device.last_seen_at = utcnow()
     return device

@@ -26,6 +26,7 @@ from relaydesk.protocol.messages import (
     ConsentAnswer,
     DeviceCredential,
     EndSession,
+    Hello,
     InputPolicy,
     InstallerCredential,
     JumpClientAnswer,
@@ -129,7 +130,7 @@ class AgentLink:
             if self._online and self.device_id is not None:
                 await self._offline_unless_back(self.device_id)
             if self._online and self.installed and self.device_id is not None:
-                log.info("installed device %d: link from %s ended", self.device_id, self.ip)
+                log.debug("installed device %d: link from %s ended", self.device_id, self.ip)
             elif self._online and self.device_id is not None and self.session_id is not None:
                 # Only a welcomed link says the agent left (not a failed attempt to resume), and
                 # not when the agent came back on another link before this one timed out.
@@ -149,7 +150,9 @@ class AgentLink:
         """This link no longer counts; the device is offline unless another link holds it (the
         device list's online since / last seen, device.online to the consoles)."""
         self.runtime.devices_online.leave(device_id)
-        if not self.runtime.devices_online.is_online(device_id):
+        if self.installed:  # written with the others ending or starting now (DeviceLinks)
+            self.runtime.device_links.ended(device_id)
+        elif not self.runtime.devices_online.is_online(device_id):
             async with self.runtime.transaction() as db:
                 await device_list.link_ended(db, device_id)
 
@@ -209,6 +212,9 @@ class AgentLink:
 
     async def on_hello(self, event: control.HelloReceived) -> None:
         credential = event.hello.credential
+        if isinstance(credential, DeviceCredential):
+            await self.on_device_back(event.hello, credential)
+            return
         try:
             async with self.runtime.transaction() as db:
                 if isinstance(credential, SessionKeyCredential):
@@ -239,21 +245,6 @@ class AgentLink:
                         self._refuse(installer)
                         return
                     self.installer_id, self.installed = installer.id, True
-                elif isinstance(credential, DeviceCredential):
-                    if await device_list.uninstall_due(
-                        db, credential.device_id, event.hello.public_key
-                    ):
-                        self.device_id = credential.device_id
-                        self.installed = self.uninstall_due = True
-                        self.connection.challenge()
-                        return
-                    device = await installers.returning_device(
-                        db, credential.device_id, event.hello.public_key
-                    )
-                    if isinstance(device, KeyRefusal):
-                        self._refuse(device)
-                        return
-                    self.device_id, self.installed = device.id, True
         except RateLimited as error:
             log.warning("agent key guessing from %s refused", self.ip)
             async with self.runtime.transaction() as db:
@@ -263,6 +254,22 @@ class AgentLink:
         except DomainError as error:
             self.connection.refuse(error.code, error.message)
             return
+        self.connection.challenge()
+
+    async def on_device_back(self, hello: Hello, credential: DeviceCredential) -> None:
+        """An installed device coming back with its id (all of them after a restart): only
+        reads, in a reading transaction, so it never waits for SQLite's write lock (issue 13)."""
+        async with self.runtime.reading() as db:
+            if await device_list.uninstall_due(db, credential.device_id, hello.public_key):
+                self.device_id = credential.device_id
+                self.installed = self.uninstall_due = True
+                self.connection.challenge()
+                return
+            device = await installers.returning_device(db, credential.device_id, hello.public_key)
+        if isinstance(device, KeyRefusal):
+            self._refuse(device)
+            return
+        self.device_id, self.installed = device.id, True
         self.connection.challenge()
 
     async def _resumed_with_used_key(
@@ -314,20 +321,26 @@ class AgentLink:
             log.info("deleted device %d (from %s): told to uninstall", self.device_id, self.ip)
             self.connection.uninstall(device_list.UNINSTALL_REASON)
             return
-        async with self.runtime.transaction() as db:
-            if self.installer_id is not None:
+        if self.installer_id is not None:
+            async with self.runtime.transaction() as db:
                 enrolled = await installers.enrol(db, self.installer_id, hello, self.ip)
                 if isinstance(enrolled, KeyRefusal):
                     self._refuse(enrolled)
                     return
                 device_id = enrolled.id
-            else:
-                assert self.device_id is not None
-                device_id = (await installers.device_connected(db, self.device_id)).id
-            await device_list.link_started(db, device_id, hello, self.ip)
+                await device_list.link_started(db, device_id, hello, self.ip)
+            self.runtime.devices_online.arrive(device_id)
+            log.info("installed device %d: enrolled from %s", device_id, self.ip)
+        else:
+            # Back with its id: no transaction of its own; its link is written with the others
+            # starting or ending now (presence.DeviceLinks), and no audit entry (a routine
+            # reconnection is not a security action; the device list shows online since).
+            assert self.device_id is not None
+            device_id = self.device_id
+            self.runtime.devices_online.arrive(device_id)
+            self.runtime.device_links.started(device_id, hello, self.ip)
+            log.debug("installed device %d: connected from %s", device_id, self.ip)
         self.device_id, self._online = device_id, True
-        self.runtime.devices_online.arrive(device_id)
-        log.info("installed device %d: connected from %s", device_id, self.ip)
         events = await self._stack.enter_async_context(
             self.runtime.broker.subscribe(device_topic(device_id))
         )
