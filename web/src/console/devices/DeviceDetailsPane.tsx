@@ -78,7 +78,7 @@ export function DeviceDetailsPane({
           <h2 dir="auto" data-testid="device-title">
             {deviceName(device)}
           </h2>
-          <span class="muted">{device.hostname}</span>
+          {device.nickname && <span class="muted">{device.hostname}</span>}
         </div>
         <span class="device-state" data-testid="device-state" data-online={device.online ? "true" : "false"}>
           <OnlineDot online={device.online} />
@@ -90,7 +90,7 @@ export function DeviceDetailsPane({
       </div>
       <Facts device={device} />
       <Inventory device={device} />
-      <EditForm key={`${device.id}-${device.nickname}-${device.comments}-${device.tags.join(",")}`} device={device} onChanged={changed} />
+      <EditForm key={device.id} device={device} onChanged={changed} />
       <MoveForm device={device} groups={groups} onChanged={changed} />
       <Sessions sessions={sessions} />
       <DeleteDevice device={device} onGone={onGone} />
@@ -110,12 +110,18 @@ function Facts({ device }: { device: DeviceDetails }) {
       device.online ? "device-online-since" : "device-last-seen",
     ],
     [t("devices.agent_version"), device.agent_version || "—", "device-agent-version"],
-    [t("devices.os"), [device.os, device.os_version].filter(Boolean).join(" ") || "—", "device-os"],
+    [t("devices.os"), osLine(device), "device-os"],
     [t("devices.public_ip"), device.public_ip || "—", "device-public-ip"],
     [t("devices.private_ips"), device.private_ips.join(", ") || "—", "device-private-ips"],
     [t("devices.enrolled"), formatDateTime(device.enrolled_at, language), "device-enrolled"],
   ];
   return <DetailsList rows={rows} columns />;
+}
+
+/** "Debian GNU/Linux 12 (bookworm)", without the version a second time when the name has it. */
+function osLine(device: DeviceDetails): string {
+  if (!device.os_version || device.os.includes(device.os_version)) return device.os || "—";
+  return `${device.os} ${device.os_version}`;
 }
 
 type Inventory = {
@@ -211,6 +217,13 @@ function EditForm({ device, onChanged }: { device: DeviceDetails; onChanged: (de
   const [comments, setComments] = useState(device.comments);
   const [tags, setTags] = useState(device.tags.join(", "));
   const [saved, setSaved] = useState(false);
+  // Changed on the server (here or in another console): the form shows what is stored now.
+  const storedTags = device.tags.join(", ");
+  useEffect(() => {
+    setNickname(device.nickname);
+    setComments(device.comments);
+    setTags(storedTags);
+  }, [device.nickname, device.comments, storedTags]);
   const save = (event: Event) => {
     event.preventDefault();
     setSaved(false);
@@ -256,7 +269,7 @@ function EditForm({ device, onChanged }: { device: DeviceDetails; onChanged: (de
           onInput={(event) => setTags(event.currentTarget.value)}
         />
       </Field>
-      <ErrorNotice error={action.error} testid="device-edit-error" />
+      <ErrorNotice error={action.error} testid="device-edit-error" shown={["nickname", "comments", "tags"]} />
       {saved && !action.error && <Notice kind="success" testid="device-saved">{t("common.saved")}</Notice>}
       <div class="form-actions">
         <button type="submit" class="button button-primary" disabled={action.busy} data-testid="device-save">

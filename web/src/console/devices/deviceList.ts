@@ -144,8 +144,10 @@ export function reduceDeviceList(state: DeviceListState, action: DeviceListActio
           online_since: event.online ? event.at : null,
           last_seen_at: event.at,
         }));
-        // A list filtered on online/offline no longer holds the same devices.
-        return state.query.online ? { ...moved, stale: state.stale + 1 } : moved;
+        // A list filtered on online/offline no longer holds the same devices; the device shown
+        // in the details is read again (online since, last seen).
+        const again = state.query.online !== "" || state.selected === event.device_id;
+        return again ? { ...moved, stale: state.stale + 1 } : moved;
       }
       return { ...state, stale: state.stale + 1 };
     }
