@@ -7,7 +7,7 @@ from fastapi import Request
 from relaydesk.server.api import jump_client_schemas as s
 from relaydesk.server.api.deps import ClientIp, CurrentActor, Db, Guard, runtime
 from relaydesk.server.api.routers import api_router
-from relaydesk.server.api.routers.support import public_url
+from relaydesk.server.api.routers.support import public_url, served_pins
 from relaydesk.server.api.schemas import Id
 from relaydesk.server.db.models import Installer
 from relaydesk.server.domain import installers, jump_client_install, self_service
@@ -17,7 +17,10 @@ router = api_router("", tags=["installed clients"])
 
 
 def _issued(request: Request, issued: self_service.SingleUse) -> s.SelfServiceIssued:
-    commands = installers.commands(public_url(request), issued.token)
+    pins = served_pins(request)  # a self-signed server: curl accepts only its key
+    commands = installers.commands(
+        public_url(request), issued.token, pins.curl_pin if pins else None
+    )
     assert issued.row.nickname is not None and issued.row.expires_at is not None
     return s.SelfServiceIssued(
         token=issued.token,
