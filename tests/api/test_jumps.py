@@ -178,7 +178,7 @@ async def test_the_prompt_decides_allow_deny_and_no_answer(org: Org, harness: Ha
         denied = await db.get(SupportSession, session["id"])
         assert denied is not None
         assert (denied.status, denied.jump_state) == ("ended", "denied")
-        assert denied.ended_by == "system"
+        assert denied.ended_by == "marie on kiosk-1"
 
     # Nobody answered: the policy says deny …
     session = (await org.admin.post(f"/api/v1/devices/{device_id}/jump", json={})).json()

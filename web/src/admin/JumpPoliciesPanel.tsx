@@ -38,7 +38,7 @@ export function JumpPoliciesPanel() {
   const { t } = useI18n();
   const groups = useLoad(() => call(api.GET("/api/v1/device-groups")));
   const policies = useLoad(() => call(api.GET("/api/v1/jump-policies")));
-  if (groups.loading || policies.loading) return <Loading />;
+  if (!groups.data && !policies.data && (groups.loading || policies.loading)) return <Loading />;
   const list: Policy[] = policies.data ?? [];
   return (
     <>

@@ -333,10 +333,12 @@ async def answered(db: AsyncSession, device_id: int, answer: JumpAnswer) -> None
         return
     session.jump_state = DENIED
     if answer.outcome == "denied":
+        by = f"{answer.user or 'the user'} on {device.hostname}"
         reason = f"{answer.user or 'The user on the device'} denied the jump."
     else:
+        by = f"nobody on {device.hostname} answered"
         reason = f"Nobody on {device.hostname} answered within {policy.answer_seconds} seconds."
-    await finish_by_system(db, session, reason)
+    await finish_by_system(db, session, reason, by)
     await audit.record(
         db, who, "session.ended", target=target, details={"by": "jump_denied", "reason": reason}
     )

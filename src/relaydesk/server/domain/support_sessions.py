@@ -340,6 +340,15 @@ async def finish_by_system(db: AsyncSession, session: SupportSession, reason: st
     await _finish(db, session, Party.SYSTEM, "system", reason)
 
 
+async def finish_by_system(
+    db: AsyncSession, session: SupportSession, reason: str, by: str = "system"
+) -> None:
+    """The server ends a session by a rule (a jump denied on the device); the caller audits."""
+    if session.status == SessionStatus.ENDED:
+        return
+    await _finish(db, session, Party.SYSTEM, by, reason)
+
+
 async def end_by_customer(db: AsyncSession, session: SupportSession) -> None:
     if session.status == SessionStatus.ENDED:
         return  # the customer's second click, or after the technician
