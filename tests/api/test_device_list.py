@@ -11,10 +11,12 @@ from __future__ import annotations
 import asyncio
 import json
 import subprocess
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 from sqlalchemy import event, select
 from websockets.asyncio.client import connect
 
@@ -558,3 +560,107 @@ def test_a_device_deleted_while_away_is_told_to_uninstall_at_its_next_hello(
     assert [f["type"] for f in stranger] == ["refused"]
     assert stranger[-1]["code"] == "device_unknown"
     assert (technician.http.get(f"/api/v1/devices/{device_id}")).status_code == 404
+
+
+def _scoped(admin: Technician, server: Any, email: str, group_id: int) -> Technician:
+    """A help desk operator whose assignment reaches one device group, signed in."""
+    roles = {r["name"]: r["id"] for r in admin.http.get("/api/v1/roles").json()}
+    user = admin.http.post("/api/v1/users", json={"email": email, "name": "Tom Lobby"}).json()
+    assigned = admin.http.post(
+        f"/api/v1/users/{user['user']['id']}/role-assignments",
+        json={
+            "role_id": roles["Help desk operator"],
+            "scope": "groups",
+            "device_group_ids": [group_id],
+        },
+    )
+    assert assigned.status_code == 201, assigned.text
+    client = httpx.Client(base_url=server.url, timeout=30)
+    password = user["initial_password"]
+    client.post("/api/v1/auth/login", json={"email": email, "password": password})
+    client.headers["x-csrf-token"] = client.cookies["relaydesk_csrf"]
+    changed = client.post(
+        "/api/v1/me/password",
+        json={"current_password": password, "new_password": "Scoped-Tech-Pass-1234"},
+    )
+    assert changed.json()["stage"] == "complete", changed.text
+    client.headers["x-csrf-token"] = client.cookies["relaydesk_csrf"]
+    technician = Technician(server)
+    technician.http = client
+    return technician
+
+
+def _device_events_until(console: Any, last: Any, timeout: float = 30) -> list[dict[str, Any]]:
+    """The device events a console receives, up to the first one `last` accepts."""
+    seen: list[dict[str, Any]] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        event = json.loads(console.recv(timeout=max(0.1, deadline - time.monotonic())))
+        if event["type"].startswith("device."):
+            seen.append(event)
+            if last(event):
+                return seen
+    raise AssertionError(f"not the awaited device event within {timeout} s: {seen}")
+
+
+def test_live_device_events_reach_only_consoles_whose_scope_reaches_the_device(
+    relaydesk_server: Any,
+) -> None:
+    admin = Technician(relaydesk_server).sign_in_first_time()
+    lobby = admin.http.post("/api/v1/device-groups", json={"name": "Lobby"}).json()["id"]
+    vault = admin.http.post("/api/v1/device-groups", json={"name": "Vault"}).json()["id"]
+    tom = _scoped(admin, relaydesk_server, "tom@demo.test", lobby)
+    url = relaydesk_server.url.replace("http://", "ws://") + "/agent/ws"
+
+    def enrol(group: int) -> int:
+        token = _installer(admin, device_group_id=group)["token"]
+        frames = run_async(_hello(url, identity.DeviceKey.generate(), _credential(token)))
+        return int(frames[-1]["device_id"])
+
+    with admin.console() as everything, tom.console() as lobby_only:
+        in_vault = enrol(vault)
+        in_lobby = enrol(lobby)
+
+        def offline(device_id: int) -> Any:
+            return lambda e: e["device_id"] == device_id and e.get("online") is False
+
+        seen_by_admin = _device_events_until(everything, offline(in_lobby))
+        assert {(e["device_id"], e["online"]) for e in seen_by_admin} == {
+            (in_vault, True),
+            (in_vault, False),
+            (in_lobby, True),
+            (in_lobby, False),
+        }
+        seen_by_tom = _device_events_until(lobby_only, offline(in_lobby))
+        assert [(e["device_id"], e["online"]) for e in seen_by_tom] == [
+            (in_lobby, True),
+            (in_lobby, False),
+        ]
+        assert seen_by_tom[0]["device_group_id"] == lobby
+
+        # Moved into his group: he hears of it; moved out of it: he hears that it left.
+        moved = admin.http.patch(f"/api/v1/devices/{in_vault}", json={"device_group_id": lobby})
+        assert moved.status_code == 200, moved.text
+        (came,) = _device_events_until(lobby_only, lambda e: e["device_id"] == in_vault)
+        assert (came["type"], came["change"], came["previous_group_id"]) == (
+            "device.changed",
+            "moved",
+            vault,
+        )
+        admin.http.patch(f"/api/v1/devices/{in_lobby}", json={"device_group_id": vault})
+        (left,) = _device_events_until(lobby_only, lambda e: e["device_id"] == in_lobby)
+        assert (left["change"], left["device_group_id"], left["previous_group_id"]) == (
+            "moved",
+            vault,
+            lobby,
+        )
+        assert tom.http.get(f"/api/v1/devices/{in_lobby}").status_code == 404
+        # Edited outside his scope now: not a word to him (the next thing he hears is his own).
+        admin.http.patch(f"/api/v1/devices/{in_lobby}", json={"nickname": "Vault PC"})
+        admin.http.patch(f"/api/v1/devices/{in_vault}", json={"nickname": "Lobby PC"})
+        (next_one,) = _device_events_until(lobby_only, lambda e: True)
+        assert (next_one["device_id"], next_one["change"]) == (in_vault, "edited")
+
+
+def _credential(token: str) -> InstallerCredential:
+    return InstallerCredential(kind="installer", token=token)
