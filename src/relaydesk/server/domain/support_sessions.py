@@ -333,13 +333,6 @@ async def end(db: AsyncSession, actor: Actor, session_id: int) -> SupportSession
     return session
 
 
-async def finish_by_system(db: AsyncSession, session: SupportSession, reason: str) -> None:
-    """The server ends a session by a rule (a jump denied on the device); the caller audits."""
-    if session.status == SessionStatus.ENDED:
-        return
-    await _finish(db, session, Party.SYSTEM, "system", reason)
-
-
 async def finish_by_system(
     db: AsyncSession, session: SupportSession, reason: str, by: str = "system"
 ) -> None:
