@@ -1,8 +1,19 @@
-/** The device's own actions at the top of its details (the device list): the place for
- * "Jump to" (issue 13, UNA-6), which the jump feature fills in. Nothing yet. */
+/** The device's own actions at the top of its details (the device list): "Jump to" (UNA-6),
+ * greyed out with the reason when unattended access is off or outside the technician's roles,
+ * and the jump password for those who manage devices. Only installed devices are jumped to. */
 
+import { useMe } from "../../shared/session";
+import { JumpButton } from "../jump/JumpButton";
+import { JumpPasswordForm } from "../jump/JumpPasswordForm";
 import type { DeviceDetails } from "./deviceList";
 
-export function DeviceActions(_props: { device: DeviceDetails }) {
-  return null;
+export function DeviceActions({ device }: { device: DeviceDetails }) {
+  const me = useMe();
+  if (device.kind !== "unattended") return null;
+  return (
+    <>
+      <JumpButton deviceId={device.id} hostname={device.nickname || device.hostname} online={device.online} />
+      {me.permissions.includes("manage_devices") && <JumpPasswordForm deviceId={device.id} />}
+    </>
+  );
 }
