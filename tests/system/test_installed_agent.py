@@ -76,6 +76,10 @@ def nothing_installed(container: Container) -> list[str]:
     return [path for path in INSTALLED if container.path(path).exists()]
 
 
+def journal(container: Container) -> str:
+    return container.run("journalctl --no-pager -u relaydesk-agent.service").stdout
+
+
 def service(container: Container, prop: str) -> str:
     shown = container.run(f"systemctl show --property={prop} --value relaydesk-agent.service")
     return shown.stdout.strip()
@@ -187,6 +191,17 @@ def test_the_installed_agent_survives_reboots_and_kills_and_uninstalls_cleanly(
     eventually(lambda: admin.online(device_id), 60, "the device online after the restart")
     assert admin.used(issued["installer"]["id"]) == 1
 
+    # The server restarts (an upgrade): the agent reconnects by itself, with its backoff.
+    tls_server.stop()
+    eventually(
+        lambda: "Cannot reach the server" in journal(systemd_container),
+        60,
+        "the agent to notice that the server is gone",
+    )
+    tls_server.start()
+    eventually(lambda: admin.online(device_id), 90, "the device online after the server's restart")
+    assert service(systemd_container, "NRestarts") == "1"  # the same process reconnected
+
     # Uninstall, as documented: the unit, files, configuration and key are gone.
     removed = systemd_container.run("/opt/relaydesk-agent/relaydesk-agent uninstall")
     assert "uninstalled" in removed.stdout, removed
@@ -226,9 +241,9 @@ def test_a_device_deleted_in_the_console_uninstalls_itself_now_or_at_its_next_bo
             "the service to be gone",
         )
         assert not systemd_container.run("pgrep -f relaydesk-agent", check=False).stdout
-        journal = systemd_container.run("journalctl --no-pager -u relaydesk-agent.service").stdout
-        assert "the agent uninstalled" in journal, journal[-3000:]
-        assert "Scheduled restart job" not in journal, journal[-3000:]
+        said = journal(systemd_container)
+        assert "the agent uninstalled" in said, said[-3000:]
+        assert "Scheduled restart job" not in said, said[-3000:]
 
     # Online: the console's delete reaches the agent at once.
     first = install()
