@@ -25,6 +25,7 @@ from relaydesk.protocol.messages import (
 )
 from relaydesk.server.db.models import AuditEntry, Device, Installer, SupportSession
 from relaydesk.server.domain import installers, jump_client_install
+from relaydesk.server.domain.errors import Conflict
 from relaydesk.server.domain.throttle import AttemptThrottle, MemoryLedger
 from tests.api.conftest import PASSWORD, Harness, Org
 from tests.fixtures.attended import agent_arrives, new_key
@@ -238,3 +239,51 @@ async def test_wrong_passwords_are_throttled(org: Org, harness: Harness) -> None
     assert codes[0] == "wrong_password" and codes[-1] == "too_many_attempts", codes
     right = await org.admin.post(url(session_id), json=BODY)
     assert right.status_code == 429, right.text
+
+
+async def test_a_support_client_with_nobody_to_ask_fails_the_request(
+    org: Org, harness: Harness
+) -> None:
+    session_id, _ = await live_session(org, harness)
+    assert (await org.admin.post(url(session_id), json=BODY)).status_code == 201
+    async with harness.db() as db:
+        row = (await db.execute(select(Installer))).scalar_one()
+        await jump_client_install.reported(
+            db,
+            session_id,
+            JumpClientResult(
+                type="jump_client_result",
+                request_id=row.id,
+                installed=False,
+                message="The support client has no window or terminal to ask the customer.",
+            ),
+            "192.0.2.10",
+        )
+    state = (await org.admin.get(url(session_id))).json()
+    assert (state["state"], state["message"]) == (
+        "failed",
+        "The support client has no window or terminal to ask the customer.",
+    )
+    async with harness.db() as db:
+        # An installation the customer never allowed cannot be reported as done.
+        try:
+            await jump_client_install.reported(
+                db,
+                session_id,
+                JumpClientResult(
+                    type="jump_client_result", request_id=row.id, installed=True, device_id=1
+                ),
+                "192.0.2.10",
+            )
+        except Conflict as refused:
+            assert refused.code == "no_jump_client_request"
+        else:
+            raise AssertionError("a report for a failed request was taken")
+        failed = (
+            await db.execute(
+                select(AuditEntry.action)
+                .where(AuditEntry.action.like("jump_%"))
+                .order_by(AuditEntry.seq)
+            )
+        ).scalars()
+        assert list(failed) == ["jump_client.requested", "jump_client.failed"]

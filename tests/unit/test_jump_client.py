@@ -91,12 +91,18 @@ def test_the_window_asks_and_answers_for_that_request() -> None:
     assert desk.answer(True) == ConsentAnswer(type="consent", mode="view", allow=True)
 
 
-def test_with_no_window_the_agent_refuses_at_once() -> None:
+def test_with_nobody_to_ask_the_request_fails_at_once() -> None:
     said: list[str] = []
     installer = JumpClientInstaller("http://127.0.0.1:9", None, said.append, Path("/nowhere"))
     reply = asyncio.run(installer.command(ASK, None))
-    assert reply == JumpClientAnswer(type="jump_client_answer", request_id=7, allow=False)
-    assert "no window to ask you" in said[0]
+    assert reply == JumpClientResult(
+        type="jump_client_result",
+        request_id=7,
+        installed=False,
+        message="The support client has no window or terminal to ask the customer; nothing "
+        "was installed.",
+    )
+    assert said[0].startswith("Ada asked to install a permanent remote access client.")
 
 
 def test_a_failed_installation_is_reported_and_installs_nothing(tmp_path: Path) -> None:

@@ -30,7 +30,6 @@ from relaydesk.agent import system_install
 from relaydesk.agent.desktop.channel import CustomerChannel, Told
 from relaydesk.agent.installed import DEVICE_FILE
 from relaydesk.protocol.messages import (
-    JumpClientAnswer,
     JumpClientAsk,
     JumpClientInstall,
     JumpClientResult,
@@ -77,17 +76,24 @@ class JumpClientInstaller:
 
     async def command(
         self, message: JumpClientAsk | JumpClientInstall, customer: CustomerChannel | None
-    ) -> JumpClientAnswer | JumpClientResult | None:
+    ) -> JumpClientResult | None:
         """What to send back: None while the customer's window asks him (his answer goes out
-        as he gives it); a refusal when nobody can be asked; the installation's result."""
+        as he gives it); a failure when nobody can be asked; the installation's result."""
         if isinstance(message, JumpClientAsk):
             if customer is None:
-                self.status(
-                    f"{message.technician} asked to install a permanent remote access client; "
-                    "refused: there is no window to ask you."
+                text = (
+                    "The support client has no window or terminal to ask the customer; "
+                    "nothing was installed."
                 )
-                return JumpClientAnswer(
-                    type="jump_client_answer", request_id=message.request_id, allow=False
+                self.status(
+                    f"{message.technician} asked to install a permanent remote access "
+                    "client. " + text
+                )
+                return JumpClientResult(
+                    type="jump_client_result",
+                    request_id=message.request_id,
+                    installed=False,
+                    message=text,
                 )
             customer.show(message)
             return None

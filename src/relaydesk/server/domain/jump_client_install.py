@@ -192,7 +192,7 @@ async def request(
 
 
 async def _of_session(
-    db: AsyncSession, session_id: int, request_id: int, state: str
+    db: AsyncSession, session_id: int, request_id: int, states: tuple[str, ...]
 ) -> tuple[Installer, SupportSession]:
     row = await db.get(Installer, request_id)
     session = await db.get(SupportSession, session_id)
@@ -201,7 +201,7 @@ async def _of_session(
         or session is None
         or row.purpose != PURPOSE
         or row.session_id != session_id
-        or row.state != state
+        or row.state not in states
     ):
         raise Conflict(
             "no_jump_client_request",
@@ -213,7 +213,7 @@ async def _of_session(
 async def answered(db: AsyncSession, session_id: int, answer: JumpClientAnswer, ip: str) -> str:
     """The customer's answer in his window. Allowed: the installer's token, made now, for the
     agent; denied: the installer is revoked and "" comes back."""
-    row, session = await _of_session(db, session_id, answer.request_id, ASKING)
+    row, session = await _of_session(db, session_id, answer.request_id, (ASKING,))
     who = Who(session.organisation_id, None, "customer", ip)
     if not answer.allow:
         row.state, row.revoked_at = DENIED, utcnow()
@@ -243,8 +243,10 @@ async def answered(db: AsyncSession, session_id: int, answer: JumpClientAnswer, 
 
 async def reported(db: AsyncSession, session_id: int, result: JumpClientResult, ip: str) -> None:
     """How the installation went on the customer's computer. Installed: the attended session
-    ends normally (its temporary agent cleans up and exits; the installed one stays)."""
-    row, session = await _of_session(db, session_id, result.request_id, INSTALLING)
+    ends normally (its temporary agent cleans up and exits; the installed one stays). A support
+    client with nobody to ask (no window, no terminal) fails the request at once."""
+    states = (INSTALLING,) if result.installed else PENDING
+    row, session = await _of_session(db, session_id, result.request_id, states)
     who = Who(session.organisation_id, None, "support client", ip)
     device = (
         await db.execute(select(Device).where(Device.installer_id == row.id))
