@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 
 from fastapi import WebSocket, WebSocketDisconnect
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.types import Message
 
 from relaydesk.protocol import control
 from relaydesk.protocol.events import (
@@ -94,16 +95,35 @@ class AgentLink:
         self._bad_frames = BadFrameLog()
         self._heartbeat_seconds = runtime.settings.agent_heartbeat_seconds
         self._silence = HANDSHAKE_SILENCE_SECONDS  # three heartbeats once welcomed
+        # Once welcomed, receiving has no timer of its own (a timer per frame was most of an
+        # idle link's cost): the heartbeat's timer checks when the agent was last heard from.
+        self._heard_at = 0.0
+        self._receiving = False
+        self._runner: asyncio.Task[None] | None = None
+        self._went_silent = False
 
     async def flush(self) -> None:
         async with self._send_lock:
             for frame in self.connection.data_to_send():
                 await self.websocket.send_text(frame)
 
+    async def _receive(self) -> Message:
+        if not self.connection.established:  # the handshake's answers, within its limit
+            message = await asyncio.wait_for(self.websocket.receive(), self._silence)
+        else:
+            self._receiving = True
+            try:
+                message = await self.websocket.receive()
+            finally:
+                self._receiving = False
+        self._heard_at = asyncio.get_running_loop().time()
+        return message
+
     async def run(self) -> None:
+        self._runner = asyncio.current_task()
         try:
             while not self.connection.closed:
-                message = await asyncio.wait_for(self.websocket.receive(), self._silence)
+                message = await self._receive()
                 if message["type"] == "websocket.disconnect":
                     self._closed_by_peer(message.get("code"))
                     return
@@ -122,6 +142,11 @@ class AgentLink:
             await self.websocket.close(code=1000)
         except (WebSocketDisconnect, TimeoutError, RuntimeError):
             pass
+        except asyncio.CancelledError:
+            if not self._went_silent or self._runner is None:
+                raise
+            self._runner.uncancel()  # dropped by its own heartbeat (below), not by the server
+            log.info("agent channel from %s: silent for %.0f s, dropped", self.ip, self._silence)
         finally:
             self._bad_frames.summarise(self.ip)
             for task in self._tasks:
@@ -465,8 +490,17 @@ class AgentLink:
                 await self.flush()
 
     async def _heartbeat(self) -> None:
+        """The link's one timer once welcomed: a ping every heartbeat; at the first heartbeat
+        after the agent has been silent for three (no pong, nothing), the link is dropped, while
+        it waits for a frame (never in the middle of handling one)."""
+        loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(self._heartbeat_seconds)
+            silent = loop.time() - self._heard_at >= self._silence
+            if silent and self._receiving and self._runner is not None:
+                self._went_silent = True
+                self._runner.cancel()
+                return
             self.connection.ping()
             with contextlib.suppress(RuntimeError, WebSocketDisconnect):
                 await self.flush()

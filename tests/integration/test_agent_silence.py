@@ -1,0 +1,113 @@
+"""A welcomed agent that goes silent is dropped by the server's heartbeat (issue 13).
+
+Once welcomed, the server no longer keeps a timer per frame received: the link's one heartbeat
+timer pings, and at the first heartbeat after three silent ones drops the link. Two installed
+agents speak the real control protocol to a real server with a 2 s heartbeat: one answers every
+ping, the other stops reading after its welcome. The silent one is dropped and its device shows
+offline in the device list; the other stays connected and online all along."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import pytest
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from relaydesk.protocol import control, identity
+from relaydesk.protocol.messages import (
+    PROTOCOL_VERSION,
+    DeviceFacts,
+    Hello,
+    InstallerCredential,
+)
+from tests.fixtures.common import eventually
+from tests.fixtures.technician import Technician
+
+HEARTBEAT = 2
+
+
+async def welcomed(url: str, token: str, hostname: str) -> tuple[ClientConnection, int, Any]:
+    key = identity.DeviceKey.generate()
+    hello = Hello(
+        type="hello",
+        protocol=PROTOCOL_VERSION,
+        agent_version="test",
+        mode="unattended",
+        public_key=key.public_key_b64,
+        credential=InstallerCredential(kind="installer", token=token),
+        device=DeviceFacts(hostname=hostname, os="Linux"),
+    )
+    connection = control.AgentConnection(hello, key)
+    connection.start()
+    ws = await connect(url, ping_interval=None, compression=None)
+    while True:
+        for frame in connection.data_to_send():
+            await ws.send(frame)
+        for event in connection.receive(await ws.recv()):
+            if isinstance(event, control.Established):
+                return ws, event.device_id, connection
+            assert not isinstance(event, control.RefusedByServer), event
+
+
+async def answer_pings(ws: ClientConnection, connection: Any, pings: list[float]) -> None:
+    async for frame in ws:
+        connection.receive(frame)
+        pings.append(time.monotonic())
+        for out in connection.data_to_send():
+            await ws.send(out)
+
+
+async def dropped_when_silent(url: str, token: str, technician: Technician) -> list[float]:
+    talking, talking_id, talking_connection = await welcomed(url, token, "answers-pings")
+    silent, silent_id, _ = await welcomed(url, token, "goes-silent")
+    pings: list[float] = []
+    answering = asyncio.create_task(answer_pings(talking, talking_connection, pings))
+    try:
+        # The silent agent reads nothing (its socket's buffers take the pings): after three
+        # heartbeats without a word the server drops it, and the device list says offline.
+        await asyncio.to_thread(
+            eventually,
+            lambda: not device_online(technician, silent_id),
+            HEARTBEAT * 10 + 30,
+            "the silent agent's device to show offline",
+        )
+        # The server closed the connection: past the pings it had sent, the close.
+        with pytest.raises(ConnectionClosed):
+            async with asyncio.timeout(30):
+                async for _ in silent:
+                    pass
+                raise ConnectionClosed(None, None)
+        # The agent that answers stayed, pinged all along, and is online.
+        assert not answering.done(), "the agent that answers was dropped too"
+        assert await asyncio.to_thread(device_online, technician, talking_id)
+        return pings
+    finally:
+        answering.cancel()
+        await talking.close()
+
+
+def device_online(technician: Technician, device_id: int) -> bool:
+    response = technician.http.get(f"/api/v1/devices/{device_id}")
+    assert response.status_code == 200, response.text
+    return bool(response.json()["online"])
+
+
+@pytest.mark.parametrize(
+    "relaydesk_server",
+    [{"env": {"RELAYDESK_AGENT_HEARTBEAT_SECONDS": str(HEARTBEAT)}}],
+    indirect=True,
+)
+def test_a_silent_agent_is_dropped_and_one_that_answers_stays(relaydesk_server: Any) -> None:
+    technician = Technician(relaydesk_server).sign_in_first_time()
+    response = technician.post(
+        "/api/v1/installers", json={"company": "Silence", "max_installations": 2}
+    )
+    assert response.status_code == 201, response.text
+    url = relaydesk_server.url.replace("http", "ws") + "/agent/ws"
+    pings = asyncio.run(dropped_when_silent(url, response.json()["token"], technician))
+    # Three silent heartbeats passed while the other agent answered a ping at each one.
+    assert len(pings) >= 3, pings
+    assert "silent for 6 s, dropped" in relaydesk_server.output()
