@@ -112,6 +112,13 @@ async def test_a_jump_without_prompt_starts_a_session_and_ending_it_keeps_the_de
             # The tools open: the shell's tunnel goes to the device
             shell = await org.admin.post(f"/api/v1/sessions/{session['id']}/shell/tunnel")
             assert shell.status_code == 201, shell.text
+            # Sharing stopped and asked for again: nobody to ask, it is shared at once
+            stopped = await org.admin.post(f"/api/v1/sessions/{session['id']}/screen/stop")
+            assert stopped.json()["screen_state"] == "off", stopped.text
+            asked = await org.admin.post(
+                f"/api/v1/sessions/{session['id']}/screen/request", json={"mode": "control"}
+            )
+            assert asked.json()["screen_state"] == "control", asked.text
             ended = await org.admin.post(f"/api/v1/sessions/{session['id']}/end")
             assert ended.status_code == 200, ended.text
         starts = [e for e in told if isinstance(e, JumpStart)]

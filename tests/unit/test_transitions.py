@@ -58,6 +58,11 @@ SCREEN_ALLOWED: dict[tuple[ScreenState, ScreenMove, Party], ScreenState] = {
     (CTRL, M.GIVE_UP_CONTROL, T): VIEW,
     (CTRL, M.REVOKE_CONTROL, C): VIEW,
     **{(s, M.STOP, p): OFF for s in ScreenState for p in Party},
+    (OFF, M.JUMP_VIEW, S): VIEW,
+    (REQ, M.JUMP_VIEW, S): VIEW,
+    (OFF, M.JUMP_CONTROL, S): CTRL,
+    (REQ, M.JUMP_CONTROL, S): CTRL,
+    (VIEW, M.JUMP_CONTROL, S): CTRL,
 }
 SCREEN_WRONG_STATE = {
     M.ASK_VIEW: "screen_not_requestable",
@@ -68,6 +73,8 @@ SCREEN_WRONG_STATE = {
     M.GIVE_UP_CONTROL: "not_in_control",
     M.REVOKE_CONTROL: "not_in_control",
     M.STOP: "screen_not_shared",
+    M.JUMP_VIEW: "screen_already_shared",
+    M.JUMP_CONTROL: "screen_already_shared",
 }
 SCREEN_PARTIES = {
     M.ASK_VIEW: {T},
@@ -78,6 +85,8 @@ SCREEN_PARTIES = {
     M.GIVE_UP_CONTROL: {T},
     M.REVOKE_CONTROL: {C},
     M.STOP: {T, C, G, S},
+    M.JUMP_VIEW: {S},
+    M.JUMP_CONTROL: {S},
 }
 
 

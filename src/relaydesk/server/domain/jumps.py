@@ -36,6 +36,7 @@ from relaydesk.server.domain.permissions import Permission
 from relaydesk.server.domain.presence import Presence
 from relaydesk.server.domain.support_sessions import finish_by_system, record_event
 from relaydesk.server.domain.throttle import AttemptThrottle
+from relaydesk.server.domain.transitions import Party, ScreenMove, screen_move
 
 JUMP = "jump"
 INSTALLED = "unattended"
@@ -157,12 +158,17 @@ async def _check_schedule(
     )
 
 
-def _screen_for(actor: Actor, device: Device) -> ScreenState:
-    if actor.may(Permission.FULL_CONTROL, device):
-        return ScreenState.CONTROL
-    if actor.may(Permission.VIEW_SCREEN, device):
-        return ScreenState.VIEW
-    return ScreenState.OFF
+def _share_screen(session: SupportSession, permissions: PermissionSet, device: Device) -> None:
+    """The jump is allowed: the screen is shared at once, with control if the technician's roles
+    give it on this device (no customer to ask; the policy or the user on the device decided)."""
+    group = device.device_group_id
+    if permissions.has_for_group(Permission.FULL_CONTROL, group):
+        move = ScreenMove.JUMP_CONTROL
+    elif permissions.has_for_group(Permission.VIEW_SCREEN, group):
+        move = ScreenMove.JUMP_VIEW
+    else:
+        return
+    session.screen_state = screen_move(session.screen_state, move, Party.SYSTEM)
 
 
 async def jump(
@@ -215,8 +221,10 @@ async def jump(
         queue_user_id=actor.user.id,
         accepted_at=utcnow(),
         jump_state=ASKING if asking else ALLOWED,
-        screen_state=ScreenState.OFF if asking else _screen_for(actor, device),
+        screen_state=ScreenState.OFF,
     )
+    if not asking:
+        _share_screen(session, actor.permissions, device)
     db.add(session)
     await db.flush()
     decision = "asking" if asking else "no_prompt"
@@ -321,13 +329,8 @@ async def answered(db: AsyncSession, device_id: int, answer: JumpAnswer) -> None
     if allow:
         session.jump_state = ALLOWED
         owner = await db.get(User, session.owner_id) if session.owner_id else None
-        session.screen_state = ScreenState.OFF
         if owner is not None:
-            permissions = PermissionSet.of(owner)
-            if permissions.has_for_group(Permission.FULL_CONTROL, device.device_group_id):
-                session.screen_state = ScreenState.CONTROL
-            elif permissions.has_for_group(Permission.VIEW_SCREEN, device.device_group_id):
-                session.screen_state = ScreenState.VIEW
+            _share_screen(session, PermissionSet.of(owner), device)
         _allow_input(db, session)
         _changed(db, session)
         return

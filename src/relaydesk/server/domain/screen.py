@@ -57,6 +57,19 @@ async def request(db: AsyncSession, actor: Actor, session_id: int, mode: str) ->
         actor.require_on(Permission.FULL_CONTROL, device)
     if session.screen_state in (ScreenState.CONTROL, mode):
         return session  # already granted (control covers view): nothing to ask
+    if session.kind == "jump":
+        # A jump was allowed by its policy or the user on the device: nobody else to ask (UNA-6).
+        move = ScreenMove.JUMP_CONTROL if mode == ScreenMode.CONTROL else ScreenMove.JUMP_VIEW
+        session.screen_state = screen_move(session.screen_state, move, Party.SYSTEM)
+        session.screen_requested = ""
+        record_event(db, session, "screen.granted", actor.label, mode=mode, jump=True)
+        announce(
+            db,
+            device_topic(session.device_id),
+            InputPolicy(type="input_policy", allowed=mode == ScreenMode.CONTROL),
+        )
+        _announce(db, session)
+        return session
     move = ScreenMove.ASK_CONTROL if mode == ScreenMode.CONTROL else ScreenMove.ASK_VIEW
     session.screen_state = screen_move(session.screen_state, move, Party.TECHNICIAN)
     session.screen_requested = mode

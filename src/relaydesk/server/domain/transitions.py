@@ -39,6 +39,9 @@ class ScreenMove(StrEnum):
     GIVE_UP_CONTROL = "give_up_control"  # the technician steps down to view only
     REVOKE_CONTROL = "revoke_control"  # the customer takes control back
     STOP = "stop"  # sharing ends (either side, or the server on hold or end)
+    # A jump (UNA-6): its policy, or the user on the device, allowed it; nobody else is asked.
+    JUMP_VIEW = "jump_view"
+    JUMP_CONTROL = "jump_control"
 
 
 S = TypeVar("S", SessionStatus, ScreenState)
@@ -136,6 +139,20 @@ SCREEN_TABLE: dict[ScreenMove, Rule[ScreenState]] = {
         _CUSTOMER,
         {ScreenState.CONTROL: ScreenState.VIEW},
         ("not_in_control", "The technician does not have control."),
+    ),
+    ScreenMove.JUMP_VIEW: Rule(
+        frozenset({Party.SYSTEM}),
+        {ScreenState.OFF: ScreenState.VIEW, ScreenState.REQUESTED: ScreenState.VIEW},
+        ("screen_already_shared", "The screen is already shared."),
+    ),
+    ScreenMove.JUMP_CONTROL: Rule(
+        frozenset({Party.SYSTEM}),
+        {
+            ScreenState.OFF: ScreenState.CONTROL,
+            ScreenState.REQUESTED: ScreenState.CONTROL,
+            ScreenState.VIEW: ScreenState.CONTROL,
+        },
+        ("screen_already_shared", "The screen is already shared with control."),
     ),
     ScreenMove.STOP: Rule(
         frozenset(Party),
