@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
     true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -332,12 +333,33 @@ class Device(Base):
     inventory_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     online_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     uninstall_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # What the device list's search box looks in, lower-cased in one column (one LIKE a row
+    # instead of one per field): hostname, nickname, comments, addresses. Kept by the ORM
+    # (device_search_text below); tags are searched in device_tags.
+    search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
     # The installer that enrolled an installed device; None for attended ones.
     installer_id: Mapped[int | None] = mapped_column(
         ForeignKey("installers.id", ondelete="SET NULL"), nullable=True
     )
     # The password anyone jumping to this device must enter (UNA-1, UNA-6): argon2id; None: none.
     jump_password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+
+def device_search_text(device: Device) -> str:
+    fields = (
+        device.hostname,
+        device.nickname,
+        device.comments,
+        device.public_ip,
+        device.private_ips,
+    )
+    return "\n".join(field or "" for field in fields).lower()
+
+
+@event.listens_for(Device, "before_insert")
+@event.listens_for(Device, "before_update")
+def _keep_search_text(_mapper: Any, _connection: Any, device: Device) -> None:
+    device.search_text = device_search_text(device)
 
 
 class DeviceTag(Base):

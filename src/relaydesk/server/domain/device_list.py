@@ -98,16 +98,11 @@ def _like(text: str) -> str:
 
 
 def _matching(q: str) -> ColumnElement[bool]:
-    pattern = _like(q)
+    """The search box: anywhere in hostname, nickname, comments and addresses (one lower-cased
+    column, Device.search_text), or in a tag."""
+    pattern = _like(q.lower())
     tagged = select(DeviceTag.device_id).where(DeviceTag.tag.ilike(pattern, escape="\\"))
-    return or_(
-        Device.hostname.ilike(pattern, escape="\\"),
-        Device.nickname.ilike(pattern, escape="\\"),
-        Device.comments.ilike(pattern, escape="\\"),
-        Device.public_ip.ilike(pattern, escape="\\"),
-        Device.private_ips.ilike(pattern, escape="\\"),
-        Device.id.in_(tagged),
-    )
+    return or_(Device.search_text.like(pattern, escape="\\"), Device.id.in_(tagged))
 
 
 def _conditions(actor: Actor, where: DeviceFilter) -> list[ColumnElement[bool]]:

@@ -35,11 +35,20 @@ def upgrade() -> None:
                 sa.Column(name, sa.String(length=length), server_default="", nullable=False)
             )
         batch.add_column(sa.Column("inventory", sa.JSON(), nullable=True))
+        batch.add_column(sa.Column("search_text", sa.Text(), server_default="", nullable=False))
         for name in TIME_COLUMNS:
             batch.add_column(sa.Column(name, UTCDateTime(timezone=True), nullable=True))
         batch.create_index(
             "ix_devices_organisation_id_hostname", ["organisation_id", "hostname"], unique=False
         )
+    # What the search box looks in, for the devices there are (models.device_search_text).
+    op.execute(
+        "UPDATE devices SET search_text = lower(hostname || char(10) || nickname || char(10) || "
+        "comments || char(10) || public_ip || char(10) || private_ips)"
+        if op.get_bind().dialect.name == "sqlite"
+        else "UPDATE devices SET search_text = lower(hostname || chr(10) || nickname || chr(10) || "
+        "comments || chr(10) || public_ip || chr(10) || private_ips)"
+    )
     op.create_table(
         "device_tags",
         sa.Column("device_id", sa.Integer(), nullable=False),
@@ -89,6 +98,7 @@ def downgrade() -> None:
         batch.drop_index("ix_devices_organisation_id_hostname")
         for name in reversed(TIME_COLUMNS):
             batch.drop_column(name)
+        batch.drop_column("search_text")
         batch.drop_column("inventory")
         for name, _ in reversed(TEXT_COLUMNS):
             batch.drop_column(name)
