@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -100,6 +101,7 @@ class Fleet:
     welcomes: int = 0
     refused: list[str] = field(default_factory=list)
     frames_in: int = 0
+    welcomed_at: list[float] = field(default_factory=list)  # perf_counter of every welcome
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     gate: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(ENROL_AT_ONCE))
 
@@ -153,7 +155,9 @@ class Fleet:
             turn.give_back()
 
     async def _converse(self, n: int, connection: control.AgentConnection, turn: Turn) -> int:
-        async with connect(self.url, ping_interval=None, open_timeout=120, compression=None) as ws:
+        async with connect(
+            self.url, ping_interval=None, open_timeout=120, compression=None, proxy=None
+        ) as ws:
             device_id = 0
             while not connection.closed:
                 for frame in connection.data_to_send():
@@ -169,6 +173,7 @@ class Fleet:
                         device_id = event.device_id
                         self.connected.add(n)
                         self.welcomes += 1
+                        self.welcomed_at.append(time.perf_counter())
                         if self.welcomes % 1000 == 0:
                             print(f"  {self.welcomes} welcomes", file=sys.stderr)
                         for out in connection.data_to_send():
@@ -268,6 +273,7 @@ async def measure_agents(n: int, idle_seconds: float, profiles: Profiles) -> dic
             await asyncio.to_thread(server.stop, 30)
             welcomes_before = fleet.welcomes
             server = await asyncio.to_thread(Server, Path(data), port)
+            server_up_s = time.perf_counter() - stopped
             profiles.start(f"{n}-back", server.process.pid)
             await wait_for(
                 lambda: fleet.welcomes - welcomes_before >= n and len(fleet.connected) == n,
@@ -276,6 +282,8 @@ async def measure_agents(n: int, idle_seconds: float, profiles: Profiles) -> dic
             )
             profiles.stop()
             back_s = time.perf_counter() - stopped  # from the stop: the restart is included
+            back = [t - stopped for t in fleet.welcomed_at[welcomes_before:]]
+            per_second = Counter(int(t) for t in back)
         finally:
             profiles.stop()
             fleet.stop.set()
@@ -292,6 +300,13 @@ async def measure_agents(n: int, idle_seconds: float, profiles: Profiles) -> dic
         "server_idle_cpu_percent_of_one_core": round(100 * (cpu1 - cpu0) / window, 2),
         "frames_to_agents_per_agent_per_minute": round(frames / n / window * 60, 2),
         "all_back_after_restart_s": round(back_s, 1),
+        "server_up_after_s": round(server_up_s, 1),
+        "first_back_after_s": round(min(back), 1),
+        "peak_welcomes_per_s": max(per_second.values()),
+        "welcomes_per_5s_after_restart": [
+            sum(per_second.get(second, 0) for second in range(start, start + 5))
+            for start in range(0, int(max(back)) + 1, 5)
+        ],
     }
 
 

@@ -285,16 +285,12 @@ class AgentLink:
         """An installed device coming back with its id (all of them after a restart): only
         reads, in a reading transaction, so it never waits for SQLite's write lock (issue 13)."""
         async with self.runtime.reading() as db:
-            if await device_list.uninstall_due(db, credential.device_id, hello.public_key):
-                self.device_id = credential.device_id
-                self.installed = self.uninstall_due = True
-                self.connection.challenge()
-                return
-            device = await installers.returning_device(db, credential.device_id, hello.public_key)
-        if isinstance(device, KeyRefusal):
-            self._refuse(device)
+            back = await installers.returning_device(db, credential.device_id, hello.public_key)
+        if isinstance(back, KeyRefusal):
+            self._refuse(back)
             return
-        self.device_id, self.installed = device.id, True
+        self.device_id, self.installed = back.device_id, True
+        self.uninstall_due = back.uninstall
         self.connection.challenge()
 
     async def _resumed_with_used_key(
