@@ -269,3 +269,16 @@ def test_nobody_is_logged_in_the_console_says_so_and_the_shell_works(
         shoot(page, artifacts_dir, "01-nobody-logged-in")
         shell_works(page)
         shoot(page, artifacts_dir, "02-shell")
+
+        # The administrator turns unattended access off: Jump is greyed out, and says why
+        workspace = by_id(page, "session-workspace").first
+        by_id(workspace, "session-end").click()
+        by_id(workspace, "session-end-confirm").click()
+        expect(by_id(page, "session-ended")).to_be_visible(timeout=WAIT_MS)
+        api(page, "PATCH", "/api/v1/organisation/settings", {"unattended_access_enabled": False})
+        page.goto(f"{base}/console/jump-clients")
+        by_id(page, "device-row-name").filter(has_text=device["hostname"]).first.click()
+        button = by_id(by_id(page, "device-actions"), "jump-to")
+        expect(button).to_be_disabled()
+        expect(button).to_have_attribute("title", re.compile("Unattended access is turned off"))
+        shoot(page, artifacts_dir, "03-switched-off")
