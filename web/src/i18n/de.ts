@@ -1235,4 +1235,11 @@ export const de: Catalogue = {
   "reports.event.jump_client_denied": "Kunde hat die Installation des Jump-Clients abgelehnt",
   "reports.event.jump_client_installed": "Jump-Client installiert",
   "reports.event.jump_client_failed": "Installation des Jump-Clients fehlgeschlagen",
+
+  // Jumping to installed devices (issue 13, part C)
+  "reports.event.jump_started": "Direktverbindung gestartet",
+  "reports.event.jump_allowed": "Direktverbindung erlaubt",
+  "reports.event.jump_denied": "Direktverbindung abgelehnt",
+  "reports.event.jump_schedule_overridden": "Zeitplan übergangen",
+  "reports.event.jump_desktop": "Desktop am Gerät",
 };

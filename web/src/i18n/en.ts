@@ -1217,6 +1217,13 @@ export const en = {
   "reports.event.jump_client_denied": "Customer denied the Jump client installation",
   "reports.event.jump_client_installed": "Jump client installed",
   "reports.event.jump_client_failed": "Jump client installation failed",
+
+  // Jumping to installed devices (issue 13, part C)
+  "reports.event.jump_started": "Jump started",
+  "reports.event.jump_allowed": "Jump allowed",
+  "reports.event.jump_denied": "Jump refused",
+  "reports.event.jump_schedule_overridden": "Schedule overridden",
+  "reports.event.jump_desktop": "Desktop on the device",
 } as const;
 
 export type MessageKey = keyof typeof en;

@@ -1237,4 +1237,11 @@ export const fr: Catalogue = {
   "reports.event.jump_client_denied": "Le client a refusé l'installation du client Jump",
   "reports.event.jump_client_installed": "Client Jump installé",
   "reports.event.jump_client_failed": "Échec de l'installation du client Jump",
+
+  // Jumping to installed devices (issue 13, part C)
+  "reports.event.jump_started": "Connexion directe ouverte",
+  "reports.event.jump_allowed": "Connexion directe autorisée",
+  "reports.event.jump_denied": "Connexion directe refusée",
+  "reports.event.jump_schedule_overridden": "Horaires outrepassés",
+  "reports.event.jump_desktop": "Bureau sur l'appareil",
 };
