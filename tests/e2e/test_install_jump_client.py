@@ -29,7 +29,7 @@ from sqlalchemy import select
 from relaydesk.server.db.engine import make_engine, make_sessionmaker
 from relaydesk.server.db.models import AuditEntry, Device
 from tests.fixtures.agents import AGENT
-from tests.fixtures.browser import admin_signs_in, api_post, by_id, shoot
+from tests.fixtures.browser import admin_signs_in, api, api_post, by_id, shoot
 from tests.fixtures.common import eventually
 from tests.fixtures.customer_window import ALLOW, DENY, QUESTION, STATE, customer_window
 from tests.fixtures.workspace import accept_first_waiting
@@ -181,6 +181,19 @@ def test_the_customer_allows_and_the_support_client_becomes_an_installed_jump_cl
             60,
             f"the installed agent online as device {device_id}",
         )
+
+        # The console's device list (what its Devices page asks) shows it installed and online.
+        def listed() -> list[Any]:
+            rows = api(page, "GET", "/api/v1/devices?kind=unattended")["devices"]
+            return [
+                (r["id"], r["nickname"], r["company"], r["device_group_name"])
+                for r in rows
+                if r["online"]
+            ]
+
+        assert eventually(listed, 30, "the device online in the device list") == [
+            (device_id, "Maria's laptop", "Bistro Lyon", "Lyon")
+        ]
     finally:
         for process in (agent, installed):
             if process is not None and process.poll() is None:
