@@ -56,6 +56,8 @@ def test_the_web_app_handles_exactly_the_events_the_server_sends() -> None:
             "session.updated",
             "session.sysinfo",
             "session.screen",
+            "device.online",
+            "device.changed",
         }
     )
     assert (
