@@ -1,7 +1,8 @@
 """Benchmark: the device list's search over 10,000 devices (issue 13, UNA-5).
 
-Starts the real server (`relaydesk demo`, SQLite), enrols one installed device through the real
-protocol (an installer's token, Ed25519 proof), then copies it in bulk in the database into N
+Starts the real server (`relaydesk demo`, SQLite; with --postgres also on PostgreSQL), enrols
+one installed device through the real protocol (an installer's token, Ed25519 proof), then
+copies it in bulk in the database into N
 devices with realistic values: hostnames by site and role (ws-fin-0042, lt-sales-0107,
 srv-db-0003, ...), a nickname on a third, comments on a fifth, 0 to 3 tags of 40, one of 60
 companies, one of 20 Jump groups, a public address of a few hundred NAT gateways, one or two
@@ -15,7 +16,8 @@ the median of 20 GETs each:
 - each as a ratio against the reference;
 - the queue's GET with 1,000 waiting sessions (bench/idle_agents.measure_queue).
 
-    .venv/bin/python bench/device_search.py [--devices 10000] [--runs 20] [--waiting 1000]
+    .venv/bin/python bench/device_search.py [--devices 10000] [--runs 20] [--waiting 1000] \\
+        [--postgres]
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import argparse
 import asyncio
 import json
 import random
-import sqlite3
+import secrets
 import statistics
 import sys
 import tempfile
@@ -39,6 +41,13 @@ sys.path.insert(0, str(ROOT))
 
 from bench.demo_server import Server  # noqa: E402
 from bench.idle_agents import measure_queue  # noqa: E402
+from sqlalchemy import delete, insert, select, text  # noqa: E402
+from tests.fixtures.databases import (  # noqa: E402
+    create_database,
+    drop_database,
+    postgres_admin_dsn,
+    with_database,
+)
 from tests.fixtures.technician import Technician  # noqa: E402
 
 from relaydesk.protocol import control, identity  # noqa: E402
@@ -48,6 +57,8 @@ from relaydesk.protocol.messages import (  # noqa: E402
     Hello,
     InstallerCredential,
 )
+from relaydesk.server.db.engine import make_engine  # noqa: E402
+from relaydesk.server.db.models import Device, DeviceTag, DeviceUse  # noqa: E402
 
 SITES = ["fin", "hr", "sales", "ops", "dev", "legal", "mkt", "it", "sup", "log"]
 ROLES = [("ws", 0.55), ("lt", 0.3), ("srv", 0.1), ("kiosk", 0.05)]
@@ -58,15 +69,6 @@ TAGS = [
     "cad", "video", "audio", "scanner", "badge", "door", "camera", "hvac", "ups", "nas",
 ]  # fmt: skip
 WORDS = ["printer", "second floor", "call before", "reboots nightly", "shared desk", "CFO", "lab"]
-
-
-def _insert(db: sqlite3.Connection, table: str, rows: list[dict[str, Any]]) -> None:
-    columns = list(rows[0])
-    marks = ", ".join("?" * len(columns))
-    db.executemany(
-        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",  # noqa: S608
-        [[row[c] for c in columns] for row in rows],
-    )
 
 
 async def enrol_one(server: Server, token: str) -> int:
@@ -90,27 +92,31 @@ async def enrol_one(server: Server, token: str) -> int:
     return 1
 
 
-def fill(database: Path, count: int, groups: list[int], seed: int = 13) -> None:
+async def fill(database_url: str, count: int, groups: list[int], seed: int = 13) -> None:
     """count devices like the first one, in its place and the others', realistic values."""
     rng = random.Random(seed)
-    db = sqlite3.connect(database, timeout=60)
-    db.row_factory = sqlite3.Row
-    with db:
-        first = dict(db.execute("SELECT * FROM devices ORDER BY id LIMIT 1").fetchone())
-        db.execute("DELETE FROM device_tags")
-        db.execute("DELETE FROM device_uses")
-        db.execute("DELETE FROM devices WHERE id != ?", (first["id"],))
-        gateways = [f"203.0.{rng.randrange(0, 256)}.{rng.randrange(1, 255)}" for _ in range(300)]
-        companies = [f"Customer {n:02d} Ltd" for n in range(60)]
-        devices, tags = [], []
-        for n in range(1, count + 1):
-            role = rng.choices([r for r, _ in ROLES], [w for _, w in ROLES])[0]
-            site = rng.choice(SITES)
-            private = [f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"]
-            if rng.random() < 0.3:
-                private.append(f"192.168.{rng.randrange(256)}.{rng.randrange(1, 255)}")
-            devices.append(
-                {
+    engine = make_engine(database_url)
+    devices_table, tags_table = Device.__table__, DeviceTag.__table__
+    try:
+        async with engine.begin() as db:
+            first = dict(
+                (await db.execute(select(devices_table).order_by(devices_table.c.id).limit(1)))
+                .mappings()
+                .one()
+            )
+            await db.execute(delete(tags_table))
+            await db.execute(delete(DeviceUse.__table__))
+            await db.execute(delete(devices_table))
+            gateways = [f"203.0.{rng.randrange(256)}.{rng.randrange(1, 255)}" for _ in range(300)]
+            companies = [f"Customer {n:02d} Ltd" for n in range(60)]
+            devices, tags = [], []
+            for n in range(1, count + 1):
+                role = rng.choices([r for r, _ in ROLES], [w for _, w in ROLES])[0]
+                site = rng.choice(SITES)
+                private = [f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"]
+                if rng.random() < 0.3:
+                    private.append(f"192.168.{rng.randrange(256)}.{rng.randrange(1, 255)}")
+                row = {
                     **first,
                     "id": first["id"] + n,
                     "hostname": f"{role}-{site}-{n:05d}",
@@ -123,18 +129,17 @@ def fill(database: Path, count: int, groups: list[int], seed: int = 13) -> None:
                     "online_since": first["last_seen_at"] if rng.random() < 0.5 else None,
                     "public_key": f"{n:043d}",
                 }
-            )
-            devices[-1]["search_text"] = "\n".join(
-                devices[-1][f]
-                for f in ("hostname", "nickname", "comments", "public_ip", "private_ips")
-            ).lower()
-            for tag in rng.sample(TAGS, rng.randrange(0, 4)):
-                tags.append({"device_id": first["id"] + n, "tag": tag})
-        db.execute("DELETE FROM devices WHERE id = ?", (first["id"],))
-        _insert(db, "devices", devices)
-        _insert(db, "device_tags", tags)
-    db.execute("ANALYZE")
-    db.close()
+                fields = ("hostname", "nickname", "comments", "public_ip", "private_ips")
+                row["search_text"] = "\n".join(row[f] for f in fields).lower()
+                devices.append(row)
+                for tag in rng.sample(TAGS, rng.randrange(0, 4)):
+                    tags.append({"device_id": row["id"], "tag": tag})
+            for at in range(0, len(devices), 1000):
+                await db.execute(insert(devices_table), devices[at : at + 1000])
+            await db.execute(insert(tags_table), tags)
+            await db.execute(text("ANALYZE"))
+    finally:
+        await engine.dispose()
 
 
 def median_get(technician: Technician, path: str, runs: int) -> tuple[float, dict[str, Any]]:
@@ -162,9 +167,11 @@ def searches(groups: list[int]) -> dict[str, str]:
     }
 
 
-async def measure(count: int, runs: int) -> dict[str, Any]:
+async def measure(count: int, runs: int, postgres: str | None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as data:
-        server = await asyncio.to_thread(Server, Path(data))
+        database_url = postgres or f"sqlite+aiosqlite:///{Path(data) / 'relaydesk.sqlite3'}"
+        env = {"RELAYDESK_DATABASE_URL": postgres} if postgres else None
+        server = await asyncio.to_thread(Server, Path(data), None, env)
         try:
             technician = Technician(server).sign_in_first_time()
             groups = [
@@ -177,11 +184,10 @@ async def measure(count: int, runs: int) -> dict[str, Any]:
                 "/api/v1/installers", json={"company": "Bench", "device_group_id": groups[0]}
             ).json()["token"]
             await enrol_one(server, token)
-            database = Path(data) / "relaydesk.sqlite3"
-            fill(database, 50, groups)
+            await fill(database_url, 50, groups)
             reference, small = median_get(technician, "/api/v1/devices?limit=50", runs)
             assert small["total"] == 50, small["total"]
-            fill(database, count, groups)
+            await fill(database_url, count, groups)
             results: dict[str, Any] = {}
             for name, path in searches(groups).items():
                 took, body = median_get(technician, path, runs)
@@ -194,6 +200,7 @@ async def measure(count: int, runs: int) -> dict[str, Any]:
         finally:
             server.stop(30)
     return {
+        "database": "postgresql" if postgres else "sqlite",
         "devices": count,
         "runs": runs,
         "reference_50_devices_median_ms": round(reference * 1000, 1),
@@ -206,8 +213,21 @@ async def main() -> None:
     parser.add_argument("--devices", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--waiting", type=int, default=1000)
+    parser.add_argument(
+        "--postgres", action="store_true", help="also on PostgreSQL (a scratch database)"
+    )
     args = parser.parse_args()
-    print(json.dumps(await measure(args.devices, args.runs), indent=1), flush=True)
+    print(json.dumps(await measure(args.devices, args.runs, None), indent=1), flush=True)
+    if args.postgres:
+        admin = postgres_admin_dsn()
+        assert admin, "no PostgreSQL server answers (RELAYDESK_TEST_POSTGRES_ADMIN)"
+        name = f"relaydesk_bench_{secrets.token_hex(4)}"
+        await asyncio.to_thread(create_database, admin, name)
+        try:
+            result = await measure(args.devices, args.runs, with_database(admin, name))
+            print(json.dumps(result, indent=1), flush=True)
+        finally:
+            await asyncio.to_thread(drop_database, admin, name)
     if args.waiting:
         print(json.dumps(await measure_queue(args.waiting)), flush=True)
 
