@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from relaydesk.protocol.codes import RefusalCode
 from relaydesk.protocol.messages import Hello
@@ -269,7 +269,7 @@ class Returning:
 
 
 async def returning_device(
-    db: AsyncSession, device_id: int, public_key: str
+    db: AsyncConnection, device_id: int, public_key: str
 ) -> Returning | KeyRefusal:
     """An installed device coming back with its id; its key pair proves it is the same one.
     One plain SELECT of four columns (10,000 of these after a restart; no ORM object), so the

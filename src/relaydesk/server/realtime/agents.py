@@ -42,6 +42,7 @@ from relaydesk.protocol.messages import (
     Uninstall,
 )
 from relaydesk.server.api.deps import client_ip
+from relaydesk.server.db.engine import reading_engine
 from relaydesk.server.db.models import SessionKey, SupportSession
 from relaydesk.server.domain import (
     customer_desktop,
@@ -207,17 +208,16 @@ class AgentLink:
                     await support_sessions.sysinfo_arrived(
                         db, self.session_id, event.request_id, event.info
                     )
-        elif isinstance(event, control.FileTransferReported | control.FileChangeReported):
-            session_id = self.session_id or await self._open_jump()
-            if session_id is None:
-                log.info("agent channel from %s: a file report with no session, dropped", self.ip)
-                return
+        elif isinstance(event, control.FileTransferReported):
+            assert self.session_id is not None
             tunnel = self.runtime.tunnels.known(event.report.tunnel_id)
             async with self.runtime.transaction() as db:
-                if isinstance(event, control.FileTransferReported):
-                    await files.transfer_reported(db, session_id, tunnel, event.report)
-                else:
-                    await files.change_reported(db, session_id, tunnel, event.report)
+                await files.transfer_reported(db, self.session_id, tunnel, event.report)
+        elif isinstance(event, control.FileChangeReported):
+            assert self.session_id is not None
+            tunnel = self.runtime.tunnels.known(event.report.tunnel_id)
+            async with self.runtime.transaction() as db:
+                await files.change_reported(db, self.session_id, tunnel, event.report)
         elif isinstance(event, control.AgentEnded):
             self.ended = True
             async with self.runtime.transaction() as db:
@@ -235,16 +235,6 @@ class AgentLink:
             self._bad_frames.note(self.ip, event)
         elif isinstance(event, control.Closed | control.PeerError):
             log.info("agent channel from %s: %s (%s)", self.ip, event.code, event.message)
-
-    async def _open_jump(self) -> int | None:
-        """An installed device's link that came back during a jump does not know it (nothing is
-        read when it reconnects): its reports find the open jump when they arrive."""
-        if not self.installed or self.device_id is None:
-            return None
-        async with self.runtime.reading() as db:
-            jump = await jumps.open_jump_of(db, self.device_id)
-        self.session_id = jump.id if jump is not None else None
-        return self.session_id
 
     async def on_hello(self, event: control.HelloReceived) -> None:
         credential = event.hello.credential
@@ -295,7 +285,8 @@ class AgentLink:
     async def on_device_back(self, hello: Hello, credential: DeviceCredential) -> None:
         """An installed device coming back with its id (all of them after a restart): only
         reads, in a reading transaction, so it never waits for SQLite's write lock (issue 13)."""
-        async with self.runtime.reading() as db:
+        # A plain connection in a reading transaction: no ORM session for one SELECT.
+        async with reading_engine(self.runtime.engine).connect() as db:
             back = await installers.returning_device(db, credential.device_id, hello.public_key)
         if isinstance(back, KeyRefusal):
             self._refuse(back)
