@@ -208,16 +208,17 @@ class AgentLink:
                     await support_sessions.sysinfo_arrived(
                         db, self.session_id, event.request_id, event.info
                     )
-        elif isinstance(event, control.FileTransferReported):
-            assert self.session_id is not None
+        elif isinstance(event, control.FileTransferReported | control.FileChangeReported):
+            session_id = self.session_id or await self._open_jump()
+            if session_id is None:
+                log.info("agent channel from %s: a file report with no session, dropped", self.ip)
+                return
             tunnel = self.runtime.tunnels.known(event.report.tunnel_id)
             async with self.runtime.transaction() as db:
-                await files.transfer_reported(db, self.session_id, tunnel, event.report)
-        elif isinstance(event, control.FileChangeReported):
-            assert self.session_id is not None
-            tunnel = self.runtime.tunnels.known(event.report.tunnel_id)
-            async with self.runtime.transaction() as db:
-                await files.change_reported(db, self.session_id, tunnel, event.report)
+                if isinstance(event, control.FileTransferReported):
+                    await files.transfer_reported(db, session_id, tunnel, event.report)
+                else:
+                    await files.change_reported(db, session_id, tunnel, event.report)
         elif isinstance(event, control.AgentEnded):
             self.ended = True
             async with self.runtime.transaction() as db:
@@ -235,6 +236,16 @@ class AgentLink:
             self._bad_frames.note(self.ip, event)
         elif isinstance(event, control.Closed | control.PeerError):
             log.info("agent channel from %s: %s (%s)", self.ip, event.code, event.message)
+
+    async def _open_jump(self) -> int | None:
+        """An installed device's link that came back during a jump does not know it (nothing is
+        read when it reconnects): its reports find the open jump when they arrive."""
+        if not self.installed or self.device_id is None:
+            return None
+        async with self.runtime.reading() as db:
+            jump = await jumps.open_jump_of(db, self.device_id)
+        self.session_id = jump.id if jump is not None else None
+        return self.session_id
 
     async def on_hello(self, event: control.HelloReceived) -> None:
         credential = event.hello.credential
