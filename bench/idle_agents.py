@@ -57,6 +57,9 @@ from relaydesk.protocol.messages import (  # noqa: E402
 )
 
 TICKS = os.sysconf("SC_CLK_TCK")
+# --server-src: the server's code from another tree (the code before a change, for the reference
+# run in the same go): its src/ first on the server's PYTHONPATH.
+SERVER_ENV: dict[str, str] = {}
 ENROL_AT_ONCE = 50
 
 
@@ -247,7 +250,7 @@ def new_installer(technician: Technician, cap: int) -> str:
 async def measure_agents(n: int, idle_seconds: float, profiles: Profiles) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as data:
         port = free_port()
-        server = await asyncio.to_thread(Server, Path(data), port)
+        server = await asyncio.to_thread(Server, Path(data), port, SERVER_ENV)
         technician = Technician(server).sign_in_first_time()
         fleet = Fleet(
             server.url.replace("http", "ws") + "/agent/ws", new_installer(technician, n), n
@@ -272,7 +275,7 @@ async def measure_agents(n: int, idle_seconds: float, profiles: Profiles) -> dic
             stopped = time.perf_counter()
             await asyncio.to_thread(server.stop, 30)
             welcomes_before = fleet.welcomes
-            server = await asyncio.to_thread(Server, Path(data), port)
+            server = await asyncio.to_thread(Server, Path(data), port, SERVER_ENV)
             server_up_s = time.perf_counter() - stopped
             profiles.start(f"{n}-back", server.process.pid)
             await wait_for(
@@ -370,14 +373,20 @@ async def main() -> None:
     parser.add_argument("--idle", type=float, default=60.0)
     parser.add_argument("--waiting", type=int, default=1000)
     parser.add_argument("--profile", type=Path, help="py-spy's collapsed stacks per phase here")
+    parser.add_argument("--server-src", type=Path, help="run the server from this src/ folder")
     args = parser.parse_args()
+    if args.server_src:
+        SERVER_ENV["PYTHONPATH"] = str(args.server_src.resolve())
     profiles = Profiles(args.profile)
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     if args.waiting:
         print(json.dumps(await measure_queue(args.waiting)), flush=True)
     for n in args.agents:
-        print(json.dumps(await measure_agents(n, args.idle, profiles)), flush=True)
+        result = await measure_agents(n, args.idle, profiles)
+        code = str(args.server_src) if args.server_src else "this tree"
+        load = [round(x, 1) for x in os.getloadavg()]
+        print(json.dumps({"server_code": code, "load_average": load, **result}), flush=True)
 
 
 if __name__ == "__main__":
