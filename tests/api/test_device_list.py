@@ -367,6 +367,9 @@ async def test_the_frequently_used_list_is_each_technicians_own(org: Org, harnes
     assert (await org.admin.get("/api/v1/devices/frequent")).json() == []
     for device_id in (first, second, second, second, first, second):
         assert (await org.admin.get(f"/api/v1/devices/{device_id}")).status_code == 200
+    # Read again after a change (what the console does): not a use.
+    again = await org.admin.get(f"/api/v1/devices/{first}?count_use=false")
+    assert again.status_code == 200 and again.json()["hostname"] == "pc-first"
     used = (await org.admin.get("/api/v1/devices/frequent")).json()
     assert [(d["hostname"], d["uses"]) for d in used] == [("pc-second", 4), ("pc-first", 2)]
 
