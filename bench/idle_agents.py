@@ -8,8 +8,9 @@ all from this one process (asyncio, one connection each). Enrolment goes 50 at a
 - idle: the server's RSS and CPU (utime + stime from /proc, over a 60 s window by default) with
   every agent connected and nothing happening but the keepalive;
 - restart: the server is stopped (SIGTERM) and started again on the same data; each agent comes
-  back with its device credential after the agent's own backoff with full jitter
-  (agent/link.Backoff), and the clock stops when all N are welcomed again;
+  back with its device credential as the agent does (agent/link.Backoff: its first try anywhere
+  in the spread after a lost connection, then exponential backoff with jitter), and the clock
+  stops when all N are welcomed again;
 - queue: GET /api/v1/queue with 1,000 waiting sessions (copied in bulk in the database from one
   real attended session), median of 10, against the same GET with that one session (reference).
 
@@ -60,6 +61,9 @@ TICKS = os.sysconf("SC_CLK_TCK")
 # --server-src: the server's code from another tree (the code before a change, for the reference
 # run in the same go): its src/ first on the server's PYTHONPATH.
 SERVER_ENV: dict[str, str] = {}
+# --no-spread: agents try again after a lost connection as before issue 13's change (the first
+# backoff step, 0.25-0.5 s, for all of them), for the reference run.
+NO_SPREAD = False
 ENROL_AT_ONCE = 50
 
 
@@ -121,15 +125,19 @@ class Fleet:
             # First enrolment 50 at a time (let go at the welcome); coming back after a restart,
             # only the backoff's jitter spreads the agents, as with the real agent.
             gate = self.gate if device_id is None else None
+            lost = False
             try:
                 device_id = await self._live(n, key, credential, gate)
-                attempt = 0
+                attempt, lost = 0, True
             except (OSError, ConnectionClosed, InvalidHandshake, TimeoutError):
                 pass
             self.connected.discard(n)
             if self.stop.is_set():
                 return
-            await asyncio.sleep(backoff.delay(attempt))
+            # As the agent does (agent/link.run): the first try after a lost connection anywhere
+            # in the spread, then the exponential backoff.
+            spread = lost and not NO_SPREAD
+            await asyncio.sleep(backoff.after_loss() if spread else backoff.delay(attempt))
             attempt += 1
 
     async def _live(
@@ -374,9 +382,12 @@ async def main() -> None:
     parser.add_argument("--waiting", type=int, default=1000)
     parser.add_argument("--profile", type=Path, help="py-spy's collapsed stacks per phase here")
     parser.add_argument("--server-src", type=Path, help="run the server from this src/ folder")
+    parser.add_argument("--no-spread", action="store_true", help="reconnect as before issue 13")
     args = parser.parse_args()
     if args.server_src:
         SERVER_ENV["PYTHONPATH"] = str(args.server_src.resolve())
+    global NO_SPREAD
+    NO_SPREAD = args.no_spread
     profiles = Profiles(args.profile)
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -385,6 +396,7 @@ async def main() -> None:
     for n in args.agents:
         result = await measure_agents(n, args.idle, profiles)
         code = str(args.server_src) if args.server_src else "this tree"
+        code += ", no spread" if NO_SPREAD else ""
         load = [round(x, 1) for x in os.getloadavg()]
         print(json.dumps({"server_code": code, "load_average": load, **result}), flush=True)
 

@@ -47,12 +47,20 @@ class Backoff:
     first: float = 0.5
     factor: float = 2.0
     ceiling: float = 30.0
+    # After losing a connection that was up, the first try waits anywhere in this window (full
+    # jitter): every agent of a server that restarts loses its link at the same moment, and
+    # trying again within the same half second they would all knock at once (issue 13).
+    spread: float = 5.0
 
     def delay(self, attempt: int) -> float:
-        """Full jitter: anywhere up to the exponential bound, so that many agents cut off at
-        once do not come back at once."""
+        """Jitter between half the exponential bound and the bound, so that many agents failing
+        together do not try again together."""
         bound = min(self.ceiling, self.first * self.factor**attempt)
         return random.uniform(bound / 2, bound)
+
+    def after_loss(self) -> float:
+        """The first wait after a connection that was up is lost: anywhere in the spread."""
+        return random.uniform(0, self.spread)
 
 
 def control_url(server: str) -> str:
@@ -233,6 +241,7 @@ async def run(
     tunnels = TunnelManager(url, tls, handlers, status, files_handler=files_handler())
     attempt = 0
     unreachable_since: float | None = None
+    lost = False
     while True:
         try:
             async with tls.open(
@@ -248,6 +257,7 @@ async def run(
                 if outcome is not None:
                     return outcome
                 status("Connection to the server lost; reconnecting.")
+                lost = True
         except TlsMismatch:
             return Outcome(
                 EXIT_TLS_MISMATCH,
@@ -263,7 +273,8 @@ async def run(
                     f"Could not reach the server at {server} for {int(waited)} seconds; giving up.",
                 )
             status(f"Cannot reach the server ({_describe(error)}); retrying.")
-        await asyncio.sleep(backoff.delay(attempt))
+        await asyncio.sleep(backoff.after_loss() if lost else backoff.delay(attempt))
+        lost = False
         attempt += 1
 
 
