@@ -77,6 +77,8 @@ class Organisation(Base):
     unattended_access_enabled: Mapped[bool] = mapped_column(
         Boolean, default=True, server_default=true()
     )
+    # The licence's count of devices (ADH-6: an ad hoc session needs a free seat); None: unlimited.
+    device_seats: Mapped[int | None] = mapped_column(Integer, nullable=True)
     audit_head_hash: Mapped[str] = mapped_column(String(64), default="0" * 64)
     audit_head_seq: Mapped[int] = mapped_column(Integer, default=0)
 
@@ -469,6 +471,8 @@ class SupportSession(Base):
     # What the jump found on the device: "user" (a logged-in user's display), "none" (nobody
     # logged in: no screen), "" not known yet.
     jump_desktop: Mapped[str] = mapped_column(String(20), default="", server_default="")
+    # A connection to an ad hoc session's device (kind "adhoc", issue 14): that ad hoc session.
+    ad_hoc_session_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
 
 
 class SessionEvent(Base):
@@ -539,3 +543,46 @@ class JumpPolicy(Base):
     schedule_timezone: Mapped[str] = mapped_column(String(64), default="")
     schedule_windows: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# --- ad hoc support (ADH, issue 14) ------------------------------------------------------------
+class AdHocSession(Base):
+    """A temporary host for one day (ADH-1 … ADH-7, domain/ad_hoc_sessions.py): prepared by a
+    technician for a recipient's e-mail address, installed from a deployment link, activated by a
+    security code, usable for 24 hours from activation with an access password.
+
+    Only hashes of its secrets are kept: the access password (argon2id, also given to the host,
+    which checks it itself), the link's deployment token and the latest security code (SHA-256;
+    both are high-entropy or throttled). state: prepared, emailed, link_opened, host_installed,
+    waiting_for_code, activated, ended, expired. ended_by says who ended it (a technician's name,
+    "recipient", "expiry"); uninstalled_at when the host said it removed itself."""
+
+    __tablename__ = "ad_hoc_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    technician_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    technician_name: Mapped[str] = mapped_column(String(200), default="")
+    recipient_email: Mapped[str] = mapped_column(String(320))
+    access_password_hash: Mapped[str] = mapped_column(String(200))
+    deployment_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    security_code_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    security_code_issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    state: Mapped[str] = mapped_column(String(20), default="prepared", index=True)
+    device_id: Mapped[int | None] = mapped_column(
+        ForeignKey("devices.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    chat_on_connect: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The technician's language (the e-mail's) and the recipient's, as his host tells it ("").
+    language: Mapped[str] = mapped_column(String(5), default="en")
+    recipient_language: Mapped[str] = mapped_column(String(5), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Until when the link installs a host (before activation).
+    link_expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    ended_by: Mapped[str] = mapped_column(String(320), default="")
+    uninstalled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
