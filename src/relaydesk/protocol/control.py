@@ -29,6 +29,11 @@ from relaydesk.protocol.messages import (
     MAX_FRAME_BYTES,
     MAX_PENDING_SYSINFO,
     PROTOCOL_VERSION,
+    AdHocCode,
+    AdHocConnect,
+    AdHocConnectAnswer,
+    AdHocEnd,
+    AdHocStatus,
     Challenge,
     ChatEntry,
     ChatSend,
@@ -225,6 +230,22 @@ class JumpClientReported(Event):
 
 
 @dataclass(frozen=True)
+class AdHocCommanded(Event):
+    """A temporary host hears its ad hoc session's state (waiting for the code, activated with
+    the access password's hash) or a technician connecting with the password he typed."""
+
+    message: AdHocStatus | AdHocConnect
+
+
+@dataclass(frozen=True)
+class AdHocReported(Event):
+    """The temporary host sent the typed security code, its answer to a connection, or that the
+    recipient (or its own clock) ended the session (server side)."""
+
+    message: AdHocCode | AdHocConnectAnswer | AdHocEnd
+
+
+@dataclass(frozen=True)
 class Closed(Event):
     """This side decided the channel is over (after a refusal)."""
 
@@ -345,6 +366,8 @@ class AgentConnection(_Connection):
                 return [JumpCommanded(message)]
             if isinstance(message, JumpClientAsk | JumpClientInstall):
                 return [JumpClientCommanded(message)]
+            if isinstance(message, AdHocStatus | AdHocConnect):
+                return [AdHocCommanded(message)]
         return self._bad(ErrorCode.UNEXPECTED_MESSAGE, f"'{message.type}' is not expected now.")
 
     def send_sysinfo(self, request_id: str, info: dict[str, Any]) -> None:
@@ -367,6 +390,11 @@ class AgentConnection(_Connection):
 
     def send_jump_client(self, message: JumpClientAnswer | JumpClientResult) -> None:
         """The customer's answer about the Jump client, or how its installation went."""
+        if self.state is State.ESTABLISHED:
+            self._send(message)
+
+    def send_ad_hoc(self, message: AdHocCode | AdHocConnectAnswer | AdHocEnd) -> None:
+        """The temporary host's code, its answer to a connection, or the end by the recipient."""
         if self.state is State.ESTABLISHED:
             self._send(message)
 
@@ -442,6 +470,8 @@ class ServerConnection(_Connection):
                 return [JumpAnswered(message)]
             if isinstance(message, JumpClientAnswer | JumpClientResult):
                 return [JumpClientReported(message)]
+            if isinstance(message, AdHocCode | AdHocConnectAnswer | AdHocEnd):
+                return [AdHocReported(message)]
         if self.state in (State.AWAIT_HELLO, State.AWAIT_PROOF):
             return self.refuse(
                 RefusalCode.UNEXPECTED_MESSAGE, f"'{message.type}' before the handshake."
@@ -515,6 +545,11 @@ class ServerConnection(_Connection):
 
     def jump_client(self, message: JumpClientAsk | JumpClientInstall) -> None:
         """Ask the customer's consent to a Jump client, or have the agent install it."""
+        self._send(message)
+
+    def ad_hoc(self, message: AdHocStatus | AdHocConnect) -> None:
+        """The temporary host's state (activated: with the access password's hash), or a
+        technician connecting with the password he typed."""
         self._send(message)
 
     def tell(self, code: str, message: str) -> None:

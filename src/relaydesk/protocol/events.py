@@ -22,6 +22,7 @@ from typing import Annotated, Any, Literal
 from pydantic import ConfigDict, Field, TypeAdapter
 
 from relaydesk.protocol.messages import (
+    AdHocConnect,
     EndSession,
     InputPolicy,
     JumpClientAsk,
@@ -253,6 +254,7 @@ AgentCommand = Annotated[
     | Uninstall
     | JumpStart
     | JumpEnd
+    | AdHocConnect
     | JumpClientAsk,
     Field(discriminator="type"),
 ]
@@ -290,6 +292,7 @@ BrokerEvent = Annotated[
     | Uninstall
     | JumpStart
     | JumpEnd
+    | AdHocConnect
     | JumpClientAsk
     | SocketsEnd,
     Field(discriminator="type"),

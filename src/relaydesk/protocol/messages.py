@@ -69,8 +69,20 @@ class DeviceCredential(Message):
     device_id: Annotated[int, Field(ge=1)]
 
 
+class AdHocCredential(Message):
+    """A temporary host (ad hoc support, ADH-2) with its session's deployment token: the first
+    time (the host arrives) and every time after, proved by the key pair it arrived with."""
+
+    kind: Literal["adhoc"]
+    token: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+
+
 Credential = Annotated[
-    SessionKeyCredential | ResumeCredential | InstallerCredential | DeviceCredential,
+    SessionKeyCredential
+    | ResumeCredential
+    | InstallerCredential
+    | DeviceCredential
+    | AdHocCredential,
     Field(discriminator="kind"),
 ]
 
@@ -354,6 +366,59 @@ class JumpClientResult(Message):
     message: Text = ""
 
 
+# --- ad hoc support: the temporary host (ADH-2 ... ADH-7) -----------------------------------
+class AdHocStatus(Message):
+    """server → host, after the welcome and when it changes: waiting for the security code, or
+    activated: for whom (the organisation, the technician), until when (ISO 8601, UTC), and the
+    access password's salted argon2id hash, which the host keeps and checks every connection
+    against (the server keeps its own copy; only the host's check is out of the server's hands)."""
+
+    type: Literal["adhoc_status"]
+    state: Literal["waiting_for_code", "activated"]
+    organisation: Text = ""
+    technician: Text = ""
+    expires_at: Text = ""
+    password_hash: Annotated[str, StringConstraints(max_length=500)] = ""
+
+
+class AdHocCode(Message):
+    """host → server: the security code the recipient typed into the host's window. A wrong or
+    older code is answered with an `error` (adhoc_code_invalid); the right one with an
+    `adhoc_status` activated."""
+
+    type: Literal["adhoc_code"]
+    code: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class AdHocConnect(Message):
+    """server → host: a technician connects (a session to this device, `session_id`); `password`
+    is the access password he typed, which the host checks against its own hash before it serves
+    anything (AdHocConnectAnswer). The password is never logged nor kept."""
+
+    type: Literal["adhoc_connect"]
+    session_id: Annotated[int, Field(ge=1)]
+    technician: Text
+    company: Text = ""
+    password: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+
+
+class AdHocConnectAnswer(Message):
+    """host → server: whether the password matched the host's hash (refused: the host serves no
+    tunnel of that session)."""
+
+    type: Literal["adhoc_connect_answer"]
+    session_id: Annotated[int, Field(ge=1)]
+    accepted: bool
+
+
+class AdHocEnd(Message):
+    """host → server: the recipient pressed "End session" in the host's window (the server ends
+    the ad hoc session and answers `uninstall`), or the host's own clock passed the expiry."""
+
+    type: Literal["adhoc_end"]
+    reason: Literal["recipient", "expired"] = "recipient"
+
+
 # --- both ways ------------------------------------------------------------------------------
 class Error(Message):
     """The peer sent something this side cannot use; the connection stays open."""
@@ -377,6 +442,9 @@ AgentMessage = Annotated[
     | JumpAnswer
     | JumpClientAnswer
     | JumpClientResult
+    | AdHocCode
+    | AdHocConnectAnswer
+    | AdHocEnd
     | Error,
     Field(discriminator="type"),
 ]
@@ -397,6 +465,8 @@ ServerMessage = Annotated[
     | JumpEnd
     | JumpClientAsk
     | JumpClientInstall
+    | AdHocStatus
+    | AdHocConnect
     | Error,
     Field(discriminator="type"),
 ]
