@@ -25,7 +25,7 @@ from relaydesk.server.domain import audit
 from relaydesk.server.domain.actor import Actor
 from relaydesk.server.domain.audit import Who
 from relaydesk.server.domain.device_groups import group_for_key
-from relaydesk.server.domain.errors import Invalid, NotFound
+from relaydesk.server.domain.errors import Forbidden, Invalid, NotFound
 from relaydesk.server.domain.permissions import Permission
 from relaydesk.server.domain.session_keys import KeyRefusal, _one_line
 from relaydesk.server.domain.throttle import AttemptThrottle
@@ -134,6 +134,12 @@ async def create(
                 "expiry_in_the_past", "The expiry must be in the future.", field="expires_at"
             )
     group_id = await group_for_key(db, actor, device_group_id)
+    if not actor.permissions.has_for_group(Permission.MANAGE_DEVICES, group_id):
+        raise Forbidden(
+            "permission_denied",
+            "Your permission 'Manage devices' does not extend to this device group.",
+            permission=Permission.MANAGE_DEVICES.value,
+        )
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = Installer(
         organisation_id=actor.organisation_id,
@@ -163,8 +169,15 @@ async def create(
     return IssuedInstaller(token, row, actor.user.name)
 
 
+def _managed(actor: Actor, row: Installer) -> bool:
+    """Whether the technician manages the devices this installer enrols (GOV-3): installers of
+    groups outside his scope are absent from his list and unknown to him."""
+    return actor.permissions.has_for_group(Permission.MANAGE_DEVICES, row.device_group_id)
+
+
 async def listing(db: AsyncSession, actor: Actor) -> list[tuple[Installer, str]]:
-    """The organisation's installers, newest first, each with the name of who made it."""
+    """The organisation's installers that the technician manages (scope: their Jump group),
+    newest first, each with the name of who made it."""
     actor.require(Permission.MANAGE_DEVICES)
     rows = await db.execute(
         select(Installer, User.name)
@@ -173,14 +186,14 @@ async def listing(db: AsyncSession, actor: Actor) -> list[tuple[Installer, str]]
         .where(Installer.purpose == "installer")  # not the single-use ones (self_service.py)
         .order_by(Installer.id.desc())
     )
-    return [(row, name or "") for row, name in rows.tuples()]
+    return [(row, name or "") for row, name in rows.tuples() if _managed(actor, row)]
 
 
 async def revoke(db: AsyncSession, actor: Actor, installer_id: int) -> tuple[Installer, str]:
     """Revoke an installer (devices it enrolled stay); returns it with who made it."""
     actor.require(Permission.MANAGE_DEVICES)
     row = await db.get(Installer, installer_id)
-    if row is None or row.organisation_id != actor.organisation_id:
+    if row is None or row.organisation_id != actor.organisation_id or not _managed(actor, row):
         raise NotFound("installer_not_found", f"No installer with id {installer_id}.")
     if row.revoked_at is None:
         row.revoked_at = utcnow()
