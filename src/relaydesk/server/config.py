@@ -50,12 +50,16 @@ class Settings(BaseSettings):
     smtp_password: str | None = Field(default=None, repr=False)
     mail_from: str = "relaydesk <support@localhost>"
     mail_outbox: bool = False
+    # Who may read /metrics (Prometheus): a bearer token (Authorization: Bearer <token>, never in
+    # the URL) and/or addresses or CIDR ranges (comma-separated); neither: /metrics refuses all.
+    metrics_token: str | None = Field(default=None, repr=False)
+    metrics_allow: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     @property
     def outbox_dir(self) -> Path:
         return self.data_dir / "outbox"
 
-    @field_validator("trusted_proxies", mode="before")
+    @field_validator("trusted_proxies", "metrics_allow", mode="before")
     @classmethod
     def _proxy_list(cls, value: object) -> object:
         if isinstance(value, str):
