@@ -1242,4 +1242,8 @@ export const de: Catalogue = {
   "reports.event.jump_denied": "Direktverbindung abgelehnt",
   "reports.event.jump_schedule_overridden": "Zeitplan übergangen",
   "reports.event.jump_desktop": "Desktop am Gerät",
+
+  // Jumping to installed devices (issue 13, part C)
+  "jump.device_policy": "Verbindungsregel dieses Geräts…",
+  "jump.device_policy_group": "Folgt der Regel seiner Jump-Gruppe.",
 };

@@ -1224,6 +1224,10 @@ export const en = {
   "reports.event.jump_denied": "Jump refused",
   "reports.event.jump_schedule_overridden": "Schedule overridden",
   "reports.event.jump_desktop": "Desktop on the device",
+
+  // Jumping to installed devices (issue 13, part C)
+  "jump.device_policy": "Jump policy of this device…",
+  "jump.device_policy_group": "Follows its Jump group's policy.",
 } as const;
 
 export type MessageKey = keyof typeof en;

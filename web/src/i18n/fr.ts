@@ -1244,4 +1244,8 @@ export const fr: Catalogue = {
   "reports.event.jump_denied": "Connexion directe refusée",
   "reports.event.jump_schedule_overridden": "Horaires outrepassés",
   "reports.event.jump_desktop": "Bureau sur l'appareil",
+
+  // Jumping to installed devices (issue 13, part C)
+  "jump.device_policy": "Règle de connexion de cet appareil…",
+  "jump.device_policy_group": "Suit la règle de son groupe Jump.",
 };
