@@ -32,10 +32,6 @@ class RefusalCode(StrEnum):
     UNEXPECTED_MESSAGE = "unexpected_message"
     REMOTE_SUPPORT_DISABLED = "remote_support_disabled"
     TOO_MANY_ATTEMPTS = "too_many_attempts"
-    # A temporary host (ad hoc support, ADH-7): what the recipient sees, each with what to do.
-    ADHOC_LINK_EXPIRED = "adhoc_link_expired"  # the link expired or its session ended
-    ADHOC_PREVIOUS_SESSION_OPEN = "adhoc_previous_session_open"  # another one on this computer
-    ADHOC_PERMANENT_AGENT = "adhoc_permanent_agent"  # this organisation's installed agent is here
 
 
 KEY_REFUSALS = frozenset(
@@ -60,5 +56,3 @@ class ErrorCode(StrEnum):
     BINARY_FRAME = "binary_frame"
     UNEXPECTED_MESSAGE = "unexpected_message"
     UNSOLICITED_REPORT = "unsolicited_report"
-    # The security code typed into a temporary host is wrong or an older session's (ADH-3).
-    ADHOC_CODE_INVALID = "adhoc_code_invalid"
