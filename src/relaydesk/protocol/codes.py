@@ -32,6 +32,14 @@ class RefusalCode(StrEnum):
     UNEXPECTED_MESSAGE = "unexpected_message"
     REMOTE_SUPPORT_DISABLED = "remote_support_disabled"
     TOO_MANY_ATTEMPTS = "too_many_attempts"
+    # A temporary host's deployment link (ad hoc support, ADH-7; protocol/ad_hoc_messages.py
+    # says each to the recipient in his language).
+    ADHOC_LINK_UNKNOWN = "adhoc_link_unknown"
+    ADHOC_LINK_EXPIRED = "adhoc_link_expired"
+    ADHOC_SESSION_ENDED = "adhoc_session_ended"
+    ADHOC_LINK_USED = "adhoc_link_used"
+    ADHOC_PREVIOUS_SESSION_OPEN = "adhoc_previous_session_open"
+    ADHOC_PERMANENT_AGENT = "adhoc_permanent_agent"
 
 
 KEY_REFUSALS = frozenset(
@@ -56,3 +64,5 @@ class ErrorCode(StrEnum):
     BINARY_FRAME = "binary_frame"
     UNEXPECTED_MESSAGE = "unexpected_message"
     UNSOLICITED_REPORT = "unsolicited_report"
+    # The security code a temporary host sent is not its session's latest (ADH-3, ADH-7).
+    ADHOC_CODE_INVALID = "adhoc_code_invalid"
