@@ -155,6 +155,31 @@ class DeviceChanged(Event):
     previous_group_id: int | None = None
 
 
+# --- ad hoc support (ADH-3, issue 14): org:{id}, to the technicians who see the session -------
+AdHocState = Literal[
+    "prepared",
+    "emailed",
+    "link_opened",
+    "host_installed",
+    "waiting_for_code",
+    "activated",
+    "ended",
+    "expired",
+]
+
+
+class AdHocChanged(Event):
+    """An ad hoc session moved on (link opened, host installed, waiting for the code, activated,
+    connected, ended, expired): the Ad hoc page reads it again without reloading."""
+
+    type: Literal["adhoc.changed"] = "adhoc.changed"
+    ad_hoc_session_id: int
+    state: AdHocState
+    # Whose it is: the console delivers it to him (and to administrators, who see them all).
+    technician_id: int | None
+    device_id: int | None = None
+
+
 OrgEvent = Annotated[
     QueueChanged
     | SessionChat
@@ -163,7 +188,8 @@ OrgEvent = Annotated[
     | SessionSysinfo
     | SessionScreen
     | DeviceOnline
-    | DeviceChanged,
+    | DeviceChanged
+    | AdHocChanged,
     Field(discriminator="type"),
 ]
 ConsoleEvent = Annotated[
@@ -175,7 +201,8 @@ ConsoleEvent = Annotated[
     | SessionSysinfo
     | SessionScreen
     | DeviceOnline
-    | DeviceChanged,
+    | DeviceChanged
+    | AdHocChanged,
     Field(discriminator="type"),
 ]
 
@@ -280,6 +307,7 @@ BrokerEvent = Annotated[
     | SessionScreen
     | DeviceOnline
     | DeviceChanged
+    | AdHocChanged
     | SessionState
     | CustomerChat
     | CustomerScreen

@@ -18,6 +18,7 @@ from relaydesk.server.client_address import TrustedProxies
 from relaydesk.server.config import Settings
 from relaydesk.server.db.engine import make_engine, make_sessionmaker, reading_engine
 from relaydesk.server.domain import recordings, retention
+from relaydesk.server.domain.ad_hoc_sessions import sweep as sweep_ad_hoc_sessions
 from relaydesk.server.domain.notifications import Broker, publish_committed
 from relaydesk.server.domain.password_checks import PasswordGuard
 from relaydesk.server.domain.presence import Presence
@@ -84,6 +85,21 @@ class Runtime:
             5,
             15 * 60.0,
             message="Too many wrong jump passwords for this device. "
+            "Try again in {seconds} seconds.",
+        ),
+        repr=False,
+    )
+    # Ad hoc support (domain/ad_hoc_sessions.py): wrong security codes per ad hoc session, wrong
+    # access passwords per technician and ad hoc session: 5 in 15 minutes each.
+    ad_hoc_code_throttle: AttemptThrottle = field(
+        default_factory=lambda: AttemptThrottle(MemoryLedger(), 5, 15 * 60.0), repr=False
+    )
+    ad_hoc_password_throttle: AttemptThrottle = field(
+        default_factory=lambda: AttemptThrottle(
+            MemoryLedger(),
+            5,
+            15 * 60.0,
+            message="Too many wrong access passwords for this ad hoc session. "
             "Try again in {seconds} seconds.",
         ),
         repr=False,
@@ -172,6 +188,8 @@ class Runtime:
                 async with self.transaction() as db:
                     for purged in await retention.purge(db):
                         log.info("retention purge: %s", purged)
+                    if expired := await sweep_ad_hoc_sessions(db):
+                        log.info("ad hoc sessions expired: %d", expired)
                 self.tunnels.sweep()
             except Exception:  # noqa: BLE001 - a failed round must not stop the next ones
                 log.exception("housekeeping round failed")

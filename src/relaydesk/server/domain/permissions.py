@@ -18,6 +18,7 @@ class Permission(StrEnum):
     INVITE_EXTERNAL_REPS = "invite_external_reps"
     TRANSFER_SHARE = "transfer_share"
     OVERRIDE_SCHEDULES = "override_schedules"
+    AD_HOC_SUPPORT = "ad_hoc_support"
     ADMINISTER = "administer"
 
 
@@ -36,6 +37,7 @@ PERMISSION_LABELS: dict[Permission, str] = {
     Permission.INVITE_EXTERNAL_REPS: "Invite external technicians",
     Permission.TRANSFER_SHARE: "Transfer and share sessions",
     Permission.OVERRIDE_SCHEDULES: "Override jump schedules",
+    Permission.AD_HOC_SUPPORT: "Ad hoc support",
     Permission.ADMINISTER: "Administer the organisation",
 }
 
@@ -69,6 +71,7 @@ REMOTE_PERMISSIONS = [
     Permission.GENERATE_SESSION_KEYS,
     Permission.INVITE_EXTERNAL_REPS,
     Permission.TRANSFER_SHARE,
+    Permission.AD_HOC_SUPPORT,
 ]
 
 # key → (name, description, permissions)

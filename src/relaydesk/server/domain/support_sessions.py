@@ -305,8 +305,9 @@ async def _finish(
     session.ended_at = utcnow()
     session.ended_by = by
     record_event(db, session, "session.ended", by, reason=reason)
-    if session.kind == "jump":
-        # An installed agent closes the jump's tools and stays connected (it is permanent).
+    if session.kind in ("jump", "adhoc"):
+        # An installed agent closes the jump's tools and stays connected (it is permanent); so
+        # does a temporary host when a connection to it closes (its ad hoc session goes on).
         announce(
             db,
             device_topic(session.device_id),

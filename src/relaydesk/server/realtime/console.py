@@ -11,6 +11,7 @@ from urllib.parse import urlparse
 from fastapi import WebSocket, WebSocketDisconnect
 
 from relaydesk.protocol.events import (
+    AdHocChanged,
     Arrival,
     BrokerEvent,
     ChatSwitch,
@@ -33,6 +34,7 @@ from relaydesk.server.domain.errors import DomainError
 from relaydesk.server.domain.live_sockets import SIGNED_OUT, LiveSocket
 from relaydesk.server.domain.notifications import FellBehind, org_topic
 from relaydesk.server.domain.organisations import check_console_address_of
+from relaydesk.server.domain.permissions import Permission
 from relaydesk.server.realtime import limits
 from relaydesk.server.realtime.limits import close_fallen_behind
 from relaydesk.server.runtime import Runtime
@@ -100,6 +102,11 @@ class ConsoleFeed:
                 and event.change == "moved"
                 and self.permissions.reaches(before)
             ):
+                await self.send(event)
+        elif isinstance(event, AdHocChanged):
+            # An ad hoc session's progress: to its technician, and to administrators (who see
+            # every ad hoc session of the organisation, domain/ad_hoc_sessions.py).
+            if event.technician_id == self.user.id or self.permissions.has(Permission.ADMINISTER):
                 await self.send(event)
         elif isinstance(event, SESSION_EVENTS):
             async with self.runtime.reading() as db:
