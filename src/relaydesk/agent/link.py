@@ -131,6 +131,28 @@ async def _converse(
         except ConnectionClosed:
             status("The connection closed before the jump's answer went out.")
 
+    from relaydesk.agent.ad_hoc_host import AdHocMode  # (it imports what imports this module)
+
+    host = mode if isinstance(mode, AdHocMode) else None
+
+    async def send_typed() -> None:
+        """The temporary host's code and "End session" go out once the handshake is over."""
+        assert host is not None and host.typed is not None
+        while True:
+            typed = await host.typed.next_typed()
+            if not connection.established:
+                host.typed.put_back(typed)
+                await asyncio.sleep(0.2)
+                continue
+            if typed.type == "adhoc_end":
+                host.end_asked = True
+            try:
+                connection.send_ad_hoc(typed)
+                await flush()
+            except BaseException:
+                host.typed.put_back(typed)
+                raise
+
     conversion = mode.jump_client if isinstance(mode, AttendedMode) else None
     converting: set[asyncio.Task[None]] = set()
 
@@ -149,6 +171,8 @@ async def _converse(
 
     reporter = asyncio.create_task(send_reports())
     relaying = asyncio.create_task(send_customer()) if customer else None
+    if host is not None and host.typed is not None:
+        relaying = asyncio.create_task(send_typed())
     silence = HANDSHAKE_SILENCE_SECONDS
     try:
         while True:
@@ -175,7 +199,22 @@ async def _converse(
                     info = await asyncio.to_thread(sysinfo.collect)
                     connection.send_sysinfo(event.request_id, info)
                 elif isinstance(event, control.TunnelRequested):
+                    if host is not None and not host.may_serve():
+                        status("A tunnel outside a connection the host accepted: not served.")
+                        continue
                     tunnels.open(event)
+                elif isinstance(event, control.AdHocCommanded) and host is not None:
+                    reply = host.command(event.message)
+                    if reply is not None:
+                        if not reply.accepted:
+                            tunnels.close_all()
+                        connection.send_ad_hoc(reply)
+                elif isinstance(event, control.JumpCommanded) and host is not None:
+                    if isinstance(event.message, JumpEnd):
+                        tunnels.close_all()
+                        host.connection_over(event.message.session_id)
+                elif isinstance(event, control.PeerError) and host is not None:
+                    host.told(event.code, event.message)
                 elif isinstance(event, control.TunnelClosing):
                     tunnels.close(event.tunnel_id)
                 elif isinstance(event, control.InputPolicyChanged):

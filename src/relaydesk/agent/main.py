@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 from relaydesk import __version__
-from relaydesk.agent import link, system_install
+from relaydesk.agent import ad_hoc_main, link, system_install
 from relaydesk.agent.desktop import client as desktop
 from relaydesk.agent.desktop.client import FACES, default_face
 from relaydesk.agent.installed import InstalledMode, StateFolderError, default_state_dir
@@ -88,6 +88,11 @@ def main(argv: list[str] | None = None) -> int:
 
         return jump_prompt.main((sys.argv[1:] if argv is None else argv)[1:])
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] in (["adhoc"], ["adhoc-run"]) or (not argv and ad_hoc_main.token_in_own_name()):
+        # Ad hoc support's temporary host (agent/ad_hoc_main.py).
+        if argv[:1] == ["adhoc-run"]:
+            return ad_hoc_main.run_service(status)
+        return ad_hoc_main.main(argv[1:], status)
     if argv[:1] and argv[0] in SERVICE_COMMANDS:
         return service_command(argv)
     if not argv and not key_in_own_name() and system_install.paths().config.exists():

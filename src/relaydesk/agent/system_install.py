@@ -65,6 +65,48 @@ WantedBy=multi-user.target
 Say = Callable[[str], None]
 
 
+@dataclass(frozen=True)
+class Flavour:
+    """One kind of system service with its own layout: the permanent agent (`relaydesk-agent`)
+    or the ad hoc support's temporary host (`relaydesk-adhoc`, agent/ad_hoc_host.py). `name` is
+    the folder under /opt, /etc and /var/lib and the unit's name; `run` what the unit starts."""
+
+    name: str
+    description: str
+    run: str = "run"
+    unit_comment: str = ""
+
+    @property
+    def service(self) -> str:
+        return f"{self.name}.service"
+
+    def executable(self) -> Path:
+        return Path("opt") / self.name / "relaydesk-agent"
+
+    def unit_text(self) -> str:
+        """The agent's unit with this flavour's header comment, description and command."""
+        header, unit = UNIT_TEXT.split("[Unit]\n", 1)
+        return (
+            (self.unit_comment or header)
+            + "[Unit]\n"
+            + (
+                unit.replace(
+                    "Description=relaydesk agent (unattended access)",
+                    f"Description={self.description}",
+                ).replace(
+                    "ExecStart=/{executable} run", f"ExecStart=/{self.executable()} {self.run}"
+                )
+            )
+        )
+
+
+AGENT = Flavour(
+    name="relaydesk-agent",
+    description="relaydesk agent (unattended access)",
+    unit_comment="",  # UNIT_TEXT's own
+)
+
+
 class InstallError(Exception):
     """The install (or uninstall) could not be done; the message says why, for the person."""
 
@@ -95,20 +137,20 @@ class InstalledPaths:
     started: bool = False
 
 
-def paths(root: Path = Path("/")) -> InstalledPaths:
-    """Where everything of an installed agent lives under `root`."""
+def paths(root: Path = Path("/"), flavour: Flavour = AGENT) -> InstalledPaths:
+    """Where everything of an installed agent (or temporary host) lives under `root`."""
     return InstalledPaths(
         root=root,
-        executable=root / EXECUTABLE,
-        config=root / CONFIG,
-        state_dir=root / STATE_DIR,
-        unit=root / UNIT,
-        wanted_by=root / WANTED_BY,
+        executable=root / flavour.executable(),
+        config=root / "etc" / flavour.name / "agent.conf",
+        state_dir=root / "var/lib" / flavour.name,
+        unit=root / "etc/systemd/system" / flavour.service,
+        wanted_by=root / "etc/systemd/system/multi-user.target.wants" / flavour.service,
     )
 
 
-def is_installed(root: Path = Path("/")) -> bool:
-    where = paths(root)
+def is_installed(root: Path = Path("/"), flavour: Flavour = AGENT) -> bool:
+    where = paths(root, flavour)
     return any(p.exists() or p.is_symlink() for p in (where.unit, where.config, where.executable))
 
 
@@ -250,7 +292,7 @@ def _enable(where: InstalledPaths) -> None:
     """What `systemctl enable` does for WantedBy=multi-user.target, also with no systemd."""
     where.wanted_by.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
     where.wanted_by.unlink(missing_ok=True)
-    where.wanted_by.symlink_to(Path("/") / UNIT)
+    where.wanted_by.symlink_to(Path("/") / where.unit.relative_to(where.root))
 
 
 def _remove(path: Path) -> None:
@@ -344,17 +386,61 @@ def install(
     )
 
 
-def uninstall(*, root: Path = Path("/"), from_service: bool = False) -> None:
+def place(
+    executable: Path,
+    config: AgentConfig,
+    flavour: Flavour,
+    *,
+    root: Path = Path("/"),
+    start: bool = True,
+) -> InstalledPaths:
+    """Puts a flavour's executable, configuration and unit in place and enables the unit (its
+    state folder is the caller's: the ad hoc host fills it itself); starts it when asked and
+    systemd runs. Half a layout is removed again on failure. Needs root when `root` is "/"."""
+    if root == Path("/") and os.geteuid() != 0:
+        raise InstallError("Installing a system service needs root (for example with sudo).")
+    if not executable.is_file():
+        raise InstallError(f"{executable} is not the agent's executable (no such file).")
+    where = paths(root, flavour)
+    try:
+        _copy_executable(executable, where.executable)
+        where.executable.parent.chmod(0o755)
+        _write(where.config, config_text(config).encode(), 0o644)
+        _write(where.unit, flavour.unit_text().encode(), 0o644)
+        _enable(where)
+    except OSError as error:
+        uninstall(root=root, flavour=flavour)
+        raise InstallError(f"Could not install {flavour.name}: {error}") from error
+    started = False
+    if _systemd_running(root):
+        _systemctl("daemon-reload")
+        if start:
+            _systemctl("restart", flavour.service)
+            started = True
+    return InstalledPaths(
+        root=root,
+        executable=where.executable,
+        config=where.config,
+        state_dir=where.state_dir,
+        unit=where.unit,
+        wanted_by=where.wanted_by,
+        started=started,
+    )
+
+
+def uninstall(
+    *, root: Path = Path("/"), from_service: bool = False, flavour: Flavour = AGENT
+) -> None:
     """Stops and disables the unit and removes it, the executable, the configuration and the
     key. `from_service`: called by the running agent itself (the server's `uninstall`), which
     must not stop its own unit (that would kill it half way); it exits 0 right after, and
     systemd does not restart a unit whose file is gone."""
     if root == Path("/") and os.geteuid() != 0:
         raise InstallError("Removing the agent's system service needs root (for example sudo).")
-    where = paths(root)
+    where = paths(root, flavour)
     systemd = _systemd_running(root)
     if systemd and not from_service and (where.unit.exists() or where.wanted_by.is_symlink()):
-        _systemctl("disable", "--now", SERVICE, check=False)
+        _systemctl("disable", "--now", flavour.service, check=False)
     for path in (where.wanted_by, where.unit, where.config.parent, where.state_dir):
         _remove(path)
     _remove(where.state_dir.with_name(f".{where.state_dir.name}.enrolling"))

@@ -75,6 +75,13 @@ class AdHocCredential(Message):
 
     kind: Literal["adhoc"]
     token: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    # The recipient's language (en, fr, de: the server's refusals are worded in it), and what the
+    # host found on this computer: the public key of an earlier temporary host and of a permanent
+    # agent, so that the server can say "a previous session is still open (whose)" or "this
+    # organisation's agent is already installed" (ADH-7).
+    language: Annotated[str, StringConstraints(max_length=16)] = ""
+    previous_device_key: B64 | None = None
+    permanent_agent_key: B64 | None = None
 
 
 Credential = Annotated[

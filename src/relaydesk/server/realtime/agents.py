@@ -23,6 +23,11 @@ from relaydesk.protocol.events import (
 )
 from relaydesk.protocol.messages import (
     HANDSHAKE_FRAME_BYTES,
+    AdHocCode,
+    AdHocConnect,
+    AdHocConnectAnswer,
+    AdHocCredential,
+    AdHocStatus,
     ChatSend,
     ConsentAnswer,
     DeviceCredential,
@@ -43,8 +48,9 @@ from relaydesk.protocol.messages import (
 )
 from relaydesk.server.api.deps import client_ip
 from relaydesk.server.db.engine import reading_engine
-from relaydesk.server.db.models import SessionKey, SupportSession
+from relaydesk.server.db.models import AdHocSession, SessionKey, SupportSession
 from relaydesk.server.domain import (
+    ad_hoc_sessions,
     customer_desktop,
     device_list,
     files,
@@ -88,6 +94,9 @@ class AgentLink:
         self.installed = False
         # A deleted installed device: told to uninstall itself once it proves its key.
         self.uninstall_due = False
+        # A temporary host (ad hoc support): its ad hoc session; self.session_id is the
+        # connection it serves now, if any.
+        self.ad_hoc_id: int | None = None
         self.ended = False
         self._online = False  # counted in runtime.devices_online
         self._send_lock = asyncio.Lock()
@@ -157,7 +166,12 @@ class AgentLink:
                 await self._offline_unless_back(self.device_id)
             if self._online and self.installed and self.device_id is not None:
                 log.debug("installed device %d: link from %s ended", self.device_id, self.ip)
-            elif self._online and self.device_id is not None and self.session_id is not None:
+            elif (
+                self._online
+                and self.device_id is not None
+                and self.session_id is not None
+                and self.ad_hoc_id is None
+            ):
                 # Only a welcomed link says the agent left (not a failed attempt to resume), and
                 # not when the agent came back on another link before this one timed out.
                 back = self.runtime.devices_online.is_online(self.device_id)
@@ -228,6 +242,8 @@ class AgentLink:
             await self.on_customer(event)
         elif isinstance(event, control.JumpClientReported):
             await self.on_jump_client(event)
+        elif isinstance(event, control.AdHocReported):
+            await self.on_ad_hoc(event)
         elif isinstance(event, control.JumpAnswered):
             if self.installed and self.device_id is not None:
                 async with self.runtime.transaction() as db:
@@ -251,6 +267,9 @@ class AgentLink:
         credential = event.hello.credential
         if isinstance(credential, DeviceCredential):
             await self.on_device_back(event.hello, credential)
+            return
+        if isinstance(credential, AdHocCredential):
+            await self.on_host_hello(event.hello, credential)
             return
         try:
             async with self.runtime.transaction() as db:
@@ -317,7 +336,81 @@ class AgentLink:
             return None
         return await support_sessions.resumable_with_used_key(db, session_id, hello.public_key)
 
+    async def on_host_hello(self, hello: Hello, credential: AdHocCredential) -> None:
+        """A temporary host with its deployment token (domain/ad_hoc_sessions.host_arrived: the
+        device enrolled the first time, found again after; ADH-7's refusals in its language)."""
+        try:
+            async with self.runtime.transaction() as db:
+                session = await ad_hoc_sessions.host_arrived(
+                    db,
+                    credential.token,
+                    hello,
+                    language=credential.language,
+                    previous_device_key=credential.previous_device_key,
+                    permanent_agent_key=credential.permanent_agent_key,
+                    ip=self.ip,
+                )
+                self.ad_hoc_id, self.device_id = session.id, session.device_id
+        except DomainError as error:
+            log.info("temporary host from %s refused: %s", self.ip, error.code)
+            self.connection.refuse(error.code, error.message)
+            return
+        self.connection.challenge()
+
+    async def on_host_proof(self) -> None:
+        """The temporary host proved its key: online, welcomed, told its session's state (asked
+        for the code, or activated with the access password's hash)."""
+        hello = self.connection.hello
+        assert hello is not None and self.ad_hoc_id is not None and self.device_id is not None
+        async with self.runtime.transaction() as db:
+            session = await db.get(AdHocSession, self.ad_hoc_id)
+            assert session is not None
+            activation = await ad_hoc_sessions.activation_of(db, session)
+            if activation is None:
+                await ad_hoc_sessions.waiting_for_code(db, session)
+            await device_list.link_started(db, self.device_id, hello, self.ip)
+        self._online = True
+        self.runtime.devices_online.arrive(self.device_id)
+        events = await self._stack.enter_async_context(
+            self.runtime.broker.subscribe(device_topic(self.device_id))
+        )
+        self._tasks.append(asyncio.create_task(self._forward(events)))
+        self._tasks.append(asyncio.create_task(self._heartbeat()))
+        self.connection.welcome(self.device_id, None, self._heartbeat_seconds)
+        self._silence = float(SILENT_HEARTBEATS * self._heartbeat_seconds)
+        self.connection.ad_hoc(host_status(activation))
+        log.info("temporary host of ad hoc session %d: connected from %s", self.ad_hoc_id, self.ip)
+
+    async def on_ad_hoc(self, event: control.AdHocReported) -> None:
+        """The host's code, its answer to a connection, or the recipient's "End session"."""
+        if self.ad_hoc_id is None or self.device_id is None:
+            self.connection.tell("unexpected_message", "This agent is not a temporary host.")
+            return
+        message = event.message
+        try:
+            async with self.runtime.transaction() as db:
+                session = await db.get(AdHocSession, self.ad_hoc_id)
+                assert session is not None
+                if isinstance(message, AdHocCode):
+                    activation = await ad_hoc_sessions.activate(
+                        db, session, message.code, self.runtime.key_throttle, ip=self.ip
+                    )
+                    self.connection.ad_hoc(host_status(activation))
+                elif isinstance(message, AdHocConnectAnswer):
+                    await ad_hoc_sessions.connection_answered(
+                        db, self.device_id, message.session_id, message.accepted
+                    )
+                    if not message.accepted and self.session_id == message.session_id:
+                        self.session_id = None
+                else:
+                    await ad_hoc_sessions.ended_by_recipient(db, session, message.reason)
+        except DomainError as error:
+            self.connection.tell(error.code, error.message)
+
     async def on_proof(self) -> None:
+        if self.ad_hoc_id is not None:
+            await self.on_host_proof()
+            return
         if self.installed:
             await self.on_installed_proof()
             return
@@ -446,7 +539,18 @@ class AgentLink:
 
     async def _forward_commands(self, events: AsyncIterator[BrokerEvent]) -> None:
         async for command in events:
-            if isinstance(command, EndSession):
+            if isinstance(command, EndSession) and self.ad_hoc_id is not None:
+                # A connection to a temporary host ended; the ad hoc session goes on.
+                if self.session_id is not None:
+                    self.connection.jump(
+                        JumpEnd(type="jump_end", session_id=self.session_id, reason=command.reason)
+                    )
+                    self.session_id = None
+            elif isinstance(command, AdHocConnect):
+                if self.ad_hoc_id is not None:
+                    self.session_id = command.session_id
+                    self.connection.ad_hoc(command)
+            elif isinstance(command, EndSession):
                 self.connection.end_session(command.reason)
             elif isinstance(command, SysinfoRequest):
                 self.connection.request_sysinfo(command.request_id)
@@ -475,6 +579,17 @@ class AgentLink:
                 self.connection.show_customer(state)
             elif isinstance(command, CustomerChat):
                 self.connection.chat_to_customer(customer_desktop.chat_entry(command))
+            elif isinstance(command, Uninstall) and self.ad_hoc_id is not None:
+                # The ad hoc session is over: the host removes itself and exits.
+                async with self.runtime.transaction() as db:
+                    session = await db.get(AdHocSession, self.ad_hoc_id)
+                    if session is not None:
+                        await ad_hoc_sessions.host_uninstalled(db, session, self.ip)
+                self.connection.uninstall(command.reason)
+                with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+                    await self.flush()
+                    await self.websocket.close(code=1000)
+                return
             elif isinstance(command, Uninstall):
                 if self.installed and self.device_id is not None:
                     async with self.runtime.transaction() as db:
@@ -513,6 +628,20 @@ class AgentLink:
             self.connection.ping()
             with contextlib.suppress(RuntimeError, WebSocketDisconnect):
                 await self.flush()
+
+
+def host_status(activation: ad_hoc_sessions.Activation | None) -> AdHocStatus:
+    """What a temporary host is told of its session: waiting for the code, or activated."""
+    if activation is None:
+        return AdHocStatus(type="adhoc_status", state="waiting_for_code")
+    return AdHocStatus(
+        type="adhoc_status",
+        state="activated",
+        organisation=activation.organisation[:500],
+        technician=activation.technician[:500],
+        expires_at=activation.expires_at.isoformat(),
+        password_hash=activation.password_hash,
+    )
 
 
 class BadFrameLog:
