@@ -18,7 +18,11 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default=Path("data"))
     database_url: str | None = None
-    redis_url: str | None = None
+    # Several nodes (issue 15): presence, events, throttles shared through this Redis; unset,
+    # everything lives in this process (one node). RELAYDESK_NODE_ID names the node (default:
+    # host, process id and a random suffix).
+    redis_url: str | None = Field(default=None, repr=False)
+    node_id: str | None = None
     public_url: str | None = None
     host: str = "127.0.0.1"
     port: int = 8000

@@ -6,25 +6,28 @@ import asyncio
 import contextlib
 import logging
 import math
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from relaydesk.server.broker import MemoryBroker
+from relaydesk.server.broker import EventBroker, MemoryBroker
 from relaydesk.server.client_address import TrustedProxies
 from relaydesk.server.config import Settings
 from relaydesk.server.db.engine import make_engine, make_sessionmaker, reading_engine
-from relaydesk.server.domain import recordings, retention
+from relaydesk.server.db.models import Device
+from relaydesk.server.domain import device_list, recordings, retention
 from relaydesk.server.domain.ad_hoc_sessions import sweep as sweep_ad_hoc_sessions
-from relaydesk.server.domain.notifications import Broker, publish_committed
+from relaydesk.server.domain.notifications import publish_committed
 from relaydesk.server.domain.password_checks import PasswordGuard
 from relaydesk.server.domain.presence import Presence
 from relaydesk.server.domain.refusals import MemoryTallyBook, RefusalTally
 from relaydesk.server.domain.signin import SignInPolicy
-from relaydesk.server.domain.throttle import AttemptThrottle, MemoryLedger
+from relaydesk.server.domain.throttle import AttemptLedger, AttemptThrottle, Clock, MemoryLedger
 from relaydesk.server.domain.tunnels import MemoryTunnels, TunnelRegistry
 from relaydesk.server.downloads.agent_wheel import AgentWheel
 from relaydesk.server.downloads.support_client import SupportClient
@@ -33,9 +36,16 @@ from relaydesk.server.mail.sending import Mailer, OutboxMailer, SmtpMailer
 from relaydesk.server.presence import DeviceLinks, MemoryPresence
 from relaydesk.server.relay.pipe import RelayHub
 from relaydesk.server.relay.recording import ShellRecording
+from relaydesk.server.shared_state.state import SharedState
+from relaydesk.server.shared_state.throttle import RedisLedger
 
 log = logging.getLogger(__name__)
 REFUSAL_SUMMARY_SECONDS = 30.0
+JUMP_PASSWORDS = 5
+JUMP_PASSWORD_WINDOW = 15 * 60.0
+JUMP_PASSWORD_MESSAGE = (
+    "Too many wrong jump passwords for this device. Try again in {seconds} seconds."
+)
 
 
 def _mailer(settings: Settings) -> Mailer | None:
@@ -64,7 +74,7 @@ class Runtime:
     portal_start_throttle: AttemptThrottle = field(repr=False)
     refusals: RefusalTally = field(repr=False)
     trusted_proxies: TrustedProxies = field(repr=False)
-    broker: Broker = field(repr=False)
+    broker: EventBroker = field(repr=False)
     mailer: Mailer | None = field(repr=False)
     # Technicians with a console open (by user), devices whose agent is connected (by device;
     # the console shows it, sysinfo needs it). Counted on this node (domain/presence.py).
@@ -81,14 +91,12 @@ class Runtime:
     # Wrong jump passwords, per technician and device (domain/jumps.py): 5 in 15 minutes.
     jump_password_throttle: AttemptThrottle = field(
         default_factory=lambda: AttemptThrottle(
-            MemoryLedger(),
-            5,
-            15 * 60.0,
-            message="Too many wrong jump passwords for this device. "
-            "Try again in {seconds} seconds.",
+            MemoryLedger(), JUMP_PASSWORDS, JUMP_PASSWORD_WINDOW, message=JUMP_PASSWORD_MESSAGE
         ),
         repr=False,
     )
+    # Several nodes: the Redis side of presence, broker and throttles (None: one process).
+    shared: SharedState | None = field(default=None, repr=False)
     # Ad hoc support (domain/ad_hoc_sessions.py): wrong security codes per ad hoc session, wrong
     # access passwords per technician and ad hoc session: 5 in 15 minutes each.
     ad_hoc_code_throttle: AttemptThrottle = field(
@@ -131,26 +139,41 @@ class Runtime:
 
     @classmethod
     def create(cls, settings: Settings) -> Runtime:
+        """Memory registries for one process; with RELAYDESK_REDIS_URL, the Redis ones that
+        every node shares (server/shared_state/)."""
         engine = make_engine(settings.effective_database_url)
         seconds = timedelta(minutes=settings.lockout_window_minutes).total_seconds()
         refusals = RefusalTally(MemoryTallyBook(), seconds)
+        shared = (
+            SharedState.connect(settings.redis_url, settings.node_id)
+            if settings.redis_url
+            else None
+        )
+        # Counted attempts: in memory with this process's monotonic clock, or in Redis with
+        # the wall clock every node shares.
+        clock: Clock = time.monotonic if shared is None else time.time
+
+        def ledger(name: str, window: float) -> AttemptLedger:
+            return MemoryLedger() if shared is None else RedisLedger(shared.node, name, window)
+
+        def throttle(name: str, limit: int, window: float, **message: str) -> AttemptThrottle:
+            return AttemptThrottle(ledger(name, window), limit, window, clock=clock, **message)
+
         return cls(
             settings=settings,
             engine=engine,
             sessionmaker=make_sessionmaker(engine),
             signin_policy=SignInPolicy(session_lifetime=timedelta(hours=settings.session_hours)),
             password_guard=PasswordGuard(
-                per_address=AttemptThrottle(
-                    MemoryLedger(), settings.ip_failures_per_window, seconds
-                ),
-                per_account=AttemptThrottle(
-                    MemoryLedger(), settings.login_failures_before_lockout, seconds
+                per_address=throttle("password-address", settings.ip_failures_per_window, seconds),
+                per_account=throttle(
+                    "password-account", settings.login_failures_before_lockout, seconds
                 ),
                 refusals=refusals,
             ),
-            key_throttle=AttemptThrottle(MemoryLedger(), settings.key_failures_per_window, seconds),
-            portal_start_throttle=AttemptThrottle(
-                MemoryLedger(),
+            key_throttle=throttle("key", settings.key_failures_per_window, seconds),
+            portal_start_throttle=throttle(
+                "portal-start",
                 settings.portal_starts_per_window,
                 seconds,
                 message="Too many support requests from your address. "
@@ -158,9 +181,36 @@ class Runtime:
             ),
             refusals=refusals,
             trusted_proxies=TrustedProxies.of(settings.trusted_proxies),
-            broker=MemoryBroker(),
+            broker=MemoryBroker() if shared is None else shared.broker,
             mailer=_mailer(settings),
+            presence=MemoryPresence() if shared is None else shared.technicians,
+            devices_online=MemoryPresence() if shared is None else shared.devices,
+            jump_password_throttle=throttle(
+                "jump-password", JUMP_PASSWORDS, JUMP_PASSWORD_WINDOW, message=JUMP_PASSWORD_MESSAGE
+            ),
+            shared=shared,
         )
+
+    async def start(self) -> None:
+        """At start-up. One process: no agent holds a link to it yet, so no device is online.
+        Several nodes: the others' links stand; the shared state starts, and devices that the
+        database says are online but no live node holds go offline (presence.DeviceReaper)."""
+        if self.shared is None:
+            async with self.transaction() as db:
+                await device_list.no_agent_connected(db)
+            return
+        await self.shared.start(self._online_in_database, self._reaped)
+
+    async def _online_in_database(self) -> set[int]:
+        async with self.reading() as db:
+            found = await db.scalars(select(Device.id).where(Device.online_since.is_not(None)))
+            return set(found)
+
+    async def _reaped(self, device_ids: set[int]) -> None:
+        async with self.transaction() as db:
+            for device_id in sorted(device_ids):
+                if not self.devices_online.is_online(device_id):
+                    await device_list.link_ended(db, device_id)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -216,4 +266,6 @@ class Runtime:
 
     async def close(self) -> None:
         await self.device_links.close()
+        if self.shared is not None:
+            await self.shared.close()
         await self.engine.dispose()
