@@ -19,6 +19,7 @@ from relaydesk.server.api.errors import document_error_bodies, install_error_han
 from relaydesk.server.api.middleware import BodySizeLimit, SecurityHeaders
 from relaydesk.server.api.routers import (
     API_PREFIX,
+    ad_hoc_sessions,
     audit,
     auth,
     device_groups,
@@ -42,7 +43,9 @@ from relaydesk.server.api.routers import (
     teams,
     users,
 )
+from relaydesk.server.api.routers.metrics import metrics_endpoint
 from relaydesk.server.config import Settings
+from relaydesk.server.metrics import CountThrottleHits
 from relaydesk.server.realtime.agents import agent_endpoint
 from relaydesk.server.realtime.console import console_endpoint
 from relaydesk.server.realtime.portal import portal_endpoint
@@ -50,7 +53,7 @@ from relaydesk.server.realtime.relay import relay_endpoint
 from relaydesk.server.runtime import Runtime
 
 WEB_DIST = Path(__file__).parent / "web_dist"
-SPA_AREAS = ("login", "console", "admin", "account", "portal")
+SPA_AREAS = ("login", "console", "admin", "account", "portal", "adhoc")
 
 NOT_BUILT = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>relaydesk</title></head><body><h1>relaydesk</h1>
@@ -89,6 +92,7 @@ API_AREAS = (
     jumps,
     jump_policies,
     jump_clients,
+    ad_hoc_sessions,
 )
 
 
@@ -165,7 +169,9 @@ def create_app(settings: Settings, web_dist: Path = WEB_DIST) -> FastAPI:
     app.add_api_websocket_route(f"{API_PREFIX}/console/ws", console_endpoint)
     app.add_api_websocket_route(f"{API_PREFIX}/portal/ws", portal_endpoint)
     app.add_api_websocket_route("/relay/{tunnel_id}", relay_endpoint)
+    app.add_api_route("/metrics", metrics_endpoint, methods=["GET"], include_in_schema=False)
     _mount_web_app(app, web_dist)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders, https_public=settings.secure_cookies)
+    app.add_middleware(CountThrottleHits)
     return app
