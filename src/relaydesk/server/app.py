@@ -19,7 +19,6 @@ from relaydesk.server.api.errors import document_error_bodies, install_error_han
 from relaydesk.server.api.middleware import BodySizeLimit, SecurityHeaders
 from relaydesk.server.api.routers import (
     API_PREFIX,
-    ad_hoc_sessions,
     audit,
     auth,
     device_groups,
@@ -53,7 +52,7 @@ from relaydesk.server.realtime.relay import relay_endpoint
 from relaydesk.server.runtime import Runtime
 
 WEB_DIST = Path(__file__).parent / "web_dist"
-SPA_AREAS = ("login", "console", "admin", "account", "portal", "adhoc")
+SPA_AREAS = ("login", "console", "admin", "account", "portal")
 
 NOT_BUILT = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>relaydesk</title></head><body><h1>relaydesk</h1>
@@ -92,7 +91,6 @@ API_AREAS = (
     jumps,
     jump_policies,
     jump_clients,
-    ad_hoc_sessions,
 )
 
 
