@@ -90,8 +90,6 @@ async def test_allowed_the_agent_installs_and_the_session_ends(org: Org, harness
         "device_group_id": group["id"],
         "message": "",
     }
-    again = await org.admin.post(url(session_id), json=BODY)
-    assert (again.status_code, again.json()["code"]) == (409, "jump_client_pending")
 
     async with harness.db() as db:
         row = (
@@ -106,6 +104,8 @@ async def test_allowed_the_agent_installs_and_the_session_ends(org: Org, harness
         )
     assert token.startswith("rdi_")
     assert (await org.admin.get(url(session_id))).json()["state"] == "installing"
+    again = await org.admin.post(url(session_id), json=BODY)  # one installation at a time
+    assert (again.status_code, again.json()["code"]) == (409, "jump_client_pending")
     device = await enrol_with(harness, token)
     async with harness.db() as db:
         row = await db.get(Installer, row.id)
@@ -241,7 +241,7 @@ async def test_wrong_passwords_are_throttled(org: Org, harness: Harness) -> None
     assert right.status_code == 429, right.text
 
 
-async def test_a_support_client_with_nobody_to_ask_fails_the_request(
+async def test_a_failure_reported_while_asking_fails_the_request(
     org: Org, harness: Harness
 ) -> None:
     session_id, _ = await live_session(org, harness)
@@ -255,14 +255,14 @@ async def test_a_support_client_with_nobody_to_ask_fails_the_request(
                 type="jump_client_result",
                 request_id=row.id,
                 installed=False,
-                message="The support client has no window or terminal to ask the customer.",
+                message="The installation failed: no way to become root here.",
             ),
             "192.0.2.10",
         )
     state = (await org.admin.get(url(session_id))).json()
     assert (state["state"], state["message"]) == (
         "failed",
-        "The support client has no window or terminal to ask the customer.",
+        "The installation failed: no way to become root here.",
     )
     async with harness.db() as db:
         # An installation the customer never allowed cannot be reported as done.
@@ -287,3 +287,50 @@ async def test_a_support_client_with_nobody_to_ask_fails_the_request(
             )
         ).scalars()
         assert list(failed) == ["jump_client.requested", "jump_client.failed"]
+
+
+async def test_the_customer_answers_on_his_portal_page(org: Org, harness: Harness) -> None:
+    key = await new_key(org.admin)
+    customer = harness.client("198.51.100.20")
+    entered = await customer.post("/api/v1/portal/keys", json={"key": key["key"]})
+    assert entered.status_code == 200, entered.text
+    secret = {"x-customer-token": entered.json()["customer_token"]}
+    session_id = await agent_arrives(harness, key["key"])
+    assert (await org.admin.post(f"/api/v1/sessions/{session_id}/accept")).status_code == 200
+    async with harness.db() as db:
+        session = await db.get(SupportSession, session_id)
+        assert session is not None
+        harness.app.state.runtime.devices_online.arrive(session.device_id)
+    first = (await org.admin.post(url(session_id), json=BODY)).json()
+    # Nobody answered (no window): asked again, the new question replaces the first.
+    assert (await org.admin.post(url(session_id), json=BODY)).status_code == 201
+    async with harness.db() as db:
+        rows = list((await db.execute(select(Installer).order_by(Installer.id))).scalars())
+        asked = await jump_client_install.question(db, session_id)
+    assert [(r.state, r.outcome) for r in rows] == [
+        ("failed", "Replaced by a newer request."),
+        ("asking", None),
+    ]
+    assert asked == (rows[1].id, "Ada")
+    assert first["state"] == "asking"
+
+    answer = "/api/v1/portal/session/jump-client/answer"
+    stale = await customer.post(
+        answer, json={"request_id": rows[0].id, "allow": True}, headers=secret
+    )
+    assert (stale.status_code, stale.json()["code"]) == (409, "no_jump_client_request")
+    nobody = await customer.post(answer, json={"request_id": rows[1].id, "allow": True})
+    assert nobody.status_code == 422  # no customer secret
+    allowed = await customer.post(
+        answer, json={"request_id": rows[1].id, "allow": True}, headers=secret
+    )
+    assert allowed.status_code == 204, allowed.text
+    assert (await org.admin.get(url(session_id))).json()["state"] == "installing"
+    async with harness.db() as db:
+        assert await jump_client_install.question(db, session_id) is None
+        consented = (
+            await db.execute(
+                select(AuditEntry.actor_label).where(AuditEntry.action == "jump_client.consented")
+            )
+        ).scalar_one()
+    assert consented == "customer"

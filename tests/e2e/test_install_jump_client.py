@@ -23,13 +23,13 @@ from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
 from relaydesk.server.db.engine import make_engine, make_sessionmaker
 from relaydesk.server.db.models import AuditEntry, Device
 from tests.fixtures.agents import AGENT
-from tests.fixtures.browser import admin_signs_in, api, api_post, by_id, shoot
+from tests.fixtures.browser import admin_signs_in, api, api_post, by_id, open_page, shoot
 from tests.fixtures.common import eventually
 from tests.fixtures.customer_window import ALLOW, DENY, QUESTION, STATE, customer_window
 from tests.fixtures.workspace import accept_first_waiting
@@ -201,3 +201,63 @@ def test_the_customer_allows_and_the_support_client_becomes_an_installed_jump_cl
                 process.communicate(timeout=30)
     logs = relaydesk_server.log_path.read_text() + log_path.read_text()
     assert "open sesame" not in logs and "rdi_" not in logs
+
+
+def test_with_no_window_the_customer_allows_on_his_portal_page(
+    relaydesk_server: Any,
+    page: Page,
+    browser: Browser,
+    request: pytest.FixtureRequest,
+    artifacts_dir: Path,
+    tmp_path: Path,
+) -> None:
+    """A support client with no window (--ui none): the question is on the customer's portal
+    page, where he allows it; the client installs itself all the same."""
+    base = admin_signs_in(page, relaydesk_server, ADMIN_PASSWORD)
+    group = api_post(page, base, "/api/v1/device-groups", {"name": "Lyon"})
+    key = api_post(page, base, "/api/v1/session-keys", {"validity_minutes": 15})["key"]
+    root = tmp_path / "root"
+    log_path = artifacts_dir / "agent.log"
+    with open_page(browser, request, artifacts_dir / "customer", width=1280, height=800) as portal:
+        portal.goto(f"{base}/")
+        by_id(portal, "session-key-input").fill(key)
+        by_id(portal, "session-key-submit").click()
+        expect(by_id(portal, "portal-session")).to_be_visible()
+        with log_path.open("w") as log:
+            agent = subprocess.Popen(
+                [AGENT, "--server", base, "--key", key, "--ui", "none"],
+                env={**os.environ, "RELAYDESK_AGENT_INSTALL_ROOT": str(root)},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            workspace = accept_first_waiting(page, base, WAIT_MS)
+            expect(by_id(workspace, "workspace-status")).to_have_text("Connected", timeout=WAIT_MS)
+            dialog = ask_for_installation(page, workspace, ADMIN_PASSWORD)
+            expect(by_id(dialog, "jump-client-state")).to_have_text(
+                "Waiting for the customer to allow the installation in his window…"
+            )
+            prompt = by_id(portal, "jump-client-prompt")
+            expect(prompt).to_contain_text(
+                "wants to install a permanent remote access client on this computer",
+                timeout=WAIT_MS,
+            )
+            shoot(portal, artifacts_dir, "01-asked-on-the-portal")
+            by_id(prompt, "jump-client-allow").click()
+            expect(by_id(dialog, "jump-client-state")).to_have_text(
+                'Installed: "Maria\'s laptop" is now an installed device. This session has ended.',
+                timeout=WAIT_MS,
+            )
+            expect(prompt).to_have_count(0)
+            assert agent.wait(timeout=60) == 0, log_path.read_text()
+        finally:
+            if agent.poll() is None:
+                agent.terminate()
+                agent.communicate(timeout=30)
+    assert "answer on the support page in your browser" in log_path.read_text()
+    device_id = int((root / "var/lib/relaydesk-agent/device").read_text())
+    devices, actions = read_database(relaydesk_server)
+    assert [(d.id, d.nickname, d.device_group_id) for d in devices] == [
+        (device_id, "Maria's laptop", group["id"])
+    ]
+    assert actions == ["jump_client.requested", "jump_client.consented", "jump_client.installed"]

@@ -1,7 +1,8 @@
 """Becoming an installed Jump client, without sockets (UNA-1, TOOL-9): the four messages cross
 the control channel in both state machines; the customer's window model asks the question and
-turns Allow/Deny into the answer for that request; with no window the agent refuses at once;
-a refused token installs nothing. The whole flow runs in tests/e2e/test_install_jump_client.py."""
+turns Allow/Deny into the answer for that request, and drops it when the portal page answered;
+with no window the agent leaves the question to the portal page; a refused token installs
+nothing. The whole flow runs in tests/e2e/test_install_jump_client.py."""
 
 from __future__ import annotations
 
@@ -76,7 +77,7 @@ def test_the_window_asks_and_answers_for_that_request() -> None:
     desk = CustomerDesk()
     desk.apply_state(CustomerState(type="customer_state", status="active", screen_requested=""))
     assert desk.prompt is None
-    desk.ask_install(ASK)
+    desk.jump_client(ASK)
     prompt = desk.prompt
     assert prompt is not None and prompt.mode == "install"
     assert prompt.question.startswith(
@@ -91,18 +92,24 @@ def test_the_window_asks_and_answers_for_that_request() -> None:
     assert desk.answer(True) == ConsentAnswer(type="consent", mode="view", allow=True)
 
 
-def test_with_nobody_to_ask_the_request_fails_at_once() -> None:
+def test_with_no_window_the_portal_page_asks() -> None:
     said: list[str] = []
     installer = JumpClientInstaller("http://127.0.0.1:9", None, said.append, Path("/nowhere"))
-    reply = asyncio.run(installer.command(ASK, None))
-    assert reply == JumpClientResult(
-        type="jump_client_result",
-        request_id=7,
-        installed=False,
-        message="The support client has no window or terminal to ask the customer; nothing "
-        "was installed.",
-    )
-    assert said[0].startswith("Ada asked to install a permanent remote access client.")
+    assert asyncio.run(installer.command(ASK, None)) is None  # nothing answered for him
+    assert said == [
+        "Ada asks to install a permanent remote access client on this computer; answer on the "
+        "support page in your browser."
+    ]
+
+
+def test_allowed_on_the_portal_page_the_windows_question_goes() -> None:
+    desk = CustomerDesk()
+    desk.apply_state(CustomerState(type="customer_state", status="active"))
+    desk.jump_client(ASK)
+    desk.jump_client(JumpClientInstall(type="jump_client_install", request_id=8, token="t"))
+    assert desk.prompt is not None  # another request's installation: still asked
+    desk.jump_client(JumpClientInstall(type="jump_client_install", request_id=7, token="t"))
+    assert desk.prompt is None
 
 
 def test_a_failed_installation_is_reported_and_installs_nothing(tmp_path: Path) -> None:

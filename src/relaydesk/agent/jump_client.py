@@ -77,28 +77,21 @@ class JumpClientInstaller:
     async def command(
         self, message: JumpClientAsk | JumpClientInstall, customer: CustomerChannel | None
     ) -> JumpClientResult | None:
-        """What to send back: None while the customer's window asks him (his answer goes out
-        as he gives it); a failure when nobody can be asked; the installation's result."""
+        """What to send back: None while the customer is asked (in the window, whose answer
+        goes out as he gives it, and on his portal page, whose answer reaches the server
+        directly); the installation's result."""
         if isinstance(message, JumpClientAsk):
             if customer is None:
-                text = (
-                    "The support client has no window or terminal to ask the customer; "
-                    "nothing was installed."
-                )
                 self.status(
-                    f"{message.technician} asked to install a permanent remote access "
-                    "client. " + text
+                    f"{message.technician} asks to install a permanent remote access client on "
+                    "this computer; answer on the support page in your browser."
                 )
-                return JumpClientResult(
-                    type="jump_client_result",
-                    request_id=message.request_id,
-                    installed=False,
-                    message=text,
-                )
+                return None
             customer.show(message)
             return None
         self.status("Installing the permanent remote access client (the customer allowed it).")
         if customer is not None:
+            customer.show(message)  # allowed on the portal page: the window's question goes
             customer.show(Told("Installing the permanent remote access client…"))
         result = await asyncio.to_thread(self.install, message)
         self.status(result.message)

@@ -26,6 +26,7 @@ from relaydesk.protocol.messages import (
     EndSession,
     InputPolicy,
     JumpClientAsk,
+    JumpClientInstall,
     JumpEnd,
     JumpStart,
     Message,
@@ -245,6 +246,9 @@ class PortalSnapshot(Event):
     ]
     chat: list[ChatLine]
     chat_enabled: bool
+    # The technician asks to install a permanent (Jump) client: the page asks too (UNA-1).
+    jump_client_request_id: int | None = None
+    jump_client_technician: str = ""
 
 
 class PortalError(Event):
@@ -282,7 +286,8 @@ AgentCommand = Annotated[
     | JumpStart
     | JumpEnd
     | AdHocConnect
-    | JumpClientAsk,
+    | JumpClientAsk
+    | JumpClientInstall,
     Field(discriminator="type"),
 ]
 
@@ -322,6 +327,7 @@ BrokerEvent = Annotated[
     | JumpEnd
     | AdHocConnect
     | JumpClientAsk
+    | JumpClientInstall
     | SocketsEnd,
     Field(discriminator="type"),
 ]

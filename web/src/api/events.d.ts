@@ -106,6 +106,8 @@ export interface DeviceChanged {
 export interface PortalSnapshot {
   chat: ChatLine[];
   chat_enabled: boolean;
+  jump_client_request_id: number | null;
+  jump_client_technician: string;
   status: SessionStatus | "waiting_for_agent";
   technician: import("./schema").components["schemas"]["TechnicianOut"] | null;
   type: "snapshot";

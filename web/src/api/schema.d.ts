@@ -765,6 +765,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/portal/session/jump-client/answer": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Answer Jump Client
+         * @description The customer's answer on his portal page to the technician's request to install a
+         *     permanent client (the same question as in the support client's window).
+         */
+        post: operations["answer_jump_client_api_v1_portal_session_jump_client_answer_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/portal/session/screen/answer": {
         parameters: {
             query?: never;
@@ -2011,6 +2032,16 @@ export interface components {
              * @enum {string}
              */
             state: "asking" | "installing" | "installed" | "denied" | "failed";
+        };
+        /** JumpClientPortalAnswer */
+        JumpClientPortalAnswer: {
+            /** Allow */
+            allow: boolean;
+            /**
+             * Request Id
+             * @description The question the page showed (its snapshot's id).
+             */
+            request_id: number;
         };
         /** JumpClientRequest */
         JumpClientRequest: {
@@ -8642,6 +8673,111 @@ export interface operations {
             cookie?: never;
         };
         requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in or credentials wrong */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Permission, CSRF or address refused */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such object in your organisation */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"] | components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Account locked */
+            423: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many attempts */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A service it needs is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    answer_jump_client_api_v1_portal_session_jump_client_answer_post: {
+        parameters: {
+            query?: never;
+            header: {
+                "x-customer-token": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["JumpClientPortalAnswer"];
+            };
+        };
         responses: {
             /** @description Successful Response */
             204: {

@@ -1246,4 +1246,6 @@ export const de: Catalogue = {
   // Jumping to installed devices (issue 13, part C)
   "jump.device_policy": "Verbindungsregel dieses Geräts…",
   "jump.device_policy_group": "Folgt der Regel seiner Jump-Gruppe.",
+  "portal.jumpclient.asks": "{name} möchte einen dauerhaften Fernzugriffs-Client auf diesem Computer installieren",
+  "portal.jumpclient.about": "Ihr Support kann sich dann später mit diesem Computer verbinden, auch wenn Sie nicht da sind. Der Support-Client installiert sich selbst; er fragt eventuell nach einem Administratorpasswort.",
 };

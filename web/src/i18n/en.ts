@@ -1228,6 +1228,8 @@ export const en = {
   // Jumping to installed devices (issue 13, part C)
   "jump.device_policy": "Jump policy of this device…",
   "jump.device_policy_group": "Follows its Jump group's policy.",
+  "portal.jumpclient.asks": "{name} wants to install a permanent remote access client on this computer",
+  "portal.jumpclient.about": "Your help desk could then connect to this computer later, also when you are not there. The support client installs itself; it may ask for an administrator's password.",
 } as const;
 
 export type MessageKey = keyof typeof en;

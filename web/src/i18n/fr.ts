@@ -1248,4 +1248,6 @@ export const fr: Catalogue = {
   // Jumping to installed devices (issue 13, part C)
   "jump.device_policy": "Règle de connexion de cet appareil…",
   "jump.device_policy_group": "Suit la règle de son groupe Jump.",
+  "portal.jumpclient.asks": "{name} souhaite installer un client d'accès à distance permanent sur cet ordinateur",
+  "portal.jumpclient.about": "Votre support pourra ensuite se connecter à cet ordinateur plus tard, même en votre absence. Le client d'assistance s'installe lui-même ; il peut demander le mot de passe d'un administrateur.",
 };

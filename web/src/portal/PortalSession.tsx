@@ -23,6 +23,7 @@ import {
   type Step,
   type StoredStart,
 } from "./portal";
+import { JumpClientQuestion } from "./JumpClientQuestion";
 import { TechnicianCard } from "./TechnicianCard";
 
 const STEP_TITLES: Record<Step, MessageKey> = {
@@ -158,6 +159,7 @@ export function PortalSession({
       ) : (
         <>
           {open && <ScreenPrompt view={view} token={start.token} technicianName={technician?.name ?? null} onChange={load} />}
+          {open && <JumpClientQuestion view={view} token={start.token} />}
           {view.status === "waiting_for_agent" ? (
             <Instructions commands={start.commands} keyText={start.key} />
           ) : (

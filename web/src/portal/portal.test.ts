@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { CustomerSession, CustomerStart } from "../api/client";
-import { asPortalEvent, PORTAL_EVENT_TYPES } from "../api/realtime";
+import { asPortalEvent, PORTAL_EVENT_TYPES, type PortalEvent } from "../api/realtime";
 import {
   addressWithoutKey,
   applyFrame,
@@ -151,7 +151,15 @@ describe("applyFrame", () => {
 
   it("takes snapshots, chat and screen changes", () => {
     let view = viewOf({ ...SESSION, status: "waiting" });
-    view = applyFrame(view, { type: "snapshot", status: "active", technician: START.technician, chat: [message(1)], chat_enabled: true });
+    view = applyFrame(view, {
+      type: "snapshot",
+      status: "active",
+      technician: START.technician,
+      chat: [message(1)],
+      chat_enabled: true,
+      jump_client_request_id: null,
+      jump_client_technician: "",
+    });
     expect(view.status).toBe("active");
     view = applyFrame(view, { type: "chat", ...message(2, "你好 مرحبا 👋") });
     view = applyFrame(view, { type: "chat", ...message(2, "你好 مرحبا 👋") });
@@ -160,6 +168,24 @@ describe("applyFrame", () => {
     expect(view).toMatchObject({ screen_state: "requested", screen_requested: "control", screen_asked_by: "Ada" });
     view = applyFrame(view, { type: "screen", state: "control", requested: "", technician: "" });
     expect(view).toMatchObject({ screen_state: "control", screen_requested: "", screen_asked_by: null });
+  });
+
+  it("keeps the question to install a permanent client from the snapshots across reloads", () => {
+    const snapshot = (id: number | null): PortalEvent => ({
+      type: "snapshot",
+      status: "active",
+      technician: START.technician,
+      chat: [],
+      chat_enabled: true,
+      jump_client_request_id: id,
+      jump_client_technician: id ? "Ada" : "",
+    });
+    let view = applyFrame(viewOf({ ...SESSION, status: "active" }), snapshot(7));
+    expect(view).toMatchObject({ jump_client_request_id: 7, jump_client_technician: "Ada" });
+    view = refreshed(view, { ...SESSION, status: "active" });
+    expect(view.jump_client_request_id).toBe(7);
+    view = applyFrame(view, snapshot(null));
+    expect(view).toMatchObject({ jump_client_request_id: null, jump_client_technician: "" });
   });
 
   it("keeps the view for a tool opened or an error, and knows only the page's event types", () => {

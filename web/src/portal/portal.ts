@@ -159,10 +159,19 @@ export type PortalView = {
   screen_requested: CustomerSession["screen_requested"];
   /** Who asked for the screen, when the request named him. */
   screen_asked_by: string | null;
+  /** A request to install a permanent client waiting for the answer (from the snapshots). */
+  jump_client_request_id: number | null;
+  jump_client_technician: string;
 };
 
 export function viewOf(session: CustomerSession): PortalView {
-  return { ...session, chat: [...session.chat], screen_asked_by: null };
+  return {
+    ...session,
+    chat: [...session.chat],
+    screen_asked_by: null,
+    jump_client_request_id: null,
+    jump_client_technician: "",
+  };
 }
 
 export function mergeMessage(chat: readonly ChatMessage[], message: ChatMessage): ChatMessage[] {
@@ -179,6 +188,8 @@ export function refreshed(before: PortalView | null, session: CustomerSession): 
     ...fresh,
     chat: session.chat.reduce(mergeMessage, before.chat),
     screen_asked_by: fresh.screen_requested ? before.screen_asked_by : null,
+    jump_client_request_id: before.jump_client_request_id,
+    jump_client_technician: before.jump_client_technician,
   };
 }
 
@@ -193,6 +204,8 @@ export function applyFrame(view: PortalView, event: PortalEvent): PortalView {
         technician: event.technician ?? view.technician,
         chat: event.chat.reduce(mergeMessage, view.chat),
         chat_enabled: event.chat_enabled,
+        jump_client_request_id: event.jump_client_request_id ?? null,
+        jump_client_technician: event.jump_client_technician ?? "",
       };
     case "chat": {
       const { type: _type, ...message } = event;

@@ -15,6 +15,7 @@ from relaydesk.protocol.messages import (
     CustomerState,
     JumpClientAnswer,
     JumpClientAsk,
+    JumpClientInstall,
 )
 
 Said = ConsentAnswer | CustomerAction | ChatSend | JumpClientAnswer
@@ -39,7 +40,7 @@ class Finished:
     message: str
 
 
-Shown = CustomerState | ChatEntry | LinkDown | Told | Finished | JumpClientAsk
+Shown = CustomerState | ChatEntry | LinkDown | Told | Finished | JumpClientAsk | JumpClientInstall
 
 
 class CustomerChannel:

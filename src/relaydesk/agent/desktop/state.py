@@ -12,6 +12,7 @@ from relaydesk.protocol.messages import (
     Helper,
     JumpClientAnswer,
     JumpClientAsk,
+    JumpClientInstall,
 )
 
 ASKS = {
@@ -84,8 +85,13 @@ class CustomerDesk:
             return f"{name} is viewing your screen."
         return f"{name} joined the session."
 
-    def ask_install(self, ask: JumpClientAsk) -> None:
-        self.install_ask = ask
+    def jump_client(self, item: JumpClientAsk | JumpClientInstall) -> None:
+        """The technician's request to install a permanent client (asked), or its installation
+        starting (answered meanwhile on the portal page): the question goes."""
+        if isinstance(item, JumpClientAsk):
+            self.install_ask = item
+        elif self.install_ask is not None and self.install_ask.request_id == item.request_id:
+            self.install_ask = None
 
     def answer(self, allow: bool) -> ConsentAnswer | JumpClientAnswer | None:
         """The customer's Allow or Deny to the question shown, as the message that says it."""

@@ -16,6 +16,7 @@ from relaydesk.protocol.messages import (
     CustomerAction,
     CustomerState,
     JumpClientAsk,
+    JumpClientInstall,
 )
 
 HELP = (
@@ -57,8 +58,8 @@ class TerminalDesk:
             self.desk.disconnected()
         elif isinstance(item, Told):
             self.say(item.message)
-        elif isinstance(item, JumpClientAsk):
-            self.desk.ask_install(item)
+        elif isinstance(item, JumpClientAsk | JumpClientInstall):
+            self.desk.jump_client(item)
         self._print_changes()
 
     def _print_changes(self) -> None:

@@ -21,6 +21,7 @@ from relaydesk.protocol.messages import (
     CustomerAction,
     CustomerState,
     JumpClientAsk,
+    JumpClientInstall,
 )
 
 TITLE = "relaydesk support"
@@ -157,8 +158,8 @@ class SupportWindow:
             self.desk.disconnected()
         elif isinstance(item, Told):
             self.note.configure(text=item.message)
-        elif isinstance(item, JumpClientAsk):
-            self.desk.ask_install(item)
+        elif isinstance(item, JumpClientAsk | JumpClientInstall):
+            self.desk.jump_client(item)
         elif isinstance(item, Finished):
             self._finish(item.message)
             return

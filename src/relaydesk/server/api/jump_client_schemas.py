@@ -68,3 +68,8 @@ class JumpClientOut(Response):
     company: str
     device_group_id: int | None
     message: str = ""
+
+
+class JumpClientPortalAnswer(Request):
+    request_id: Id = Field(description="The question the page showed (its snapshot's id).")
+    allow: bool

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaydesk.server.db.models import ChatMessage, Organisation, SessionKey, SupportSession, User
+from relaydesk.server.domain import jump_client_install
 from relaydesk.server.domain.errors import Conflict, NotFound
 from relaydesk.server.domain.portal import Technician
 from relaydesk.server.domain.session_chat import chat_history
@@ -23,6 +24,9 @@ class CustomerView:
     session_id: int | None
     screen_state: str = "off"
     screen_requested: str = ""
+    # A Jump client installation waiting for the customer's answer: its id, who asks.
+    jump_client_request_id: int | None = None
+    jump_client_technician: str = ""
 
 
 async def _found(db: AsyncSession, secret: str) -> SupportSession | SessionKey:
@@ -61,7 +65,14 @@ async def customer_view(db: AsyncSession, secret: str) -> CustomerView:
         if isinstance(found, SupportSession)
         else ("off", "")
     )
+    question = (
+        await jump_client_install.question(db, found.id)
+        if isinstance(found, SupportSession)
+        else None
+    )
     return CustomerView(
+        jump_client_request_id=question[0] if question else None,
+        jump_client_technician=question[1] if question else "",
         screen_state=screen[0],
         screen_requested=screen[1],
         status=status,

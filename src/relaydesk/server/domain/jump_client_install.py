@@ -23,17 +23,23 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relaydesk.protocol.messages import JumpClientAnswer, JumpClientAsk, JumpClientResult
+from relaydesk.protocol.events import SessionState
+from relaydesk.protocol.messages import (
+    JumpClientAnswer,
+    JumpClientAsk,
+    JumpClientInstall,
+    JumpClientResult,
+)
 from relaydesk.server.auth import passwords, totp
 from relaydesk.server.auth.tokens import token_hash
-from relaydesk.server.db.models import Device, Installer, SupportSession, utcnow
+from relaydesk.server.db.models import Device, Installer, SupportSession, User, utcnow
 from relaydesk.server.domain import audit, support_sessions
 from relaydesk.server.domain.actor import Actor
 from relaydesk.server.domain.audit import Who
 from relaydesk.server.domain.device_groups import group_for_key
 from relaydesk.server.domain.errors import Conflict, Invalid, RateLimited, Unauthenticated
 from relaydesk.server.domain.installers import TOKEN_PREFIX
-from relaydesk.server.domain.notifications import announce, device_topic
+from relaydesk.server.domain.notifications import announce, device_topic, session_topic
 from relaydesk.server.domain.password_checks import PasswordGuard
 from relaydesk.server.domain.permissions import Permission
 from relaydesk.server.domain.presence import Presence
@@ -101,6 +107,30 @@ async def _pending(db: AsyncSession, session_id: int) -> Installer | None:
     ).scalar_one_or_none()
 
 
+def _page_changed(db: AsyncSession, session_id: int) -> None:
+    """The customer's portal page gets a fresh snapshot (with the question, or without it)."""
+    announce(db, session_topic(session_id), SessionState())
+
+
+async def question(db: AsyncSession, session_id: int) -> tuple[int, str] | None:
+    """The installation waiting for the customer's answer (the portal page asks it too): its
+    id and who asks."""
+    found = (
+        await db.execute(
+            select(Installer.id, User.name)
+            .outerjoin(User, User.id == Installer.created_by_id)
+            .where(
+                Installer.purpose == PURPOSE,
+                Installer.session_id == session_id,
+                Installer.state == ASKING,
+            )
+            .order_by(Installer.id.desc())
+            .limit(1)
+        )
+    ).first()
+    return (found[0], found[1] or "") if found else None
+
+
 async def latest(db: AsyncSession, actor: Actor, session_id: int) -> Installer | None:
     """The session's latest conversion, for the technician who sees the session."""
     session = await support_sessions.get_visible(db, actor, session_id)
@@ -149,7 +179,8 @@ async def request(
         )
     group_id = await group_for_key(db, actor, device_group_id)
     await reauthenticate(db, actor, password, totp_code, guard)
-    if await _pending(db, session.id) is not None:
+    pending = await _pending(db, session.id)
+    if pending is not None and pending.state == INSTALLING:
         raise Conflict(
             "jump_client_pending",
             "An installation is already under way in this session; wait for its outcome.",
@@ -170,6 +201,9 @@ async def request(
         session_id=session.id,
         jump_password_hash=passwords.hash_password(jump_password) if jump_password else None,
     )
+    if pending is not None:  # a question nobody answered (yet): this one replaces it
+        pending.state, pending.revoked_at = FAILED, utcnow()
+        pending.outcome = "Replaced by a newer request."
     row = issued.row  # its token is never shown: a new one is made when the customer allows
     row.state = ASKING
     details = {
@@ -188,6 +222,7 @@ async def request(
         device_topic(session.device_id),
         JumpClientAsk(type="jump_client_ask", request_id=row.id, technician=actor.user.name[:500]),
     )
+    _page_changed(db, session.id)
     return row
 
 
@@ -215,6 +250,7 @@ async def answered(db: AsyncSession, session_id: int, answer: JumpClientAnswer, 
     agent; denied: the installer is revoked and "" comes back."""
     row, session = await _of_session(db, session_id, answer.request_id, (ASKING,))
     who = Who(session.organisation_id, None, "customer", ip)
+    _page_changed(db, session.id)
     if not answer.allow:
         row.state, row.revoked_at = DENIED, utcnow()
         support_sessions.record_event(db, session, "jump_client.denied", "customer")
@@ -247,6 +283,7 @@ async def reported(db: AsyncSession, session_id: int, result: JumpClientResult, 
     client with nobody to ask (no window, no terminal) fails the request at once."""
     states = (INSTALLING,) if result.installed else PENDING
     row, session = await _of_session(db, session_id, result.request_id, states)
+    _page_changed(db, session.id)
     who = Who(session.organisation_id, None, "support client", ip)
     device = (
         await db.execute(select(Device).where(Device.installer_id == row.id))
@@ -282,3 +319,19 @@ async def reported(db: AsyncSession, session_id: int, result: JumpClientResult, 
         session,
         "The permanent remote access client is installed; this support session is over.",
     )
+
+
+async def answered_on_portal(
+    db: AsyncSession, session: SupportSession, answer: JumpClientAnswer, ip: str
+) -> None:
+    """The customer answered on his portal page (the window's question, where there is no
+    window): the same rules; allowed, the token goes to the agent through its device's topic."""
+    token = await answered(db, session.id, answer, ip)
+    if token:
+        announce(
+            db,
+            device_topic(session.device_id),
+            JumpClientInstall(
+                type="jump_client_install", request_id=answer.request_id, token=token
+            ),
+        )

@@ -602,8 +602,10 @@ class AgentLink:
                         await self.flush()
                         await self.websocket.close(code=1000)
                     return
-            elif isinstance(command, JumpClientAsk):
-                if not self.installed:  # the attended session's support client asks the customer
+            elif isinstance(command, JumpClientAsk | JumpClientInstall):
+                # The attended session's support client asks the customer; an installation
+                # allowed on the portal page comes this way (allowed in the window: directly).
+                if not self.installed:
                     self.connection.jump_client(command)
             elif isinstance(command, CloseTunnels):
                 assert self.session_id is not None

@@ -49,6 +49,8 @@ def _snapshot(view: CustomerView) -> PortalSnapshot:
         ),
         chat=[ChatLine.model_validate(m, from_attributes=True) for m in view.chat],
         chat_enabled=view.chat_enabled,
+        jump_client_request_id=view.jump_client_request_id,
+        jump_client_technician=view.jump_client_technician,
     )
 
 

@@ -2,15 +2,19 @@
 installation (UNA-3) and the conversion of a session's agent (UNA-1, TOOL-9). Thin: the rules
 are in domain/self_service.py and domain/jump_client_install.py."""
 
-from fastapi import Request
+from fastapi import Request, Response
+from starlette.status import HTTP_204_NO_CONTENT
 
+from relaydesk.protocol.messages import JumpClientAnswer
 from relaydesk.server.api import jump_client_schemas as s
 from relaydesk.server.api.deps import ClientIp, CurrentActor, Db, Guard, runtime
 from relaydesk.server.api.routers import api_router
+from relaydesk.server.api.routers.portal import CustomerToken
 from relaydesk.server.api.routers.support import public_url, served_pins
 from relaydesk.server.api.schemas import Id
 from relaydesk.server.db.models import Installer
 from relaydesk.server.domain import installers, jump_client_install, self_service
+from relaydesk.server.domain.customer import require_customer_session
 from relaydesk.server.domain.errors import NotFound
 
 router = api_router("", tags=["installed clients"])
@@ -104,3 +108,19 @@ async def jump_client_state(session_id: Id, db: Db, actor: CurrentActor) -> s.Ju
     if row is None:
         raise NotFound("no_jump_client", "No Jump client installation was asked in this session.")
     return _conversion(row)
+
+
+@router.post("/portal/session/jump-client/answer", status_code=HTTP_204_NO_CONTENT)
+async def answer_jump_client(
+    body: s.JumpClientPortalAnswer, db: Db, ip: ClientIp, token: CustomerToken
+) -> Response:
+    """The customer's answer on his portal page to the technician's request to install a
+    permanent client (the same question as in the support client's window)."""
+    session = await require_customer_session(db, token)
+    await jump_client_install.answered_on_portal(
+        db,
+        session,
+        JumpClientAnswer(type="jump_client_answer", request_id=body.request_id, allow=body.allow),
+        ip,
+    )
+    return Response(status_code=HTTP_204_NO_CONTENT)
