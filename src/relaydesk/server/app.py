@@ -42,7 +42,9 @@ from relaydesk.server.api.routers import (
     teams,
     users,
 )
+from relaydesk.server.api.routers.metrics import metrics_endpoint
 from relaydesk.server.config import Settings
+from relaydesk.server.metrics import CountThrottleHits
 from relaydesk.server.realtime.agents import agent_endpoint
 from relaydesk.server.realtime.console import console_endpoint
 from relaydesk.server.realtime.portal import portal_endpoint
@@ -165,7 +167,9 @@ def create_app(settings: Settings, web_dist: Path = WEB_DIST) -> FastAPI:
     app.add_api_websocket_route(f"{API_PREFIX}/console/ws", console_endpoint)
     app.add_api_websocket_route(f"{API_PREFIX}/portal/ws", portal_endpoint)
     app.add_api_websocket_route("/relay/{tunnel_id}", relay_endpoint)
+    app.add_api_route("/metrics", metrics_endpoint, methods=["GET"], include_in_schema=False)
     _mount_web_app(app, web_dist)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders, https_public=settings.secure_cookies)
+    app.add_middleware(CountThrottleHits)
     return app

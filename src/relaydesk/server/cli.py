@@ -130,12 +130,14 @@ def _serve(settings: Settings) -> None:
 
     from relaydesk.server.app import create_app
     from relaydesk.server.log_redaction import uvicorn_log_config
+    from relaydesk.server.relay.transport import RelayDeskWebSocketProtocol
 
     uvicorn.run(
         create_app(settings),
         host=settings.host,
         port=settings.port,
-        ws="websockets-sansio",
+        # uvicorn's websockets-sansio, with a lean path and no compression for /relay.
+        ws=RelayDeskWebSocketProtocol,
         log_level="info",
         # No query string's values in the log: they may carry keys or tokens.
         log_config=uvicorn_log_config(),

@@ -189,6 +189,8 @@ class Runtime:
                 "jump-password", JUMP_PASSWORDS, JUMP_PASSWORD_WINDOW, message=JUMP_PASSWORD_MESSAGE
             ),
             shared=shared,
+            # Several nodes: a tunnel's id names the node that owns it (domain/tunnels.py).
+            tunnels=MemoryTunnels(None if shared is None else shared.node.node_id),
         )
 
     async def start(self) -> None:

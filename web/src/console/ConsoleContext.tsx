@@ -6,10 +6,10 @@ import { useCallback, useContext, useEffect, useMemo, useReducer, useRef } from 
 import { api, call, type SessionDetail } from "../api/client";
 import { LiveSocket, socketUrl } from "../shared/socket";
 import { asConsoleEvent, type ConsoleEventOf } from "../api/realtime";
+import { consoleSocketPath } from "./resume";
 import { frameAction, initialState, reduce, tabsToSync, type Action, type ConsoleState } from "./store";
 
 const FRONT_KEY = "relaydesk.console.front";
-const CONSOLE_WS = "/api/v1/console/ws";
 /** Closed by the server because the sign-in is gone or from another site: do not retry. */
 const FINAL_CODES = [4401, 4403];
 
@@ -91,8 +91,11 @@ export function ConsoleProvider({ children }: { children: ComponentChildren }) {
   }, []);
 
   useEffect(() => {
+    // The id of the last event heard (several nodes: the server keeps a stream of them), sent
+    // back on reconnection so that the events missed meanwhile come first.
+    let lastEventId: string | null = null;
     const socket = new LiveSocket({
-      url: () => socketUrl(CONSOLE_WS, window.location),
+      url: () => socketUrl(consoleSocketPath(lastEventId), window.location),
       finalCodes: FINAL_CODES,
       onState: (connection) => {
         dispatch({ type: "connection", state: connection });
@@ -105,6 +108,7 @@ export function ConsoleProvider({ children }: { children: ComponentChildren }) {
         if (reconnected) sync({ refresh: latest.current.tabs.map((tab) => tab.session.id) });
       },
       onMessage: (frame) => {
+        if (typeof frame.event_id === "string") lastEventId = frame.event_id;
         const event = asConsoleEvent(frame);
         if (!event) return;
         const action = frameAction(event, () => new Date().toISOString());

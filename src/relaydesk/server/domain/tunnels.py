@@ -1,11 +1,21 @@
 """Tunnels: one-time, short-lived pairings of a console WebSocket and an agent WebSocket for the
 heavy data of one tool (screen, shell, files). The registry is this node's memory; a tunnel never
-outlives its session, and an unused token expires in seconds."""
+outlives its session, and an unused token expires in seconds.
+
+Several nodes: the node that issues a tunnel owns it, and both ends must meet there. A tunnel's
+id begins with its owner's node id and an underscore (``n2_Xy…``, the rest letters and digits),
+so its path ``/relay/n2_Xy…`` names the owner and the load balancer sends both ends to it
+(docs/deployment.md, "Several nodes behind HAProxy"); the pipe stays a local one, with its
+backpressure and its recording. When the owner is gone, the other nodes do not know the tunnel
+(refused, 4403) and the console asks for a new one."""
 
 from __future__ import annotations
 
 import hmac
+import logging
+import re
 import secrets
+import string
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -13,7 +23,13 @@ from typing import Any, Literal, Protocol
 
 from relaydesk.server.auth.tokens import token_hash
 
+log = logging.getLogger(__name__)
+
 TOKEN_LIFETIME_SECONDS = 15.0
+# A node id that can begin a tunnel id (protocol TunnelId: [A-Za-z0-9_-]{8,64}).
+ROUTABLE_NODE_ID = re.compile(r"^[A-Za-z0-9-]{1,40}$")
+_ID_LETTERS = string.ascii_letters + string.digits
+_ID_LENGTH = 16  # about 95 bits; the id is no secret (the tokens are), but never guessed twice
 REMEMBERED_CLOSED_TUNNELS = 1000
 Side = Literal["console", "agent"]
 
@@ -77,10 +93,30 @@ class TunnelRegistry(Protocol):
         ...
 
 
-class MemoryTunnels:
-    """TunnelRegistry in this process's memory."""
+def owner_of(tunnel_id: str) -> str | None:
+    """The node id a tunnel's id names (None: issued by a node without one)."""
+    owner, mark, _ = tunnel_id.rpartition("_")
+    return owner if mark else None
 
-    def __init__(self) -> None:
+
+def _new_id(prefix: str) -> str:
+    return prefix + "".join(secrets.choice(_ID_LETTERS) for _ in range(_ID_LENGTH))
+
+
+class MemoryTunnels:
+    """TunnelRegistry in this process's memory. With `owner` (this node's id, several nodes), the
+    ids it issues name it: ``<owner>_<letters and digits>``."""
+
+    def __init__(self, owner: str | None = None) -> None:
+        self._prefix = ""
+        if owner is not None and ROUTABLE_NODE_ID.match(owner):
+            self._prefix = f"{owner}_"
+        elif owner is not None:
+            log.warning(
+                "node id %r cannot name this node's tunnels (letters, digits and '-', at most 40):"
+                " a load balancer cannot send them to it; set RELAYDESK_NODE_ID",
+                owner,
+            )
         self._tunnels: dict[str, Tunnel] = {}
         # Closed tunnels, remembered a while: an agent's report about one may arrive late.
         self._closed: OrderedDict[str, Tunnel] = OrderedDict()
@@ -97,7 +133,7 @@ class MemoryTunnels:
     ) -> IssuedTunnel:
         console_token, agent_token = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
         tunnel = Tunnel(
-            id=secrets.token_urlsafe(12),
+            id=_new_id(self._prefix),
             session_id=session_id,
             organisation_id=organisation_id,
             kind=kind,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from urllib.parse import urlparse
 
 from fastapi import WebSocket, WebSocketDisconnect
@@ -67,15 +68,27 @@ async def _signed_in_user(
 
 
 class ConsoleFeed:
-    def __init__(self, runtime: Runtime, websocket: WebSocket, user: User) -> None:
+    def __init__(
+        self, runtime: Runtime, websocket: WebSocket, user: User, after: str | None = None
+    ) -> None:
         self.runtime = runtime
         self.websocket = websocket
         self.user = user
         # The rights as they are now: a change of rights ends the socket (live_sockets).
         self.permissions = PermissionSet.of(user)
+        # Several nodes: the id of the last event the console got before it reconnected (it
+        # sends it back as ?after=); the events it missed come first. `event_id` is the id of
+        # the event being delivered, added to what it sends so the console can name it.
+        self.after = after
+        self.event_id: str | None = None
 
     async def send(self, event: ConsoleEvent) -> None:
-        await self.websocket.send_text(event.model_dump_json())
+        if self.event_id is None:
+            await self.websocket.send_text(event.model_dump_json())
+            return
+        frame = event.model_dump(mode="json")
+        frame["event_id"] = self.event_id
+        await self.websocket.send_text(json.dumps(frame))
 
     async def send_queue(self) -> None:
         async with self.runtime.reading() as db:
@@ -117,9 +130,10 @@ class ConsoleFeed:
     async def run(self) -> None:
         try:
             topic = org_topic(self.user.organisation_id)
-            async with self.runtime.broker.subscribe(topic) as events:
+            async with self.runtime.broker.subscribe_from(topic, self.after) as events:
                 await self.send_queue()
-                async for event in events:
+                async for event_id, event in events:
+                    self.event_id = event_id
                     await self.deliver(event)
         except FellBehind:
             await close_fallen_behind(self.websocket)
@@ -164,7 +178,9 @@ async def console_endpoint(websocket: WebSocket) -> None:
         limits.limit_message_size(websocket, limits.SILENT_PEER_BYTES)
         await websocket.accept()
         runtime.presence.arrive(user.id)
-        running.append(asyncio.create_task(ConsoleFeed(runtime, websocket, user).run()))
+        after = websocket.query_params.get("after")  # an event id, not a secret
+        feed = ConsoleFeed(runtime, websocket, user, after)
+        running.append(asyncio.create_task(feed.run()))
         running.append(asyncio.create_task(_until_closed(websocket)))
         try:
             if not ended:

@@ -19,8 +19,10 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from relaydesk.protocol.events import BrokerEvent, CustomerScreen, SessionState
 from relaydesk.server.domain.notifications import Broker, session_topic
 from relaydesk.server.domain.tunnels import TOKEN_LIFETIME_SECONDS, Side, Tunnel, TunnelRegistry
+from relaydesk.server.metrics import RelayFigures
 from relaydesk.server.relay.heap import give_back_freed_memory, hold_message_buffers
 from relaydesk.server.relay.recording import ShellRecording
+from relaydesk.server.relay.transport import splice
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +58,7 @@ class RelayHub:
         self.recordings_dir = recordings_dir
         self.on_recorded = on_recorded
         self._meetings: dict[str, _Meeting] = {}
+        self.figures = RelayFigures()
 
     async def join(self, tunnel: Tunnel, side: Side, websocket: WebSocket) -> None:
         """Returns when the tunnel is over for this side."""
@@ -138,14 +141,28 @@ class RelayHub:
             if tunnel.record
             else None
         )
-        tasks = [
-            asyncio.create_task(self._copy(recording, side_a, a, b, early)),
-            asyncio.create_task(self._copy(recording, side_b, b, a)),
-            asyncio.create_task(self._watch(tunnel)),
-        ]
+        self.figures.tunnels_open += 1
+        self.figures.tunnels_opened += 1
+        tasks: list[asyncio.Future[Any]] = [asyncio.create_task(self._watch(tunnel))]
         try:
+            spliced = None
+            if recording is None:
+                # The lean path (relay/transport.py): what the first side sent while it waited
+                # goes first, then frames cross without passing through here.
+                with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+                    for message in early:
+                        await _forward(message, b, self.figures)
+                    early = []
+                    spliced = await splice(a, b, self.figures.relayed)
+            if spliced is not None:
+                self.figures.spliced += 1
+                tasks.append(spliced)
+            else:
+                tasks.append(asyncio.create_task(self._copy(recording, side_a, a, b, early)))
+                tasks.append(asyncio.create_task(self._copy(recording, side_b, b, a)))
             await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
+            self.figures.tunnels_open -= 1
             for task in tasks:
                 task.cancel()
             await _close(a, 1000, "tunnel closed")
@@ -177,6 +194,7 @@ class RelayHub:
                     continue
                 if recording is not None:
                     recording.on_message(side, data)
+                self.figures.bytes_relayed += len(data)
                 if isinstance(data, bytes):
                     await target.send_bytes(data)
                 else:
@@ -195,6 +213,19 @@ def _ends(tunnel: Tunnel, event: BrokerEvent) -> bool:
     if isinstance(event, SessionState) and event.status in ("ended", "held"):
         return True
     return tunnel.kind == "screen" and isinstance(event, CustomerScreen) and event.state == "off"
+
+
+async def _forward(message: Message, target: WebSocket, figures: RelayFigures) -> None:
+    data: bytes | str | None = message.get("bytes")
+    if data is None:
+        data = message.get("text")
+    if data is None:
+        return
+    figures.bytes_relayed += len(data)
+    if isinstance(data, bytes):
+        await target.send_bytes(data)
+    else:
+        await target.send_text(data)
 
 
 async def _close(websocket: WebSocket, code: int, reason: str) -> None:

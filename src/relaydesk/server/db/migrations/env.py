@@ -8,6 +8,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from relaydesk.server.db.engine import make_engine
+from relaydesk.server.db.migrate import hold_migration_lock
 from relaydesk.server.db.models import Base
 
 config = context.config
@@ -22,6 +23,7 @@ def _run(connection: Connection) -> None:
         compare_type=True,
     )
     with context.begin_transaction():
+        hold_migration_lock(connection)  # one node at a time; the next finds them applied
         context.run_migrations()
 
 
