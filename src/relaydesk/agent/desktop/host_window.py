@@ -117,13 +117,18 @@ class HostWindow:
         frame = ttk.Frame(root, padding=16, name="main")
         frame.place(relx=0, rely=0, relwidth=1, relheight=1)
         self.headline = ttk.Label(
-            frame, text="Setting up the support session…", font=BIG_FONT, name="headline"
+            frame,
+            text="Setting up the support session…",
+            font=BIG_FONT,
+            name="headline",
+            wraplength=WIDTH - 40,
+            justify="left",
         )
         self.headline.place(relx=0.0, rely=0.0)
         self.ask = ttk.Label(
             frame, text="Security code from your technician:", name="ask", wraplength=WIDTH - 40
         )
-        self.ask.place(relx=0.0, rely=0.14)
+        self.ask.place(relx=0.0, rely=0.18)
         self.code = tk.StringVar()
         self.entry = ttk.Entry(frame, textvariable=self.code, name="code", width=24)
         self.entry.place(relx=CODE_AT[0], rely=CODE_AT[1], anchor="center", width=260, height=32)
@@ -193,6 +198,8 @@ class HostWindow:
             self.ask.configure(text="Your technician can connect with the access password.")
             self.note.configure(text="")
             self._code_shown(False)
+            self.entry.place_forget()  # no code is asked any more
+            self.send.place_forget()
         elif isinstance(item, Connected):
             self._lines = [*self._lines, connected_text(item)][-4:]
             self.history.configure(text="\n".join(self._lines))
