@@ -65,6 +65,9 @@ export function ConsoleProvider({ children }: { children: ComponentChildren }) {
   const latest = useRef(state);
   latest.current = state;
   const loading = useRef(new Set<number>());
+  // Asked for again while its request was out (the session changed meanwhile: a jump refused at
+  // once): read once more when that request is back, so the tab does not keep the older state.
+  const again = useRef(new Set<number>());
   const deviceListeners = useRef(new Set<DeviceListener>());
 
   /** Fetches sessions: opens tabs for `open`, refreshes the tabs of `refresh` (a tab closed
@@ -75,7 +78,10 @@ export function ConsoleProvider({ children }: { children: ComponentChildren }) {
       ...(ids.refresh ?? []).map((id): [number, boolean] => [id, false]),
     ];
     for (const [id, opening] of wanted) {
-      if (loading.current.has(id)) continue;
+      if (loading.current.has(id)) {
+        again.current.add(id);
+        continue;
+      }
       loading.current.add(id);
       getDetail(id)
         .then(
@@ -86,7 +92,17 @@ export function ConsoleProvider({ children }: { children: ComponentChildren }) {
           },
           () => undefined,
         )
-        .finally(() => loading.current.delete(id));
+        .finally(() => {
+          loading.current.delete(id);
+          if (again.current.delete(id)) {
+            getDetail(id).then(
+              (detail) => {
+                if (latest.current.tabs.some((tab) => tab.session.id === id)) dispatch({ type: "detail", detail });
+              },
+              () => undefined,
+            );
+          }
+        });
     }
   }, []);
 

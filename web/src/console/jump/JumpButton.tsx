@@ -65,6 +65,9 @@ function JumpDialog({ deviceId, hostname, onClose }: { deviceId: number; hostnam
           api.GET("/api/v1/sessions/{session_id}", { params: { path: { session_id: session.id } } }),
         );
         ops.dispatch({ type: "open", detail, focus: true });
+        // Read once more now that the tab exists: a jump can end (refused on the device) before
+        // the first answer arrived, and the tab must not keep the older state.
+        void ops.refresh(session.id).catch(() => undefined);
         onClose();
         navigate("/console/sessions");
       } catch (error) {
