@@ -18,7 +18,8 @@ from tests.fixtures.technician import Technician
 def test_consoles_agent_and_shells_on_different_nodes(cluster: Cluster, tmp_path: Path) -> None:
     technician = Technician(cluster).sign_in_first_time()
     settings = technician.http.patch(
-        "/api/v1/organisation/settings", json={"remote_support_enabled": True, "recording_enabled": True}
+        "/api/v1/organisation/settings",
+        json={"remote_support_enabled": True, "recording_enabled": True},
     )
     assert settings.status_code == 200, settings.text
     consoles = [console_on(technician, node.url) for node in cluster.nodes]
