@@ -327,7 +327,10 @@ async def level(
     await asyncio.sleep(seconds)
     window.measuring = False
     elapsed = time.perf_counter() - t0
-    cpu = [(cpu_seconds([p]) - before) / elapsed for p, before in zip(processes, per_process)]
+    cpu = [
+        (cpu_seconds([p]) - before) / elapsed
+        for p, before in zip(processes, per_process, strict=True)
+    ]
     generator = (cpu_seconds([psutil.Process()]) - generator_before) / elapsed
     for task in tasks:
         task.cancel()
