@@ -225,16 +225,27 @@ def main(argv: list[str], status: Status) -> int:
         system_install.uninstall(flavour=ADHOC)  # an older host whose session is over
         status(f"Removed an older temporary host (key {previous_key or '?'}).")
     try:
+        # The state first (token and key, 0600): the service, started next, finds it and waits
+        # for this foreground host's lock.
+        AdHocMode(where.state_dir, token, NoFace(status))
         system_install.place(
             own_executable(),
             system_install.AgentConfig(server.rstrip("/"), pin),
             ADHOC,
             start=True,  # it waits for this foreground host's lock, then takes over
         )
-    except system_install.InstallError as error:
+    except (system_install.InstallError, StateFolderError, OSError) as error:
         print(f"relaydesk-agent: {error}", file=sys.stderr)
         return EXIT_ERROR
     return host(server, pin, token, where.state_dir, args.ui, status, Path("/"), False)
+
+
+class NoFace:
+    def __init__(self, say: Status) -> None:
+        self.say = say
+
+    def show(self, item: object) -> None:
+        pass
 
 
 def _now() -> datetime:
