@@ -55,6 +55,8 @@ from relaydesk.protocol.messages import (  # noqa: E402
 )
 
 CAP_REACHED = "installer_cap_reached"
+# --server-src: the server's code from another tree's src/ (first on its PYTHONPATH).
+SERVER_ENV: dict[str, str] = {}
 
 
 @dataclass
@@ -140,7 +142,7 @@ def devices_listed(technician: Technician) -> int:
 
 async def deploy(n: int, cap: int, at_once: int | None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as data:
-        server = await asyncio.to_thread(Server, Path(data))
+        server = await asyncio.to_thread(Server, Path(data), None, SERVER_ENV)
         try:
             technician = Technician(server).sign_in_first_time()
             installer_id, token = new_installer(technician, cap)
@@ -194,7 +196,10 @@ async def main() -> None:
     parser.add_argument("--agents", type=int, default=1000)
     parser.add_argument("--capped", type=int, nargs=2, default=[1000, 500], metavar=("N", "CAP"))
     parser.add_argument("--reference-at-once", type=int, default=50)
+    parser.add_argument("--server-src", type=Path, help="run the server from this src/ folder")
     args = parser.parse_args()
+    if args.server_src:
+        SERVER_ENV["PYTHONPATH"] = str(args.server_src.resolve())
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     runs = [
