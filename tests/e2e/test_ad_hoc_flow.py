@@ -22,7 +22,7 @@ from PIL import Image
 from relaydesk.agent.desktop.host_window import APP_NAME
 from tests.fixtures.agents import AGENT
 from tests.fixtures.common import eventually, require_executable
-from tests.fixtures.technician import Technician
+from tests.fixtures.technician import Technician, next_event
 from tests.fixtures.xvfb import x_screenshot
 
 ACCESS_PASSWORD = "Access-Password-2026"
@@ -193,6 +193,14 @@ def test_the_recipient_activates_the_host_sees_who_connects_and_ends_the_session
             lambda: " connected at " in window.text(HISTORY), 30, "the window to say who connected"
         )
         assert "wrong access password" not in window.text(HISTORY)
+        # Within the accepted connection the host answers: the device's dashboard.
+        connection_id = connected.json()["session_id"]
+        with technician.console() as console:
+            asked = technician.post(f"/api/v1/sessions/{connection_id}/sysinfo")
+            assert asked.status_code == 202, asked.text
+            report = next_event(console, "session.sysinfo", timeout=60)
+        assert report["session_id"] == connection_id
+        assert report["info"], report
         window.screenshot(artifacts_dir / "host-connected.png")
 
         # The recipient ends it: the session ends, the host removes itself and exits.

@@ -196,6 +196,9 @@ async def _converse(
                 elif isinstance(event, control.RefusedByServer):
                     return mode.refused(event.code, event.message)
                 elif isinstance(event, control.SysinfoWanted):
+                    if host is not None and not host.may_serve():
+                        status("System information asked outside an accepted connection: no.")
+                        continue
                     info = await asyncio.to_thread(sysinfo.collect)
                     connection.send_sysinfo(event.request_id, info)
                 elif isinstance(event, control.TunnelRequested):
