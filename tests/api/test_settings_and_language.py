@@ -15,6 +15,8 @@ DEFAULTS = {
     "retention_days": 30,
     "console_ip_ranges": [],
     "mfa_required": False,
+    "unattended_access_enabled": True,
+    "device_seats": None,
 }
 
 

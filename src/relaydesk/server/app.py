@@ -19,6 +19,7 @@ from relaydesk.server.api.errors import document_error_bodies, install_error_han
 from relaydesk.server.api.middleware import BodySizeLimit, SecurityHeaders
 from relaydesk.server.api.routers import (
     API_PREFIX,
+    ad_hoc_sessions,
     audit,
     auth,
     device_groups,
@@ -52,7 +53,7 @@ from relaydesk.server.realtime.relay import relay_endpoint
 from relaydesk.server.runtime import Runtime
 
 WEB_DIST = Path(__file__).parent / "web_dist"
-SPA_AREAS = ("login", "console", "admin", "account", "portal")
+SPA_AREAS = ("login", "console", "admin", "account", "portal", "adhoc")
 
 NOT_BUILT = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>relaydesk</title></head><body><h1>relaydesk</h1>
@@ -91,6 +92,7 @@ API_AREAS = (
     jumps,
     jump_policies,
     jump_clients,
+    ad_hoc_sessions,
 )
 
 

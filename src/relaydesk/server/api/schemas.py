@@ -306,6 +306,8 @@ class OrganisationSettings(Response):
     mfa_required: bool
     # Unattended access (UNA-8): off, nobody jumps to a device.
     unattended_access_enabled: bool = True
+    # The licence's count of devices (ADH-6: an ad hoc session needs a free seat); null: unlimited.
+    device_seats: int | None = None
 
 
 class OrganisationSettingsUpdate(Request):
@@ -324,6 +326,9 @@ class OrganisationSettingsUpdate(Request):
     ) = None
     mfa_required: bool | None = None
     unattended_access_enabled: bool | None = None
+    device_seats: Annotated[int, Field(ge=0, le=1_000_000)] | None = Field(
+        default=None, description="The licence's count of devices; 0 makes it unlimited."
+    )
 
 
 # --- audit ----------------------------------------------------------------------------------

@@ -676,7 +676,7 @@ async def activate(
 
 
 # --- using it (ADH-4) -------------------------------------------------------------------------
-async def _open_connection(db: AsyncSession, session: AdHocSession) -> SupportSession | None:
+async def open_connection(db: AsyncSession, session: AdHocSession) -> SupportSession | None:
     return (
         await db.execute(
             select(SupportSession).where(
@@ -746,7 +746,7 @@ async def connect(
         )
     organisation = await get_organisation(db, session.organisation_id)
     with_chat = session.chat_on_connect if chat is None else chat
-    current = await _open_connection(db, session)
+    current = await open_connection(db, session)
     if current is not None and current.owner_id != actor.user.id:
         owner = await db.get(User, current.owner_id) if current.owner_id else None
         raise Conflict(
@@ -838,7 +838,7 @@ async def _finish(
     session.state = state
     session.ended_at = moment
     session.ended_by = by[:320]
-    support = await _open_connection(db, session)
+    support = await open_connection(db, session)
     if support is not None:
         await finish_by_system(db, support, "The ad hoc session ended.", by)
     if session.device_id is not None:

@@ -33,6 +33,7 @@ SETTING_FIELDS = (
     "console_ip_ranges",
     "mfa_required",
     "unattended_access_enabled",
+    "device_seats",
 )
 
 
@@ -127,6 +128,7 @@ INTEGER_BOUNDS = {
     "adhoc_limit_per_organisation": Bounds(0, 100_000, "Ad hoc sessions per organisation"),
     "access_password_min_length": Bounds(8, 128, "Minimum access password length"),
     "retention_days": Bounds(1, 3650, "Retention (days)"),
+    "device_seats": Bounds(0, 1_000_000, "Device seats"),
 }
 
 
@@ -143,6 +145,8 @@ async def update_settings(db: AsyncSession, actor: Actor, changes: dict[str, Any
                 f"{bounds.label} must be between {bounds.low} and {bounds.high}.",
                 field=key,
             )
+    if changes.get("device_seats") == 0:
+        changes["device_seats"] = None  # the licence's count of devices: 0 is unlimited
     if "name" in changes:
         changes["name"] = changes["name"].strip()
         if not changes["name"]:
