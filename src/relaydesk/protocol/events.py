@@ -181,28 +181,6 @@ class AdHocChanged(Event):
     device_id: int | None = None
 
 
-# --- ad hoc support (ADH-3, issue 14): org:{id}, to the technicians who see the session -------
-class AdHocChanged(Event):
-    """An ad hoc session moved on (link opened, host installed, waiting for the code, activated,
-    connected, ended, expired): the Ad hoc page reads it again without reloading."""
-
-    type: Literal["adhoc.changed"] = "adhoc.changed"
-    ad_hoc_session_id: int
-    state: Literal[
-        "prepared",
-        "emailed",
-        "link_opened",
-        "host_installed",
-        "waiting_for_code",
-        "activated",
-        "ended",
-        "expired",
-    ]
-    # Whose it is: the console delivers it to him (and to administrators, who see them all).
-    technician_id: int | None
-    device_id: int | None = None
-
-
 OrgEvent = Annotated[
     QueueChanged
     | SessionChat
