@@ -60,6 +60,8 @@ INTERVAL = MESSAGE / RATE
 STAMP = struct.Struct("!d")
 FILLER = os.urandom(MESSAGE - STAMP.size)  # incompressible, as screen data is
 CONCURRENT_SETUPS = 32
+# Where a relaydesk tunnel's set-up time goes: the API call, the console's end, the agent's end.
+SETUP_PHASES: dict[str, list[float]] = {"post": [], "console": [], "agent": []}
 
 
 @dataclass
@@ -225,7 +227,9 @@ async def relaydesk_pairs(
 
         async def one() -> None:
             async with limit:
+                t0 = time.perf_counter()
                 answer = await http.post(f"/api/v1/sessions/{node.session_id}/shell/tunnel")
+                t1 = time.perf_counter()
                 assert answer.status_code == 201, answer.text
                 tunnel = answer.json()
                 console = await websockets.connect(
@@ -236,7 +240,11 @@ async def relaydesk_pairs(
                     proxy=None,
                     max_size=None,
                 )
+                t2 = time.perf_counter()
                 agent = await asyncio.wait_for(node.agent.end_of(tunnel["tunnel_id"]), 60)
+                SETUP_PHASES["post"].append(t1 - t0)
+                SETUP_PHASES["console"].append(t2 - t1)
+                SETUP_PHASES["agent"].append(time.perf_counter() - t2)
                 pairs.append((agent, console))
 
         await asyncio.gather(*(one() for _ in range(count)))
@@ -308,6 +316,8 @@ async def level(
 ) -> dict[str, Any]:
     processes = [node.ps() for node in nodes]
     share = [count // len(nodes) + (1 if i < count % len(nodes) else 0) for i in range(len(nodes))]
+    for phase in SETUP_PHASES.values():
+        phase.clear()
     memory_before = rss(processes)
     started = time.perf_counter()
     pairs: list[tuple[ClientConnection, ClientConnection]] = []
@@ -342,6 +352,9 @@ async def level(
         "streams": count,
         "setup_s": round(setup, 2),
         "setups_per_s": round(count / setup, 1),
+        "setup_ms": {
+            k: round(1000 * statistics.median(v), 1) for k, v in SETUP_PHASES.items() if v
+        },
         "idle_kb_per_tunnel": round(idle_per_tunnel / 1024, 1),
         "relay_cpu": [round(c, 3) for c in cpu],
         "generator_cpu": round(generator, 3),
@@ -370,6 +383,24 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             cert = next(p for p in certs if "key" not in p.name)
             tls_files = (cert, key)
         reference = start_reference(tls_files)
+        profilers = [
+            subprocess.Popen(
+                [
+                    str(BIN / "py-spy"),
+                    "record",
+                    "--nonblocking",
+                    "--format",
+                    "speedscope",
+                    "-o",
+                    str(args.profile / f"{node.name}.json"),
+                    "--pid",
+                    str(node.process.pid),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+            for node in (relaydesk if args.profile else [])
+        ]
         try:
             for node in relaydesk:
                 await sign_in_and_session(node, tls)
@@ -381,6 +412,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     print(name, json.dumps(figures), flush=True)
                     await asyncio.sleep(2)
         finally:
+            for profiler in profilers:
+                profiler.send_signal(2)
+                profiler.wait(60)
             for node in [*relaydesk, reference]:
                 node.process.terminate()
                 with contextlib.suppress(subprocess.TimeoutExpired):
@@ -399,6 +433,7 @@ def main() -> None:
     parser.add_argument("--nodes", type=int, default=1, help="relaydesk processes sharing streams")
     parser.add_argument("--server-src", type=Path, default=None)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--profile", type=Path, default=None, help="py-spy speedscope files here")
     args = parser.parse_args()
     results = uvloop.run(run(args))
     if args.json:
