@@ -39,6 +39,7 @@ STREAMED_PREFIXES = ("org:",)
 STREAM_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
 NO_ID = b"-"
 CONFIRM_SECONDS = 10.0
+BATCH = 500
 
 # XADD and PUBLISH as one step: the stream and the channel see events in the same order.
 _PUBLISH_STREAMED = """
@@ -75,6 +76,8 @@ class RedisBroker:
         # The node's own channel keeps the pub/sub connection subscribed at all times.
         self._own_channel = node.key("node", node.node_id)
         self.unheard_commands = 0
+        self._outbox: list[tuple[str, BrokerEvent, asyncio.Future[None]]] = []
+        self._sender: asyncio.Task[None] | None = None
 
     def channel(self, topic: str) -> str:
         return self._node.key("topic", topic)
@@ -97,16 +100,45 @@ class RedisBroker:
                 await self._pubsub.aclose()
 
     async def publish(self, topic: str, event: BrokerEvent) -> None:
-        data = event.model_dump_json()
-        if streamed(topic):
-            await self._publish_streamed(
-                keys=[self.stream(topic), self.channel(topic)], args=[data, STREAM_LENGTH]
-            )
-            return
-        heard = await self._redis.publish(self.channel(topic), b"- " + data.encode())
-        if not heard and topic.startswith("device:"):
-            self.unheard_commands += 1
-            log.info("%s for %s: no node holds that agent's link", event.type, topic)
+        """Returns once Redis has the event. Events published meanwhile by this node go
+        together, in the order published, one round trip for up to BATCH of them."""
+        sent = asyncio.get_running_loop().create_future()
+        self._outbox.append((topic, event, sent))
+        if self._sender is None or self._sender.done():
+            self._sender = asyncio.create_task(self._send())
+        await sent
+
+    async def _send(self) -> None:
+        while self._outbox:
+            batch, self._outbox = self._outbox[:BATCH], self._outbox[BATCH:]
+            try:
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    for topic, event, _ in batch:
+                        data = event.model_dump_json()
+                        if streamed(topic):
+                            await self._publish_streamed(
+                                keys=[self.stream(topic), self.channel(topic)],
+                                args=[data, STREAM_LENGTH],
+                                client=pipe,
+                            )
+                        else:
+                            pipe.publish(self.channel(topic), b"- " + data.encode())
+                    results = await pipe.execute(raise_on_error=False)
+            except Exception as error:  # noqa: BLE001 - told to each publisher
+                for _, _, sent in batch:
+                    if not sent.done():
+                        sent.set_exception(error)
+                continue
+            for (topic, event, sent), result in zip(batch, results, strict=True):
+                if sent.done():
+                    continue
+                if isinstance(result, Exception):
+                    sent.set_exception(result)
+                    continue
+                if result == 0 and topic.startswith("device:"):
+                    self.unheard_commands += 1
+                    log.info("%s for %s: no node holds that agent's link", event.type, topic)
+                sent.set_result(None)
 
     @asynccontextmanager
     async def subscribe(self, topic: str) -> AsyncIterator[AsyncIterator[BrokerEvent]]:

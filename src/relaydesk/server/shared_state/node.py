@@ -12,7 +12,13 @@ import socket
 import uuid
 from dataclasses import dataclass, field
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
+
+# Connections to Redis per node: the broker's and the presences' pub/sub hold one each; the
+# rest serve publishes and reads. When all are busy, the next waits for one (up to
+# POOL_WAIT_SECONDS) instead of failing: a burst of events is queued, not refused.
+POOL_CONNECTIONS = 64
+POOL_WAIT_SECONDS = 20
 
 
 def new_node_id() -> str:
@@ -29,8 +35,14 @@ class RedisNode:
 
     @classmethod
     def connect(cls, url: str, node_id: str | None) -> RedisNode:
-        redis = Redis.from_url(url, health_check_interval=30)
-        database = redis.connection_pool.connection_kwargs.get("db", 0)
+        pool = BlockingConnectionPool.from_url(
+            url,
+            max_connections=POOL_CONNECTIONS,
+            timeout=POOL_WAIT_SECONDS,
+            health_check_interval=30,
+        )
+        redis = Redis(connection_pool=pool)
+        database = pool.connection_kwargs.get("db", 0)
         return cls(redis, node_id or new_node_id(), f"relaydesk:{database}:")
 
     def key(self, *parts: object) -> str:
@@ -38,3 +50,4 @@ class RedisNode:
 
     async def close(self) -> None:
         await self.redis.aclose()
+        await self.redis.connection_pool.disconnect()
