@@ -201,6 +201,16 @@ def test_the_recipient_activates_the_host_sees_who_connects_and_ends_the_session
             report = next_event(console, "session.sysinfo", timeout=60)
         assert report["session_id"] == connection_id
         assert report["info"], report
+
+        # Closing the connection does not end the ad hoc session; the window says so.
+        closed = technician.post(f"/api/v1/sessions/{connection_id}/end")
+        assert closed.status_code == 200, closed.text
+        eventually(
+            lambda: window.text(NOTE) == "The technician disconnected. The session stays open.",
+            30,
+            "the window to say the technician disconnected",
+        )
+        assert ad_hoc(technician, session_id)["state"] == "activated"
         window.screenshot(artifacts_dir / "host-connected.png")
 
         # The recipient ends it: the session ends, the host removes itself and exits.

@@ -546,6 +546,12 @@ class AgentLink:
                         JumpEnd(type="jump_end", session_id=self.session_id, reason=command.reason)
                     )
                     self.session_id = None
+            elif isinstance(command, JumpEnd) and self.ad_hoc_id is not None:
+                # A connection to a temporary host ended (support_sessions says so as for a
+                # jump): the host closes its tools; the ad hoc session goes on.
+                if self.session_id == command.session_id:
+                    self.session_id = None
+                self.connection.jump(command)
             elif isinstance(command, AdHocConnect):
                 if self.ad_hoc_id is not None:
                     self.session_id = command.session_id
