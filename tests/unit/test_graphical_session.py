@@ -81,3 +81,24 @@ def test_the_agents_own_display_when_its_x_server_is_there(
     assert (desktop.display, desktop.xauthority, desktop.uid) == (":7", None, os.getuid())
     monkeypatch.setenv("DISPLAY", ":8")  # no such X server
     assert graphical_session.find() is None
+
+
+def test_the_prompt_speaks_the_persons_language(
+    machine: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from relaydesk.agent.desktop import jump_prompt
+
+    proc, sockets = machine
+    (sockets / "X0").touch()
+    process(proc, 30, 1000, {"DISPLAY": ":0", "LANG": "fr_FR.UTF-8"})
+    desktop = graphical_session.find()
+    assert desktop is not None and desktop.language == "fr"
+    assert graphical_session.language_of({"LC_ALL": "de_DE.UTF-8", "LANG": "fr_FR"}) == "de"
+    assert graphical_session.language_of({"LANG": "C.UTF-8"}) == "en"
+    assert jump_prompt.question("Ada", "Acme", "fr") == (
+        "Ada (Acme) souhaite se connecter à cet ordinateur pour y travailler à distance."
+    )
+    assert jump_prompt.countdown(20, "allow", "de") == (
+        "Ohne Antwort innerhalb von 20 s wird die Verbindung erlaubt."
+    )
+    assert all(set(words) == set(jump_prompt.TEXTS["en"]) for words in jump_prompt.TEXTS.values())

@@ -34,6 +34,7 @@ class Desktop:
     xauthority: str | None  # the authority file, None: none needed (or the default one)
     user: str  # the login of the person whose desktop it is ("" unknown)
     uid: int | None
+    language: str = "en"  # of the person's session (LC_ALL, LC_MESSAGES, LANG): en, fr, de
 
     def environment(self) -> dict[str, str]:
         """The environment a program needs to show itself on this desktop."""
@@ -42,6 +43,16 @@ class Desktop:
         if self.xauthority:
             env["XAUTHORITY"] = self.xauthority
         return env
+
+
+def language_of(env: dict[str, str] | os._Environ[str]) -> str:
+    """The language the person's programs speak, as far as the prompt knows one: fr, de or en."""
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = env.get(name, "")
+        if value:
+            code = value[:2].lower()
+            return code if code in ("fr", "de") else "en"
+    return "en"
 
 
 def _user_of(uid: int | None) -> str:
@@ -110,7 +121,8 @@ def _from_logind() -> Desktop | None:
         xauthority = _xauthority_of(int(leader), display) if leader.isdigit() else None
         if xauthority is None and uid is not None:
             xauthority = _xauthority_of_user(uid, display)
-        desktop = Desktop(display, xauthority, props.get("Name") or _user_of(uid), uid)
+        language = language_of(_environ(int(leader))) if leader.isdigit() else "en"
+        desktop = Desktop(display, xauthority, props.get("Name") or _user_of(uid), uid, language)
         found.append((props.get("Active") == "yes", desktop))
     found.sort(key=lambda item: not item[0])
     return found[0][1] if found else None
@@ -164,7 +176,8 @@ def _from_own_environment() -> Desktop | None:
     if not display:
         return None
     uid = os.getuid()
-    return Desktop(display, os.environ.get("XAUTHORITY") or None, _user_of(uid), uid)
+    xauthority = os.environ.get("XAUTHORITY") or None
+    return Desktop(display, xauthority, _user_of(uid), uid, language_of(os.environ))
 
 
 def _from_sockets() -> Desktop | None:
@@ -183,7 +196,8 @@ def _from_sockets() -> Desktop | None:
         env = _environ(pid)
         display = env.get("DISPLAY", "")
         if display.split(".")[0] in displays:
-            return Desktop(display, env.get("XAUTHORITY") or None, _user_of(uid), uid)
+            xauthority = env.get("XAUTHORITY") or None
+            return Desktop(display, xauthority, _user_of(uid), uid, language_of(env))
     return None
 
 

@@ -17,7 +17,7 @@ from tkinter import ttk
 
 from relaydesk.agent.graphical_session import Desktop
 
-TITLE = "relaydesk: remote access request"
+TITLE = "relaydesk: remote access request"  # the English window's title (tests find it)
 APP_NAME = "relaydesk-jump-prompt"
 FONT = ("Noto Sans", 11)
 BIG_FONT = ("Noto Sans", 13, "bold")
@@ -28,22 +28,62 @@ DENY_AT = (0.48, 0.84)
 ANSWERS = ("allowed", "denied", "no_answer")
 
 
-def question(technician: str, company: str) -> str:
+# The window's words in the person's language (his session's LANG): en, fr, de.
+TEXTS: dict[str, dict[str, str]] = {
+    "en": {
+        "title": TITLE,
+        "heading": "Remote access request",
+        "question": "{who} wants to connect to this computer to work on it remotely.",
+        "allowed": "Without an answer within {seconds} s, the connection is allowed.",
+        "refused": "Without an answer within {seconds} s, the connection is refused.",
+        "allow": "Allow",
+        "deny": "Deny",
+    },
+    "fr": {
+        "title": "relaydesk : demande d'accès à distance",
+        "heading": "Demande d'accès à distance",
+        "question": "{who} souhaite se connecter à cet ordinateur pour y travailler à distance.",
+        "allowed": "Sans réponse d'ici {seconds} s, la connexion est autorisée.",
+        "refused": "Sans réponse d'ici {seconds} s, la connexion est refusée.",
+        "allow": "Autoriser",
+        "deny": "Refuser",
+    },
+    "de": {
+        "title": "relaydesk: Anfrage für Fernzugriff",
+        "heading": "Anfrage für Fernzugriff",
+        "question": "{who} möchte sich mit diesem Computer verbinden, um aus der Ferne daran "
+        "zu arbeiten.",
+        "allowed": "Ohne Antwort innerhalb von {seconds} s wird die Verbindung erlaubt.",
+        "refused": "Ohne Antwort innerhalb von {seconds} s wird die Verbindung abgelehnt.",
+        "allow": "Erlauben",
+        "deny": "Ablehnen",
+    },
+}
+
+
+def words(language: str) -> dict[str, str]:
+    return TEXTS.get(language, TEXTS["en"])
+
+
+def question(technician: str, company: str, language: str = "en") -> str:
     who = f"{technician} ({company})" if company else technician
-    return f"{who} wants to connect to this computer to work on it remotely."
+    return words(language)["question"].format(who=who)
 
 
-def countdown(seconds: int, when_nobody_answers: str) -> str:
+def countdown(seconds: int, when_nobody_answers: str, language: str = "en") -> str:
     then = "allowed" if when_nobody_answers == "allow" else "refused"
-    return f"Without an answer within {seconds} s, the connection is {then}."
+    return words(language)[then].format(seconds=seconds)
 
 
-def show(technician: str, company: str, seconds: int, when_nobody_answers: str) -> str:
+def show(
+    technician: str, company: str, seconds: int, when_nobody_answers: str, language: str = "en"
+) -> str:
     """The window itself (on $DISPLAY): the answer, or no_answer when the time runs out or the
     window is closed."""
     root = tk.Tk(className="RelaydeskJumpPrompt")
     root.tk.call("tk", "appname", APP_NAME)
-    root.title(TITLE)
+    text = words(language)
+    root.title(text["title"])
     x = max(0, (root.winfo_screenwidth() - WIDTH) // 2)
     y = max(0, (root.winfo_screenheight() - HEIGHT) // 3)
     root.geometry(f"{WIDTH}x{HEIGHT}+{x}+{y}")
@@ -59,22 +99,20 @@ def show(technician: str, company: str, seconds: int, when_nobody_answers: str) 
 
     frame = ttk.Frame(root, padding=16, name="main")
     frame.place(relx=0, rely=0, relwidth=1, relheight=1)
-    ttk.Label(frame, text="Remote access request", font=BIG_FONT, name="title").place(
-        relx=0.0, rely=0.0
-    )
+    ttk.Label(frame, text=text["heading"], font=BIG_FONT, name="title").place(relx=0.0, rely=0.0)
     ttk.Label(
         frame,
-        text=question(technician, company),
+        text=question(technician, company, language),
         wraplength=WIDTH - 40,
         justify="left",
         name="question",
     ).place(relx=0.0, rely=0.18)
-    timer = ttk.Label(frame, text=countdown(seconds, when_nobody_answers), name="timer")
+    timer = ttk.Label(frame, text=countdown(seconds, when_nobody_answers, language), name="timer")
     timer.place(relx=0.0, rely=0.48)
-    ttk.Button(frame, text="Deny", command=lambda: done("denied"), name="deny").place(
+    ttk.Button(frame, text=text["deny"], command=lambda: done("denied"), name="deny").place(
         relx=DENY_AT[0], rely=DENY_AT[1], anchor="center", width=120, height=36
     )
-    ttk.Button(frame, text="Allow", command=lambda: done("allowed"), name="allow").place(
+    ttk.Button(frame, text=text["allow"], command=lambda: done("allowed"), name="allow").place(
         relx=ALLOW_AT[0], rely=ALLOW_AT[1], anchor="center", width=120, height=36
     )
     root.protocol("WM_DELETE_WINDOW", lambda: done("no_answer"))
@@ -84,7 +122,7 @@ def show(technician: str, company: str, seconds: int, when_nobody_answers: str) 
         if left["seconds"] <= 0:
             done("no_answer")
             return
-        timer.configure(text=countdown(left["seconds"], when_nobody_answers))
+        timer.configure(text=countdown(left["seconds"], when_nobody_answers, language))
         root.after(1000, tick)
 
     root.after(1000, tick)
@@ -102,6 +140,7 @@ def main(argv: list[str]) -> int:
             str(asked.get("company", "")),
             int(asked["seconds"]),
             str(asked.get("when_nobody_answers", "deny")),
+            str(asked.get("language", "en")),
         )
     except (IndexError, KeyError, ValueError, tk.TclError) as error:
         print(f"no window: {error}", file=sys.stderr)
@@ -137,6 +176,7 @@ async def ask(
         "company": company,
         "seconds": seconds,
         "when_nobody_answers": when_nobody_answers,
+        "language": desktop.language,
     }
     try:
         process = await asyncio.create_subprocess_exec(
