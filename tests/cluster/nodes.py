@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from typing import Any
 from urllib.parse import urlsplit
 
 import websockets
+from playwright.sync_api import Page, Response
 from websockets.sync.client import connect
 
 from relaydesk.protocol import bearer, shell
@@ -95,3 +97,17 @@ def run_in_shell(technician: Technician, cluster: Cluster, session_id: int, line
 
     asyncio.run(work())
     return owner
+
+
+def tunnel_owners(page: Page) -> list[tuple[str, str]]:
+    """(tool, owner node) of every tunnel the console asks for from now on, as it asks."""
+    owners: list[tuple[str, str]] = []
+
+    def seen(response: Response) -> None:
+        found = re.search(r"/sessions/\d+/(screen|shell|files)/tunnel$", response.url)
+        if found and response.ok:
+            body: dict[str, Any] = json.loads(response.text())
+            owners.append((found.group(1), owner_of(body["tunnel_id"]) or "?"))
+
+    page.on("response", seen)
+    return owners

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import websockets
+from playwright.sync_api import Page, expect
 from websockets.sync.client import connect
 
 from relaydesk.protocol import bearer, shell
@@ -20,12 +21,28 @@ from tests.cluster.nodes import (
     events_until,
     presence_set_exists,
     run_in_shell,
+    tunnel_owners,
 )
 from tests.fixtures.agents import finish, start_agent
+from tests.fixtures.browser import admin_signs_in, api, by_id, new_session_key, shoot
 from tests.fixtures.cluster import Cluster
 from tests.fixtures.common import eventually
+from tests.fixtures.screen import (  # noqa: F401 - desktop is a fixture
+    WAIT_MS,
+    Agent,
+    Desktop,
+    customer_of,
+    desktop,
+    end_session,
+    settle,
+    share_screen,
+)
+from tests.fixtures.screen_session import assert_view_shows, show_exactly
 from tests.fixtures.technician import Technician
+from tests.fixtures.workspace import accept_connected, show_tool
+from tests.fixtures.xvfb import x_screenshot
 
+ADMIN_PASSWORD = "Lost node lighthouse 11"
 PRESENCE_EXPIRY_S = 45  # the issue: a dead node's presence expires within 45 s
 
 
@@ -142,3 +159,65 @@ def test_killing_the_agents_node_during_a_live_session(cluster: Cluster, tmp_pat
             console.close()
         if agent is not None:
             agent.kill()
+
+
+def test_the_console_reopens_its_tunnels_on_the_survivors(
+    cluster: Cluster,
+    page: Page,
+    desktop: Desktop,  # noqa: F811 - the fixture imported above
+    artifacts_dir: Path,
+) -> None:
+    """The technician views the screen and has the file manager open; the node that relays his
+    screen dies. Without him doing anything the console asks for new tunnels (through HAProxy,
+    on a survivor): the view shows the X display again, pixel for pixel, the file manager is
+    connected again, and the chat goes on."""
+    page.set_viewport_size({"width": 2000, "height": 1500})
+    base = admin_signs_in(page, cluster, ADMIN_PASSWORD)
+    api(page, "PATCH", "/api/v1/organisation/settings", {"remote_support_enabled": True})
+    owners = tunnel_owners(page)
+    key = new_session_key(page, base)
+    customer = customer_of(base, key)
+    agent = Agent(base, key, desktop, artifacts_dir / "agent.log")
+    try:
+        page.goto(f"{base}/console/queues")
+        session_id, workspace = accept_connected(page)
+        show_tool(workspace, "files")
+        files = by_id(workspace, "files-panel")
+        by_id(files, "files-open").click()
+        expect(by_id(files, "files-link")).to_have_text("Connected", timeout=WAIT_MS)
+        show_tool(workspace, "screen")
+        panel = by_id(workspace, "screen-panel")
+        viewer = share_screen(panel, customer)
+        show_exactly(viewer)
+        settle(page)
+        screen_owner = next(owner for tool, owner in owners if tool == "screen")
+        doomed = int(screen_owner[1:]) - 1
+        asked_before = len(owners)
+
+        cluster.kill(doomed)
+        expect(viewer).not_to_have_attribute("data-status", "connected", timeout=WAIT_MS)
+        shoot(page, artifacts_dir, "01-node-lost")
+        # Nobody clicks anything: the view comes back on a tunnel of a survivor.
+        expect(viewer).to_have_attribute("data-status", "connected", timeout=60_000)
+        expect(panel).to_have_attribute("data-screen-phase", "view")
+        settle(page)
+        assert_view_shows(page, x_screenshot(desktop.display), artifacts_dir, "02-after")
+        shoot(page, artifacts_dir, "02-viewing-again")
+        reopened = [owner for tool, owner in owners[asked_before:] if tool == "screen"]
+        assert reopened and reopened[-1] != screen_owner, owners
+
+        expect(by_id(workspace, "workspace-status")).to_have_text("Connected", timeout=60_000)
+        show_tool(workspace, "files")
+        expect(by_id(files, "files-link")).to_have_text("Connected", timeout=60_000)
+        box = by_id(workspace, "chat-input")
+        box.fill("Still with you")
+        box.press("Enter")
+        expect(by_id(workspace, "chat-text").last).to_have_text("Still with you", timeout=WAIT_MS)
+        seen = customer.get("/api/v1/portal/session").json()  # the customer's side, any node
+        assert seen["status"] == "active"
+        assert seen["chat"][-1]["text"] == "Still with you"
+        print(f"screen first on {screen_owner}, then {reopened}; all tunnels: {owners}")
+        end_session(page, base, session_id, agent)
+    finally:
+        agent.close()
+        customer.close()

@@ -9,16 +9,12 @@ Which node held what is printed (the console's socket, the agent's link, each tu
 
 from __future__ import annotations
 
-import json
-import re
 from pathlib import Path
-from typing import Any
 
 import pytest
-from playwright.sync_api import Page, Response, expect
+from playwright.sync_api import Page, expect
 
-from relaydesk.server.domain.tunnels import owner_of
-from tests.cluster.nodes import device_holders
+from tests.cluster.nodes import device_holders, tunnel_owners
 from tests.fixtures.browser import admin_signs_in, api, by_id, new_session_key, shoot
 from tests.fixtures.cluster import Cluster
 from tests.fixtures.common import eventually
@@ -46,20 +42,6 @@ def say(scope: Page, text: str) -> None:
     box.fill(text)
     box.press("Enter")
     expect(box).to_have_value("")
-
-
-def tunnel_owners(page: Page) -> list[tuple[str, str]]:
-    """(tool, owner node) of every tunnel the console asks for, as it asks."""
-    owners: list[tuple[str, str]] = []
-
-    def seen(response: Response) -> None:
-        found = re.search(r"/sessions/\d+/(screen|shell|files)/tunnel$", response.url)
-        if found and response.ok:
-            with_id: dict[str, Any] = json.loads(response.text())
-            owners.append((found.group(1), owner_of(with_id["tunnel_id"]) or "?"))
-
-    page.on("response", seen)
-    return owners
 
 
 def test_technician_and_customer_work_through_three_nodes(
