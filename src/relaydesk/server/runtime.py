@@ -33,7 +33,7 @@ from relaydesk.server.downloads.agent_wheel import AgentWheel
 from relaydesk.server.downloads.support_client import SupportClient
 from relaydesk.server.live_sockets import MemoryLiveSockets
 from relaydesk.server.mail.sending import Mailer, OutboxMailer, SmtpMailer
-from relaydesk.server.presence import DeviceLinks, MemoryPresence
+from relaydesk.server.presence import DeviceLinks, MemoryPresence, ReturningDevices
 from relaydesk.server.relay.pipe import RelayHub
 from relaydesk.server.relay.recording import ShellRecording
 from relaydesk.server.shared_state.state import SharedState
@@ -88,6 +88,8 @@ class Runtime:
     relay: RelayHub = field(init=False, repr=False)
     # Installed devices' links, written to the device list in batches (presence.DeviceLinks).
     device_links: DeviceLinks = field(init=False, repr=False)
+    # Installed devices' hellos, read in batches (presence.ReturningDevices).
+    returning_devices: ReturningDevices = field(init=False, repr=False)
     # Wrong jump passwords, per technician and device (domain/jumps.py): 5 in 15 minutes.
     jump_password_throttle: AttemptThrottle = field(
         default_factory=lambda: AttemptThrottle(
@@ -115,6 +117,7 @@ class Runtime:
 
     def __post_init__(self) -> None:
         self.device_links = DeviceLinks(self.transaction, self.devices_online)
+        self.returning_devices = ReturningDevices(self.engine)
         self.agent_wheel = AgentWheel(self.settings.data_dir / "agent_dist")
         self.support_client = SupportClient(self.settings.data_dir / "support_client")
         self.relay = RelayHub(

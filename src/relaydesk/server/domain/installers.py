@@ -13,6 +13,7 @@ import secrets
 import shlex
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -281,20 +282,8 @@ class Returning:
     uninstall: bool
 
 
-async def returning_device(
-    db: AsyncConnection, device_id: int, public_key: str
-) -> Returning | KeyRefusal:
-    """An installed device coming back with its id; its key pair proves it is the same one.
-    One plain SELECT of four columns (10,000 of these after a restart; no ORM object), so the
-    agent channel asks in a reading transaction; that it is online again is written by the
-    device list's link_started, batched (server/presence.DeviceLinks)."""
-    row = (
-        await db.execute(
-            select(
-                Device.kind, Device.public_key, Device.removed_at, Device.uninstall_requested_at
-            ).where(Device.id == device_id)
-        )
-    ).one_or_none()
+def _returning(row: Any, device_id: int, public_key: str) -> Returning | KeyRefusal:
+    """Judge a device row (id, kind, public key, removed, uninstall requested) or None."""
     if row is None or not secrets.compare_digest(row.public_key, public_key):
         return DEVICE_UNKNOWN
     if row.removed_at is not None:
@@ -303,3 +292,30 @@ async def returning_device(
     if row.kind != "unattended":
         return DEVICE_UNKNOWN
     return Returning(device_id, uninstall=False)
+
+
+_RETURNING_COLUMNS = (
+    Device.id,
+    Device.kind,
+    Device.public_key,
+    Device.removed_at,
+    Device.uninstall_requested_at,
+)
+
+
+async def returning_devices(
+    db: AsyncConnection, hellos: list[tuple[int, str]]
+) -> list[Returning | KeyRefusal]:
+    """Installed devices coming back with their ids: each one's key pair proves it is the same
+    device (a deleted one is told to uninstall itself). Many hellos at once (10,000 agents
+    coming back after a restart): one plain SELECT of a few columns per 500 of them, no ORM
+    objects, on a connection in a reading transaction (server/presence.ReturningDevices). That
+    they are online again is written by the device list's link_started, batched
+    (server/presence.DeviceLinks)."""
+    rows: dict[int, Any] = {}
+    ids = sorted({device_id for device_id, _ in hellos})
+    for first in range(0, len(ids), 500):
+        chunk = ids[first : first + 500]
+        found = await db.execute(select(*_RETURNING_COLUMNS).where(Device.id.in_(chunk)))
+        rows.update((row.id, row) for row in found)
+    return [_returning(rows.get(device_id), device_id, key) for device_id, key in hellos]

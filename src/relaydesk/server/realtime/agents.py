@@ -47,7 +47,6 @@ from relaydesk.protocol.messages import (
     Uninstall,
 )
 from relaydesk.server.api.deps import client_ip
-from relaydesk.server.db.engine import reading_engine
 from relaydesk.server.db.models import AdHocSession, SessionKey, SupportSession
 from relaydesk.server.domain import (
     ad_hoc_sessions,
@@ -315,9 +314,8 @@ class AgentLink:
     async def on_device_back(self, hello: Hello, credential: DeviceCredential) -> None:
         """An installed device coming back with its id (all of them after a restart): only
         reads, in a reading transaction, so it never waits for SQLite's write lock (issue 13)."""
-        # A plain connection in a reading transaction: no ORM session for one SELECT.
-        async with reading_engine(self.runtime.engine).connect() as db:
-            back = await installers.returning_device(db, credential.device_id, hello.public_key)
+        # Judged with the other hellos of the moment: one SELECT for them all.
+        back = await self.runtime.returning_devices.judge(credential.device_id, hello.public_key)
         if isinstance(back, KeyRefusal):
             self._refuse(back)
             return
