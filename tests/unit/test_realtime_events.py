@@ -58,6 +58,7 @@ def test_the_web_app_handles_exactly_the_events_the_server_sends() -> None:
             "session.screen",
             "device.online",
             "device.changed",
+            "adhoc.changed",
         }
     )
     assert (

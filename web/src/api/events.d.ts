@@ -9,7 +9,8 @@ export type ConsoleEvent =
   | SessionSysinfo
   | SessionScreen
   | DeviceOnline
-  | DeviceChanged;
+  | DeviceChanged
+  | AdHocChanged;
 /**
  * What a technician asks for (the request waits in SupportSession.screen_requested).
  */
@@ -102,6 +103,18 @@ export interface DeviceChanged {
   device_id: number;
   previous_group_id: number | null;
   type: "device.changed";
+}
+/**
+ * An ad hoc session moved on (link opened, host installed, waiting for the code, activated,
+ * connected, ended, expired): the Ad hoc page reads it again without reloading.
+ */
+export interface AdHocChanged {
+  ad_hoc_session_id: number;
+  device_id: number | null;
+  state:
+    "prepared" | "emailed" | "link_opened" | "host_installed" | "waiting_for_code" | "activated" | "ended" | "expired";
+  technician_id: number | null;
+  type: "adhoc.changed";
 }
 export interface PortalSnapshot {
   chat: ChatLine[];

@@ -20,6 +20,7 @@ export const CONSOLE_EVENT_TYPES: Record<ConsoleEvent["type"], true> = {
   "session.screen": true,
   "device.online": true,
   "device.changed": true,
+  "adhoc.changed": true,
 };
 
 /** Every portal page event type, once (same rules). */

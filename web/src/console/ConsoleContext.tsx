@@ -25,7 +25,13 @@ export type ConsoleOps = {
   /** Hears device.online and device.changed from the console's socket (the device list);
    * returns the function that stops listening. */
   onDeviceEvent: (listener: DeviceListener) => () => void;
+  /** Hears adhoc.changed (an ad hoc session's progress, the Ad hoc page); returns the function
+   * that stops listening. */
+  onAdHocEvent: (listener: AdHocListener) => () => void;
 };
+
+export type AdHocEvent = ConsoleEventOf<"adhoc.changed">;
+type AdHocListener = (event: AdHocEvent) => void;
 
 export type DeviceEvent = ConsoleEventOf<"device.online"> | ConsoleEventOf<"device.changed">;
 type DeviceListener = (event: DeviceEvent) => void;
@@ -69,6 +75,7 @@ export function ConsoleProvider({ children }: { children: ComponentChildren }) {
   // once): read once more when that request is back, so the tab does not keep the older state.
   const again = useRef(new Set<number>());
   const deviceListeners = useRef(new Set<DeviceListener>());
+  const adHocListeners = useRef(new Set<AdHocListener>());
 
   /** Fetches sessions: opens tabs for `open`, refreshes the tabs of `refresh` (a tab closed
    * meanwhile, e.g. by Hold, stays closed); one request per session at a time. */
@@ -132,6 +139,10 @@ export function ConsoleProvider({ children }: { children: ComponentChildren }) {
           for (const listener of deviceListeners.current) listener(action.event);
           return;
         }
+        if (action.type === "adhoc") {
+          for (const listener of adHocListeners.current) listener(action.event);
+          return;
+        }
         if (action.type === "queue") {
           sync(tabsToSync(latest.current, action.queue));
         }
@@ -180,6 +191,10 @@ export function ConsoleProvider({ children }: { children: ComponentChildren }) {
       onDeviceEvent: (listener) => {
         deviceListeners.current.add(listener);
         return () => deviceListeners.current.delete(listener);
+      },
+      onAdHocEvent: (listener) => {
+        adHocListeners.current.add(listener);
+        return () => adHocListeners.current.delete(listener);
       },
     };
   }, []);

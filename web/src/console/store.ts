@@ -85,7 +85,8 @@ export type Action =
   | { type: "sysinfo"; sessionId: number; requestId: string; info: Record<string, unknown>; at: string }
   | { type: "screen"; sessionId: number; state: ScreenState; requested: SupportSession["screen_requested"] }
   /** A device came online, went offline or changed: the device list follows it (devices/). */
-  | { type: "device"; event: ConsoleEventOf<"device.online"> | ConsoleEventOf<"device.changed"> };
+  | { type: "device"; event: ConsoleEventOf<"device.online"> | ConsoleEventOf<"device.changed"> }
+  | { type: "adhoc"; event: ConsoleEventOf<"adhoc.changed"> };
 
 /** Adds a message to a chat history once (the sender's own copy comes back on the socket),
  * kept in the server's order. */
@@ -302,6 +303,8 @@ export function reduce(state: ConsoleState, action: Action): ConsoleState {
 
     case "device":
       return state; // the device list listens for these itself (ConsoleOps.onDeviceEvent)
+    case "adhoc":
+      return state; // the Ad hoc page listens for these itself (ConsoleOps.onAdHocEvent)
   }
 }
 
@@ -334,5 +337,7 @@ export function frameAction(event: ConsoleEvent, now: () => string): Action {
     case "device.online":
     case "device.changed":
       return { type: "device", event };
+    case "adhoc.changed":
+      return { type: "adhoc", event };
   }
 }
