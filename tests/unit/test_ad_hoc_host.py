@@ -21,6 +21,7 @@ from relaydesk.agent.ad_hoc_host import (
     AskCode,
     Connected,
     Said,
+    activated_text,
     password_matches,
 )
 from relaydesk.protocol.messages import AdHocConnect, AdHocStatus
@@ -140,3 +141,13 @@ def test_an_expired_host_removes_itself_with_the_server_unreachable(
     message = asyncio.run(asyncio.wait_for(run(), 60))
     assert "expired" in message
     assert not mode.folder.exists()
+
+
+def test_the_window_speaks_the_recipients_language(monkeypatch: pytest.MonkeyPatch) -> None:
+    until = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
+    monkeypatch.setenv("LANG", "fr_FR.UTF-8")
+    assert activated_text("Acme", until).startswith("Activé : Acme peut se connecter jusqu'au ")
+    monkeypatch.setenv("LANG", "de_DE.UTF-8")
+    assert activated_text("Acme", until).startswith("Aktiviert: Acme kann sich bis ")
+    monkeypatch.setenv("LANG", "pt_BR.UTF-8")
+    assert activated_text("Acme", until).startswith("Activated: Acme can connect until ")

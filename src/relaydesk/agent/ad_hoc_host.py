@@ -32,11 +32,12 @@ from typing import Protocol
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from relaydesk.agent.ad_hoc_texts import language, text
 from relaydesk.agent.installed import StateFolderError, _own_folder
 from relaydesk.agent.modes import EXIT_ERROR, EXIT_KEY_REFUSED, EXIT_OK, Outcome, hello_of
 from relaydesk.agent.private_folder import _write_private
 from relaydesk.agent.system_install import AGENT, Flavour
-from relaydesk.protocol import ad_hoc_messages, identity
+from relaydesk.protocol import identity
 from relaydesk.protocol.codes import ErrorCode, RefusalCode
 from relaydesk.protocol.messages import (
     AdHocCode,
@@ -62,7 +63,6 @@ KEY_FILE = "device.key"
 TOKEN_FILE = "token"
 HOST_FILE = "host.json"
 LOCK_FILE = "lock"
-INVALID_CODE = "Invalid security code — use the latest code your technician gave you."
 # Refusals after which this computer has nothing more to do with the session: the host goes.
 FINAL_REFUSALS = frozenset(
     {
@@ -77,16 +77,6 @@ FINAL_REFUSALS = frozenset(
     }
 )
 _HASHER = PasswordHasher()
-
-
-def language() -> str:
-    """The recipient's language for the texts this host words itself (en, fr, de)."""
-    for variable in ("LC_ALL", "LC_MESSAGES", "LANG"):
-        value = os.environ.get(variable, "")
-        if value:
-            code = value[:2].lower()
-            return code if code in ad_hoc_messages.LANGUAGES else "en"
-    return "en"
 
 
 # --- what the recipient sees (the window or the terminal) ----------------------------------
@@ -137,15 +127,13 @@ class Face(Protocol):
 
 def activated_text(organisation: str, until: datetime) -> str:
     local = until.astimezone()
-    return f"Activated: {organisation} can connect until {local:%Y-%m-%d %H:%M}."
+    return text("activated", organisation=organisation, until=f"{local:%Y-%m-%d %H:%M}")
 
 
 def connected_text(item: Connected) -> str:
     who = f"{item.technician} ({item.company})" if item.company else item.technician
-    at = item.at.astimezone()
-    if item.accepted:
-        return f"{who} connected at {at:%H:%M:%S}."
-    return f"{who} tried to connect at {at:%H:%M:%S} with a wrong access password; refused."
+    at = f"{item.at.astimezone():%H:%M:%S}"
+    return text("connected" if item.accepted else "refused", who=who, at=at)
 
 
 # --- the host's state ------------------------------------------------------------------------
@@ -268,7 +256,7 @@ class AdHocMode:
 
     def established(self, device_id: int, session_id: int | None) -> None:
         self.device_id = device_id
-        self.face.show(Said("Connected to the help desk's server."))
+        self.face.show(Said(text("online")))
 
     def expired(self) -> bool:
         return self.facts is not None and self.now() >= self.facts.expires_at
@@ -317,11 +305,11 @@ class AdHocMode:
     def connection_over(self, session_id: int) -> None:
         if session_id in self.serving:
             self.serving.discard(session_id)
-            self.face.show(Said("The technician disconnected. The session stays open."))
+            self.face.show(Said(text("disconnected")))
 
     def told(self, code: str, message: str) -> None:
         if code == ErrorCode.ADHOC_CODE_INVALID:
-            self.face.show(Said(INVALID_CODE, problem=True))
+            self.face.show(Said(text("invalid_code"), problem=True))
             self.face.show(AskCode())
         else:
             self.face.show(Said(message, problem=True))

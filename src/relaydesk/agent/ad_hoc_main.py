@@ -210,17 +210,16 @@ def main(argv: list[str], status: Status) -> int:
     if os.geteuid() != 0:
         return _elevated(argv, server, pin, token, status)
     where = system_install.paths(flavour=ADHOC)
-    earlier = previous_session(where.state_dir, _now())
-    if earlier is not None and (where.state_dir / "token").read_text().strip() != token:
-        print(
-            f"relaydesk-agent: a previous support session is still open on this computer "
-            f"({earlier.organisation}, {earlier.technician}); end it in its window first.",
-            file=sys.stderr,
-        )
-        return EXIT_ERROR
-    if (where.state_dir / "token").exists() and (
-        where.state_dir / "token"
-    ).read_text().strip() != token:
+    kept = _token_in(where.state_dir)
+    if kept is not None and kept != token:
+        earlier = previous_session(where.state_dir, _now())
+        if earlier is not None:
+            print(
+                f"relaydesk-agent: a previous support session is still open on this computer "
+                f"({earlier.organisation}, {earlier.technician}); end it in its window first.",
+                file=sys.stderr,
+            )
+            return EXIT_ERROR
         previous_key = public_key_in(where.state_dir)
         system_install.uninstall(flavour=ADHOC)  # an older host whose session is over
         status(f"Removed an older temporary host (key {previous_key or '?'}).")
@@ -238,6 +237,13 @@ def main(argv: list[str], status: Status) -> int:
         print(f"relaydesk-agent: {error}", file=sys.stderr)
         return EXIT_ERROR
     return host(server, pin, token, where.state_dir, args.ui, status, Path("/"), False)
+
+
+def _token_in(folder: Path) -> str | None:
+    try:
+        return (folder / "token").read_text().strip()
+    except OSError:
+        return None
 
 
 class NoFace:

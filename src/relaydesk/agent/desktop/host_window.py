@@ -23,6 +23,7 @@ from relaydesk.agent.ad_hoc_host import (
     activated_text,
     connected_text,
 )
+from relaydesk.agent.ad_hoc_texts import text
 from relaydesk.protocol.messages import AdHocCode, AdHocEnd
 
 TITLE = "relaydesk: temporary support host"
@@ -98,7 +99,7 @@ class NoFace:
 
 def describe(item: Shown) -> str:
     if isinstance(item, AskCode):
-        return "Type the security code your technician gives you."
+        return text("ask_code")
     if isinstance(item, Activated):
         return activated_text(item.organisation, item.until)
     if isinstance(item, Connected):
@@ -118,22 +119,20 @@ class HostWindow:
         frame.place(relx=0, rely=0, relwidth=1, relheight=1)
         self.headline = ttk.Label(
             frame,
-            text="Setting up the support session…",
+            text=text("setting_up"),
             font=BIG_FONT,
             name="headline",
             wraplength=WIDTH - 40,
             justify="left",
         )
         self.headline.place(relx=0.0, rely=0.0)
-        self.ask = ttk.Label(
-            frame, text="Security code from your technician:", name="ask", wraplength=WIDTH - 40
-        )
+        self.ask = ttk.Label(frame, text=text("code_label"), name="ask", wraplength=WIDTH - 40)
         self.ask.place(relx=0.0, rely=0.18)
         self.code = tk.StringVar()
         self.entry = ttk.Entry(frame, textvariable=self.code, name="code", width=24)
         self.entry.place(relx=CODE_AT[0], rely=CODE_AT[1], anchor="center", width=260, height=32)
         self.entry.bind("<Return>", lambda _event: self._send_code())
-        self.send = ttk.Button(frame, text="Send code", command=self._send_code, name="send")
+        self.send = ttk.Button(frame, text=text("send_code"), command=self._send_code, name="send")
         self.send.place(relx=SEND_AT[0], rely=SEND_AT[1], anchor="center", width=130, height=34)
         self.note = ttk.Label(frame, text="", name="note", wraplength=WIDTH - 40, justify="left")
         self.note.place(relx=0.0, rely=0.48)
@@ -141,7 +140,7 @@ class HostWindow:
             frame, text="", name="history", wraplength=WIDTH - 40, justify="left"
         )
         self.history.place(relx=0.0, rely=0.62)
-        self.end = ttk.Button(frame, text="End session", command=self._end, name="end")
+        self.end = ttk.Button(frame, text=text("end_session"), command=self._end, name="end")
         self.end.place(relx=END_AT[0], rely=END_AT[1], anchor="center", width=150, height=36)
         self._lines: list[str] = []
         root.protocol("WM_DELETE_WINDOW", self._close)
@@ -159,13 +158,13 @@ class HostWindow:
         if not code:
             return
         self.code.set("")
-        self.note.configure(text="Checking the code…")
+        self.note.configure(text=text("checking"))
         self._code_shown(False)
         self.channel.type(AdHocCode(type="adhoc_code", code=code[:64]))
 
     def _end(self) -> None:
         self.end.configure(state="disabled")
-        self.note.configure(text="Ending the session and removing the support host…")
+        self.note.configure(text=text("ending"))
         self.channel.type(AdHocEnd(type="adhoc_end", reason="recipient"))
 
     def _close(self) -> None:
@@ -177,7 +176,7 @@ class HostWindow:
             while True:
                 item = self.channel.shown.get_nowait()
                 if isinstance(item, Finished):
-                    self.headline.configure(text="The support session is over")
+                    self.headline.configure(text=text("over"))
                     self.note.configure(text=item.message)
                     self._code_shown(False)
                     self.end.configure(state="disabled")
@@ -190,12 +189,12 @@ class HostWindow:
 
     def _take(self, item: AskCode | Activated | Connected | Said) -> None:
         if isinstance(item, AskCode):
-            self.headline.configure(text="Support host installed")
-            self.ask.configure(text="Type the security code your technician gives you:")
+            self.headline.configure(text=text("installed"))
+            self.ask.configure(text=text("ask_code"))
             self._code_shown(True)
         elif isinstance(item, Activated):
             self.headline.configure(text=activated_text(item.organisation, item.until))
-            self.ask.configure(text="Your technician can connect with the access password.")
+            self.ask.configure(text=text("may_connect"))
             self.note.configure(text="")
             self._code_shown(False)
             self.entry.place_forget()  # no code is asked any more
