@@ -56,10 +56,12 @@ def test_the_administrator_creates_an_installer_sees_its_command_and_revokes_it(
     token = by_id(issued, "installer-token").inner_text().strip()
     assert token.startswith("rdi_")
     expect(by_id(issued, "installer-command")).to_have_text(
-        f"curl -fsSL {base}/portal/agent.sh | sh -s -- --installer {token}"
+        f"curl -fsSL {base}/portal/install.sh | sh -s -- --installer {token}"
     )
-    expect(by_id(issued, "installer-silent-command")).to_contain_text(f"--installer {token}")
-    expect(by_id(issued, "installer-download")).to_have_text(f"{base}/portal/agent.sh")
+    expect(by_id(issued, "installer-silent-command")).to_have_text(
+        f"curl -fsSL {base}/portal/install.sh | sh -s -- --installer {token} --quiet"
+    )
+    expect(by_id(issued, "installer-download")).to_have_text(f"{base}/portal/install.sh")
     expect(by_id(issued, "installer-command-copy")).to_be_visible()
     row = by_id(page, "installer-row")
     expect(row).to_have_count(1)
