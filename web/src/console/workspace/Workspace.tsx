@@ -95,7 +95,7 @@ export function Workspace({
         )}
         <SessionStatus tab={tab} />
         <div class="workspace-actions">
-          {me.permissions.includes("manage_devices") && (
+          {!jump && me.permissions.includes("manage_devices") && (
             <InstallJumpClient sessionId={session.id} hostname={session.device.hostname} live={active} />
           )}
           {active && (
