@@ -140,6 +140,9 @@ async def test_a_jump_without_prompt_starts_a_session_and_ending_it_keeps_the_de
     assert [a for a, _ in actions] == ["jump.started", "jump.started"]
     assert actions[0][1]["decision"] == "no_prompt"
     assert actions[0][1]["policy"] == "default"
+    # Each jump counts as a use: the device heads the technician's frequently used list
+    frequent = (await org.admin.get("/api/v1/devices/frequent")).json()
+    assert [(d["id"], d["uses"]) for d in frequent] == [(device_id, 2)]
 
 
 async def test_the_prompt_decides_allow_deny_and_no_answer(org: Org, harness: Harness) -> None:

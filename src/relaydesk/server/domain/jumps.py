@@ -25,7 +25,7 @@ from relaydesk.server.auth.passwords import (
 )
 from relaydesk.server.auth.rbac import PermissionSet
 from relaydesk.server.db.models import Device, Portal, SupportSession, User, utcnow
-from relaydesk.server.domain import audit, jump_policies, schedules
+from relaydesk.server.domain import audit, device_list, jump_policies, schedules
 from relaydesk.server.domain.actor import Actor
 from relaydesk.server.domain.audit import Who
 from relaydesk.server.domain.devices import get_visible
@@ -238,6 +238,7 @@ async def jump(
     await audit.record(
         db, actor.who, "jump.started", target=f"session:{session.id}", details=details
     )
+    await device_list.record_use(db, actor.user.id, device.id)
     if override:
         schedule = policy.schedule
         assert schedule is not None
