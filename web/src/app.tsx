@@ -7,6 +7,7 @@ import { api, call, SESSION_LOST, type Me, type SignInState } from "./api/client
 import { LoginPage } from "./auth/LoginPage";
 import { ConsolePage } from "./console/ConsolePage";
 import { I18nContext, initialLanguage, translator, useI18n, type I18n, type Language } from "./i18n";
+import { AdHocLinkPage } from "./portal/AdHocLinkPage";
 import { PortalPage } from "./portal/PortalPage";
 import { AppShell } from "./shared/AppShell";
 import { Link, navigate, useLocation } from "./shared/router";
@@ -106,6 +107,8 @@ function Page({ route, me }: { route: Route; me: Me | null }) {
   switch (route.area) {
     case "portal":
       return <PortalPage />;
+    case "adhoc":
+      return <AdHocLinkPage />;
     case "login":
       return <LoginPage />;
     case "console":

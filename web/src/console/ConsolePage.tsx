@@ -11,6 +11,7 @@ import { CONSOLE_SECTIONS, type ConsoleSection } from "../shared/routes";
 import { useMe } from "../shared/session";
 import type { SocketState } from "../shared/socket";
 import { Card } from "../shared/ui";
+import { AdHocView } from "./adhoc/AdHocView";
 import { ConsoleProvider, useConsole } from "./ConsoleContext";
 import { DevicesView } from "./devices/DevicesView";
 import { customerName, deviceLabel } from "./present";
@@ -97,7 +98,12 @@ function ConsoleLayout({ section }: { section: ConsoleSection }) {
       <SessionsView shown={section === "sessions"} />
       {section === "reports" && <SessionReportsPanel />}
       {section === "jump-clients" && <DevicesView />}
-      {section !== "queues" && section !== "sessions" && section !== "reports" && section !== "jump-clients" && (
+      {section === "ad-hoc" && <AdHocView />}
+      {section !== "queues" &&
+        section !== "sessions" &&
+        section !== "reports" &&
+        section !== "jump-clients" &&
+        section !== "ad-hoc" && (
         <Card testid={`console-${section}`}>
           <div class="empty-state">
             <p class="empty-title">{t("console.not_yet")}</p>

@@ -19,6 +19,7 @@ export type AdminSection = (typeof ADMIN_SECTIONS)[number];
 
 export type Route =
   | { area: "portal" }
+  | { area: "adhoc" }
   | { area: "login" }
   | { area: "console"; section: ConsoleSection; reportId?: number }
   | { area: "admin"; section: AdminSection; reportId?: number }
@@ -38,6 +39,8 @@ export function matchRoute(pathname: string): Route {
   switch (area) {
     case "login":
       return section === undefined ? { area: "login" } : { area: "not_found" };
+    case "adhoc":
+      return section === undefined ? { area: "adhoc" } : { area: "not_found" };
     case "account":
       return section === undefined ? { area: "account" } : { area: "not_found" };
     case "console": {
