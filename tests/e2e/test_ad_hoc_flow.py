@@ -21,6 +21,7 @@ from PIL import Image
 
 from relaydesk.agent.desktop.host_window import APP_NAME
 from tests.fixtures.agents import AGENT
+from tests.fixtures.browser import by_id, first_sign_in, shoot
 from tests.fixtures.common import eventually, require_executable
 from tests.fixtures.technician import Technician, next_event
 from tests.fixtures.xvfb import x_screenshot
@@ -78,6 +79,24 @@ class HostWindow:
 
     def close(self) -> None:
         self.asker.destroy()
+
+
+def start_host(
+    base: str, token: str, tmp_path: Path, display: Any, log: Any
+) -> tuple[subprocess.Popen[bytes], Path]:
+    """The host as the recipient starts it: a file named as the link's page saves it."""
+    downloaded = tmp_path / f"relaydesk-adhoc-{token}"
+    downloaded.symlink_to(AGENT)
+    state = tmp_path / "state"
+    command = [str(downloaded), "adhoc", "--server", base, "--no-install"]
+    command += ["--state-dir", str(state), "--ui", "window"]
+    host = subprocess.Popen(
+        command,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**display.env, "RELAYDESK_AGENT_UI": "window", "LANG": "en_US.UTF-8"},
+    )
+    return host, state
 
 
 def ad_hoc(technician: Technician, session_id: int) -> dict[str, Any]:
@@ -224,6 +243,76 @@ def test_the_recipient_activates_the_host_sees_who_connects_and_ends_the_session
         assert not state.exists()
         ended = ad_hoc(technician, session_id)
         assert ended["ended_by"] == "recipient", ended
+    finally:
+        window.close()
+        if host.poll() is None:
+            host.kill()
+        log.close()
+
+
+def test_the_technician_prepares_connects_and_sees_the_end_in_the_console(
+    page: Any, relaydesk_server: Any, xvfb_display: Any, tmp_path: Path, artifacts_dir: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    base = relaydesk_server.url
+    first_sign_in(
+        page, base, relaydesk_server.admin_email, relaydesk_server.admin_password, ACCESS_PASSWORD
+    )
+    page.goto(f"{base}/console/ad-hoc")
+    by_id(page, "adhoc-email").fill("recipient@example.org")
+    by_id(page, "adhoc-password").fill(ACCESS_PASSWORD)
+    by_id(page, "adhoc-prepare-only").click()
+    link = by_id(page, "adhoc-link").input_value()
+    code = by_id(page, "adhoc-code").inner_text().strip()
+    token = link.split("#", 1)[1]
+    assert link == f"{base}/adhoc#{token}" and len(code) == 6
+    by_id(page, "adhoc-prepared-done").click()
+    item = by_id(page, "adhoc-session").first
+
+    log = (artifacts_dir / "host.log").open("w")
+    host, state = start_host(base, token, tmp_path, xvfb_display, log)
+    window = HostWindow(xvfb_display.display)
+    try:
+        eventually(window.is_open, 60, "the host's window to open")
+        # Live in the console: the host is there and waits for the code.
+        expect(by_id(item, "adhoc-state")).to_have_text(
+            "Waiting for the security code", timeout=60_000
+        )
+        window.type_code(code)
+        expect(by_id(item, "adhoc-state")).to_have_text("Activated", timeout=60_000)
+        eventually(
+            lambda: window.text(HEADLINE).startswith("Activated: "), 30, "the window activated"
+        )
+        shoot(page, artifacts_dir, "console-activated")
+
+        # A wrong access password: refused with its message; the host hears nothing.
+        by_id(item, "adhoc-connect").click()
+        by_id(item, "adhoc-connect-password").fill("Wrong-Password-1")
+        by_id(item, "adhoc-connect-go").click()
+        expect(by_id(item, "adhoc-connect-form")).to_contain_text(
+            "The access password is wrong.", timeout=30_000
+        )
+        assert window.text(HISTORY) == ""
+        # The right one: the session opens in the workspace; the host says who connected.
+        by_id(item, "adhoc-connect-password").fill(ACCESS_PASSWORD)
+        by_id(item, "adhoc-connect-go").click()
+        page.wait_for_url(f"{base}/console/sessions", timeout=30_000)
+        eventually(
+            lambda: " connected at " in window.text(HISTORY), 30, "the window to say who connected"
+        )
+        shoot(page, artifacts_dir, "console-connected")
+        window.screenshot(artifacts_dir / "host-connected-from-console.png")
+
+        # The recipient ends it in his window: the console shows it ended, by him.
+        window.click(END)
+        assert host.wait(60) == 0
+        assert not state.exists()
+        page.goto(f"{base}/console/ad-hoc")
+        ended = by_id(page, "adhoc-session").first
+        expect(by_id(ended, "adhoc-state")).to_have_text("Ended", timeout=30_000)
+        expect(by_id(ended, "adhoc-ended")).to_contain_text("the recipient")
+        shoot(page, artifacts_dir, "console-ended")
     finally:
         window.close()
         if host.poll() is None:
