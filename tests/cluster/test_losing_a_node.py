@@ -24,7 +24,14 @@ from tests.cluster.nodes import (
     tunnel_owners,
 )
 from tests.fixtures.agents import finish, start_agent
-from tests.fixtures.browser import admin_signs_in, api, by_id, new_session_key, shoot
+from tests.fixtures.browser import (
+    admin_signs_in,
+    api,
+    api_answer,
+    by_id,
+    new_session_key,
+    shoot,
+)
 from tests.fixtures.cluster import Cluster
 from tests.fixtures.common import eventually
 from tests.fixtures.screen import (  # noqa: F401 - desktop is a fixture
@@ -39,7 +46,7 @@ from tests.fixtures.screen import (  # noqa: F401 - desktop is a fixture
 )
 from tests.fixtures.screen_session import assert_view_shows, show_exactly
 from tests.fixtures.technician import Technician
-from tests.fixtures.workspace import accept_connected, show_tool
+from tests.fixtures.workspace import accept_connected, show_tool, type_in, wait_for_text
 from tests.fixtures.xvfb import x_screenshot
 
 ADMIN_PASSWORD = "Lost node lighthouse 11"
@@ -221,3 +228,52 @@ def test_the_console_reopens_its_tunnels_on_the_survivors(
     finally:
         agent.close()
         customer.close()
+
+
+def test_a_shell_whose_node_dies_comes_back_by_itself(
+    cluster: Cluster, page: Page, artifacts_dir: Path, tmp_path: Path
+) -> None:
+    """The technician works in a shell relayed by a node other than the agent's; that node dies.
+    Without him doing anything the shell tab says the connection was lost, opens a new shell
+    through a survivor and runs what he types next. (When the agent's own node dies the agent
+    closes its tools, the shell included: the tab then shows the shell as ended.)"""
+    base = admin_signs_in(page, cluster, ADMIN_PASSWORD)
+    api(page, "PATCH", "/api/v1/organisation/settings", {"remote_support_enabled": True})
+    owners = tunnel_owners(page)
+    agent = start_agent(cluster.url, new_session_key(page, base), tmpdir=tmp_path)
+    try:
+        page.goto(f"{base}/console/queues")
+        session_id, workspace = accept_connected(page)
+        device = api(page, "GET", f"/api/v1/sessions/{session_id}")["session"]["device"]["id"]
+        (agent_node,) = eventually(lambda: device_holders(cluster, device), 30, "agent's node")
+        show_tool(workspace, "shells")
+        shells = by_id(workspace, "shell-panel")
+        for _ in range(6):  # a shell relayed by another node than the agent's (round-robin)
+            by_id(shells, "shell-open").click()
+            expect(by_id(shells, "shell-tab").last).to_have_attribute(
+                "data-shell-state", "open", timeout=WAIT_MS
+            )
+            if owners[-1][1] != agent_node:
+                break
+        shell_node = owners[-1][1]
+        assert shell_node != agent_node, owners
+        tab = by_id(shells, "shell-tab").last
+        tab.click()
+        terminal = by_id(shells, "shell-terminal").last
+        type_in(page, terminal, "echo before-$((6*7))")
+        wait_for_text(terminal, r"^before-42$")
+
+        cluster.kill(int(shell_node[1:]) - 1)
+        wait_for_text(terminal, "Connection lost: opening a new shell", timeout=30)
+        shoot(page, artifacts_dir, "01-shell-lost")
+        expect(tab).to_have_attribute("data-shell-state", "open", timeout=60_000)
+        type_in(page, terminal, "echo after-$((6*7))")
+        wait_for_text(terminal, r"^after-42$", timeout=30)
+        shoot(page, artifacts_dir, "02-new-shell")
+        reopened = owners[-1]
+        assert reopened[0] == "shell" and reopened[1] not in (shell_node, "?"), owners
+        print(f"agent on {agent_node}; shell on {shell_node}, then on {reopened[1]}")
+        assert api_answer(page, base, f"/api/v1/sessions/{session_id}/end").ok
+        assert agent.wait(30) == 0
+    finally:
+        agent.kill()

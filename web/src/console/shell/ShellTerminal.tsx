@@ -3,14 +3,20 @@
  * other end of a relay tunnel. The terminal's size follows its box (and so the browser window);
  * each change goes to the agent as a resize frame. Unmounting closes the tunnel, which ends the
  * shell's process group on the device.
+ *
+ * A tunnel lost while the shell runs (the server node relaying it died, the network dropped)
+ * ends that shell on the device; the tab then asks for a new tunnel by itself, with growing
+ * delays, and says so in the terminal: the technician finds a new shell in the same tab. A shell
+ * that exited, or a refused request (session ended, no permission), stays as it is.
  */
 
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api, call } from "../../api/client";
+import { asApiError } from "../../api/errors";
 import { useI18n } from "../../i18n";
 import { ErrorNotice } from "../../shared/ui";
 import { bearerProtocols } from "../../shared/bearer";
-import { relayUrl } from "../screen/tunnel";
+import { reconnectDelay, relayUrl, tunnelRetryable } from "../screen/tunnel";
 import { dataFrame, parseFrame, resizeFrame, ShellFrameError } from "./codec";
 import { binaryStringBytes, isCopyKey, isPasteKey, type ShellState } from "./shells";
 
@@ -47,6 +53,8 @@ export function ShellTerminal({ sessionId, visible, onState, handle }: Props) {
   report.current = onState;
   const give = useRef(handle);
   give.current = handle;
+  const tRef = useRef(t);
+  tRef.current = t;
 
   useEffect(() => {
     const element = box.current;
@@ -138,44 +146,67 @@ export function ShellTerminal({ sessionId, visible, onState, handle }: Props) {
       const observer = new ResizeObserver(() => refit());
       observer.observe(element);
 
-      report.current("connecting");
-      call(api.POST("/api/v1/sessions/{session_id}/shell/tunnel", { params: { path: { session_id: sessionId } } })).then(
-        (tunnel) => {
-          if (closed) return;
-          const ws = new WebSocket(relayUrl(window.location, tunnel.path), bearerProtocols(tunnel.token));
-          ws.binaryType = "arraybuffer";
-          socket = ws;
-          ws.onopen = () => {
-            report.current("open");
-            refit();
-            ws.send(resizeFrame(terminal.cols, terminal.rows));
-            terminal.focus();
-          };
-          ws.onmessage = (event: MessageEvent) => {
-            if (!(event.data instanceof ArrayBuffer)) return;
-            try {
-              const frame = parseFrame(event.data);
-              if (frame.type === "data") terminal.write(frame.payload);
-              else if (frame.type === "exit") {
-                exited = true;
-                report.current({ exited: frame.code });
+      let attempt = 0;
+      let retry: ReturnType<typeof setTimeout> | null = null;
+      const again = () => {
+        report.current("connecting");
+        if (attempt === 0) terminal.write(`\r\n\x1b[33m${tRef.current("shell.reconnecting")}\x1b[0m\r\n`);
+        retry = setTimeout(open, reconnectDelay(attempt));
+        attempt += 1;
+      };
+      const open = () => {
+        retry = null;
+        if (closed) return;
+        report.current("connecting");
+        call(api.POST("/api/v1/sessions/{session_id}/shell/tunnel", { params: { path: { session_id: sessionId } } })).then(
+          (tunnel) => {
+            if (closed) return;
+            const ws = new WebSocket(relayUrl(window.location, tunnel.path), bearerProtocols(tunnel.token));
+            ws.binaryType = "arraybuffer";
+            socket = ws;
+            ws.onopen = () => {
+              report.current("open");
+              refit();
+              ws.send(resizeFrame(terminal.cols, terminal.rows));
+              terminal.focus();
+            };
+            ws.onmessage = (event: MessageEvent) => {
+              if (!(event.data instanceof ArrayBuffer)) return;
+              try {
+                const frame = parseFrame(event.data);
+                if (frame.type === "data") {
+                  attempt = 0; // the device answers: this shell is up
+                  terminal.write(frame.payload);
+                } else if (frame.type === "exit") {
+                  exited = true;
+                  report.current({ exited: frame.code });
+                }
+              } catch (failure) {
+                if (!(failure instanceof ShellFrameError)) throw failure;
               }
-            } catch (failure) {
-              if (!(failure instanceof ShellFrameError)) throw failure;
+            };
+            ws.onclose = () => {
+              if (closed || exited || socket !== ws) return;
+              again();
+            };
+          },
+          (failure: unknown) => {
+            if (closed) return;
+            if (attempt > 0 && tunnelRetryable(asApiError(failure).status)) {
+              again();
+            } else if (attempt > 0) {
+              report.current("lost"); // refused now (the session ended, rights changed)
+            } else {
+              setError(failure);
+              report.current("failed");
             }
-          };
-          ws.onclose = () => {
-            if (!closed && !exited) report.current("lost");
-          };
-        },
-        (failure: unknown) => {
-          if (closed) return;
-          setError(failure);
-          report.current("failed");
-        },
-      );
+          },
+        );
+      };
+      open();
 
       return () => {
+        if (retry !== null) clearTimeout(retry);
         observer.disconnect();
         typed.dispose();
         binary.dispose();
