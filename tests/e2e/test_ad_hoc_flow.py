@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 import tkinter as tk
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from relaydesk.agent.desktop.host_window import APP_NAME
 from tests.fixtures.agents import AGENT
 from tests.fixtures.browser import by_id, first_sign_in, shoot
 from tests.fixtures.common import eventually, require_executable
+from tests.fixtures.screen import canvas
 from tests.fixtures.technician import Technician, next_event
 from tests.fixtures.xvfb import x_screenshot
 
@@ -301,6 +303,13 @@ def test_the_technician_prepares_connects_and_sees_the_end_in_the_console(
         eventually(
             lambda: " connected at " in window.text(HISTORY), 30, "the window to say who connected"
         )
+        # The screen: the password was the recipient's consent; the host shares its display.
+        by_id(page, "screen-request-control").first.click()
+        expect(canvas(page)).to_be_visible(timeout=60_000)
+        eventually(
+            lambda: (canvas(page).evaluate("c => c.width") or 0) >= 1000, 60, "the host's screen"
+        )
+        time.sleep(1)
         shoot(page, artifacts_dir, "console-connected")
         window.screenshot(artifacts_dir / "host-connected-from-console.png")
 

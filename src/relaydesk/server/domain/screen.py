@@ -57,8 +57,10 @@ async def request(db: AsyncSession, actor: Actor, session_id: int, mode: str) ->
         actor.require_on(Permission.FULL_CONTROL, device)
     if session.screen_state in (ScreenState.CONTROL, mode):
         return session  # already granted (control covers view): nothing to ask
-    if session.kind == "jump":
+    if session.kind in ("jump", "adhoc"):
         # A jump was allowed by its policy or the user on the device: nobody else to ask (UNA-6).
+        # An ad hoc connection: the access password, checked by the server and by the temporary
+        # host itself, is the recipient's consent (ADH-4).
         move = ScreenMove.JUMP_CONTROL if mode == ScreenMode.CONTROL else ScreenMove.JUMP_VIEW
         session.screen_state = screen_move(session.screen_state, move, Party.SYSTEM)
         session.screen_requested = ""
