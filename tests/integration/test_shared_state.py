@@ -96,6 +96,10 @@ def agent_holder() -> Iterator[list[subprocess.Popen[str]]]:
         agent.wait()
 
 
+def device_events(feed: ClientConnection, seconds: float) -> list[dict[str, Any]]:
+    return [frame for frame in frames(feed, seconds) if frame["type"] == "device.online"]
+
+
 def test_an_agent_on_node_b_is_live_on_node_a_and_answers_its_sysinfo(
     two_nodes: Cluster, agent_holder: list[subprocess.Popen[str]]
 ) -> None:
@@ -219,3 +223,25 @@ def test_signing_out_on_node_a_closes_the_console_on_node_b(two_nodes: Cluster) 
     assert closed.value.rcvd is not None
     assert closed.value.rcvd.code == 4401
     assert on_b.http.get("/api/v1/me").status_code == 401
+
+
+def test_a_killed_nodes_agents_go_offline_once_on_the_other_node(
+    two_nodes: Cluster, agent_holder: list[subprocess.Popen[str]]
+) -> None:
+    on_a = signed_in_on_a(two_nodes)
+    on_b = on_node(on_a, two_nodes, 1)
+    with console(on_a) as feed_a, console(on_b) as feed_b:
+        agent_holder.append(start_agent(two_nodes.nodes[1].url, on_a.new_key()))
+        # One device.online on each console, whichever node wrote it: one change, one event.
+        online = next_event(feed_a, "device.online", 60)
+        assert online["online"] is True
+        assert [e["online"] for e in device_events(feed_b, 3)] == [True]
+        assert device_events(feed_a, 2) == []
+        # Node B, which holds the agent's link, dies without a word (kill -9). Its presence
+        # expires; node A finds the device held by no live node and sets it offline, once.
+        two_nodes.kill(1)
+        offline = next_event(feed_a, "device.online", 90)
+        assert (offline["device_id"], offline["online"]) == (online["device_id"], False)
+        assert device_events(feed_a, 12) == []  # not again at the reaper's next rounds
+    device = on_a.http.get(f"/api/v1/devices/{online['device_id']}").json()
+    assert device["online"] is False

@@ -31,7 +31,10 @@ from relaydesk.server.shared_state.node import RedisNode
 log = logging.getLogger(__name__)
 
 EXPIRY_SECONDS = 45  # the issue: a dead node's presence expires within 45 s
-HEARTBEAT_SECONDS = 15.0
+HEARTBEAT_SECONDS = 10.0
+# A node not heard from for three heartbeats is dead for the others: the mirrors drop its keys
+# at their next heartbeat, so within DEAD_AFTER_SECONDS + HEARTBEAT_SECONDS (40 s) of its death.
+DEAD_AFTER_SECONDS = 3 * HEARTBEAT_SECONDS
 
 
 class RedisPresence:
@@ -208,10 +211,10 @@ class RedisPresence:
 
 
 async def live_nodes(node: RedisNode) -> list[str]:
-    """The nodes heard from within the expiry."""
+    """The nodes heard from within DEAD_AFTER_SECONDS."""
     now = time.time()
     alive: list[Any] = await node.redis.zrangebyscore(
-        node.key("nodes"), now - EXPIRY_SECONDS, "+inf"
+        node.key("nodes"), now - DEAD_AFTER_SECONDS, "+inf"
     )
     return [name.decode() for name in alive]
 
@@ -223,7 +226,7 @@ class DeviceReaper:
     in a row find it so (a link whose presence write is still on its way is not reaped), by one
     node at a time (a lock in Redis)."""
 
-    ROUND_SECONDS = HEARTBEAT_SECONDS
+    ROUND_SECONDS = 5.0
 
     def __init__(
         self,
