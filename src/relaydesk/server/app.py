@@ -141,12 +141,14 @@ def create_app(settings: Settings, web_dist: Path = WEB_DIST) -> FastAPI:
         await runtime.start()  # devices' presence as a new process (or node) finds it
         housekeeping = asyncio.create_task(runtime.housekeeping())
         refusal_summaries = asyncio.create_task(runtime.refusal_summaries())
+        ad_hoc_expiry = asyncio.create_task(runtime.ad_hoc_expiry())
         live_sockets = asyncio.create_task(runtime.live_sockets.listen(runtime.broker))
         # What start-up made lives as long as the process: out of the collector's way, so that
         # a full collection walks only what came since (issue 13: 10,000 idle agents).
         gc.freeze()
         yield
         housekeeping.cancel()
+        ad_hoc_expiry.cancel()
         refusal_summaries.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await refusal_summaries  # the open windows' summaries are written first

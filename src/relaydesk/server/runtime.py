@@ -41,6 +41,7 @@ from relaydesk.server.shared_state.throttle import RedisLedger
 
 log = logging.getLogger(__name__)
 REFUSAL_SUMMARY_SECONDS = 30.0
+AD_HOC_SWEEP_SECONDS = 60.0
 JUMP_PASSWORDS = 5
 JUMP_PASSWORD_WINDOW = 15 * 60.0
 JUMP_PASSWORD_MESSAGE = (
@@ -243,12 +244,22 @@ class Runtime:
                 async with self.transaction() as db:
                     for purged in await retention.purge(db):
                         log.info("retention purge: %s", purged)
-                    if expired := await sweep_ad_hoc_sessions(db):
-                        log.info("ad hoc sessions expired: %d", expired)
                 self.tunnels.sweep()
             except Exception:  # noqa: BLE001 - a failed round must not stop the next ones
                 log.exception("housekeeping round failed")
             await asyncio.sleep(self.settings.housekeeping_interval_seconds)
+
+    async def ad_hoc_expiry(self) -> None:
+        """Runs for the life of the server: ad hoc sessions 24 hours past their activation (and
+        links unused for 24 hours) end, their hosts told to uninstall (domain/ad_hoc_sessions)."""
+        while True:
+            await asyncio.sleep(AD_HOC_SWEEP_SECONDS)
+            try:
+                async with self.transaction() as db:
+                    if expired := await sweep_ad_hoc_sessions(db):
+                        log.info("ad hoc sessions expired: %d", expired)
+            except Exception:  # noqa: BLE001 - a failed round must not stop the next ones
+                log.exception("ad hoc expiry round failed")
 
     async def summarise_refusals(self, now: float | None = None) -> None:
         """Audit the summaries of the refusal windows that have ended."""

@@ -80,9 +80,35 @@ def upgrade() -> None:
         )
         batch.create_index(batch.f("ix_ad_hoc_sessions_state"), ["state"], unique=False)
         batch.create_index(batch.f("ix_ad_hoc_sessions_device_id"), ["device_id"], unique=False)
+    _builtin_roles_with_ad_hoc(add=True)
+
+
+# The built-in roles that hold every remote support permission get "Ad hoc support", as new
+# organisations' do (domain/permissions.py); roles an administrator made are left as they are.
+AD_HOC = "ad_hoc_support"
+BUILTIN = ("administrator", "helpdesk_operator")
+
+
+def _builtin_roles_with_ad_hoc(*, add: bool) -> None:
+    roles = sa.table(
+        "roles",
+        sa.column("id", sa.Integer),
+        sa.column("builtin"),
+        sa.column("permissions", sa.JSON),
+    )
+    bind = op.get_bind()
+    rows = bind.execute(
+        sa.select(roles.c.id, roles.c.permissions).where(roles.c.builtin.in_(BUILTIN))
+    ).all()
+    for role_id, permissions in rows:
+        held = [p for p in (permissions or []) if p != AD_HOC]
+        changed = [*held, AD_HOC] if add else held
+        if changed != (permissions or []):
+            bind.execute(sa.update(roles).where(roles.c.id == role_id).values(permissions=changed))
 
 
 def downgrade() -> None:
+    _builtin_roles_with_ad_hoc(add=False)
     with op.batch_alter_table("ad_hoc_sessions") as batch:
         batch.drop_index(batch.f("ix_ad_hoc_sessions_device_id"))
         batch.drop_index(batch.f("ix_ad_hoc_sessions_state"))
