@@ -62,7 +62,9 @@ class RelayDeskWebSocketProtocol(WebSocketsSansIOProtocol):
         self.peer: RelayDeskWebSocketProtocol | None = None  # spliced to
         self.spliced_done: asyncio.Future[None] | None = None
         self.on_relayed: Callable[[int], None] | None = None
-        self._pending = b""
+        # The start of a frame not yet whole, and how long that frame is (0: header unknown).
+        self._pending = bytearray()
+        self._needed = 0
         self._fragments: list[bytes] = []
         self._fragment_opcode = _BINARY
         self._paused_for_peer = False
@@ -95,13 +97,19 @@ class RelayDeskWebSocketProtocol(WebSocketsSansIOProtocol):
         if not self.lean:
             super().data_received(data)
             return
-        if self._pending:
-            data = self._pending + data
-        position = self._frames(data)
-        self._pending = data[position:] if position < len(data) else b""
+        buffer: bytes | bytearray = data
+        if self._pending:  # large frames come in many reads: gather them, parse once whole
+            self._pending += data
+            if len(self._pending) < self._needed:
+                return
+            buffer, self._pending = self._pending, bytearray()
+        position = self._frames(buffer)
+        if position < len(buffer):
+            self._pending = bytearray(memoryview(buffer)[position:])
 
-    def _frames(self, data: bytes) -> int:
+    def _frames(self, data: bytes | bytearray) -> int:
         """Handles every whole frame in data; returns where the first incomplete one starts."""
+        self._needed = 0
         view = memoryview(data)
         size = len(data)
         position = 0
@@ -128,6 +136,7 @@ class RelayDeskWebSocketProtocol(WebSocketsSansIOProtocol):
                 return size
             end = position + header + 4 + length
             if end > size:
+                self._needed = end - position
                 break
             mask = data[position + header : position + header + 4]
             payload = apply_mask(view[position + header + 4 : end], mask)
@@ -271,6 +280,18 @@ def lean_protocol(websocket: WebSocket) -> RelayDeskWebSocketProtocol | None:
     return None
 
 
+def splice_protocols(
+    left: RelayDeskWebSocketProtocol, right: RelayDeskWebSocketProtocol, done: asyncio.Future[None]
+) -> asyncio.Future[None]:
+    """Joins two lean relay protocols; `done` is set when either end goes."""
+    # Both peers are set before either's backlog is written: the writes may already push back.
+    left.peer, right.peer = right, left
+    joined = left.splice_to(right, done) and right.splice_to(left, done)
+    if not joined and not done.done():
+        done.set_result(None)
+    return done
+
+
 async def splice(
     a: WebSocket, b: WebSocket, on_relayed: Callable[[int], None] | None = None
 ) -> asyncio.Future[None] | None:
@@ -279,11 +300,5 @@ async def splice(
     left, right = lean_protocol(a), lean_protocol(b)
     if left is None or right is None:
         return None
-    done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
     left.on_relayed = right.on_relayed = on_relayed
-    # Both peers are set before either's backlog is written: the writes may already push back.
-    left.peer, right.peer = right, left
-    joined = left.splice_to(right, done) and right.splice_to(left, done)
-    if not joined and not done.done():
-        done.set_result(None)
-    return done
+    return splice_protocols(left, right, asyncio.get_running_loop().create_future())
