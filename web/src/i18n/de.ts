@@ -1185,6 +1185,7 @@ export const de: Catalogue = {
   "audit.action.device.moved": "Gerät in eine andere Jump-Gruppe verschoben",
   "audit.action.device.uninstall_sent": "Deinstallation an den Agenten des Geräts gesendet",
   "audit.action.device.uninstalled": "Agent vom Gerät deinstalliert",
+  "audit.action.jump.desktop": "Das Gerät hat gemeldet, ob jemand angemeldet ist",
   "audit.detail.decision": "Entscheidung",
   "audit.detail.policy": "Regel",
   "audit.detail.override": "Zeitplan übergangen",
@@ -1228,8 +1229,6 @@ export const de: Catalogue = {
   "error.jump_password_too_long": "Das Jump-Passwort darf höchstens 200 Zeichen lang sein.",
   "error.jump_client_pending": "In dieser Sitzung läuft bereits eine Installation; warten Sie auf ihr Ergebnis.",
   "error.not_attended_session": "Nur der Support-Client einer begleiteten Sitzung kann zu einem installierten Jump-Client werden.",
-
-  "audit.action.jump.desktop": "Das Gerät hat gemeldet, ob jemand angemeldet ist",
   "audit.action.self_service.enrolment_issued": "Einmal-Installation im Portal ausgestellt",
   "audit.action.jump_client.requested": "Installation eines Jump-Clients in einer Sitzung angefordert",
   "audit.action.jump_client.consented": "Kunde hat die Installation des Jump-Clients erlaubt",
@@ -1244,16 +1243,18 @@ export const de: Catalogue = {
   "reports.event.jump_client_installed": "Jump-Client installiert",
   "reports.event.jump_client_failed": "Installation des Jump-Clients fehlgeschlagen",
 
+  // Jumping to installed devices (issue 13, part C)
   "reports.event.jump_started": "Direktverbindung gestartet",
   "reports.event.jump_allowed": "Direktverbindung erlaubt",
   "reports.event.jump_denied": "Direktverbindung abgelehnt",
   "reports.event.jump_schedule_overridden": "Zeitplan übergangen",
   "reports.event.jump_desktop": "Desktop am Gerät",
-  "portal.jumpclient.asks": "{name} möchte einen dauerhaften Fernzugriffs-Client auf diesem Computer installieren",
-  "portal.jumpclient.about": "Ihr Support kann sich dann später mit diesem Computer verbinden, auch wenn Sie nicht da sind. Der Support-Client installiert sich selbst; er fragt eventuell nach einem Administratorpasswort.",
 
+  // Jumping to installed devices (issue 13, part C)
   "jump.device_policy": "Verbindungsregel dieses Geräts…",
   "jump.device_policy_group": "Folgt der Regel seiner Jump-Gruppe.",
+  "portal.jumpclient.asks": "{name} möchte einen dauerhaften Fernzugriffs-Client auf diesem Computer installieren",
+  "portal.jumpclient.about": "Ihr Support kann sich dann später mit diesem Computer verbinden, auch wenn Sie nicht da sind. Der Support-Client installiert sich selbst; er fragt eventuell nach einem Administratorpasswort.",
   // Ad hoc support (issue 14, part 14-X)
   "adhoc.prepare.title": "Ad-hoc-Sitzung vorbereiten",
   "adhoc.prepare.about": "Helfen Sie einem Computer, der nicht zu Ihrer Organisation gehört, 24 Stunden lang so oft wie nötig: Der Empfänger installiert über den Link einen temporären Host und gibt den Sicherheitscode ein; Sie verbinden sich mit dem Zugangspasswort.",

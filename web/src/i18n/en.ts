@@ -1167,6 +1167,7 @@ export const en = {
   "audit.action.device.moved": "Device moved to another Jump group",
   "audit.action.device.uninstall_sent": "Uninstall sent to the device's agent",
   "audit.action.device.uninstalled": "Agent uninstalled from the device",
+  "audit.action.jump.desktop": "The device said whether someone is logged in",
   "audit.detail.decision": "decision",
   "audit.detail.policy": "policy",
   "audit.detail.override": "schedule overridden",
@@ -1210,8 +1211,6 @@ export const en = {
   "error.jump_password_too_long": "The jump password can be at most 200 characters.",
   "error.jump_client_pending": "An installation is already under way in this session; wait for its outcome.",
   "error.not_attended_session": "Only an attended session's support client can become an installed Jump client.",
-
-  "audit.action.jump.desktop": "The device said whether someone is logged in",
   "audit.action.self_service.enrolment_issued": "Single-use installation issued on the portal",
   "audit.action.jump_client.requested": "Jump client installation requested in a session",
   "audit.action.jump_client.consented": "Customer allowed the Jump client installation",
@@ -1226,16 +1225,18 @@ export const en = {
   "reports.event.jump_client_installed": "Jump client installed",
   "reports.event.jump_client_failed": "Jump client installation failed",
 
+  // Jumping to installed devices (issue 13, part C)
   "reports.event.jump_started": "Jump started",
   "reports.event.jump_allowed": "Jump allowed",
   "reports.event.jump_denied": "Jump refused",
   "reports.event.jump_schedule_overridden": "Schedule overridden",
   "reports.event.jump_desktop": "Desktop on the device",
-  "portal.jumpclient.asks": "{name} wants to install a permanent remote access client on this computer",
-  "portal.jumpclient.about": "Your help desk could then connect to this computer later, also when you are not there. The support client installs itself; it may ask for an administrator's password.",
 
+  // Jumping to installed devices (issue 13, part C)
   "jump.device_policy": "Jump policy of this device…",
   "jump.device_policy_group": "Follows its Jump group's policy.",
+  "portal.jumpclient.asks": "{name} wants to install a permanent remote access client on this computer",
+  "portal.jumpclient.about": "Your help desk could then connect to this computer later, also when you are not there. The support client installs itself; it may ask for an administrator's password.",
   // Ad hoc support (issue 14, part 14-X)
   "adhoc.prepare.title": "Prepare an ad hoc session",
   "adhoc.prepare.about": "Help a computer that does not belong to your organisation, as often as needed for 24 hours: the recipient installs a temporary host from the link and types the security code; you connect with the access password.",

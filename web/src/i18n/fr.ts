@@ -1187,6 +1187,7 @@ export const fr: Catalogue = {
   "audit.action.device.moved": "Appareil déplacé vers un autre groupe Jump",
   "audit.action.device.uninstall_sent": "Désinstallation envoyée à l'agent de l'appareil",
   "audit.action.device.uninstalled": "Agent désinstallé de l'appareil",
+  "audit.action.jump.desktop": "L'appareil a indiqué si quelqu'un est connecté",
   "audit.detail.decision": "décision",
   "audit.detail.policy": "règle",
   "audit.detail.override": "horaires outrepassés",
@@ -1230,8 +1231,6 @@ export const fr: Catalogue = {
   "error.jump_password_too_long": "Le mot de passe de saut peut compter au plus 200 caractères.",
   "error.jump_client_pending": "Une installation est déjà en cours dans cette session ; attendez son résultat.",
   "error.not_attended_session": "Seul le client d'une session assistée peut devenir un client Jump installé.",
-
-  "audit.action.jump.desktop": "L'appareil a indiqué si quelqu'un est connecté",
   "audit.action.self_service.enrolment_issued": "Installation à usage unique délivrée sur le portail",
   "audit.action.jump_client.requested": "Installation d'un client Jump demandée dans une session",
   "audit.action.jump_client.consented": "Le client a autorisé l'installation du client Jump",
@@ -1246,16 +1245,18 @@ export const fr: Catalogue = {
   "reports.event.jump_client_installed": "Client Jump installé",
   "reports.event.jump_client_failed": "Échec de l'installation du client Jump",
 
+  // Jumping to installed devices (issue 13, part C)
   "reports.event.jump_started": "Connexion directe ouverte",
   "reports.event.jump_allowed": "Connexion directe autorisée",
   "reports.event.jump_denied": "Connexion directe refusée",
   "reports.event.jump_schedule_overridden": "Horaires outrepassés",
   "reports.event.jump_desktop": "Bureau sur l'appareil",
-  "portal.jumpclient.asks": "{name} souhaite installer un client d'accès à distance permanent sur cet ordinateur",
-  "portal.jumpclient.about": "Votre support pourra ensuite se connecter à cet ordinateur plus tard, même en votre absence. Le client d'assistance s'installe lui-même ; il peut demander le mot de passe d'un administrateur.",
 
+  // Jumping to installed devices (issue 13, part C)
   "jump.device_policy": "Règle de connexion de cet appareil…",
   "jump.device_policy_group": "Suit la règle de son groupe Jump.",
+  "portal.jumpclient.asks": "{name} souhaite installer un client d'accès à distance permanent sur cet ordinateur",
+  "portal.jumpclient.about": "Votre support pourra ensuite se connecter à cet ordinateur plus tard, même en votre absence. Le client d'assistance s'installe lui-même ; il peut demander le mot de passe d'un administrateur.",
   // Ad hoc support (issue 14, part 14-X)
   "adhoc.prepare.title": "Préparer une session ad hoc",
   "adhoc.prepare.about": "Aidez un ordinateur qui n’appartient pas à votre organisation, aussi souvent que nécessaire pendant 24 heures : le destinataire installe un hôte temporaire depuis le lien et saisit le code de sécurité ; vous vous connectez avec le mot de passe d’accès.",
