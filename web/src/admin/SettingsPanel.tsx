@@ -115,6 +115,7 @@ function SettingsEditor({ initial }: { initial: SettingsForm }) {
             "admin.settings.access_password_min_length",
             "admin.settings.access_password_min_length_hint",
           )}
+          {number("device_seats", "admin.settings.device_seats", "admin.settings.device_seats_hint")}
         </div>
       </Group>
       <Group title={t("admin.settings.security")}>

@@ -17,9 +17,17 @@ const settings: OrganisationSettings = {
   console_ip_ranges: ["192.0.2.0/24", "2001:db8::/32"],
   mfa_required: false,
   unattended_access_enabled: true,
+  device_seats: 12,
 };
 
 describe("settings form", () => {
+  it("shows an unlimited licence (no seat count) as 0 and sends 0 back, which means unlimited", () => {
+    const form = toForm({ ...settings, device_seats: null });
+    expect(form.device_seats).toBe("0");
+    const result = toUpdate(form);
+    expect(result.ok && result.update.device_seats).toBe(0);
+  });
+
   it("round-trips every setting", () => {
     const result = toUpdate(toForm(settings));
     expect(result).toEqual({ ok: true, update: settings });

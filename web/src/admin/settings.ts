@@ -14,6 +14,8 @@ export type SettingsForm = {
   adhoc_limit_per_user: string;
   adhoc_limit_per_organisation: string;
   access_password_min_length: string;
+  /** The licence's count of devices; "0": unlimited. */
+  device_seats: string;
   retention_days: string;
   /** One CIDR range per line. */
   console_ip_ranges: string;
@@ -23,6 +25,7 @@ export const NUMBER_FIELDS = [
   "adhoc_limit_per_user",
   "adhoc_limit_per_organisation",
   "access_password_min_length",
+  "device_seats",
   "retention_days",
 ] as const;
 
@@ -38,6 +41,7 @@ export function toForm(settings: OrganisationSettings): SettingsForm {
     adhoc_limit_per_user: String(settings.adhoc_limit_per_user),
     adhoc_limit_per_organisation: String(settings.adhoc_limit_per_organisation),
     access_password_min_length: String(settings.access_password_min_length),
+    device_seats: String(settings.device_seats ?? 0),
     retention_days: String(settings.retention_days),
     console_ip_ranges: settings.console_ip_ranges.join("\n"),
   };
@@ -64,6 +68,7 @@ export function toUpdate(form: SettingsForm): SettingsUpdate {
       adhoc_limit_per_user: Number(form.adhoc_limit_per_user.trim()),
       adhoc_limit_per_organisation: Number(form.adhoc_limit_per_organisation.trim()),
       access_password_min_length: Number(form.access_password_min_length.trim()),
+      device_seats: Number(form.device_seats.trim()),
       retention_days: Number(form.retention_days.trim()),
       console_ip_ranges: lines(form.console_ip_ranges),
     },
