@@ -10,10 +10,9 @@ import asyncio
 import queue
 import sys
 import threading
-import tkinter as tk
 from collections.abc import Callable
 from dataclasses import dataclass
-from tkinter import ttk
+from typing import TYPE_CHECKING
 
 from relaydesk.agent.ad_hoc_host import (
     Activated,
@@ -25,6 +24,9 @@ from relaydesk.agent.ad_hoc_host import (
 )
 from relaydesk.agent.ad_hoc_texts import text
 from relaydesk.protocol.messages import AdHocCode, AdHocEnd
+
+if TYPE_CHECKING:  # Tk is loaded only to open the window: a server without X has no libxcb
+    import tkinter as tk
 
 TITLE = "relaydesk: temporary support host"
 APP_NAME = "relaydesk-adhoc"
@@ -109,6 +111,9 @@ def describe(item: Shown) -> str:
 
 class HostWindow:
     def __init__(self, root: tk.Tk, channel: HostChannel) -> None:
+        import tkinter as tk
+        from tkinter import ttk
+
         self.root = root
         self.channel = channel
         root.title(TITLE)
@@ -207,6 +212,11 @@ class HostWindow:
 
 
 def open_display() -> tk.Tk | None:
+    """Tk on $DISPLAY, or None where there is none (no display, or no Tk libraries at all)."""
+    try:
+        import tkinter as tk
+    except ImportError:
+        return None
     try:
         root = tk.Tk(className="RelaydeskAdhoc")
     except tk.TclError:
