@@ -1,7 +1,9 @@
 """agent/system_install.py into a scratch folder instead of / (no systemd needed): the layout and
 its modes after a real enrolment with a real server, a re-run that keeps the device, uninstall
-removing exactly what install made, a refused installer changing nothing on disk, the
-configuration file's errors; and the protocol's uninstall reaching the agent's state machine."""
+removing exactly what install made and telling the server (the device leaves the device list, the
+audit log has device.uninstalled; an unreachable server does not stop it), a refused installer
+changing nothing on disk, the configuration file's errors; the protocol's uninstall reaching the
+agent's state machine, and a real agent deleted from the list reporting its uninstall done."""
 
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from relaydesk.server.downloads.install_script import install_script
 from relaydesk.server.downloads.support_client import ServedClient
 from relaydesk.server.tls import Pins
 from tests.fixtures.agents import AGENT
+from tests.fixtures.common import eventually
 from tests.fixtures.disk import snapshot
 from tests.fixtures.technician import Technician
 
@@ -34,6 +37,29 @@ def new_installer(technician: Technician, **body: Any) -> dict[str, Any]:
 
 def mode_of(path: Path) -> str:
     return oct(path.stat().st_mode & 0o777)
+
+
+def listed_ids(technician: Technician) -> list[int]:
+    response = technician.http.get("/api/v1/devices", params={"limit": 200})
+    assert response.status_code == 200, response.text
+    return [device["id"] for device in response.json()["devices"]]
+
+
+def audit_entries(technician: Technician, action: str) -> list[dict[str, Any]]:
+    response = technician.http.get("/api/v1/audit", params={"action": action, "limit": 50})
+    assert response.status_code == 200, response.text
+    return list(response.json()["items"])
+
+
+LAYOUT_FOLDERS = {
+    # Folders of the layout that may hold other programs' files stay.
+    "opt": ("dir", ""),
+    "var": ("dir", ""),
+    "var/lib": ("dir", ""),
+    "etc/systemd": ("dir", ""),
+    "etc/systemd/system": ("dir", ""),
+    "etc/systemd/system/multi-user.target.wants": ("dir", ""),
+}
 
 
 def test_install_lays_out_enrols_keeps_the_device_and_uninstall_removes_it_all(
@@ -73,18 +99,99 @@ def test_install_lays_out_enrols_keeps_the_device_and_uninstall_removes_it_all(
     assert (done.state_dir / "device.key").read_bytes() == key
     assert technician.http.get("/api/v1/installers").json()[0]["used"] == 1
 
+    # Uninstalled on the computer (what `relaydesk-agent uninstall` does): the server is told
+    # first, as the device, and the device leaves the list; the audit log says who and why.
+    assert done.device_id in listed_ids(technician)
+    hostname = technician.http.get(f"/api/v1/devices/{done.device_id}").json()["hostname"]
+    said: list[str] = []
+    warned: list[str] = []
     assert system_install.is_installed(root)
-    system_install.uninstall(root=root)
+    assert system_install.uninstall_and_tell(root=root, say=said.append, warn=warned.append)
     assert not system_install.is_installed(root)
-    assert snapshot(root) == before | {
-        # Folders of the layout that may hold other programs' files stay.
-        "opt": ("dir", ""),
-        "var": ("dir", ""),
-        "var/lib": ("dir", ""),
-        "etc/systemd": ("dir", ""),
-        "etc/systemd/system": ("dir", ""),
-        "etc/systemd/system/multi-user.target.wants": ("dir", ""),
-    }
+    assert snapshot(root) == before | LAYOUT_FOLDERS
+    assert warned == []
+    assert said == ["The server was told: this device is removed from its device list."]
+    assert done.device_id not in listed_ids(technician)
+    assert technician.http.get(f"/api/v1/devices/{done.device_id}").status_code == 404
+    [entry] = audit_entries(technician, "device.uninstalled")
+    assert entry["actor_label"] == f"agent on {hostname}"
+    assert entry["target"] == f"device:{done.device_id}"
+    assert entry["details"]["hostname"] == hostname
+    assert entry["details"]["reason"] == "uninstalled on the device"
+
+
+def test_uninstall_goes_on_when_the_server_cannot_be_told(
+    relaydesk_server: Any, tmp_path: Path
+) -> None:
+    technician = Technician(relaydesk_server).sign_in_first_time()
+    issued = new_installer(technician)
+    root = tmp_path / "root"
+    (root / "etc").mkdir(parents=True)
+    before = snapshot(root)
+    done = system_install.install(
+        Path(AGENT), relaydesk_server.url, None, issued["token"], root=root
+    )
+    relaydesk_server.stop()
+    said: list[str] = []
+    warned: list[str] = []
+    told = system_install.uninstall_and_tell(
+        root=root, say=said.append, warn=warned.append, patience=5
+    )
+    assert not told
+    assert said == []
+    [warning] = warned
+    assert warning.startswith("The server was not told (could not reach the server at ")
+    assert "uninstalling anyway" in warning and "delete it there" in warning
+    assert snapshot(root) == before | LAYOUT_FOLDERS  # removed all the same
+    # The server never heard it: the device stays in its list (offline) and nothing is audited.
+    relaydesk_server.start()
+    assert done.device_id in listed_ids(technician)
+    assert audit_entries(technician, "device.uninstalled") == []
+
+
+def test_a_deleted_device_reports_its_uninstall_done(relaydesk_server: Any, tmp_path: Path) -> None:
+    """The remote path: the technician deletes an installed device whose real agent is
+    connected; the agent removes itself and says so, and the audit log has its completion."""
+    technician = Technician(relaydesk_server).sign_in_first_time()
+    issued = new_installer(technician)
+    state = tmp_path / "state"
+    agent = subprocess.Popen(
+        [AGENT, "--server", relaydesk_server.url, "--installer", issued["token"]]
+        + ["--state-dir", str(state)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        device_id = eventually(
+            lambda: (state / "device").exists() and int((state / "device").read_text()),
+            timeout=60,
+            what="the agent enrolled",
+        )
+        eventually(
+            lambda: technician.http.get(f"/api/v1/devices/{device_id}").json()["online"],
+            timeout=60,
+            what="the device online",
+        )
+        deleted = technician.http.delete(f"/api/v1/devices/{device_id}")
+        assert deleted.status_code == 200, deleted.text
+        output, _ = agent.communicate(timeout=60)
+    finally:
+        agent.kill()
+        agent.wait()
+    assert agent.returncode == 0, output
+    assert not state.exists()
+    [entry] = eventually(
+        lambda: audit_entries(technician, "device.uninstalled"),
+        timeout=30,
+        what="device.uninstalled in the audit log",
+    )
+    assert entry["target"] == f"device:{device_id}"
+    assert entry["actor_label"].startswith("agent on ")
+    assert entry["details"]["reason"] == "deleted from the device list"
+    assert [e["target"] for e in audit_entries(technician, "device.uninstall_sent")] == [
+        f"device:{device_id}"
+    ]
 
 
 @pytest.mark.parametrize("why", ["revoked", "unknown"])

@@ -18,6 +18,7 @@ from relaydesk.agent import sysinfo
 from relaydesk.agent.desktop.channel import CustomerChannel, LinkDown, Told
 from relaydesk.agent.jumps import JumpDesk
 from relaydesk.agent.modes import (
+    EXIT_OK,
     EXIT_TLS_MISMATCH,
     EXIT_UNREACHABLE,
     AgentMode,
@@ -230,7 +231,15 @@ async def _converse(
                     return outcome
                 elif isinstance(event, control.UninstallRequested):
                     tunnels.close_all()
-                    return mode.uninstall(event.reason)
+                    outcome = mode.uninstall(event.reason)
+                    if mode.name == "unattended" and outcome.exit_code == EXIT_OK:
+                        # Done: the server audits the uninstall's completion (device.uninstalled).
+                        connection.send_uninstalled("deleted")
+                        try:
+                            await flush()
+                        except ConnectionClosed:
+                            status("The connection closed before the server heard it was done.")
+                    return outcome
                 elif isinstance(event, control.JumpCommanded) and jumps is not None:
                     if isinstance(event.message, JumpEnd):
                         tunnels.close_all()

@@ -234,7 +234,9 @@ def service_command(argv: list[str]) -> int:
             return run_installed(run_args, system_root=Path("/"))
         if args.command == "uninstall":
             installed = system_install.is_installed()
-            system_install.uninstall()
+            system_install.uninstall_and_tell(
+                say=say, warn=lambda line: print(f"relaydesk-agent: {line}", file=sys.stderr)
+            )
             say(
                 "relaydesk-agent is uninstalled: service, files, configuration and key removed."
                 if installed

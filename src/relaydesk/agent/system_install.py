@@ -13,7 +13,10 @@ refused installer (unknown, expired, revoked, cap reached) or an unreachable ser
 computer as it was. Run again, it keeps the enrolment (the same server: no second installation
 is counted) and replaces the executable, configuration and unit. uninstall() stops and disables
 the unit and removes all of it; the running agent calls it when the server sends `uninstall`
-(the device was deleted), then exits 0."""
+(the device was deleted), then exits 0. `relaydesk-agent uninstall` on the computer
+(uninstall_and_tell) first tells the server, over the device's own authenticated connection,
+that it is going away (`uninstalled`), so that the device leaves the device list and the audit
+log has it; a server it cannot reach within a few seconds does not stop the uninstall."""
 
 from __future__ import annotations
 
@@ -28,11 +31,12 @@ from pathlib import Path
 
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
-from relaydesk.agent.installed import DEVICE_FILE, InstalledMode, StateFolderError
+from relaydesk.agent.installed import DEVICE_FILE, KEY_FILE, InstalledMode, StateFolderError
 from relaydesk.agent.link import Backoff, control_url
+from relaydesk.agent.modes import hello_of
 from relaydesk.agent.server_tls import ServerTls, TlsMismatch, normalised_pin
-from relaydesk.protocol import control
-from relaydesk.protocol.messages import MAX_FRAME_BYTES
+from relaydesk.protocol import control, identity
+from relaydesk.protocol.messages import MAX_FRAME_BYTES, DeviceCredential
 
 SERVICE = "relaydesk-agent.service"
 EXECUTABLE = Path("opt/relaydesk-agent/relaydesk-agent")
@@ -42,6 +46,8 @@ UNIT = Path("etc/systemd/system") / SERVICE
 WANTED_BY = Path("etc/systemd/system/multi-user.target.wants") / SERVICE
 # How long install keeps trying a server it cannot reach before giving up.
 ENROL_PATIENCE_SECONDS = 60.0
+# How long uninstall waits for the server to hear it (one attempt) before removing anyway.
+UNINSTALL_REPORT_SECONDS = 10.0
 
 UNIT_TEXT = """# relaydesk agent: unattended access to this computer.
 # Written by "relaydesk-agent install"; removed by "/opt/relaydesk-agent/relaydesk-agent uninstall".
@@ -429,21 +435,120 @@ def place(
 
 
 def uninstall(
-    *, root: Path = Path("/"), from_service: bool = False, flavour: Flavour = AGENT
+    *,
+    root: Path = Path("/"),
+    from_service: bool = False,
+    flavour: Flavour = AGENT,
+    before_removing: Callable[[InstalledPaths], None] | None = None,
 ) -> None:
     """Stops and disables the unit and removes it, the executable, the configuration and the
     key. `from_service`: called by the running agent itself (the server's `uninstall`), which
     must not stop its own unit (that would kill it half way); it exits 0 right after, and
-    systemd does not restart a unit whose file is gone."""
+    systemd does not restart a unit whose file is gone. `before_removing`: called once the
+    service is stopped, while the key is still there (uninstall_and_tell)."""
     if root == Path("/") and os.geteuid() != 0:
         raise InstallError("Removing the agent's system service needs root (for example sudo).")
     where = paths(root, flavour)
     systemd = _systemd_running(root)
     if systemd and not from_service and (where.unit.exists() or where.wanted_by.is_symlink()):
         _systemctl("disable", "--now", flavour.service, check=False)
+    if before_removing is not None:
+        before_removing(where)
     for path in (where.wanted_by, where.unit, where.config.parent, where.state_dir):
         _remove(path)
     _remove(where.state_dir.with_name(f".{where.state_dir.name}.enrolling"))
     _remove(where.executable.parent)
     if systemd:
         _systemctl("daemon-reload", check=False)
+
+
+# --- telling the server -----------------------------------------------------------------------
+async def _report_uninstalled(config: AgentConfig, key: identity.DeviceKey, device_id: int) -> None:
+    """One conversation with the server as the device (its id, proved by its key): `uninstalled`
+    once welcomed, until the server's `uninstall` acknowledges it. A device already deleted on
+    the server is told `uninstall` after its proof instead of a welcome: it answers `uninstalled`
+    there (the server notes it and closes)."""
+    hello = hello_of("unattended", key, DeviceCredential(kind="device", device_id=device_id))
+    async with ServerTls(config.pin_sha256).open(
+        control_url(config.server),
+        compression=None,
+        max_size=MAX_FRAME_BYTES,
+        open_timeout=UNINSTALL_REPORT_SECONDS,
+        ping_interval=None,
+        close_timeout=2,
+    ) as ws:
+        connection = control.AgentConnection(hello, key)
+        connection.start()
+        told = False
+        while True:
+            for frame in connection.data_to_send():
+                await ws.send(frame)
+            for event in connection.receive(await ws.recv()):
+                if isinstance(event, control.Established):
+                    connection.send_uninstalled("on_device")
+                    told = True
+                elif isinstance(event, control.UninstallRequested):
+                    if not told:  # deleted on the server already: it still hears the uninstall
+                        connection.send_uninstalled("on_device")
+                        for frame in connection.data_to_send():
+                            await ws.send(frame)
+                    return
+                elif isinstance(event, control.RefusedByServer):
+                    raise InstallError(f"the server refused the device: {event.message}")
+
+
+def tell_server_uninstalled(
+    root: Path = Path("/"), *, patience: float = UNINSTALL_REPORT_SECONDS
+) -> str | None:
+    """Tells the server of the agent installed under `root` that it is being uninstalled on the
+    computer (before its key is removed). None when the server acknowledged it, else why not, in
+    a few words for the terminal. One attempt, `patience` seconds at most."""
+    where = paths(root)
+    try:
+        config = read_config(where.config)
+        key = identity.DeviceKey.from_bytes((where.state_dir / KEY_FILE).read_bytes())
+        device_id = int((where.state_dir / DEVICE_FILE).read_text().strip())
+    except (InstallError, OSError, ValueError) as error:
+        return f"this computer's enrolment could not be read: {error}"
+    try:
+        asyncio.run(asyncio.wait_for(_report_uninstalled(config, key, device_id), patience))
+    except TimeoutError:
+        return f"the server at {config.server} did not answer within {patience:.0f} s"
+    except TlsMismatch as error:
+        return str(error)
+    except InstallError as error:
+        return str(error)
+    except (OSError, InvalidHandshake, InvalidURI, ConnectionClosed) as error:
+        return f"could not reach the server at {config.server} ({error or type(error).__name__})"
+    return None
+
+
+def uninstall_and_tell(
+    *,
+    root: Path = Path("/"),
+    say: Say = lambda line: None,
+    warn: Say = lambda line: None,
+    patience: float = UNINSTALL_REPORT_SECONDS,
+) -> bool:
+    """What `relaydesk-agent uninstall` does: stops the service, tells the server (the device
+    leaves its device list; the audit log has device.uninstalled), then removes the unit, files,
+    configuration and key. A server that cannot be told does not stop the uninstall: `warn`
+    says so (the device then stays in the list, offline, until someone deletes it there).
+    Returns whether the server heard it."""
+    heard: list[bool] = []
+
+    def tell(where: InstalledPaths) -> None:
+        if not where.config.exists():
+            return
+        problem = tell_server_uninstalled(where.root, patience=patience)
+        heard.append(problem is None)
+        if problem is None:
+            say("The server was told: this device is removed from its device list.")
+        else:
+            warn(
+                f"The server was not told ({problem}); uninstalling anyway. The device stays in "
+                "the device list, offline: delete it there."
+            )
+
+    uninstall(root=root, before_removing=tell)
+    return heard == [True]

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 from enum import Enum, auto
-from typing import Any
+from typing import Any, Literal
 
 from relaydesk.protocol import identity
 from relaydesk.protocol.codec import (
@@ -67,6 +67,7 @@ from relaydesk.protocol.messages import (
     TunnelClose,
     TunnelOpen,
     Uninstall,
+    Uninstalled,
     Welcome,
 )
 
@@ -78,6 +79,8 @@ class State(Enum):
     AWAIT_PROOF = auto()
     AUTHENTICATED = auto()
     ESTABLISHED = auto()
+    # The server told the agent to uninstall and waits a moment for its `uninstalled`.
+    UNINSTALLING = auto()
     CLOSED = auto()
 
 
@@ -146,6 +149,14 @@ class InputPolicyChanged(Event):
 @dataclass(frozen=True)
 class UninstallRequested(Event):
     """The device was deleted: an installed agent removes itself (service, files, key)."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class DeviceUninstalled(Event):
+    """The installed agent says it is going away (server side): removed on the device by an
+    administrator (`on_device`), or done obeying the server's `uninstall` (`deleted`)."""
 
     reason: str
 
@@ -305,6 +316,7 @@ class AgentConnection(_Connection):
         super().__init__(State.IDLE)
         self.hello = hello
         self._key = key
+        self.uninstall_requested = False
 
     def start(self) -> None:
         self._send(self.hello)
@@ -331,6 +343,7 @@ class AgentConnection(_Connection):
         if isinstance(message, Uninstall) and self.state is not State.IDLE:
             # In answer to the hello of a deleted device as well as once established.
             self.state = State.CLOSED
+            self.uninstall_requested = True
             return [UninstallRequested(message.reason)]
         if isinstance(message, Challenge) and self.state is State.HELLO_SENT:
             self._send(Proof(type="proof", signature=self._key.sign(message.nonce)))
@@ -397,6 +410,12 @@ class AgentConnection(_Connection):
         """The temporary host's code, its answer to a connection, or the end by the recipient."""
         if self.state is State.ESTABLISHED:
             self._send(message)
+
+    def send_uninstalled(self, reason: Literal["on_device", "deleted"]) -> None:
+        """This installed agent is going away (see Uninstalled): once welcomed, or in answer to
+        the server's `uninstall` (after the hello of a deleted device as well)."""
+        if self.state is State.ESTABLISHED or self.uninstall_requested:
+            self._send(Uninstalled(type="uninstalled", reason=reason))
 
     def send_ended(self, cleaned_up: bool) -> None:
         self._send(Ended(type="ended", cleaned_up=cleaned_up))
@@ -472,6 +491,11 @@ class ServerConnection(_Connection):
                 return [JumpClientReported(message)]
             if isinstance(message, AdHocCode | AdHocConnectAnswer | AdHocEnd):
                 return [AdHocReported(message)]
+            if isinstance(message, Uninstalled):
+                return [DeviceUninstalled(message.reason)]
+        if self.state is State.UNINSTALLING and isinstance(message, Uninstalled):
+            self.state = State.CLOSED
+            return [DeviceUninstalled(message.reason)]
         if self.state in (State.AWAIT_HELLO, State.AWAIT_PROOF):
             return self.refuse(
                 RefusalCode.UNEXPECTED_MESSAGE, f"'{message.type}' before the handshake."
@@ -562,6 +586,13 @@ class ServerConnection(_Connection):
     def uninstall(self, reason: str) -> None:
         """The device was deleted (UNA-5): its agent removes itself. Sent to a welcomed agent, or
         to a deleted one that has just proved its key (it is never welcomed again); the
-        connection is over after it."""
+        connection is over after it, but for the agent's `uninstalled` (which a current agent sends
+        once it has removed itself; older ones just close)."""
+        self._send(Uninstall(type="uninstall", reason=reason[:500]))
+        self.state = State.UNINSTALLING
+
+    def uninstall_noted(self, reason: str) -> None:
+        """The answer to an agent's `uninstalled` (on the device): the device is removed here too;
+        the connection is over."""
         self._send(Uninstall(type="uninstall", reason=reason[:500]))
         self.state = State.CLOSED

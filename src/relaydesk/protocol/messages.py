@@ -426,6 +426,16 @@ class AdHocEnd(Message):
     reason: Literal["recipient", "expired"] = "recipient"
 
 
+class Uninstalled(Message):
+    """agent → server: this installed agent is going away. `on_device`: an administrator ran
+    `relaydesk-agent uninstall` on the computer (sent after the proof, before the key is
+    removed; the server removes the device and answers `uninstall`); `deleted`: the agent obeyed
+    the server's `uninstall` and has removed its service, files and key."""
+
+    type: Literal["uninstalled"]
+    reason: Literal["on_device", "deleted"]
+
+
 # --- both ways ------------------------------------------------------------------------------
 class Error(Message):
     """The peer sent something this side cannot use; the connection stays open."""
@@ -452,6 +462,7 @@ AgentMessage = Annotated[
     | AdHocCode
     | AdHocConnectAnswer
     | AdHocEnd
+    | Uninstalled
     | Error,
     Field(discriminator="type"),
 ]

@@ -564,6 +564,45 @@ async def uninstall_told(db: AsyncSession, device_id: int, ip: str, *, at_hello:
     )
 
 
+UNINSTALLED_REASONS = {
+    "on_device": "uninstalled on the device",
+    "deleted": "deleted from the device list",
+}
+UNINSTALL_NOTED = "This computer is removed from the device list."
+
+
+async def uninstalled(db: AsyncSession, device_id: int, ip: str, reason: str) -> None:
+    """An installed agent says it is going away (Uninstalled): removed on the device by an
+    administrator (`relaydesk-agent uninstall`), or done obeying the server's `uninstall`. The
+    device leaves every list as a deletion from the console makes it (its credential is refused
+    from now on: it has no key left to come back with), the consoles hear it, and the audit log
+    has `device.uninstalled`, by the device."""
+    device = await db.get(Device, device_id)
+    if device is None:
+        return
+    if device.removed_at is None:
+        device.removed_at = utcnow()
+        announce(
+            db,
+            org_topic(device.organisation_id),
+            DeviceChanged(
+                device_id=device.id, change="removed", device_group_id=device.device_group_id
+            ),
+        )
+    await audit.record(
+        db,
+        Who(device.organisation_id, None, f"agent on {device.hostname}", ip),
+        "device.uninstalled",
+        target=f"device:{device.id}",
+        details={
+            "hostname": device.hostname,
+            "nickname": device.nickname,
+            "company": device.company,
+            "reason": UNINSTALLED_REASONS.get(reason, reason),
+        },
+    )
+
+
 async def link_started(db: AsyncSession, device_id: int, hello: Hello, ip: str) -> None:
     """An agent's link was welcomed: the device is online (since now, unless another link
     already was), and what it said of itself and where it connects from are kept."""

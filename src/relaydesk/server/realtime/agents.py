@@ -74,6 +74,9 @@ log = logging.getLogger(__name__)
 # silent for as long.
 SILENT_HEARTBEATS = 3
 HANDSHAKE_SILENCE_SECONDS = 60.0
+# How long a link that told its installed agent to uninstall waits for the agent's `uninstalled`
+# (it removes its service and files first) before it closes.
+UNINSTALL_REPORT_SECONDS = 10.0
 
 
 class AgentLink:
@@ -243,6 +246,8 @@ class AgentLink:
             await self.on_jump_client(event)
         elif isinstance(event, control.AdHocReported):
             await self.on_ad_hoc(event)
+        elif isinstance(event, control.DeviceUninstalled):
+            await self.on_uninstalled(event)
         elif isinstance(event, control.JumpAnswered):
             if self.installed and self.device_id is not None:
                 async with self.runtime.transaction() as db:
@@ -251,6 +256,23 @@ class AgentLink:
             self._bad_frames.note(self.ip, event)
         elif isinstance(event, control.Closed | control.PeerError):
             log.info("agent channel from %s: %s (%s)", self.ip, event.code, event.message)
+
+    async def on_uninstalled(self, event: control.DeviceUninstalled) -> None:
+        """An installed agent is going away: uninstalled on the device by an administrator
+        (answered with `uninstall`, the connection's last word), or done obeying the server's
+        `uninstall`. domain/device_list.uninstalled removes the device and audits it."""
+        if not self.installed or self.device_id is None:
+            self.connection.tell(
+                "unexpected_message", "Only an installed agent can say it was uninstalled."
+            )
+            return
+        async with self.runtime.transaction() as db:
+            await device_list.uninstalled(db, self.device_id, self.ip, event.reason)
+        log.info(
+            "installed device %d (from %s): uninstalled (%s)", self.device_id, self.ip, event.reason
+        )
+        if not self.connection.closed:
+            self.connection.uninstall_noted(device_list.UNINSTALL_NOTED)
 
     async def _open_jump(self) -> int | None:
         """An installed device's link that came back during a jump does not know it (nothing is
@@ -445,6 +467,7 @@ class AgentLink:
                 await device_list.uninstall_told(db, self.device_id, self.ip, at_hello=True)
             log.info("deleted device %d (from %s): told to uninstall", self.device_id, self.ip)
             self.connection.uninstall(device_list.UNINSTALL_REASON)
+            self._silence = UNINSTALL_REPORT_SECONDS  # for its `uninstalled`
             return
         if self.installer_id is not None:
             async with self.runtime.transaction() as db:
@@ -604,6 +627,10 @@ class AgentLink:
                     self.connection.uninstall(command.reason)
                     with contextlib.suppress(RuntimeError, WebSocketDisconnect):
                         await self.flush()
+                    # run() reads the agent's `uninstalled` and closes (this task is cancelled
+                    # then); an agent that says nothing is closed on after a while.
+                    await asyncio.sleep(UNINSTALL_REPORT_SECONDS)
+                    with contextlib.suppress(RuntimeError, WebSocketDisconnect):
                         await self.websocket.close(code=1000)
                     return
             elif isinstance(command, JumpClientAsk | JumpClientInstall):
