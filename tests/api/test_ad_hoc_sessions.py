@@ -367,6 +367,11 @@ async def test_connect_with_the_access_password(harness: Harness, org: Org) -> N
     assert connects[0].session_id == support_id and connects[0].password == PASSWORD
     assert connects[0].technician == "Cat"
     assert answer.json()["chat"] is True
+    # The chat started with the user: the technician's first line, in the recipient's language.
+    detail = (await client.get(f"/api/v1/sessions/{support_id}")).json()
+    assert [m["text"] for m in detail["chat"]] == [
+        "Cat is connected to your computer. You can chat with me here."
+    ]
 
     # Closing the connection does not end the ad hoc session; the host keeps running.
     async with host_commands(harness, device_id) as told:

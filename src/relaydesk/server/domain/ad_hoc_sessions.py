@@ -54,6 +54,7 @@ on the organisation's topic, delivered to the technicians who see the session.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import secrets
@@ -79,7 +80,7 @@ from relaydesk.server.db.models import (
     User,
     utcnow,
 )
-from relaydesk.server.domain import audit
+from relaydesk.server.domain import audit, session_chat
 from relaydesk.server.domain.actor import Actor
 from relaydesk.server.domain.audit import Who
 from relaydesk.server.domain.errors import (
@@ -785,6 +786,8 @@ async def connect(
             org_topic(session.organisation_id),
             QueueChanged(session_id=support.id, change="accepted"),
         )
+        if with_chat:
+            await _start_chat(db, actor, support, session)
     # The host checks the password against its own hash before it serves this session's
     # tunnels (AdHocConnectAnswer → connection_answered).
     announce(
@@ -806,6 +809,24 @@ async def connect(
         company=actor.user.company or organisation.name,
         chat=with_chat,
     )
+
+
+CHAT_GREETING = {
+    "en": "{technician} is connected to your computer. You can chat with me here.",
+    "fr": "{technician} est connecté à votre ordinateur. Vous pouvez discuter avec moi ici.",
+    "de": "{technician} ist mit Ihrem Computer verbunden. Sie können hier mit mir chatten.",
+}
+
+
+async def _start_chat(
+    db: AsyncSession, actor: Actor, support: SupportSession, session: AdHocSession
+) -> None:
+    """'Start a chat with the user on connection': the technician's first line, in the
+    recipient's language; nothing when the organisation turned chat off."""
+    language = language_of(session.recipient_language or session.language)
+    greeting = CHAT_GREETING[language].format(technician=actor.user.name)
+    with contextlib.suppress(Forbidden):
+        await session_chat.chat_from_technician(db, actor, support.id, greeting)
 
 
 async def connection_answered(
