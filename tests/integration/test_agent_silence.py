@@ -110,4 +110,7 @@ def test_a_silent_agent_is_dropped_and_one_that_answers_stays(relaydesk_server: 
     pings = asyncio.run(dropped_when_silent(url, response.json()["token"], technician))
     # Three silent heartbeats passed while the other agent answered a ping at each one.
     assert len(pings) >= 3, pings
-    assert "silent for 6 s, dropped" in relaydesk_server.output()
+    output = relaydesk_server.output()
+    assert "silent for 6 s, dropped" in output
+    # The agents' connections left no line each (no address, no path: nothing to read).
+    assert "connection open" not in output and '"WebSocket /agent/ws" [accepted]' not in output

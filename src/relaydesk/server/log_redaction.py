@@ -10,6 +10,10 @@ from typing import Any
 
 REDACTED = "[redacted]"
 AGENT_CHANNEL = "/agent/ws"
+# What the websockets library logs through uvicorn's logger for every WebSocket, with neither
+# address nor path: 10,000 agents coming back wrote 10,000 of them, and a server whose log
+# reader lags blocks on them (issue 13: the event loop stalled for tens of seconds).
+BARE_CONNECTION_LINES = frozenset({"connection open", "connection closed"})
 
 
 def without_query_values(target: str) -> str:
@@ -40,13 +44,16 @@ class QueryStringRedaction(logging.Filter):
 
 
 class AgentChannelAccepts(logging.Filter):
-    """Leaves out uvicorn's `"WebSocket /agent/ws" [accepted]` line: one per agent connection,
+    """Leaves out uvicorn's `"WebSocket /agent/ws" [accepted]` line and the bare `connection
+    open` / `connection closed` lines of every WebSocket: one or more per agent connection,
     10,000 after a restart (a twelfth of the server's time coming back, issue 13); the agent
     channel logs enrolments, refusals and drops itself, and its devices' comings and goings in
     one line per batch."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args
+        if not args and record.msg in BARE_CONNECTION_LINES:
+            return False
         return not (
             isinstance(args, tuple)
             and len(args) == 2
