@@ -68,8 +68,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from relaydesk.protocol.ad_hoc_messages import language_of, recipient_message
 from relaydesk.protocol.codes import ErrorCode, RefusalCode
 from relaydesk.protocol.events import AdHocChanged, AdHocState, DeviceChanged, QueueChanged
-from relaydesk.protocol.messages import AdHocConnect, Hello, Uninstall
-from relaydesk.protocol.states import SessionStatus
+from relaydesk.protocol.messages import AdHocConnect, Hello, InputPolicy, Uninstall
+from relaydesk.protocol.states import ScreenState, SessionStatus
 from relaydesk.server.auth.passwords import MAX_PASSWORD_LENGTH, hash_password, verify_password
 from relaydesk.server.db.models import (
     AdHocSession,
@@ -80,7 +80,7 @@ from relaydesk.server.db.models import (
     User,
     utcnow,
 )
-from relaydesk.server.domain import audit, session_chat
+from relaydesk.server.domain import audit, jumps, session_chat
 from relaydesk.server.domain.actor import Actor
 from relaydesk.server.domain.audit import Who
 from relaydesk.server.domain.errors import (
@@ -92,7 +92,6 @@ from relaydesk.server.domain.errors import (
     RateLimited,
     Unavailable,
 )
-from relaydesk.server.domain.jumps import _default_portal
 from relaydesk.server.domain.notifications import announce, device_topic, org_topic
 from relaydesk.server.domain.organisations import get_organisation
 from relaydesk.server.domain.permissions import Permission
@@ -759,7 +758,7 @@ async def connect(
     if support is None:
         support = SupportSession(
             organisation_id=session.organisation_id,
-            portal_id=await _default_portal(db, session.organisation_id),
+            portal_id=await jumps.default_portal(db, session.organisation_id),
             device_id=device.id,
             kind=KIND,
             status=SessionStatus.ACTIVE,
@@ -768,9 +767,18 @@ async def connect(
             accepted_at=now or utcnow(),
             customer_name=session.recipient_email,
             ad_hoc_session_id=session.id,
+            screen_state=ScreenState.OFF,
         )
+        # As a jump with no prompt: the recipient agreed when he typed the code, so the screen
+        # is shared at once, with control if the technician's roles give it (UNA-6's rule).
+        jumps.share_screen(support, actor.permissions, device)
         db.add(support)
         await db.flush()
+        announce(
+            db,
+            device_topic(device.id),
+            InputPolicy(type="input_policy", allowed=support.screen_state == ScreenState.CONTROL),
+        )
         record_event(db, support, "ad_hoc.connected", actor.label, device=device.hostname)
         await _audit(
             db,

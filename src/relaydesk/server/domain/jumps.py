@@ -443,3 +443,8 @@ async def jump_status(
         "next_allowed": upcoming if schedule and not schedule.allows(moment) else None,
         "open_session_id": current.id if current is not None else None,
     }
+
+
+# An ad hoc connection (domain/ad_hoc_sessions.py) starts as a jump with no prompt does.
+default_portal = _default_portal
+share_screen = _share_screen
