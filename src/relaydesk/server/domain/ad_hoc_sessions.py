@@ -68,7 +68,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from relaydesk.protocol.ad_hoc_messages import language_of, recipient_message
 from relaydesk.protocol.codes import ErrorCode, RefusalCode
 from relaydesk.protocol.events import AdHocChanged, AdHocState, DeviceChanged, QueueChanged
-from relaydesk.protocol.messages import AdHocConnect, Hello, InputPolicy, Uninstall
+from relaydesk.protocol.messages import AdHocConnect, Hello, Uninstall
 from relaydesk.protocol.states import ScreenState, SessionStatus
 from relaydesk.server.auth.passwords import MAX_PASSWORD_LENGTH, hash_password, verify_password
 from relaydesk.server.db.models import (
@@ -769,16 +769,10 @@ async def connect(
             ad_hoc_session_id=session.id,
             screen_state=ScreenState.OFF,
         )
-        # As a jump with no prompt: the recipient agreed when he typed the code, so the screen
-        # is shared at once, with control if the technician's roles give it (UNA-6's rule).
-        jumps.share_screen(support, actor.permissions, device)
+        # The screen comes when the technician asks, as in a jump: the access password was the
+        # recipient's consent (domain/screen.py).
         db.add(support)
         await db.flush()
-        announce(
-            db,
-            device_topic(device.id),
-            InputPolicy(type="input_policy", allowed=support.screen_state == ScreenState.CONTROL),
-        )
         record_event(db, support, "ad_hoc.connected", actor.label, device=device.hostname)
         await _audit(
             db,

@@ -445,6 +445,5 @@ async def jump_status(
     }
 
 
-# An ad hoc connection (domain/ad_hoc_sessions.py) starts as a jump with no prompt does.
+# An ad hoc connection (domain/ad_hoc_sessions.py) belongs to the same portal as a jump.
 default_portal = _default_portal
-share_screen = _share_screen
