@@ -76,9 +76,9 @@ def test_the_download_name_gives_back_its_key() -> None:
 def test_the_launcher_fetches_checks_and_runs_the_client() -> None:
     client = ServedClient(path=Path("served"), sha256="cd" * 32, size=101_000_000)
     pins = Pins(certificate_sha256=PIN, public_key_sha256="cGlu")
-    script = posix_script("https://support.example.com/", "abcd-efgh-jkmn", pins, client)
+    script = posix_script("https://support.example.com/", pins, client)
     assert subprocess.run(["sh", "-n"], input=script, text=True).returncode == 0
-    assert "set -- --key 'ABCD-EFGH-JKMN'" in script
+    assert 'set -- --key "$key" "$@"' in script  # from its file name when not given
     assert "--pinnedpubkey 'sha256//cGlu'" in script
     assert f'echo "{"cd" * 32}  $client" | sha256sum -c --status' in script
     assert f"--server \"$SERVER\" --pin-sha256 '{PIN}'" in script
@@ -87,10 +87,38 @@ def test_the_launcher_fetches_checks_and_runs_the_client() -> None:
 
 
 def test_without_a_built_client_the_launcher_says_so() -> None:
-    script = posix_script("http://127.0.0.1:8000", "ABCD-EFGH-JKMN")
-    done = subprocess.run(["sh"], input=script, text=True, capture_output=True)
+    script = posix_script("http://127.0.0.1:8000")
+    done = subprocess.run(
+        ["sh", "-s", "--", "--key", "ABCD-EFGH-JKMN"], input=script, text=True, capture_output=True
+    )
     assert done.returncode == 1
     assert "this server has no support client to offer" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "key_found"),
+    [
+        ("relaydesk-support-ABCD-EFGH-JKMN.sh", [], True),  # as the portal page saves it
+        ("relaydesk-support-ABCD-EFGH-JKMN (1).sh", [], True),  # a second download
+        ("relaydesk-support.sh", ["--key", "ABCD-EFGH-JKMN"], True),
+        ("relaydesk-support.sh", [], False),
+        ("relaydesk-support-$(touch x).sh", [], False),
+    ],
+)
+def test_the_launcher_takes_its_key_from_its_argument_or_its_file_name(
+    tmp_path: Path, name: str, args: list[str], key_found: bool
+) -> None:
+    script = tmp_path / name
+    script.write_text(posix_script("http://127.0.0.1:8000"))
+    done = subprocess.run(
+        ["sh", name, *args], cwd=tmp_path, text=True, capture_output=True, check=False
+    )
+    assert done.returncode == 1  # no client built here: it stops after the key
+    if key_found:
+        assert "this server has no support client to offer" in done.stderr
+    else:
+        assert f"give your session key: sh {name} --key ABCD-EFGH-JKMN" in done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]  # nothing run from the name
 
 
 async def test_the_server_serves_its_address_appended_and_keeps_few_copies(tmp_path: Path) -> None:

@@ -192,7 +192,7 @@ export const de: Catalogue = {
   "portal.instructions.windows_terminal": "Öffnen Sie PowerShell, fügen Sie diesen Befehl ein und drücken Sie die Eingabetaste:",
   "portal.instructions.or_download": "Oder",
   "portal.instructions.download_posix": "laden Sie das Skript herunter",
-  "portal.instructions.posix_run": "und starten Sie es mit: sh relaydesk-support.sh",
+  "portal.instructions.posix_run": "und starten Sie es mit: sh {file}",
   "portal.instructions.download_windows": "laden Sie das PowerShell-Skript herunter",
   "portal.instructions.windows_run": "und wählen Sie im Kontextmenü „Mit PowerShell ausführen“.",
   "portal.instructions.key_note": "Ihr Sitzungsschlüssel:",

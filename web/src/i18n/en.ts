@@ -182,7 +182,7 @@ export const en = {
   "portal.instructions.windows_terminal": "Open PowerShell, paste this command and press Enter:",
   "portal.instructions.or_download": "Or",
   "portal.instructions.download_posix": "download the script",
-  "portal.instructions.posix_run": "and run it with: sh relaydesk-support.sh",
+  "portal.instructions.posix_run": "and run it with: sh {file}",
   "portal.instructions.download_windows": "download the PowerShell script",
   "portal.instructions.windows_run": "then right-click it and choose “Run with PowerShell”.",
   "portal.instructions.key_note": "Your session key:",

@@ -192,7 +192,7 @@ export const fr: Catalogue = {
   "portal.instructions.windows_terminal": "Ouvrez PowerShell, collez cette commande et appuyez sur Entrée :",
   "portal.instructions.or_download": "Ou",
   "portal.instructions.download_posix": "téléchargez le script",
-  "portal.instructions.posix_run": "et lancez-le avec : sh relaydesk-support.sh",
+  "portal.instructions.posix_run": "et lancez-le avec : sh {file}",
   "portal.instructions.download_windows": "téléchargez le script PowerShell",
   "portal.instructions.windows_run": "puis faites un clic droit dessus et choisissez « Exécuter avec PowerShell ».",
   "portal.instructions.key_note": "Votre clé de session :",

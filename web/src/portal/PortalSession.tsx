@@ -243,6 +243,12 @@ function Steps({ current }: { current: Step }) {
   );
 }
 
+/** What a launcher script is saved as: the key in its name (the script reads it from there), never
+ * in its URL, which proxies log (as the support client's download). */
+function scriptName(key: string, extension: "sh" | "ps1"): string {
+  return `relaydesk-support-${key}.${extension}`;
+}
+
 function Instructions({ commands, keyText, bare }: { commands: AgentCommands; keyText: string; bare?: boolean }) {
   const { t } = useI18n();
   const [platform, setPlatform] = useState<Platform>(() => detectPlatform(navigator.userAgent));
@@ -273,10 +279,10 @@ function Instructions({ commands, keyText, bare }: { commands: AgentCommands; ke
           <li>
             <p>
               {t("portal.instructions.or_download")}{" "}
-              <a href={commands.script_url_linux_macos} download data-testid="portal-download-posix">
+              <a href={commands.script_url_linux_macos} download={scriptName(keyText, "sh")} data-testid="portal-download-posix">
                 {t("portal.instructions.download_posix")}
               </a>{" "}
-              <span class="muted">{t("portal.instructions.posix_run")}</span>
+              <span class="muted">{t("portal.instructions.posix_run", { file: scriptName(keyText, "sh") })}</span>
             </p>
           </li>
           <li>
@@ -294,7 +300,7 @@ function Instructions({ commands, keyText, bare }: { commands: AgentCommands; ke
           <li>
             <p>
               {t("portal.instructions.or_download")}{" "}
-              <a href={commands.script_url_windows} download data-testid="portal-download-windows">
+              <a href={commands.script_url_windows} download={scriptName(keyText, "ps1")} data-testid="portal-download-windows">
                 {t("portal.instructions.download_windows")}
               </a>{" "}
               <span class="muted">{t("portal.instructions.windows_run")}</span>

@@ -25,8 +25,8 @@ const START: CustomerStart = {
   commands: {
     linux_macos: "curl … | sh -s -- --key ABCD-EFGH-JKMN",
     windows_powershell: "powershell …",
-    script_url_linux_macos: "http://x/portal/agent.sh?key=ABCD-EFGH-JKMN",
-    script_url_windows: "http://x/portal/agent.ps1?key=ABCD-EFGH-JKMN",
+    script_url_linux_macos: "/portal/agent.sh",
+    script_url_windows: "/portal/agent.ps1",
     support_client_url: "/portal/download/support-client",
     support_client_sha256: "0".repeat(64),
     support_client_size: 100_000_000,

@@ -1,23 +1,55 @@
 """Launcher scripts (ATT-2), each run for one session and removing everything when it ends. The
 POSIX shell script fetches the self-contained support client (Linux x86_64), checks its SHA-256
 and runs it: nothing is installed. The PowerShell script (Windows, untested: there is no Windows
-build of the client) still makes a private virtual environment and installs the agent wheel."""
+build of the client) still makes a private virtual environment and installs the agent wheel.
+
+Both are the same for every customer: the session key is never in their URL (a proxy's log would
+keep it). It is the script's argument (`… | sh -s -- --key KEY`, `-Key KEY`), or, for a script
+the portal page saved, its file name (`relaydesk-support-<KEY>.sh` / `.ps1`, as the support
+client's own download). A link of the old form (`?key=…`) gets a script that only says where to
+get the new command (outdated_posix_script, outdated_powershell_script): the key in it is not
+used."""
 
 from __future__ import annotations
-
-import re
 
 from relaydesk.server.downloads.agent_wheel import wheel_name
 from relaydesk.server.downloads.support_client import ServedClient
 from relaydesk.server.tls import Pins
 
-KEY_SHAPE = re.compile(r"^[A-Z0-9-]{4,32}$")
-
 POSIX = """#!/bin/sh
 # relaydesk support client: runs for one support session, then removes itself.
+# The session key: sh relaydesk-support.sh --key ABCD-EFGH-JKMN, or in this file's name as the
+# support page saves it (relaydesk-support-ABCD-EFGH-JKMN.sh).
 set -eu
 SERVER='{server}'
-{preset_key}{body}"""
+case " $* " in
+  *" --key "*) ;;
+  *)
+    name=$(basename -- "$0")
+    key=$(echo "$name" | sed -n 's/^relaydesk-support-\([A-Za-z0-9-]*[A-Za-z0-9]\).*[.]sh$/\1/p')
+    if [ -z "$key" ]; then
+      echo "relaydesk: give your session key: sh $0 --key ABCD-EFGH-JKMN" >&2
+      exit 1
+    fi
+    set -- --key "$key" "$@"
+    ;;
+esac
+{body}"""
+
+OUTDATED_POSIX = """#!/bin/sh
+# relaydesk: this script came from an outdated link.
+echo "relaydesk: this link is outdated (it carried your session key in its address)." >&2
+echo "Open the support page again, enter your session key and use the command or the" >&2
+echo "download it shows now: {server}/" >&2
+exit 1
+"""
+
+OUTDATED_POWERSHELL = """# relaydesk: this script came from an outdated link.
+Write-Error ('relaydesk: this link is outdated (it carried your session key in its address). ' +
+  'Open the support page again, enter your session key and use the command or the download it ' +
+  'shows now: {server}/')
+exit 1
+"""
 
 # The self-contained client (no Python needed): fetched, checked against the SHA-256 this server
 # published, run. With a pin (a self-signed certificate) curl accepts only this server's public
@@ -50,9 +82,17 @@ exit 1
 """
 
 POWERSHELL = """# relaydesk support client: runs for one support session, then removes itself.
-param([string]$Key = '{key}')
+# The session key: -Key ABCD-EFGH-JKMN, or in this file's name as the support page saves it
+# (relaydesk-support-ABCD-EFGH-JKMN.ps1).
+param([string]$Key = '')
 $ErrorActionPreference = 'Stop'
 $server = '{server}'
+if (-not $Key -and $PSCommandPath) {{
+  $name = Split-Path -Leaf $PSCommandPath
+  if ($name -match '^relaydesk-support-([A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9]).*[.]ps1$') {{
+    $Key = $Matches[1]
+  }}
+}}
 if (-not $Key) {{ Write-Error 'relaydesk: give the session key: -Key ABCD-EFGH-JKMN'; exit 1 }}
 $dir = Join-Path $env:TEMP ('relaydesk-' + [guid]::NewGuid())
 Write-Host "Preparing the relaydesk support client in $dir ..."
@@ -64,18 +104,12 @@ exit $LASTEXITCODE
 """
 
 
-def clean_key(key: str | None) -> str:
-    """Only a key-shaped value is ever written into a script."""
-    if key and KEY_SHAPE.match(key.upper()):
-        return key.upper()
-    return ""
+def script_file_name(key: str, extension: str) -> str:
+    """What the portal page saves a launcher as: the key in the name, never in the URL."""
+    return f"relaydesk-support-{key}.{extension}"
 
 
-def posix_script(
-    server: str, key: str | None, pins: Pins | None = None, client: ServedClient | None = None
-) -> str:
-    key = clean_key(key)
-    preset = f"set -- --key '{key}' \"$@\"\n" if key else ""
+def posix_script(server: str, pins: Pins | None = None, client: ServedClient | None = None) -> str:
     if client is None:
         body = POSIX_NO_CLIENT
     else:
@@ -85,13 +119,19 @@ def posix_script(
             sha256=client.sha256,
             pin=f" --pin-sha256 '{pins.certificate_sha256}'" if pins else "",
         )
-    return POSIX.format(server=server.rstrip("/"), preset_key=preset, body=body)
+    return POSIX.format(server=server.rstrip("/"), body=body)
 
 
-def powershell_script(server: str, key: str | None, pins: Pins | None = None) -> str:
+def outdated_posix_script(server: str) -> str:
+    return OUTDATED_POSIX.format(server=server.rstrip("/"))
+
+
+def outdated_powershell_script(server: str) -> str:
+    return OUTDATED_POWERSHELL.format(server=server.rstrip("/"))
+
+
+def powershell_script(server: str, pins: Pins | None = None) -> str:
     """With a pin, the agent pins the certificate; fetching this script and the wheel still
     needs a certificate Windows trusts (see docs/deployment.md)."""
     pin = f" --pin-sha256 '{pins.certificate_sha256}'" if pins else ""
-    return POWERSHELL.format(
-        server=server.rstrip("/"), key=clean_key(key), wheel=wheel_name(), pin=pin
-    )
+    return POWERSHELL.format(server=server.rstrip("/"), wheel=wheel_name(), pin=pin)

@@ -14,7 +14,9 @@ from relaydesk.server.downloads.support_client import ServedClient
 
 router = APIRouter(prefix="/portal", include_in_schema=False)
 
-Key = Annotated[str | None, Query(max_length=64)]
+# The old links carried the session key (`?key=…`); they get a script that says where to get
+# the new command, and the key is not used (launchers.py).
+OldKey = Annotated[str | None, Query(alias="key", max_length=64)]
 
 
 async def served_client(request: Request) -> ServedClient | None:
@@ -26,11 +28,16 @@ async def served_client(request: Request) -> ServedClient | None:
 
 
 @router.get("/agent.sh")
-async def posix_launcher(request: Request, key: Key = None) -> PlainTextResponse:
-    client = await served_client(request)
+async def posix_launcher(request: Request, old_key: OldKey = None) -> PlainTextResponse:
+    """The attended launcher, the same for every customer: the key is its argument."""
+    if old_key is not None:
+        script = launchers.outdated_posix_script(public_url(request))
+    else:
+        client = await served_client(request)
+        script = launchers.posix_script(public_url(request), served_pins(request), client)
     return PlainTextResponse(
-        launchers.posix_script(public_url(request), key, served_pins(request), client),
-        headers={"Content-Disposition": 'attachment; filename="relaydesk-support.sh"'},
+        script,
+        headers={"Content-Disposition": "attachment"},  # the page's link names the file
     )
 
 
@@ -45,10 +52,12 @@ async def agent_install_script(request: Request) -> PlainTextResponse:
 
 
 @router.get("/agent.ps1")
-async def powershell_launcher(request: Request, key: Key = None) -> PlainTextResponse:
+async def powershell_launcher(request: Request, old_key: OldKey = None) -> PlainTextResponse:
     return PlainTextResponse(
-        launchers.powershell_script(public_url(request), key, served_pins(request)),
-        headers={"Content-Disposition": 'attachment; filename="relaydesk-support.ps1"'},
+        launchers.outdated_powershell_script(public_url(request))
+        if old_key is not None
+        else launchers.powershell_script(public_url(request), served_pins(request)),
+        headers={"Content-Disposition": "attachment"},  # the page's link names the file
     )
 
 

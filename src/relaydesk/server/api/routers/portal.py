@@ -38,8 +38,10 @@ def agent_commands(
             "powershell -ExecutionPolicy Bypass -Command "
             f"\"& ([scriptblock]::Create((irm '{ps1}'))) -Key {key}\""
         ),
-        script_url_linux_macos=f"{sh}?key={key}",
-        script_url_windows=f"{ps1}?key={key}",
+        # Keyless and relative (the page's download link names the file, which carries the key:
+        # `download` counts only for a same-origin link), as the support client's.
+        script_url_linux_macos="/portal/agent.sh",
+        script_url_windows="/portal/agent.ps1",
         # Relative: the page's download link must be same-origin for its file name to count.
         support_client_url="/portal/download/support-client" if client else None,
         support_client_sha256=client.sha256 if client else None,
