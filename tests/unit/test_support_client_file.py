@@ -19,7 +19,7 @@ from relaydesk.protocol.support_client import (
     key_from_file_name,
     trailer,
 )
-from relaydesk.server.downloads.launchers import posix_script
+from relaydesk.server.downloads.launchers import POSIX, posix_script
 from relaydesk.server.downloads.support_client import KEPT, ServedClient, SupportClient
 from relaydesk.server.tls import Pins
 
@@ -114,8 +114,14 @@ def test_the_launcher_takes_its_key_from_its_argument_or_its_file_name(
         ["sh", name, *args], cwd=tmp_path, text=True, capture_output=True, check=False
     )
     assert done.returncode == 1  # no client built here: it stops after the key
+    # What the client would be given: the same script with `echo` for the client.
+    shown = tmp_path / name
+    shown.write_text(POSIX.format(server="http://127.0.0.1:8000", body='echo "$@"\n'))
+    given = subprocess.run(["sh", name, *args], cwd=tmp_path, text=True, capture_output=True)
+    shown.write_text(posix_script("http://127.0.0.1:8000"))
     if key_found:
         assert "this server has no support client to offer" in done.stderr
+        assert given.stdout == "--key ABCD-EFGH-JKMN\n"
     else:
         assert f"give your session key: sh {name} --key ABCD-EFGH-JKMN" in done.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == [name]  # nothing run from the name

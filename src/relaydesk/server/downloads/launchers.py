@@ -26,7 +26,7 @@ case " $* " in
   *" --key "*) ;;
   *)
     name=$(basename -- "$0")
-    key=$(echo "$name" | sed -n 's/^relaydesk-support-\([A-Za-z0-9-]*[A-Za-z0-9]\).*[.]sh$/\1/p')
+    key=$(echo "$name" | sed -n 's/^relaydesk-support-\\([A-Za-z0-9-]*[A-Za-z0-9]\\).*[.]sh$/\\1/p')
     if [ -z "$key" ]; then
       echo "relaydesk: give your session key: sh $0 --key ABCD-EFGH-JKMN" >&2
       exit 1
