@@ -205,10 +205,18 @@ def test_the_installed_agent_survives_reboots_and_kills_and_uninstalls_cleanly(
     # Uninstall, as documented: the unit, files, configuration and key are gone.
     removed = systemd_container.run("/opt/relaydesk-agent/relaydesk-agent uninstall")
     assert "uninstalled" in removed.stdout, removed
+    assert "The server was told" in removed.stdout, removed
     assert nothing_installed(systemd_container) == []
     assert service(systemd_container, "LoadState") == "not-found"
     assert service(systemd_container, "ActiveState") == "inactive"
-    eventually(lambda: not admin.online(device_id), 30, "the device offline after uninstall")
+    # The server heard it before the key went: the device is gone from the device list, and the
+    # audit log says the device itself uninstalled it.
+    gone = admin.http.get(f"/api/v1/devices/{device_id}")
+    assert gone.status_code == 404, gone.text
+    audited = admin.http.get("/api/v1/audit", params={"action": "device.uninstalled"}).json()
+    [entry] = audited["items"]
+    assert entry["target"] == f"device:{device_id}"
+    assert entry["details"]["reason"] == "uninstalled on the device"
     assert not systemd_container.run("pgrep -f relaydesk-agent", check=False).stdout
 
 
