@@ -993,9 +993,20 @@ async def report(db: AsyncSession, actor: Actor, session_id: int) -> dict[str, A
         .scalars()
         .all()
     )
+    owners = {c.owner_id for c in connections if c.owner_id is not None}
+    names: dict[int, str] = {}
+    if owners:
+        rows = await db.execute(select(User.id, User.name).where(User.id.in_(owners)))
+        names = {user_id: name for user_id, name in rows.tuples()}
     return {
         "session": session,
         "device": device,
         "timeline": list(entries),
         "connections": list(connections),
+        "owner_names": names,
     }
+
+
+async def device_of(db: AsyncSession, session: AdHocSession) -> Device | None:
+    """The device the session's host runs on (None until the host arrived)."""
+    return await db.get(Device, session.device_id) if session.device_id else None

@@ -13,7 +13,7 @@ from relaydesk.server.api.deps import CurrentActor, Db, client_ip, runtime
 from relaydesk.server.api.routers import api_router
 from relaydesk.server.api.routers.support import public_url
 from relaydesk.server.api.schemas import Id
-from relaydesk.server.db.models import AdHocSession, Device, SupportSession, User
+from relaydesk.server.db.models import AdHocSession, Device, SupportSession
 from relaydesk.server.domain import ad_hoc_sessions
 from relaydesk.server.domain.ad_hoc_sessions import AdHocRefused
 from relaydesk.server.domain.errors import NotFound
@@ -44,8 +44,7 @@ async def _out(
 
 
 async def _one(db: AsyncSession, session: AdHocSession, online: Presence) -> a.AdHocSessionOut:
-    device = await db.get(Device, session.device_id) if session.device_id else None
-    return await _out(db, session, device, online)
+    return await _out(db, session, await ad_hoc_sessions.device_of(db, session), online)
 
 
 @router.post(SESSIONS, response_model=a.AdHocPreparedOut, status_code=201)
@@ -133,11 +132,7 @@ async def report(session_id: Id, request: Request, db: Db, actor: CurrentActor) 
     found: dict[str, Any] = await ad_hoc_sessions.report(db, actor, session_id)
     session: AdHocSession = found["session"]
     connections: list[SupportSession] = found["connections"]
-    names = {
-        user.id: user.name
-        for user in [await db.get(User, c.owner_id) for c in connections if c.owner_id is not None]
-        if user is not None
-    }
+    names: dict[int, str] = found["owner_names"]
     return a.AdHocReportOut(
         session=await _out(db, session, found["device"], runtime(request).devices_online),
         timeline=[
