@@ -113,6 +113,7 @@ def host(
     status: Status,
     system_root: Path | None,
     from_service: bool,
+    lock: int | None = None,
 ) -> int:
     """Runs the host until its session is over (or the window closes: the service goes on)."""
     from relaydesk.agent.desktop import host_window
@@ -135,7 +136,7 @@ def host(
     except (StateFolderError, OSError) as error:
         print(f"relaydesk-agent: {error}", file=sys.stderr)
         return EXIT_ERROR
-    lock = hold_lock(mode.folder, wait=from_service)
+    lock = lock if lock is not None else hold_lock(mode.folder, wait=from_service)
     if lock is None:
         print("relaydesk-agent: the temporary host is already running.", file=sys.stderr)
         return EXIT_ERROR
@@ -227,6 +228,10 @@ def main(argv: list[str], status: Status) -> int:
         # The state first (token and key, 0600): the service, started next, finds it and waits
         # for this foreground host's lock.
         AdHocMode(where.state_dir, token, NoFace(status))
+        lock = hold_lock(where.state_dir, wait=False)
+        if lock is None:
+            print("relaydesk-agent: the temporary host is already running.", file=sys.stderr)
+            return EXIT_ERROR
         system_install.place(
             own_executable(),
             system_install.AgentConfig(server.rstrip("/"), pin),
@@ -236,7 +241,7 @@ def main(argv: list[str], status: Status) -> int:
     except (system_install.InstallError, StateFolderError, OSError) as error:
         print(f"relaydesk-agent: {error}", file=sys.stderr)
         return EXIT_ERROR
-    return host(server, pin, token, where.state_dir, args.ui, status, Path("/"), False)
+    return host(server, pin, token, where.state_dir, args.ui, status, Path("/"), False, lock)
 
 
 def _token_in(folder: Path) -> str | None:
