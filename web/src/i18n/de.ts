@@ -1340,6 +1340,7 @@ export const de: Catalogue = {
   "audit.action.ad_hoc.connected": "Techniker mit dem Computer der Ad-hoc-Sitzung verbunden",
   "audit.action.ad_hoc.wrong_password": "Falsches Zugangspasswort für eine Ad-hoc-Sitzung",
   "audit.action.ad_hoc.host_refused_password": "Der temporäre Host hat das Zugangspasswort abgelehnt",
+  "audit.action.ad_hoc.host_accepted": "Der temporäre Host hat das Zugangspasswort angenommen",
   "audit.action.ad_hoc.ended": "Ad-hoc-Sitzung beendet",
   "audit.action.ad_hoc.expired": "Ad-hoc-Sitzung abgelaufen",
   "audit.action.ad_hoc.uninstalled": "Temporärer Host hat sich entfernt",

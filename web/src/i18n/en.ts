@@ -1322,6 +1322,7 @@ export const en = {
   "audit.action.ad_hoc.connected": "Technician connected to the ad hoc session's computer",
   "audit.action.ad_hoc.wrong_password": "Wrong access password for an ad hoc session",
   "audit.action.ad_hoc.host_refused_password": "The temporary host refused the access password",
+  "audit.action.ad_hoc.host_accepted": "The temporary host accepted the access password",
   "audit.action.ad_hoc.ended": "Ad hoc session ended",
   "audit.action.ad_hoc.expired": "Ad hoc session expired",
   "audit.action.ad_hoc.uninstalled": "Temporary host removed itself",

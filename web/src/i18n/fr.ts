@@ -1342,6 +1342,7 @@ export const fr: Catalogue = {
   "audit.action.ad_hoc.connected": "Technicien connecté à l’ordinateur de la session ad hoc",
   "audit.action.ad_hoc.wrong_password": "Mot de passe d’accès erroné pour une session ad hoc",
   "audit.action.ad_hoc.host_refused_password": "L’hôte temporaire a refusé le mot de passe d’accès",
+  "audit.action.ad_hoc.host_accepted": "L'hôte temporaire a accepté le mot de passe d'accès",
   "audit.action.ad_hoc.ended": "Session ad hoc terminée",
   "audit.action.ad_hoc.expired": "Session ad hoc expirée",
   "audit.action.ad_hoc.uninstalled": "L’hôte temporaire s’est désinstallé",
