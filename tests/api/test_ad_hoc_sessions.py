@@ -462,3 +462,61 @@ async def test_expiry_24_hours_after_activation(harness: Harness, org: Org) -> N
     )
     # A place is free again for this technician.
     assert (await prepare(client)).status_code == 201
+
+
+# --- scope: a technician limited to device groups and his own ad hoc device -------------------
+async def group_scoped(harness: Harness, org: Org, email: str, group_id: int) -> Any:
+    """A help desk operator whose role assignment is limited to one device group (GOV-3)."""
+    roles = {r["name"]: r["id"] for r in (await org.admin.get("/api/v1/roles")).json()}
+    user = await harness.user(org.id, email, role=None)
+    body = {
+        "role_id": roles["Help desk operator"],
+        "scope": "groups",
+        "device_group_ids": [group_id],
+    }
+    assigned = await org.admin.post(f"/api/v1/users/{user.id}/role-assignments", json=body)
+    assert assigned.status_code in (200, 201), assigned.text
+    return await harness.signed_in(email)
+
+
+async def test_a_group_scoped_technician_reaches_his_own_ad_hoc_device(
+    harness: Harness, org: Org
+) -> None:
+    made = await org.admin.post("/api/v1/device-groups", json={"name": "Berlin"})
+    assert made.status_code in (200, 201), made.text
+    berlin = made.json()["id"]
+    gus = await group_scoped(harness, org, "gus@acme.test", berlin)
+    hal = await group_scoped(harness, org, "hal@acme.test", berlin)
+
+    session_id, device_id, _ = await activated(harness, gus)
+    # He sees the device in the list (Ad hoc kind) and its details.
+    listed = (await gus.get("/api/v1/devices", params={"kind": "adhoc"})).json()
+    assert [d["id"] for d in listed["devices"]] == [device_id]
+    assert (await gus.get(f"/api/v1/devices/{device_id}")).status_code == 200
+    # He connects with the access password and gets his tools.
+    connected = await gus.post(
+        f"/api/v1/ad-hoc-sessions/{session_id}/connect", json={"password": PASSWORD}
+    )
+    assert connected.status_code == 200, connected.text
+    support_id = connected.json()["session_id"]
+    assert (await gus.get(f"/api/v1/sessions/{support_id}")).status_code == 200
+    shell = await gus.post(f"/api/v1/sessions/{support_id}/shell/tunnel")
+    assert shell.status_code == 201, shell.text
+
+    # A colleague limited to the same groups reaches neither the device nor the ad hoc session.
+    for path in (f"/api/v1/devices/{device_id}", f"/api/v1/devices/{device_id}/sessions"):
+        answer = await hal.get(path)
+        assert answer.status_code == 404 and answer.json()["code"] == "device_not_found"
+    assert (await hal.get("/api/v1/devices", params={"kind": "adhoc"})).json()["devices"] == []
+    answer = await hal.get(f"/api/v1/ad-hoc-sessions/{session_id}")
+    assert answer.status_code == 404 and answer.json()["code"] == "ad_hoc_session_not_found"
+    assert (await hal.get(f"/api/v1/sessions/{support_id}")).status_code == 404
+    assert (await hal.post(f"/api/v1/sessions/{support_id}/shell/tunnel")).status_code == 404
+
+    # Once the ad hoc session has ended, he no longer reaches the device (all-devices still do).
+    ended = await gus.post(f"/api/v1/ad-hoc-sessions/{session_id}/end")
+    assert ended.json()["state"] == "ended", ended.text
+    assert (await gus.get("/api/v1/devices", params={"kind": "adhoc"})).json()["devices"] == []
+    history = await gus.get(f"/api/v1/devices/{device_id}/sessions")
+    assert history.status_code == 404 and history.json()["code"] == "device_not_found"
+    assert (await org.admin.get(f"/api/v1/devices/{device_id}/sessions")).status_code == 200

@@ -11,10 +11,9 @@ from fastapi import Depends, Request
 from fastapi.requests import HTTPConnection
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relaydesk.server.auth.rbac import PermissionSet
 from relaydesk.server.client_address import TrustedProxies
 from relaydesk.server.db.models import ConsoleLogin, User
-from relaydesk.server.domain import credentials, signin
+from relaydesk.server.domain import credentials, device_scope, signin
 from relaydesk.server.domain.actor import Actor
 from relaydesk.server.domain.errors import Forbidden, Unauthenticated
 from relaydesk.server.domain.organisations import check_console_address_of
@@ -119,7 +118,12 @@ async def current_actor(
             async with runtime(request).transaction() as writer:
                 await credentials.note_api_token_use(writer, token.id)
         await check_console_address_of(db, user.organisation_id, ip)
-        return Actor(user=user, ip=ip, permissions=PermissionSet.of(user), via_api_token=True)
+        return Actor(
+            user=user,
+            ip=ip,
+            permissions=await device_scope.permissions_of(db, user),
+            via_api_token=True,
+        )
     if found is None:
         raise Unauthenticated("not_signed_in", "Sign in first, or send an API token.")
     _check_csrf(request, found.login)
@@ -130,7 +134,10 @@ async def current_actor(
         )
     await check_console_address_of(db, found.user.organisation_id, ip)
     return Actor(
-        user=found.user, ip=ip, permissions=PermissionSet.of(found.user), login_id=found.login.id
+        user=found.user,
+        ip=ip,
+        permissions=await device_scope.permissions_of(db, found.user),
+        login_id=found.login.id,
     )
 
 

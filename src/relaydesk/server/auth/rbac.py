@@ -30,6 +30,9 @@ class Grant:
 @dataclass(frozen=True)
 class PermissionSet:
     grants: tuple[Grant, ...] = field(default_factory=tuple)
+    # The devices of the open ad hoc sessions this technician prepared (domain/device_scope.py
+    # decides which): each counts as in the scope of every one of his role assignments.
+    ad_hoc_devices: frozenset[int] = frozenset()
 
     @classmethod
     def of(cls, user: User) -> PermissionSet:
@@ -43,6 +46,26 @@ class PermissionSet:
             )
         return cls(tuple(grants))
 
+    def with_ad_hoc_devices(self, device_ids: Collection[int]) -> PermissionSet:
+        return PermissionSet(self.grants, frozenset(device_ids))
+
+    def _covers(self, grant: Grant, device_group_id: int | None, device_id: int | None) -> bool:
+        return grant.covers(device_group_id) or (
+            device_id is not None and device_id in self.ad_hoc_devices
+        )
+
+    def covers_device(
+        self,
+        all_devices: bool,
+        device_group_ids: Collection[int],
+        device_group_id: int | None,
+        device_id: int,
+    ) -> bool:
+        """covers() for one role assignment and one device, with the ad hoc rule."""
+        return covers(all_devices, device_group_ids, device_group_id) or (
+            device_id in self.ad_hoc_devices
+        )
+
     @property
     def all(self) -> frozenset[Permission]:
         result: frozenset[Permission] = frozenset()
@@ -53,18 +76,23 @@ class PermissionSet:
     def has(self, permission: Permission) -> bool:
         return permission in self.all
 
-    def has_for_group(self, permission: Permission, device_group_id: int | None) -> bool:
-        """Whether the permission applies to a device in the given group (GOV-3 scope)."""
+    def has_for_group(
+        self, permission: Permission, device_group_id: int | None, device_id: int | None = None
+    ) -> bool:
+        """Whether the permission applies to a device in the given group (GOV-3 scope); with
+        the device's id, also to one of his own ad hoc devices."""
         return any(
-            permission in grant.permissions and grant.covers(device_group_id)
+            permission in grant.permissions and self._covers(grant, device_group_id, device_id)
             for grant in self.grants
         )
 
-    def reaches(self, device_group_id: int | None) -> bool:
+    def reaches(self, device_group_id: int | None, device_id: int | None = None) -> bool:
         """Whether some right exercised on devices applies to a device in the given group: the
-        technician may see and attend its sessions (GOV-3 scope)."""
+        technician may see and attend its sessions (GOV-3 scope); with the device's id, also
+        one of his own ad hoc devices."""
         return any(
-            grant.permissions & DEVICE_PERMISSIONS and grant.covers(device_group_id)
+            grant.permissions & DEVICE_PERMISSIONS
+            and self._covers(grant, device_group_id, device_id)
             for grant in self.grants
         )
 

@@ -43,7 +43,7 @@ class Actor:
         """Whether the permission applies to this device: rights exercised on devices count
         only from role assignments whose scope holds the device's group (GOV-3)."""
         if permission in DEVICE_PERMISSIONS:
-            return self.permissions.has_for_group(permission, device.device_group_id)
+            return self.permissions.has_for_group(permission, device.device_group_id, device.id)
         return self.permissions.has(permission)
 
     def require_on(self, permission: Permission, device: Device) -> None:

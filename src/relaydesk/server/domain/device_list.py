@@ -89,7 +89,10 @@ def in_scope(permissions: PermissionSet) -> ColumnElement[bool]:
     all-devices assignments."""
     if permissions.reaches_every_group():
         return true()
-    return Device.device_group_id.in_(sorted(permissions.groups_reached()))
+    return or_(
+        Device.device_group_id.in_(sorted(permissions.groups_reached())),
+        Device.id.in_(sorted(permissions.ad_hoc_devices)),
+    )
 
 
 def _like(text: str) -> str:
@@ -189,7 +192,7 @@ async def details(db: AsyncSession, actor: Actor, device_id: int) -> DeviceRow:
             )
         )
     ).first()
-    if found is None or not actor.permissions.reaches(found[0].device_group_id):
+    if found is None or not actor.permissions.reaches(found[0].device_group_id, found[0].id):
         raise NotFound("device_not_found", f"No device with id {device_id}.")
     return (await _tags_of(db, [DeviceRow(found[0], found[1])]))[0]
 

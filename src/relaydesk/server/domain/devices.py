@@ -23,7 +23,7 @@ async def get_visible(db: AsyncSession, actor: Actor, device_id: int) -> Device:
     if (
         device is None
         or device.organisation_id != actor.organisation_id
-        or not actor.permissions.reaches(device.device_group_id)
+        or not actor.permissions.reaches(device.device_group_id, device.id)
     ):
         raise NotFound("device_not_found", f"No device with id {device_id}.")
     return device

@@ -18,7 +18,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaydesk.protocol.events import ToolOpened
 from relaydesk.protocol.messages import FileChanged, FileGrant, FileTransferred, TunnelOpen
-from relaydesk.server.auth.rbac import covers
 from relaydesk.server.db.models import Device, SupportSession, User
 from relaydesk.server.domain import audit
 from relaydesk.server.domain.actor import Actor
@@ -49,7 +48,9 @@ def allowed_roots(actor: Actor, device: Device) -> list[str]:
         role = assignment.role
         if not any(p.value in role.permissions for p in FILE_PERMISSIONS):
             continue
-        if not covers(assignment.all_devices, assignment.device_group_ids, device.device_group_id):
+        if not actor.permissions.covers_device(
+            assignment.all_devices, assignment.device_group_ids, device.device_group_id, device.id
+        ):
             continue
         if not role.allowed_paths:
             return []

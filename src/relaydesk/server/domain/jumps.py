@@ -28,6 +28,7 @@ from relaydesk.server.db.models import Device, Portal, SupportSession, User, utc
 from relaydesk.server.domain import audit, device_list, jump_policies, schedules
 from relaydesk.server.domain.actor import Actor
 from relaydesk.server.domain.audit import Who
+from relaydesk.server.domain.device_scope import permissions_of
 from relaydesk.server.domain.devices import get_visible
 from relaydesk.server.domain.errors import Conflict, Forbidden, Invalid
 from relaydesk.server.domain.notifications import announce, device_topic, org_topic, session_topic
@@ -162,9 +163,9 @@ def _share_screen(session: SupportSession, permissions: PermissionSet, device: D
     """The jump is allowed: the screen is shared at once, with control if the technician's roles
     give it on this device (no customer to ask; the policy or the user on the device decided)."""
     group = device.device_group_id
-    if permissions.has_for_group(Permission.FULL_CONTROL, group):
+    if permissions.has_for_group(Permission.FULL_CONTROL, group, device.id):
         move = ScreenMove.JUMP_CONTROL
-    elif permissions.has_for_group(Permission.VIEW_SCREEN, group):
+    elif permissions.has_for_group(Permission.VIEW_SCREEN, group, device.id):
         move = ScreenMove.JUMP_VIEW
     else:
         return
@@ -331,7 +332,7 @@ async def answered(db: AsyncSession, device_id: int, answer: JumpAnswer) -> None
         session.jump_state = ALLOWED
         owner = await db.get(User, session.owner_id) if session.owner_id else None
         if owner is not None:
-            _share_screen(session, PermissionSet.of(owner), device)
+            _share_screen(session, await permissions_of(db, owner), device)
         _allow_input(db, session)
         _changed(db, session)
         return

@@ -17,6 +17,7 @@ from sqlalchemy.orm import aliased
 from relaydesk.protocol.states import OPEN_STATUSES, SessionStatus
 from relaydesk.server.auth.rbac import PermissionSet
 from relaydesk.server.db.models import Device, IssueType, SupportSession, User
+from relaydesk.server.domain.device_scope import permissions_of
 from relaydesk.server.domain.support_sessions import can_see, team_ids_of_user
 
 QUEUE_PAGE = 100  # sessions per list (personal queue, each team's, his own) unless asked
@@ -100,7 +101,10 @@ def _in_scope(permissions: PermissionSet) -> Any:
     """PermissionSet.reaches for a session's device, as SQL (GOV-3)."""
     if permissions.reaches_every_group():
         return true()
-    return Device.device_group_id.in_(sorted(permissions.groups_reached()))
+    return or_(
+        Device.device_group_id.in_(sorted(permissions.groups_reached())),
+        Device.id.in_(sorted(permissions.ad_hoc_devices)),
+    )
 
 
 async def queue_for(
@@ -151,7 +155,7 @@ async def queue_for(
             s.organisation_id == user.organisation_id,
             s.status.in_(OPEN_STATUSES),
             or_(s.owner_id == user.id, s.queue_user_id == user.id, s.queue_team_id.in_(team_ids)),
-            _in_scope(PermissionSet.of(current)),
+            _in_scope(await permissions_of(db, current)),
         )
         .subquery()
     )

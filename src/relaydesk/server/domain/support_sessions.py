@@ -20,7 +20,6 @@ from relaydesk.protocol.events import (
 )
 from relaydesk.protocol.messages import EndSession, Hello, JumpEnd, SysinfoRequest
 from relaydesk.protocol.states import SessionStatus
-from relaydesk.server.auth.rbac import PermissionSet
 from relaydesk.server.auth.tokens import token_hash
 from relaydesk.server.db.models import (
     ChatMessage,
@@ -37,6 +36,7 @@ from relaydesk.server.db.models import (
 from relaydesk.server.domain import audit
 from relaydesk.server.domain.actor import Actor
 from relaydesk.server.domain.audit import Who
+from relaydesk.server.domain.device_scope import permissions_of
 from relaydesk.server.domain.errors import Conflict, Forbidden, NotFound
 from relaydesk.server.domain.notifications import announce, device_topic, org_topic, session_topic
 from relaydesk.server.domain.permissions import Permission
@@ -223,7 +223,7 @@ async def in_scope(db: AsyncSession, user: User, session: SupportSession) -> boo
         current is not None
         and current.is_active
         and device is not None
-        and PermissionSet.of(current).reaches(device.device_group_id)
+        and (await permissions_of(db, current)).reaches(device.device_group_id, device.id)
     )
 
 
