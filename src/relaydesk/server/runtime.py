@@ -192,6 +192,14 @@ class Runtime:
             jump_password_throttle=throttle(
                 "jump-password", JUMP_PASSWORDS, JUMP_PASSWORD_WINDOW, message=JUMP_PASSWORD_MESSAGE
             ),
+            ad_hoc_code_throttle=throttle("ad-hoc-code", 5, 15 * 60.0),
+            ad_hoc_password_throttle=throttle(
+                "ad-hoc-password",
+                5,
+                15 * 60.0,
+                message="Too many wrong access passwords for this ad hoc session. "
+                "Try again in {seconds} seconds.",
+            ),
             shared=shared,
             # Several nodes: a tunnel's id names the node that owns it (domain/tunnels.py).
             tunnels=MemoryTunnels(None if shared is None else shared.node.node_id),

@@ -586,6 +586,11 @@ async def host_arrived(
     return session
 
 
+async def by_id(db: AsyncSession, ad_hoc_id: int) -> AdHocSession | None:
+    """The ad hoc session a temporary host's link belongs to (the host proved its key)."""
+    return await db.get(AdHocSession, ad_hoc_id)
+
+
 async def waiting_for_code(db: AsyncSession, session: AdHocSession) -> None:
     if session.state == HOST_INSTALLED:
         session.state = WAITING_FOR_CODE

@@ -47,7 +47,7 @@ from relaydesk.protocol.messages import (
     Uninstall,
 )
 from relaydesk.server.api.deps import client_ip
-from relaydesk.server.db.models import AdHocSession, SessionKey, SupportSession
+from relaydesk.server.db.models import SessionKey, SupportSession
 from relaydesk.server.domain import (
     ad_hoc_sessions,
     customer_desktop,
@@ -383,7 +383,7 @@ class AgentLink:
         hello = self.connection.hello
         assert hello is not None and self.ad_hoc_id is not None and self.device_id is not None
         async with self.runtime.transaction() as db:
-            session = await db.get(AdHocSession, self.ad_hoc_id)
+            session = await ad_hoc_sessions.by_id(db, self.ad_hoc_id)
             assert session is not None
             activation = await ad_hoc_sessions.activation_of(db, session)
             if activation is None:
@@ -409,11 +409,11 @@ class AgentLink:
         message = event.message
         try:
             async with self.runtime.transaction() as db:
-                session = await db.get(AdHocSession, self.ad_hoc_id)
+                session = await ad_hoc_sessions.by_id(db, self.ad_hoc_id)
                 assert session is not None
                 if isinstance(message, AdHocCode):
                     activation = await ad_hoc_sessions.activate(
-                        db, session, message.code, self.runtime.key_throttle, ip=self.ip
+                        db, session, message.code, self.runtime.ad_hoc_code_throttle, ip=self.ip
                     )
                     self.connection.ad_hoc(host_status(activation))
                 elif isinstance(message, AdHocConnectAnswer):
@@ -609,7 +609,7 @@ class AgentLink:
             elif isinstance(command, Uninstall) and self.ad_hoc_id is not None:
                 # The ad hoc session is over: the host removes itself and exits.
                 async with self.runtime.transaction() as db:
-                    session = await db.get(AdHocSession, self.ad_hoc_id)
+                    session = await ad_hoc_sessions.by_id(db, self.ad_hoc_id)
                     if session is not None:
                         await ad_hoc_sessions.host_uninstalled(db, session, self.ip)
                 self.connection.uninstall(command.reason)
