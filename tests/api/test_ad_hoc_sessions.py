@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import select
+from websockets.asyncio.client import connect
 
-from relaydesk.protocol import identity
+from relaydesk.protocol import control, identity
 from relaydesk.protocol.events import BrokerEvent
 from relaydesk.protocol.messages import (
     PROTOCOL_VERSION,
@@ -34,7 +36,16 @@ from relaydesk.server.domain import ad_hoc_sessions
 from relaydesk.server.domain.ad_hoc_sessions import AdHocRefused
 from relaydesk.server.domain.notifications import device_topic
 from tests.api.conftest import Harness, Org
+from tests.api.test_device_list import (
+    _credential,
+    _device_events_until,
+    _hello,
+    _installer,
+    _scoped,
+)
+from tests.fixtures.databases import run_async
 from tests.fixtures.mail import SmtpServer
+from tests.fixtures.technician import Technician
 
 PASSWORD = "blue-Harbour-42"
 
@@ -104,6 +115,20 @@ async def activated(harness: Harness, client: Any) -> tuple[int, int, str]:
     assert session.device_id is not None
     harness.app.state.runtime.devices_online.arrive(session.device_id)
     return session.id, session.device_id, token
+
+
+async def _speak(url: str, connection: control.AgentConnection) -> list[dict[str, Any]]:
+    """A host's connection speaking the protocol until welcomed or refused; then it leaves."""
+    connection.start()
+    frames: list[dict[str, Any]] = []
+    async with connect(url, ping_interval=None, open_timeout=60) as ws:
+        while not frames or frames[-1]["type"] not in ("welcome", "refused"):
+            for frame in connection.data_to_send():
+                await ws.send(frame)
+            frame = await asyncio.wait_for(ws.recv(), 30)
+            frames.append(json.loads(frame))
+            connection.receive(frame)
+    return frames
 
 
 async def actions(harness: Harness) -> list[tuple[str, dict[str, Any]]]:
@@ -520,3 +545,40 @@ async def test_a_group_scoped_technician_reaches_his_own_ad_hoc_device(
     history = await gus.get(f"/api/v1/devices/{device_id}/sessions")
     assert history.status_code == 404 and history.json()["code"] == "device_not_found"
     assert (await org.admin.get(f"/api/v1/devices/{device_id}/sessions")).status_code == 200
+
+
+def test_his_console_hears_of_his_own_ad_hoc_device_only(relaydesk_server: Any) -> None:
+    """Against the real server process: the host of a group-scoped technician's ad hoc session
+    comes online and goes; his console hears of it, a colleague scoped alike does not (his first
+    device event is a device of their group enrolled afterwards)."""
+    admin = Technician(relaydesk_server).sign_in_first_time()
+    lobby = admin.http.post("/api/v1/device-groups", json={"name": "Lobby"}).json()["id"]
+    tom = _scoped(admin, relaydesk_server, "tom@demo.test", lobby)
+    ann = _scoped(admin, relaydesk_server, "ann@demo.test", lobby)
+    url = relaydesk_server.url.replace("http://", "ws://") + "/agent/ws"
+    with tom.console() as toms, ann.console() as anns:
+        prepared = tom.http.post(
+            "/api/v1/ad-hoc-sessions",
+            json={"recipient_email": "maria@example.org", "access_password": PASSWORD},
+        )
+        assert prepared.status_code in (200, 201), prepared.text
+        key = identity.DeviceKey.generate()
+        hello = host_hello(token_of(prepared.json()["link"])).model_copy(
+            update={"public_key": key.public_key_b64}
+        )
+        frames = run_async(_speak(url, control.AgentConnection(hello, key)))
+        assert frames[-1]["type"] == "welcome", frames
+        host = int(frames[-1]["device_id"])
+
+        def offline(device_id: int) -> Any:
+            return lambda e: e["device_id"] == device_id and e.get("online") is False
+
+        heard = _device_events_until(toms, offline(host))
+        assert [(e["device_id"], e["online"]) for e in heard] == [(host, True), (host, False)]
+        assert heard[0]["device_group_id"] is None
+
+        token = _installer(admin, device_group_id=lobby)["token"]
+        enrolled = run_async(_hello(url, identity.DeviceKey.generate(), _credential(token)))
+        in_lobby = int(enrolled[-1]["device_id"])
+        (first, *_) = _device_events_until(anns, lambda e: e["device_id"] == in_lobby)
+        assert first["device_id"] == in_lobby  # nothing of the ad hoc host before it

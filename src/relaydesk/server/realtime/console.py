@@ -30,7 +30,7 @@ from relaydesk.server.api import presenters
 from relaydesk.server.api.deps import SESSION_COOKIE, client_ip
 from relaydesk.server.auth.rbac import PermissionSet
 from relaydesk.server.db.models import User
-from relaydesk.server.domain import session_queues, signin, support_sessions
+from relaydesk.server.domain import device_scope, session_queues, signin, support_sessions
 from relaydesk.server.domain.errors import DomainError
 from relaydesk.server.domain.live_sockets import SIGNED_OUT, LiveSocket
 from relaydesk.server.domain.notifications import FellBehind, org_topic
@@ -95,6 +95,15 @@ class ConsoleFeed:
             queue = await presenters.queue(db, self.user)
         await self.send(QueueSnapshot(queue=queue.model_dump(mode="json")))
 
+    async def reaches_own_ad_hoc_device(self, device_group_id: int | None, device_id: int) -> bool:
+        """A device without a group: whether it is one of his open ad hoc sessions' devices, as
+        the database says now (domain/device_scope.py)."""
+        if device_group_id is not None or self.permissions.reaches(None):
+            return False
+        async with self.runtime.reading() as db:
+            permissions = await device_scope.permissions_of(db, self.user)
+        return permissions.reaches(None, device_id)
+
     async def deliver(self, event: BrokerEvent) -> None:
         if isinstance(event, QueueChanged):
             await self.send_queue()
@@ -110,10 +119,14 @@ class ConsoleFeed:
             # Only to technicians whose scope reaches the device (GOV-3), or reached it before
             # a move: they learn that it left their list.
             before = event.previous_group_id if isinstance(event, DeviceChanged) else None
-            if self.permissions.reaches(event.device_group_id) or (
-                isinstance(event, DeviceChanged)
-                and event.change == "moved"
-                and self.permissions.reaches(before)
+            if (
+                self.permissions.reaches(event.device_group_id)
+                or (
+                    isinstance(event, DeviceChanged)
+                    and event.change == "moved"
+                    and self.permissions.reaches(before)
+                )
+                or await self.reaches_own_ad_hoc_device(event.device_group_id, event.device_id)
             ):
                 await self.send(event)
         elif isinstance(event, AdHocChanged):
