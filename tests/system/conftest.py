@@ -1,5 +1,5 @@
-"""Tests of the agent as a system service: the booted container fixture."""
+"""Tests of the agent as a system service: the booted container and the TLS server fixtures."""
 
-from tests.fixtures.systemd_container import systemd_container
+from tests.fixtures.systemd_container import systemd_container, tls_server
 
-__all__ = ["systemd_container"]
+__all__ = ["systemd_container", "tls_server"]

@@ -10,16 +10,11 @@ makes it remove itself: unit, files, key and state gone on disk, nothing restart
 from __future__ import annotations
 
 import shlex
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-import httpx
-import pytest
-
+from tests.fixtures import technician as console
 from tests.fixtures.common import eventually
 from tests.fixtures.systemd_container import Container
-from tests.fixtures.technician import NEW_PASSWORD
 
 ACCESS_PASSWORD = "Access-Password-2026"
 INSTALLED = (
@@ -35,18 +30,7 @@ class Technician:
     """The console's API over HTTPS (the server's certificate is self-signed)."""
 
     def __init__(self, server: Any) -> None:
-        self.http = httpx.Client(base_url=server.url, timeout=30, verify=False)
-        first = self.http.post(
-            "/api/v1/auth/login",
-            json={"email": server.admin_email, "password": server.admin_password},
-        )
-        assert first.json()["stage"] == "password_change", first.text
-        self.http.headers["x-csrf-token"] = self.http.cookies["relaydesk_csrf"]
-        changed = self.http.post(
-            "/api/v1/me/password",
-            json={"current_password": server.admin_password, "new_password": NEW_PASSWORD},
-        )
-        assert changed.json()["stage"] == "complete", changed.text
+        self.http = console.Technician(server, verify=False).sign_in_first_time().http
 
     def session(self, session_id: int) -> dict[str, Any]:
         answer = self.http.get(f"/api/v1/ad-hoc-sessions/{session_id}")
@@ -54,20 +38,12 @@ class Technician:
         return dict(answer.json())
 
 
-@pytest.fixture
-def tls_server(relaydesk_server_factory: Callable[..., Any], support_client_build: Path) -> Any:
-    server = relaydesk_server_factory(args=["--tls", "self-signed"])
-    assert server.url.startswith("https://") and server.tls_fingerprint
-    return server
-
-
 def left_on_disk(container: Container) -> list[str]:
-    return [path for path in INSTALLED if container.path(path).exists()]
+    return container.left_on_disk(INSTALLED)
 
 
 def service(container: Container, prop: str) -> str:
-    shown = container.run(f"systemctl show --property={prop} --value relaydesk-adhoc.service")
-    return shown.stdout.strip()
+    return container.unit_property("relaydesk-adhoc.service", prop)
 
 
 def test_the_temporary_host_survives_a_reboot_and_removes_itself_when_the_session_ends(

@@ -8,17 +8,12 @@ nothing and say why."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
-
-import httpx
-import pytest
 
 from tests.fixtures.common import eventually
 from tests.fixtures.systemd_container import Container
-from tests.fixtures.technician import NEW_PASSWORD
+from tests.fixtures.technician import Technician
 
 INSTALLED = (
     "/opt/relaydesk-agent",
@@ -34,18 +29,7 @@ class Administrator:
     """The console's API over HTTPS (the server's certificate is self-signed)."""
 
     def __init__(self, server: Any) -> None:
-        self.http = httpx.Client(base_url=server.url, timeout=30, verify=False)
-        first = self.http.post(
-            "/api/v1/auth/login",
-            json={"email": server.admin_email, "password": server.admin_password},
-        )
-        assert first.json()["stage"] == "password_change", first.text
-        self.http.headers["x-csrf-token"] = self.http.cookies["relaydesk_csrf"]
-        changed = self.http.post(
-            "/api/v1/me/password",
-            json={"current_password": server.admin_password, "new_password": NEW_PASSWORD},
-        )
-        assert changed.json()["stage"] == "complete", changed.text
+        self.http = Technician(server, verify=False).sign_in_first_time().http
 
     def new_installer(self, **body: Any) -> dict[str, Any]:
         response = self.http.post("/api/v1/installers", json={"company": "Acme", **body})
@@ -65,15 +49,8 @@ class Administrator:
         return int(listed[installer_id]["used"])
 
 
-@pytest.fixture
-def tls_server(relaydesk_server_factory: Callable[..., Any], support_client_build: Path) -> Any:
-    server = relaydesk_server_factory(args=["--tls", "self-signed"])
-    assert server.url.startswith("https://") and server.tls_fingerprint
-    return server
-
-
 def nothing_installed(container: Container) -> list[str]:
-    return [path for path in INSTALLED if container.path(path).exists()]
+    return container.left_on_disk(INSTALLED)
 
 
 def journal(container: Container) -> str:
@@ -81,8 +58,7 @@ def journal(container: Container) -> str:
 
 
 def service(container: Container, prop: str) -> str:
-    shown = container.run(f"systemctl show --property={prop} --value relaydesk-agent.service")
-    return shown.stdout.strip()
+    return container.unit_property("relaydesk-agent.service", prop)
 
 
 def test_refused_installers_and_a_plain_user_install_nothing(
