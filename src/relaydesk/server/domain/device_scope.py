@@ -32,5 +32,9 @@ async def own_ad_hoc_devices(db: AsyncSession, user: User) -> frozenset[int]:
 
 
 async def permissions_of(db: AsyncSession, user: User) -> PermissionSet:
-    """The user's rights and their scope, his own open ad hoc devices included."""
-    return PermissionSet.of(user).with_ad_hoc_devices(await own_ad_hoc_devices(db, user))
+    """The user's rights and their scope, his own open ad hoc devices included (no query for
+    one whose assignments already reach every device)."""
+    permissions = PermissionSet.of(user)
+    if permissions.reaches_every_group():
+        return permissions
+    return permissions.with_ad_hoc_devices(await own_ad_hoc_devices(db, user))
