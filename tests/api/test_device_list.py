@@ -16,8 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
-from sqlalchemy import event, select
+from sqlalchemy import select
 from websockets.asyncio.client import connect
 
 from relaydesk.protocol import control, identity
@@ -34,8 +33,8 @@ from relaydesk.server.domain.users import assign_role, role_by_builtin
 from tests.api.conftest import Harness, Org
 from tests.fixtures.agents import AGENT
 from tests.fixtures.common import eventually
-from tests.fixtures.databases import run_async
-from tests.fixtures.technician import Technician
+from tests.fixtures.databases import StatementLog, run_async
+from tests.fixtures.technician import Technician, scoped_technician
 
 NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
 
@@ -161,34 +160,10 @@ async def test_filters_company_group_online_and_kind(org: Org, harness: Harness)
     assert [g["name"] for g in filters["device_groups"]] == ["Laptops", "Servers"]
 
 
-class StatementLog:
-    """Every SQL statement the server's engine runs during one request."""
-
-    def __init__(self, harness: Harness) -> None:
-        self.statements: list[str] = []
-        self.watching = False
-        engine = harness.app.state.runtime.engine.sync_engine
-        event.listen(engine, "before_cursor_execute", self._seen)
-
-    def _seen(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if self.watching:
-            self.statements.append(statement)
-
-    async def get(self, client: Any, url: str) -> tuple[Any, int]:
-        self.statements.clear()
-        self.watching = True
-        try:
-            response = await client.get(url)
-        finally:
-            self.watching = False
-        assert response.status_code == 200, response.text
-        return response.json(), len(self.statements)
-
-
 async def test_pages_in_a_fixed_order_with_the_same_statements_for_10_and_300_devices(
     org: Org, harness: Harness
 ) -> None:
-    log = StatementLog(harness)
+    log = StatementLog(harness.app.state.runtime.engine)
     for n in range(10):
         await add_device(harness, org.id, f"host-{n:03d}", tags=("t1", "t2"))
     small, small_count = await log.get(org.admin, "/api/v1/devices?limit=4")
@@ -566,31 +541,9 @@ def test_a_device_deleted_while_away_is_told_to_uninstall_at_its_next_hello(
 
 
 def _scoped(admin: Technician, server: Any, email: str, group_id: int) -> Technician:
-    """A help desk operator whose assignment reaches one device group, signed in."""
-    roles = {r["name"]: r["id"] for r in admin.http.get("/api/v1/roles").json()}
-    user = admin.http.post("/api/v1/users", json={"email": email, "name": "Tom Lobby"}).json()
-    assigned = admin.http.post(
-        f"/api/v1/users/{user['user']['id']}/role-assignments",
-        json={
-            "role_id": roles["Help desk operator"],
-            "scope": "groups",
-            "device_group_ids": [group_id],
-        },
-    )
-    assert assigned.status_code == 201, assigned.text
-    client = httpx.Client(base_url=server.url, timeout=30)
-    password = user["initial_password"]
-    client.post("/api/v1/auth/login", json={"email": email, "password": password})
-    client.headers["x-csrf-token"] = client.cookies["relaydesk_csrf"]
-    changed = client.post(
-        "/api/v1/me/password",
-        json={"current_password": password, "new_password": "Scoped-Tech-Pass-1234"},
-    )
-    assert changed.json()["stage"] == "complete", changed.text
-    client.headers["x-csrf-token"] = client.cookies["relaydesk_csrf"]
-    technician = Technician(server)
-    technician.http = client
-    return technician
+    """scoped_technician as Tom Lobby; tests/api/test_ad_hoc_sessions.py (being edited
+    elsewhere) imports this name from here."""
+    return scoped_technician(admin, server, email, group_id, name="Tom Lobby")
 
 
 def _device_events_until(console: Any, last: Any, timeout: float = 30) -> list[dict[str, Any]]:

@@ -14,6 +14,7 @@ from sqlalchemy import event, insert, select
 from relaydesk.server.db.models import Device, SupportSession
 from tests.api.conftest import Harness, Org
 from tests.fixtures.attended import agent_arrives, new_key
+from tests.fixtures.databases import StatementLog
 
 
 async def _first_session(org: Org, harness: Harness) -> int:
@@ -69,34 +70,10 @@ async def _more_sessions(harness: Harness, template_id: int, count: int) -> None
         await db.execute(insert(SupportSession.__table__), sessions)
 
 
-class StatementLog:
-    """Every SQL statement the server's engine runs while `watching`."""
-
-    def __init__(self, harness: Harness) -> None:
-        self.statements: list[str] = []
-        self.watching = False
-        engine = harness.app.state.runtime.engine.sync_engine
-        event.listen(engine, "before_cursor_execute", self._seen)
-
-    def _seen(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if self.watching:
-            self.statements.append(statement)
-
-    async def get(self, client: Any, url: str) -> tuple[Any, int]:
-        self.statements.clear()
-        self.watching = True
-        try:
-            response = await client.get(url)
-        finally:
-            self.watching = False
-        assert response.status_code == 200, response.text
-        return response.json(), len(self.statements)
-
-
 async def test_the_queue_costs_the_same_queries_for_10_and_1000_sessions(
     org: Org, harness: Harness
 ) -> None:
-    log = StatementLog(harness)
+    log = StatementLog(harness.app.state.runtime.engine)
     first = await _first_session(org, harness)
     await _more_sessions(harness, first, 9)
     small, small_count = await log.get(org.admin, "/api/v1/queue")

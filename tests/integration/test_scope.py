@@ -15,36 +15,7 @@ from typing import Any
 import httpx
 
 from tests.fixtures.agents import AGENT
-from tests.fixtures.technician import Technician, next_event
-
-
-def scoped_technician(admin: Technician, server: Any, email: str, group_id: int) -> Technician:
-    """A help desk operator whose assignment reaches one device group, signed in."""
-    http = admin.http
-    roles = {r["name"]: r["id"] for r in http.get("/api/v1/roles").json()}
-    user = http.post("/api/v1/users", json={"email": email, "name": "Tom Berlin"}).json()
-    assigned = http.post(
-        f"/api/v1/users/{user['user']['id']}/role-assignments",
-        json={
-            "role_id": roles["Help desk operator"],
-            "scope": "groups",
-            "device_group_ids": [group_id],
-        },
-    )
-    assert assigned.status_code == 201, assigned.text
-    client = httpx.Client(base_url=server.url, timeout=30)
-    password = user["initial_password"]
-    client.post("/api/v1/auth/login", json={"email": email, "password": password})
-    client.headers["x-csrf-token"] = client.cookies["relaydesk_csrf"]
-    changed = client.post(
-        "/api/v1/me/password",
-        json={"current_password": password, "new_password": "Scoped-Tech-Pass-1234"},
-    )
-    assert changed.json()["stage"] == "complete", changed.text
-    client.headers["x-csrf-token"] = client.cookies["relaydesk_csrf"]
-    technician = Technician(server)
-    technician.http = client
-    return technician
+from tests.fixtures.technician import Technician, next_event, scoped_technician
 
 
 def agent(server: Any, key: str) -> subprocess.Popen[str]:
