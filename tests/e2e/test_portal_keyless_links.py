@@ -9,18 +9,22 @@ only says where to get the new command."""
 
 from __future__ import annotations
 
-import os
 import re
-import signal
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
-from tests.fixtures.browser import admin_signs_in, api, by_id, new_session_key, open_page, shoot
+from tests.fixtures.browser import admin_signs_in, api, by_id, new_session_key, shoot
 from tests.fixtures.common import eventually
+from tests.fixtures.portal_customer import (  # noqa: F401 - customer is a fixture
+    bare_environment,
+    customer,
+    enter_key,
+    running,
+    save_download,
+)
 from tests.fixtures.server import RelaydeskServer
 
 pytestmark = pytest.mark.e2e
@@ -28,14 +32,6 @@ pytestmark = pytest.mark.e2e
 ADMIN_PASSWORD = "Keyless harbour lights 42"
 WAIT_MS = 60_000
 URL = re.compile(r"(?:https?://|/)[^\s'\"|]+")
-
-
-@pytest.fixture
-def customer(
-    browser: Browser, request: pytest.FixtureRequest, artifacts_dir: Path
-) -> Iterator[Page]:
-    with open_page(browser, request, artifacts_dir / "customer", width=1100, height=900) as page:
-        yield page
 
 
 def addresses_shown(page: Page) -> list[str]:
@@ -53,7 +49,7 @@ def test_the_portal_shows_no_key_in_any_address_and_the_downloaded_script_connec
     relaydesk_server: RelaydeskServer,
     support_client_build: Path,
     page: Page,
-    customer: Page,
+    customer: Page,  # noqa: F811 - the fixture imported above
     artifacts_dir: Path,
     tmp_path: Path,
 ) -> None:
@@ -62,9 +58,7 @@ def test_the_portal_shows_no_key_in_any_address_and_the_downloaded_script_connec
     requested: list[str] = []
     customer.on("request", lambda request: requested.append(request.url))
 
-    customer.goto(f"{base}/")
-    by_id(customer, "session-key-input").fill(key)
-    by_id(customer, "session-key-submit").click()
+    enter_key(customer, base, key)
     expect(by_id(customer, "portal-instructions")).to_be_visible(timeout=WAIT_MS)
     seen: list[str] = []
     for platform in ("windows", "posix"):
@@ -82,29 +76,14 @@ def test_the_portal_shows_no_key_in_any_address_and_the_downloaded_script_connec
     expect(by_id(customer, "portal-instructions")).to_contain_text(f"sh relaydesk-support-{key}.sh")
 
     # The customer follows the download instruction: the script, saved under the key's name.
-    with customer.expect_download(timeout=WAIT_MS) as started:
-        by_id(customer, "portal-download-posix").click()
-    download = started.value
-    assert download.suggested_filename == f"relaydesk-support-{key}.sh"
     downloads = tmp_path / "Downloads"
-    downloads.mkdir()
-    saved = downloads / download.suggested_filename
-    download.save_as(saved)
+    saved = save_download(customer, by_id(customer, "portal-download-posix"), downloads, WAIT_MS)
+    assert saved.name == f"relaydesk-support-{key}.sh"
     assert key not in saved.read_text()  # the same script for everyone
     home = tmp_path / "home"
     home.mkdir()
-    bare = {"PATH": "/usr/bin:/bin", "HOME": str(home), "TMPDIR": str(home), "LANG": "C.UTF-8"}
     log = artifacts_dir / "launcher.log"
-    with log.open("wb") as output:
-        launcher = subprocess.Popen(
-            ["sh", saved.name],
-            cwd=downloads,
-            env=bare,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
+    with running(["sh", saved.name], downloads, bare_environment(home), log) as launcher:
 
         def arrived() -> list[object]:
             assert launcher.poll() is None, log.read_text()
@@ -115,10 +94,6 @@ def test_the_portal_shows_no_key_in_any_address_and_the_downloaded_script_connec
             "data-status", "waiting", timeout=WAIT_MS
         )
         shoot(customer, artifacts_dir, "portal-client-connected")
-    finally:
-        if launcher.poll() is None:
-            os.killpg(launcher.pid, signal.SIGTERM)
-            launcher.wait(30)
     assert "Fetching the relaydesk support client" in log.read_text()
 
     server_log = relaydesk_server.log_path.read_text()

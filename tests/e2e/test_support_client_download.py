@@ -12,74 +12,39 @@ its SHA-256 and runs it with the certificate pin, and the session arrives.
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
-import signal
 import subprocess
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
-from tests.fixtures.browser import admin_signs_in, by_id, new_session_key, open_page, shoot
+from tests.fixtures.browser import admin_signs_in, by_id, new_session_key, shoot
 from tests.fixtures.common import eventually
 from tests.fixtures.files_client import sha256_of
+from tests.fixtures.portal_customer import (  # noqa: F401 - customer is a fixture
+    bare_environment,
+    customer,
+    enter_key,
+    running,
+    save_download,
+)
 from tests.fixtures.server import RelaydeskServer
 
 pytestmark = pytest.mark.e2e
 
 ADMIN_PASSWORD = "Self contained harbour 42"
 WAIT_MS = 60_000
-# No Python anywhere the client could borrow one from: no venv, no VIRTUAL_ENV, no PYTHON*.
-BARE_PATH = "/usr/bin:/bin"
-
-
-def bare_environment(home: Path) -> dict[str, str]:
-    return {"PATH": BARE_PATH, "HOME": str(home), "TMPDIR": str(home), "LANG": "C.UTF-8"}
-
-
-@contextmanager
-def running(command: list[str], cwd: Path, env: dict[str, str], log: Path) -> Iterator[Any]:
-    """A customer's process, in its own process group; stopped (with its children) at the end."""
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            command,
-            cwd=cwd,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            yield process
-        finally:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-                try:
-                    process.wait(20)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
-                    process.wait(10)
-
-
-@pytest.fixture
-def customer(
-    browser: Browser, request: pytest.FixtureRequest, artifacts_dir: Path
-) -> Iterator[Page]:
-    with open_page(browser, request, artifacts_dir / "customer", width=1100, height=900) as page:
-        yield page
 
 
 def test_downloaded_client_runs_without_python_and_connects(
     relaydesk_server: RelaydeskServer,
     support_client_build: Path,
     page: Page,
-    customer: Page,
+    customer: Page,  # noqa: F811 - the fixture imported above
     artifacts_dir: Path,
     tmp_path: Path,
 ) -> None:
@@ -87,9 +52,7 @@ def test_downloaded_client_runs_without_python_and_connects(
     key = new_session_key(page, base)
 
     # The customer types his key; the page offers the client and its fingerprint.
-    customer.goto(f"{base}/")
-    by_id(customer, "session-key-input").fill(key)
-    by_id(customer, "session-key-submit").click()
+    enter_key(customer, base, key)
     link = by_id(customer, "portal-client-download")
     expect(link).to_be_visible(timeout=WAIT_MS)
     expect(link).to_have_attribute("href", "/portal/download/support-client")  # no key in it
@@ -98,14 +61,9 @@ def test_downloaded_client_runs_without_python_and_connects(
     expect(by_id(customer, "portal-client")).to_contain_text(f"relaydesk-support-{key}.bin")
     shoot(customer, artifacts_dir, "01-portal-offers-the-client")
 
-    with customer.expect_download(timeout=WAIT_MS) as started:
-        link.click()
-    download = started.value
-    assert download.suggested_filename == f"relaydesk-support-{key}.bin"
     downloads = tmp_path / "Downloads"
-    downloads.mkdir()
-    saved = downloads / download.suggested_filename
-    download.save_as(saved)
+    saved = save_download(customer, link, downloads, WAIT_MS)
+    assert saved.name == f"relaydesk-support-{key}.bin"
     assert sha256_of(saved) == shown, "the file is not the one whose SHA-256 the page shows"
     # Not the build as is: the server appended its own address to it.
     assert saved.stat().st_size > support_client_build.stat().st_size
