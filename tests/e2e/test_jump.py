@@ -89,6 +89,17 @@ def set_up(page: Page, server: Any, tmp_path: Path) -> tuple[str, str, int]:
     return base, issued["token"], int(group["id"])
 
 
+@contextmanager
+def online_device(
+    page: Page, server: Any, tmp_path: Path, artifacts_dir: Path, display: str | None
+) -> Iterator[tuple[str, dict[str, Any], int]]:
+    """set_up, then the installed agent (someone logged in on `display`, or nobody) until it
+    stops: the console's base URL, the device once online, its Jump group's id."""
+    base, token, group = set_up(page, server, tmp_path)
+    with installed_agent(base, token, tmp_path / "state", artifacts_dir / "agent.log", display):
+        yield base, device_online(page), group
+
+
 def policy_in_admin(page: Page, base: str, prompt: str, nobody: str, seconds: int) -> None:
     """Administration → Jump policies: the Jump group's prompt, as the administrator sets it."""
     page.goto(f"{base}/admin/jump-policies")
@@ -166,11 +177,8 @@ def test_the_user_allows_the_jump_and_the_technician_works_on_the_screen_and_a_s
     tmp_path: Path,
 ) -> None:
     require_executable("xdotool", "apt-get install xdotool")
-    base, token, _ = set_up(page, relaydesk_server, tmp_path)
-    with installed_agent(
-        base, token, tmp_path / "state", artifacts_dir / "agent.log", desktop.display
-    ):
-        device = device_online(page)
+    with online_device(page, relaydesk_server, tmp_path, artifacts_dir, desktop.display) as ready:
+        base, device, _ = ready
         policy_in_admin(page, base, "ask", "deny", 60)
         shoot(page, artifacts_dir, "01-policy")
 
@@ -219,11 +227,8 @@ def test_the_user_denies_or_nobody_answers(
     tmp_path: Path,
 ) -> None:
     require_executable("xdotool", "apt-get install xdotool")
-    base, token, group = set_up(page, relaydesk_server, tmp_path)
-    with installed_agent(
-        base, token, tmp_path / "state", artifacts_dir / "agent.log", desktop.display
-    ):
-        device = device_online(page)
+    with online_device(page, relaydesk_server, tmp_path, artifacts_dir, desktop.display) as ready:
+        base, device, group = ready
         policy_in_admin(page, base, "ask", "allow", 5)
 
         # Deny
@@ -257,9 +262,8 @@ def test_the_user_denies_or_nobody_answers(
 def test_nobody_is_logged_in_the_console_says_so_and_the_shell_works(
     relaydesk_server: Any, page: Page, artifacts_dir: Path, tmp_path: Path
 ) -> None:
-    base, token, _ = set_up(page, relaydesk_server, tmp_path)
-    with installed_agent(base, token, tmp_path / "state", artifacts_dir / "agent.log", None):
-        device = device_online(page)
+    with online_device(page, relaydesk_server, tmp_path, artifacts_dir, None) as ready:
+        base, device, _ = ready
         jump_from_device_list(page, base, device["hostname"])
         notice = by_id(page, "jump-no-desktop")
         workspace = by_id(page, "session-workspace").first
