@@ -175,35 +175,53 @@ async def set_for_group(
     db: AsyncSession, actor: Actor, group_id: int, body: PolicyInput
 ) -> JumpPolicy:
     group = await _group_in_reach(db, actor, group_id)
-    clean = validated(body)
-    policy = (
-        await db.execute(select(JumpPolicy).where(JumpPolicy.device_group_id == group.id))
-    ).scalar_one_or_none()
-    if policy is None:
-        policy = JumpPolicy(organisation_id=actor.organisation_id, device_group_id=group.id)
-        db.add(policy)
-    _apply(policy, clean)
-    await db.flush()
-    await audit.record(
-        db,
-        actor.who,
-        "jump_policy.saved",
-        target=f"device_group:{group.id}",
-        details={"group": group.name, **_details(policy)},
-    )
-    return policy
+    return await _save(db, actor, _of_group(group), body)
 
 
 async def set_for_device(
     db: AsyncSession, actor: Actor, device_id: int, body: PolicyInput
 ) -> JumpPolicy:
     device = await _device_in_reach(db, actor, device_id)
+    return await _save(db, actor, _of_device(device), body)
+
+
+async def remove_for_group(db: AsyncSession, actor: Actor, group_id: int) -> None:
+    group = await _group_in_reach(db, actor, group_id)
+    await _remove(db, actor, _of_group(group), "This Jump group has no policy of its own.")
+
+
+async def remove_for_device(db: AsyncSession, actor: Actor, device_id: int) -> None:
+    device = await _device_in_reach(db, actor, device_id)
+    await _remove(db, actor, _of_device(device), "This device has no policy of its own.")
+
+
+@dataclass(frozen=True)
+class _Owner:
+    """Whose policy it is, a Jump group's or a device's: its column in jump_policies, the audit
+    entry's target and the name the entry shows."""
+
+    column: dict[str, int]
+    target: str
+    named: dict[str, str]
+
+
+def _of_group(group: DeviceGroup) -> _Owner:
+    return _Owner({"device_group_id": group.id}, f"device_group:{group.id}", {"group": group.name})
+
+
+def _of_device(device: Device) -> _Owner:
+    return _Owner({"device_id": device.id}, f"device:{device.id}", {"device": device.hostname})
+
+
+async def _own_policy(db: AsyncSession, owner: _Owner) -> JumpPolicy | None:
+    return (await db.execute(select(JumpPolicy).filter_by(**owner.column))).scalar_one_or_none()
+
+
+async def _save(db: AsyncSession, actor: Actor, owner: _Owner, body: PolicyInput) -> JumpPolicy:
     clean = validated(body)
-    policy = (
-        await db.execute(select(JumpPolicy).where(JumpPolicy.device_id == device.id))
-    ).scalar_one_or_none()
+    policy = await _own_policy(db, owner)
     if policy is None:
-        policy = JumpPolicy(organisation_id=actor.organisation_id, device_id=device.id)
+        policy = JumpPolicy(organisation_id=actor.organisation_id, **owner.column)
         db.add(policy)
     _apply(policy, clean)
     await db.flush()
@@ -211,41 +229,17 @@ async def set_for_device(
         db,
         actor.who,
         "jump_policy.saved",
-        target=f"device:{device.id}",
-        details={"device": device.hostname, **_details(policy)},
+        target=owner.target,
+        details={**owner.named, **_details(policy)},
     )
     return policy
 
 
-async def remove_for_group(db: AsyncSession, actor: Actor, group_id: int) -> None:
-    group = await _group_in_reach(db, actor, group_id)
-    policy = (
-        await db.execute(select(JumpPolicy).where(JumpPolicy.device_group_id == group.id))
-    ).scalar_one_or_none()
+async def _remove(db: AsyncSession, actor: Actor, owner: _Owner, missing: str) -> None:
+    policy = await _own_policy(db, owner)
     if policy is None:
-        raise NotFound("jump_policy_not_found", "This Jump group has no policy of its own.")
+        raise NotFound("jump_policy_not_found", missing)
     await db.delete(policy)
     await audit.record(
-        db,
-        actor.who,
-        "jump_policy.removed",
-        target=f"device_group:{group.id}",
-        details={"group": group.name},
-    )
-
-
-async def remove_for_device(db: AsyncSession, actor: Actor, device_id: int) -> None:
-    device = await _device_in_reach(db, actor, device_id)
-    policy = (
-        await db.execute(select(JumpPolicy).where(JumpPolicy.device_id == device.id))
-    ).scalar_one_or_none()
-    if policy is None:
-        raise NotFound("jump_policy_not_found", "This device has no policy of its own.")
-    await db.delete(policy)
-    await audit.record(
-        db,
-        actor.who,
-        "jump_policy.removed",
-        target=f"device:{device.id}",
-        details={"device": device.hostname},
+        db, actor.who, "jump_policy.removed", target=owner.target, details=owner.named
     )
