@@ -15,17 +15,14 @@ from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 
-from relaydesk.protocol import control, identity
+from relaydesk.protocol import control
 from relaydesk.protocol.messages import (
-    PROTOCOL_VERSION,
-    DeviceFacts,
-    Hello,
-    InstallerCredential,
     JumpAnswer,
     JumpStart,
 )
 from tests.fixtures.common import eventually
 from tests.fixtures.technician import Technician
+from tests.fixtures.unattended import installer_connection
 
 HOSTNAME = "acct-ws-07"
 ANSWERED_BY = "carol"
@@ -36,18 +33,8 @@ class InstalledAgent:
     allow a jump, and notes the server's uninstall."""
 
     def __init__(self, url: str, token: str) -> None:
-        key = identity.DeviceKey.generate()
-        hello = Hello(
-            type="hello",
-            protocol=PROTOCOL_VERSION,
-            agent_version="test",
-            mode="unattended",
-            public_key=key.public_key_b64,
-            credential=InstallerCredential(kind="installer", token=token),
-            device=DeviceFacts(hostname=HOSTNAME, os="Debian GNU/Linux 12 (bookworm)"),
-        )
         self.url = url
-        self.connection = control.AgentConnection(hello, key)
+        self.connection = installer_connection(token, HOSTNAME, os="Debian GNU/Linux 12 (bookworm)")
         self.device_id = 0
         self.jumps: list[int] = []
         self.uninstalled = False

@@ -16,31 +16,16 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from relaydesk.protocol import control, identity
-from relaydesk.protocol.messages import (
-    PROTOCOL_VERSION,
-    DeviceFacts,
-    Hello,
-    InstallerCredential,
-)
+from relaydesk.protocol import control
 from tests.fixtures.common import eventually
 from tests.fixtures.technician import Technician
+from tests.fixtures.unattended import installer_connection
 
 HEARTBEAT = 2
 
 
 async def welcomed(url: str, token: str, hostname: str) -> tuple[ClientConnection, int, Any]:
-    key = identity.DeviceKey.generate()
-    hello = Hello(
-        type="hello",
-        protocol=PROTOCOL_VERSION,
-        agent_version="test",
-        mode="unattended",
-        public_key=key.public_key_b64,
-        credential=InstallerCredential(kind="installer", token=token),
-        device=DeviceFacts(hostname=hostname, os="Linux"),
-    )
-    connection = control.AgentConnection(hello, key)
+    connection = installer_connection(token, hostname)
     connection.start()
     ws = await connect(url, ping_interval=None, compression=None)
     while True:

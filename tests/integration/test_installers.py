@@ -17,19 +17,14 @@ import pytest
 from sqlalchemy import func, select, update
 from websockets.asyncio.client import connect
 
-from relaydesk.protocol import control, identity
-from relaydesk.protocol.messages import (
-    PROTOCOL_VERSION,
-    DeviceFacts,
-    Hello,
-    InstallerCredential,
-)
+from relaydesk.protocol import control
 from relaydesk.server.db.engine import make_engine, make_sessionmaker
 from relaydesk.server.db.models import AuditEntry, Device, Installer
 from tests.fixtures.agents import AGENT
 from tests.fixtures.common import eventually
 from tests.fixtures.databases import run_async
 from tests.fixtures.technician import Technician
+from tests.fixtures.unattended import installer_connection
 
 AGENTS, CAP = 100, 50
 
@@ -49,17 +44,7 @@ async def enrol(
 ) -> control.Established | control.RefusedByServer:
     """One installed agent's first connection: hello with the installer token, proof, then the
     server's welcome or refusal."""
-    key = identity.DeviceKey.generate()
-    hello = Hello(
-        type="hello",
-        protocol=PROTOCOL_VERSION,
-        agent_version="test",
-        mode="unattended",
-        public_key=key.public_key_b64,
-        credential=InstallerCredential(kind="installer", token=token),
-        device=DeviceFacts(hostname=hostname, os="Linux"),
-    )
-    connection = control.AgentConnection(hello, key)
+    connection = installer_connection(token, hostname)
     connection.start()
     async with connect(url, ping_interval=None, open_timeout=60) as ws:
         while True:
