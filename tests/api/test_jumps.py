@@ -7,20 +7,16 @@ agent, the prompt window and the console."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 
-from relaydesk.protocol.events import BrokerEvent
 from relaydesk.protocol.messages import EndSession, JumpAnswer, JumpEnd, JumpStart
 from relaydesk.server.db.models import AuditEntry, Device, SupportSession
 from relaydesk.server.domain import jumps
-from relaydesk.server.domain.notifications import device_topic
 from tests.api.conftest import Harness, Org
+from tests.fixtures.unattended import agent_commands
 
 
 async def installed_device(
@@ -40,24 +36,6 @@ async def installed_device(
     if online:
         harness.app.state.runtime.devices_online.arrive(device_id)
     return device_id
-
-
-@contextlib.asynccontextmanager
-async def agent_commands(harness: Harness, device_id: int) -> AsyncIterator[list[BrokerEvent]]:
-    """What the device's installed agent is told, collected while the block runs."""
-    received: list[BrokerEvent] = []
-    async with harness.app.state.runtime.broker.subscribe(device_topic(device_id)) as events:
-
-        async def collect() -> None:
-            async for event in events:
-                received.append(event)
-
-        task = asyncio.create_task(collect())
-        try:
-            yield received
-        finally:
-            await asyncio.sleep(0.05)
-            task.cancel()
 
 
 async def agent_answers(harness: Harness, device_id: int, session_id: int, **answer: Any) -> None:
