@@ -24,13 +24,10 @@ import argparse
 import asyncio
 import json
 import os
-import shutil
 import statistics
 import struct
 import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -41,23 +38,10 @@ from websockets.asyncio.client import ClientConnection
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.shared import bench_hello, running_cluster  # noqa: E402
 from tests.fixtures.cluster import Cluster  # noqa: E402
-from tests.fixtures.databases import (  # noqa: E402
-    RedisConnection,
-    create_database,
-    drop_database,
-    postgres_admin_dsn,
-    redis_address,
-    with_database,
-)
 
-from relaydesk.protocol import bearer, control, identity  # noqa: E402
-from relaydesk.protocol.messages import (  # noqa: E402
-    PROTOCOL_VERSION,
-    DeviceFacts,
-    Hello,
-    SessionKeyCredential,
-)
+from relaydesk.protocol import bearer, control  # noqa: E402
 from relaydesk.server.domain.tunnels import owner_of  # noqa: E402
 
 STAMP = struct.Struct("!d")
@@ -70,16 +54,7 @@ class BenchAgent:
 
     def __init__(self, control_url: str, key: str) -> None:
         self.control_url = control_url
-        self.device_key = identity.DeviceKey.generate()
-        self.hello = Hello(
-            type="hello",
-            protocol=PROTOCOL_VERSION,
-            agent_version="bench",
-            mode="attended",
-            public_key=self.device_key.public_key_b64,
-            credential=SessionKeyCredential(kind="session_key", key=key),
-            device=DeviceFacts(hostname="bench-agent", os="Linux"),
-        )
+        self.device_key, self.hello = bench_hello(key)
         self.relay_base = ""
         self.joined: dict[str, asyncio.Future[float]] = {}
 
@@ -227,18 +202,6 @@ async def measure(cluster: Cluster, args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
-def claim_redis_database() -> tuple[str, int]:
-    host, port = redis_address()
-    owner = uuid.uuid4().hex
-    with RedisConnection(host, port) as admin:
-        for number in range(1, 16):
-            if admin.command("SET", f"relaydesk-test:claim:{number}", owner, "NX", "EX", 3600):
-                with RedisConnection(host, port, number) as db:
-                    db.command("FLUSHDB")
-                return f"redis://{host}:{port}/{number}", number
-    raise SystemExit("no free Redis database")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=2000, help="ping-pongs per path and repeat")
@@ -246,34 +209,13 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=1024, help="message size in bytes")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    haproxy = shutil.which("haproxy") or "/usr/sbin/haproxy"
-    admin = postgres_admin_dsn()
-    if admin is None:
-        raise SystemExit("PostgreSQL is not reachable (RELAYDESK_TEST_POSTGRES_ADMIN)")
-    database = f"relaydesk_bench_{uuid.uuid4().hex[:10]}"
-    create_database(admin, database)
-    redis_url, number = claim_redis_database()
-    work = Path(tempfile.mkdtemp(prefix="relaydesk-cross-node-"))
-    cluster = Cluster(3, with_database(admin, database), redis_url, work, work / "logs", haproxy)
-    try:
-        cluster.initialise()
-        cluster.start_nodes()
-        cluster.start_haproxy()
+    with running_cluster(3, "relaydesk-cross-node-") as cluster:
         started = time.time()
         result = asyncio.run(measure(cluster, args))
         result["settings"] = vars(args)
         result["load_average"] = [round(x, 2) for x in os.getloadavg()]
         result["seconds"] = round(time.time() - started, 1)
         print(json.dumps(result, indent=2))
-    finally:
-        cluster.stop()
-        drop_database(admin, database)
-        host, port = redis_address()
-        with RedisConnection(host, port, number) as db:
-            db.command("FLUSHDB")
-        with RedisConnection(host, port) as admin_redis:
-            admin_redis.command("DEL", f"relaydesk-test:claim:{number}")
-        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -15,28 +15,17 @@ import asyncio
 import json
 import os
 import resource
-import shutil
 import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.cross_node_latency import claim_redis_database  # noqa: E402
 from bench.idle_agents import Fleet, server_usage, wait_for  # noqa: E402
+from bench.shared import running_cluster  # noqa: E402
 from tests.fixtures.cluster import Cluster  # noqa: E402
-from tests.fixtures.databases import (  # noqa: E402
-    RedisConnection,
-    create_database,
-    drop_database,
-    postgres_admin_dsn,
-    redis_address,
-    with_database,
-)
 from tests.integration.technician import Technician  # noqa: E402
 
 
@@ -108,33 +97,11 @@ def main() -> None:
     args = parser.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    admin = postgres_admin_dsn()
-    if admin is None:
-        raise SystemExit("PostgreSQL is not reachable (RELAYDESK_TEST_POSTGRES_ADMIN)")
-    database = f"relaydesk_bench_{uuid.uuid4().hex[:10]}"
-    create_database(admin, database)
-    redis_url, number = claim_redis_database()
-    work = Path(tempfile.mkdtemp(prefix="relaydesk-idle-nodes-"))
-    haproxy = shutil.which("haproxy") or "/usr/sbin/haproxy"
-    cluster = Cluster(
-        args.nodes, with_database(admin, database), redis_url, work, work / "logs", haproxy
-    )
-    try:
-        cluster.initialise()
-        cluster.start_nodes()
-        cluster.start_haproxy()  # the technician's API goes through it, the agents do not
+    with running_cluster(args.nodes, "relaydesk-idle-nodes-") as cluster:
+        # the technician's API goes through HAProxy, the agents do not
         result = asyncio.run(measure(cluster, args.agents, args.idle))
         result["load_average"] = [round(x, 2) for x in os.getloadavg()]
         print(json.dumps(result, indent=2))
-    finally:
-        cluster.stop()
-        drop_database(admin, database)
-        host, port = redis_address()
-        with RedisConnection(host, port, number) as db:
-            db.command("FLUSHDB")
-        with RedisConnection(host, port) as admin_redis:
-            admin_redis.command("DEL", f"relaydesk-test:claim:{number}")
-        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -45,14 +45,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.demo_server import BIN, free_port  # noqa: E402
+from bench.shared import bench_hello  # noqa: E402
 
-from relaydesk.protocol import bearer, control, identity  # noqa: E402
-from relaydesk.protocol.messages import (  # noqa: E402
-    PROTOCOL_VERSION,
-    DeviceFacts,
-    Hello,
-    SessionKeyCredential,
-)
+from relaydesk.protocol import bearer, control  # noqa: E402
 
 MESSAGE = 16 * 1024
 RATE = 180_000  # bytes per second per stream
@@ -182,16 +177,7 @@ class BenchAgent:
     def __init__(self, node: Node, key: str, tls: ssl.SSLContext | None) -> None:
         self.node = node
         self.tls = tls
-        self.device_key = identity.DeviceKey.generate()
-        self.hello = Hello(
-            type="hello",
-            protocol=PROTOCOL_VERSION,
-            agent_version="bench",
-            mode="attended",
-            public_key=self.device_key.public_key_b64,
-            credential=SessionKeyCredential(kind="session_key", key=key),
-            device=DeviceFacts(hostname="bench-agent", os="Linux"),
-        )
+        self.device_key, self.hello = bench_hello(key)
         self.ends: dict[str, asyncio.Future[ClientConnection]] = {}
 
     def end_of(self, tunnel_id: str) -> asyncio.Future[ClientConnection]:
