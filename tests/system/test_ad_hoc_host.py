@@ -134,12 +134,7 @@ def test_the_temporary_host_survives_a_reboot_and_removes_itself_when_the_sessio
     assert ended.status_code == 200, ended.text
     eventually(lambda: left_on_disk(systemd_container) == [], 60, "the host to remove itself")
     eventually(
-        lambda: (
-            service(systemd_container, "LoadState") == "not-found"
-            and service(systemd_container, "ActiveState") == "inactive"
-        ),
-        60,
-        "the service to be gone",
+        lambda: systemd_container.unit_gone("relaydesk-adhoc.service"), 60, "the service to be gone"
     )
     assert not systemd_container.run("pgrep -f relaydesk-agent", check=False).stdout
     said = systemd_container.run("journalctl --no-pager -u relaydesk-adhoc.service").stdout

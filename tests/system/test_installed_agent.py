@@ -15,6 +15,7 @@ from tests.fixtures.common import eventually
 from tests.fixtures.systemd_container import Container
 from tests.fixtures.technician import Technician
 
+UNIT = "relaydesk-agent.service"
 INSTALLED = (
     "/opt/relaydesk-agent",
     "/etc/relaydesk-agent",
@@ -58,7 +59,7 @@ def journal(container: Container) -> str:
 
 
 def service(container: Container, prop: str) -> str:
-    return container.unit_property("relaydesk-agent.service", prop)
+    return container.unit_property(UNIT, prop)
 
 
 def test_refused_installers_and_a_plain_user_install_nothing(
@@ -183,8 +184,7 @@ def test_the_installed_agent_survives_reboots_and_kills_and_uninstalls_cleanly(
     assert "uninstalled" in removed.stdout, removed
     assert "The server was told" in removed.stdout, removed
     assert nothing_installed(systemd_container) == []
-    assert service(systemd_container, "LoadState") == "not-found"
-    assert service(systemd_container, "ActiveState") == "inactive"
+    assert systemd_container.unit_gone(UNIT)
     # The server heard it before the key went: the device is gone from the device list, and the
     # audit log says the device itself uninstalled it.
     gone = admin.http.get(f"/api/v1/devices/{device_id}")
@@ -216,14 +216,7 @@ def test_a_device_deleted_in_the_console_uninstalls_itself_now_or_at_its_next_bo
             60,
             "the agent to remove its files",
         )
-        eventually(
-            lambda: (
-                service(systemd_container, "LoadState") == "not-found"
-                and service(systemd_container, "ActiveState") == "inactive"
-            ),
-            60,
-            "the service to be gone",
-        )
+        eventually(lambda: systemd_container.unit_gone(UNIT), 60, "the service to be gone")
         assert not systemd_container.run("pgrep -f relaydesk-agent", check=False).stdout
         said = journal(systemd_container)
         assert "the agent uninstalled" in said, said[-3000:]
