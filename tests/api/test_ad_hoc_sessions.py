@@ -36,16 +36,15 @@ from relaydesk.server.domain import ad_hoc_sessions
 from relaydesk.server.domain.ad_hoc_sessions import AdHocRefused
 from relaydesk.server.domain.notifications import device_topic
 from tests.api.conftest import Harness, Org
-from tests.api.test_device_list import (
-    _credential,
-    _device_events_until,
-    _hello,
-    _installer,
-    _scoped,
-)
 from tests.fixtures.databases import run_async
 from tests.fixtures.mail import SmtpServer
-from tests.fixtures.technician import Technician
+from tests.fixtures.technician import Technician, scoped_technician
+from tests.fixtures.unattended import (
+    device_events_until,
+    hello_frames,
+    installer_credential,
+    issue_installer,
+)
 
 PASSWORD = "blue-Harbour-42"
 
@@ -553,8 +552,8 @@ def test_his_console_hears_of_his_own_ad_hoc_device_only(relaydesk_server: Any) 
     device event is a device of their group enrolled afterwards)."""
     admin = Technician(relaydesk_server).sign_in_first_time()
     lobby = admin.http.post("/api/v1/device-groups", json={"name": "Lobby"}).json()["id"]
-    tom = _scoped(admin, relaydesk_server, "tom@demo.test", lobby)
-    ann = _scoped(admin, relaydesk_server, "ann@demo.test", lobby)
+    tom = scoped_technician(admin, relaydesk_server, "tom@demo.test", lobby, name="Tom Lobby")
+    ann = scoped_technician(admin, relaydesk_server, "ann@demo.test", lobby, name="Tom Lobby")
     url = relaydesk_server.url.replace("http://", "ws://") + "/agent/ws"
     with tom.console() as toms, ann.console() as anns:
         prepared = tom.http.post(
@@ -573,12 +572,14 @@ def test_his_console_hears_of_his_own_ad_hoc_device_only(relaydesk_server: Any) 
         def offline(device_id: int) -> Any:
             return lambda e: e["device_id"] == device_id and e.get("online") is False
 
-        heard = _device_events_until(toms, offline(host))
+        heard = device_events_until(toms, offline(host))
         assert [(e["device_id"], e["online"]) for e in heard] == [(host, True), (host, False)]
         assert heard[0]["device_group_id"] is None
 
-        token = _installer(admin, device_group_id=lobby)["token"]
-        enrolled = run_async(_hello(url, identity.DeviceKey.generate(), _credential(token)))
+        token = issue_installer(admin, device_group_id=lobby)["token"]
+        enrolled = run_async(
+            hello_frames(url, identity.DeviceKey.generate(), installer_credential(token))
+        )
         in_lobby = int(enrolled[-1]["device_id"])
-        (first, *_) = _device_events_until(anns, lambda e: e["device_id"] == in_lobby)
+        (first, *_) = device_events_until(anns, lambda e: e["device_id"] == in_lobby)
         assert first["device_id"] == in_lobby  # nothing of the ad hoc host before it

@@ -8,23 +8,16 @@ its next hello) is at the end, against the real server process."""
 
 from __future__ import annotations
 
-import asyncio
-import json
 import subprocess
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
-from websockets.asyncio.client import connect
 
-from relaydesk.protocol import control, identity
+from relaydesk.protocol import identity
 from relaydesk.protocol.messages import (
-    PROTOCOL_VERSION,
     DeviceCredential,
-    DeviceFacts,
-    Hello,
     InstallerCredential,
 )
 from relaydesk.server.db.models import AuditEntry, Device, DeviceGroup, DeviceTag, User
@@ -35,6 +28,12 @@ from tests.fixtures.agents import AGENT
 from tests.fixtures.common import eventually
 from tests.fixtures.databases import StatementLog, run_async
 from tests.fixtures.technician import Technician, scoped_technician
+from tests.fixtures.unattended import (
+    device_events_until,
+    hello_frames,
+    installer_credential,
+    issue_installer,
+)
 
 NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
 
@@ -390,12 +389,6 @@ async def test_delete_and_refresh_refusals(org: Org, harness: Harness) -> None:
 
 
 # --- the real server and the real agent ---------------------------------------------------
-def _installer(technician: Technician, **body: Any) -> dict[str, Any]:
-    response = technician.http.post("/api/v1/installers", json={"company": "Globex", **body})
-    assert response.status_code == 201, response.text
-    return dict(response.json())
-
-
 def _agent(server: Any, token: str, state: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [AGENT, "--server", server.url, "--installer", token, "--state-dir", str(state)],
@@ -420,7 +413,7 @@ def test_the_real_agent_online_inventory_and_remote_uninstall(
     relaydesk_server: Any, tmp_path: Path
 ) -> None:
     technician = Technician(relaydesk_server).sign_in_first_time()
-    issued = _installer(technician)
+    issued = issue_installer(technician)
     state = tmp_path / "state"
     agent = _agent(relaydesk_server, issued["token"], state)
     try:
@@ -474,46 +467,15 @@ def test_the_real_agent_online_inventory_and_remote_uninstall(
     assert issued["token"] not in relaydesk_server.output()
 
 
-async def _hello(url: str, key: identity.DeviceKey, credential: Any) -> list[dict[str, Any]]:
-    """One connection of an installed agent speaking the protocol: every frame the server sent
-    until it closed the connection or welcomed the agent."""
-    hello = Hello(
-        type="hello",
-        protocol=PROTOCOL_VERSION,
-        agent_version="test",
-        mode="unattended",
-        public_key=key.public_key_b64,
-        credential=credential,
-        device=DeviceFacts(hostname="pc-away", os="Linux", private_ips=["10.9.8.7"]),
-    )
-    connection = control.AgentConnection(hello, key)
-    connection.start()
-    frames: list[dict[str, Any]] = []
-    async with connect(url, ping_interval=None, open_timeout=60) as ws:
-        try:
-            while True:
-                for frame in connection.data_to_send():
-                    await ws.send(frame)
-                frame = await asyncio.wait_for(ws.recv(), 30)
-                frames.append(json.loads(frame))
-                connection.receive(frame)
-                if frames[-1]["type"] in ("welcome", "refused"):
-                    return frames
-        except Exception as closed:  # the server closes after the uninstall
-            if "ConnectionClosed" not in type(closed).__name__:
-                raise
-    return frames
-
-
 def test_a_device_deleted_while_away_is_told_to_uninstall_at_its_next_hello(
     relaydesk_server: Any,
 ) -> None:
     technician = Technician(relaydesk_server).sign_in_first_time()
-    issued = _installer(technician)
+    issued = issue_installer(technician)
     url = relaydesk_server.url.replace("http://", "ws://") + "/agent/ws"
     key = identity.DeviceKey.generate()
     first = run_async(
-        _hello(url, key, InstallerCredential(kind="installer", token=issued["token"]))
+        hello_frames(url, key, InstallerCredential(kind="installer", token=issued["token"]))
     )
     device_id = first[-1]["device_id"]
     assert first[-1]["type"] == "welcome"
@@ -524,12 +486,14 @@ def test_a_device_deleted_while_away_is_told_to_uninstall_at_its_next_hello(
     deleted = technician.http.delete(f"/api/v1/devices/{device_id}")
     assert deleted.json() == {"id": device_id, "uninstall": "at_next_connection"}
     for _ in range(2):  # every time it comes back, until it has removed itself
-        frames = run_async(_hello(url, key, DeviceCredential(kind="device", device_id=device_id)))
+        frames = run_async(
+            hello_frames(url, key, DeviceCredential(kind="device", device_id=device_id))
+        )
         assert [f["type"] for f in frames] == ["challenge", "uninstall"], frames
         assert frames[-1]["reason"] == "This computer was deleted from the device list."
     # Another key claiming the deleted device's id is refused outright.
     stranger = run_async(
-        _hello(
+        hello_frames(
             url,
             identity.DeviceKey.generate(),
             DeviceCredential(kind="device", device_id=device_id),
@@ -540,37 +504,20 @@ def test_a_device_deleted_while_away_is_told_to_uninstall_at_its_next_hello(
     assert (technician.http.get(f"/api/v1/devices/{device_id}")).status_code == 404
 
 
-def _scoped(admin: Technician, server: Any, email: str, group_id: int) -> Technician:
-    """scoped_technician as Tom Lobby; tests/api/test_ad_hoc_sessions.py (being edited
-    elsewhere) imports this name from here."""
-    return scoped_technician(admin, server, email, group_id, name="Tom Lobby")
-
-
-def _device_events_until(console: Any, last: Any, timeout: float = 30) -> list[dict[str, Any]]:
-    """The device events a console receives, up to the first one `last` accepts."""
-    seen: list[dict[str, Any]] = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        event = json.loads(console.recv(timeout=max(0.1, deadline - time.monotonic())))
-        if event["type"].startswith("device."):
-            seen.append(event)
-            if last(event):
-                return seen
-    raise AssertionError(f"not the awaited device event within {timeout} s: {seen}")
-
-
 def test_live_device_events_reach_only_consoles_whose_scope_reaches_the_device(
     relaydesk_server: Any,
 ) -> None:
     admin = Technician(relaydesk_server).sign_in_first_time()
     lobby = admin.http.post("/api/v1/device-groups", json={"name": "Lobby"}).json()["id"]
     vault = admin.http.post("/api/v1/device-groups", json={"name": "Vault"}).json()["id"]
-    tom = _scoped(admin, relaydesk_server, "tom@demo.test", lobby)
+    tom = scoped_technician(admin, relaydesk_server, "tom@demo.test", lobby, name="Tom Lobby")
     url = relaydesk_server.url.replace("http://", "ws://") + "/agent/ws"
 
     def enrol(group: int) -> int:
-        token = _installer(admin, device_group_id=group)["token"]
-        frames = run_async(_hello(url, identity.DeviceKey.generate(), _credential(token)))
+        token = issue_installer(admin, device_group_id=group)["token"]
+        frames = run_async(
+            hello_frames(url, identity.DeviceKey.generate(), installer_credential(token))
+        )
         return int(frames[-1]["device_id"])
 
     with admin.console() as everything, tom.console() as lobby_only:
@@ -580,14 +527,14 @@ def test_live_device_events_reach_only_consoles_whose_scope_reaches_the_device(
         def offline(device_id: int) -> Any:
             return lambda e: e["device_id"] == device_id and e.get("online") is False
 
-        seen_by_admin = _device_events_until(everything, offline(in_lobby))
+        seen_by_admin = device_events_until(everything, offline(in_lobby))
         assert {(e["device_id"], e["online"]) for e in seen_by_admin} == {
             (in_vault, True),
             (in_vault, False),
             (in_lobby, True),
             (in_lobby, False),
         }
-        seen_by_tom = _device_events_until(lobby_only, offline(in_lobby))
+        seen_by_tom = device_events_until(lobby_only, offline(in_lobby))
         assert [(e["device_id"], e["online"]) for e in seen_by_tom] == [
             (in_lobby, True),
             (in_lobby, False),
@@ -597,14 +544,14 @@ def test_live_device_events_reach_only_consoles_whose_scope_reaches_the_device(
         # Moved into his group: he hears of it; moved out of it: he hears that it left.
         moved = admin.http.patch(f"/api/v1/devices/{in_vault}", json={"device_group_id": lobby})
         assert moved.status_code == 200, moved.text
-        (came,) = _device_events_until(lobby_only, lambda e: e["device_id"] == in_vault)
+        (came,) = device_events_until(lobby_only, lambda e: e["device_id"] == in_vault)
         assert (came["type"], came["change"], came["previous_group_id"]) == (
             "device.changed",
             "moved",
             vault,
         )
         admin.http.patch(f"/api/v1/devices/{in_lobby}", json={"device_group_id": vault})
-        (left,) = _device_events_until(lobby_only, lambda e: e["device_id"] == in_lobby)
+        (left,) = device_events_until(lobby_only, lambda e: e["device_id"] == in_lobby)
         assert (left["change"], left["device_group_id"], left["previous_group_id"]) == (
             "moved",
             vault,
@@ -614,9 +561,5 @@ def test_live_device_events_reach_only_consoles_whose_scope_reaches_the_device(
         # Edited outside his scope now: not a word to him (the next thing he hears is his own).
         admin.http.patch(f"/api/v1/devices/{in_lobby}", json={"nickname": "Vault PC"})
         admin.http.patch(f"/api/v1/devices/{in_vault}", json={"nickname": "Lobby PC"})
-        (next_one,) = _device_events_until(lobby_only, lambda e: True)
+        (next_one,) = device_events_until(lobby_only, lambda e: True)
         assert (next_one["device_id"], next_one["change"]) == (in_vault, "edited")
-
-
-def _credential(token: str) -> InstallerCredential:
-    return InstallerCredential(kind="installer", token=token)
