@@ -4,8 +4,8 @@
 # Runs every step even when an earlier one failed; exits non-zero if any failed.
 #
 # Environment: CI=true makes tests that lack PostgreSQL/Redis/Chromium/Xvfb fail, not skip.
-#              RELAYDESK_PYTEST_TIMEOUT (seconds, default 900) caps the pytest run.
-#              RELAYDESK_PYTEST_WORKERS (default 2): pytest-xdist workers, one test file each at
+#              RELAYDESK_PYTEST_TIMEOUT (seconds, default 1200) caps the pytest run.
+#              RELAYDESK_PYTEST_WORKERS (default 3): pytest-xdist workers, one test file each at
 #              a time (0 runs everything in this process, e.g. for a debugger).
 set -uo pipefail
 
@@ -135,12 +135,12 @@ fi
 # --- pytest -------------------------------------------------------------------------------
 run_pytest() {
   local rc=0
-  timeout -s INT -k 60 "${RELAYDESK_PYTEST_TIMEOUT:-900}" \
+  timeout -s INT -k 60 "${RELAYDESK_PYTEST_TIMEOUT:-1200}" \
     .venv/bin/pytest -ra --durations=15 \
-      -n "${RELAYDESK_PYTEST_WORKERS:-2}" --dist loadfile "$@" || rc=$?
+      -n "${RELAYDESK_PYTEST_WORKERS:-3}" --dist loadfile "$@" || rc=$?
   case "$rc" in
     5) echo "!!! pytest collected no tests" ;;
-    124) echo "!!! pytest ran past ${RELAYDESK_PYTEST_TIMEOUT:-900} s and was interrupted" ;;
+    124) echo "!!! pytest ran past ${RELAYDESK_PYTEST_TIMEOUT:-1200} s and was interrupted" ;;
   esac
   return "$rc"
 }

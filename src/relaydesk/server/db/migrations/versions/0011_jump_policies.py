@@ -19,15 +19,13 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("organisations") as batch:
-        batch.add_column(
-            sa.Column(
-                "unattended_access_enabled",
-                sa.Boolean(),
-                nullable=False,
-                server_default=sa.true(),
-            )
-        )
+    # A plain ALTER TABLE … ADD COLUMN with a constant default: batch mode would recreate
+    # "organisations" (its default is an expression), which SQLite refuses while other tables'
+    # rows refer to it.
+    op.add_column(
+        "organisations",
+        sa.Column("unattended_access_enabled", sa.Boolean(), nullable=False, server_default="1"),
+    )
     with op.batch_alter_table("devices") as batch:
         batch.add_column(sa.Column("jump_password_hash", sa.String(length=200), nullable=True))
     with op.batch_alter_table("support_sessions") as batch:
@@ -89,5 +87,6 @@ def downgrade() -> None:
         batch.drop_column("kind")
     with op.batch_alter_table("devices") as batch:
         batch.drop_column("jump_password_hash")
-    with op.batch_alter_table("organisations") as batch:
-        batch.drop_column("unattended_access_enabled")
+    # A plain ALTER TABLE … DROP COLUMN (SQLite 3.35+): recreating the table, as batch mode would,
+    # drops "organisations" while other tables' rows refer to it, which SQLite refuses.
+    op.drop_column("organisations", "unattended_access_enabled")

@@ -118,5 +118,6 @@ def downgrade() -> None:
     with op.batch_alter_table("support_sessions") as batch:
         batch.drop_index(batch.f("ix_support_sessions_ad_hoc_session_id"))
         batch.drop_column("ad_hoc_session_id")
-    with op.batch_alter_table("organisations") as batch:
-        batch.drop_column("device_seats")
+    # A plain ALTER TABLE … DROP COLUMN (SQLite 3.35+): recreating the table, as batch mode would,
+    # drops "organisations" while other tables' rows refer to it, which SQLite refuses.
+    op.drop_column("organisations", "device_seats")
