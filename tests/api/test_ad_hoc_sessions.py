@@ -10,9 +10,7 @@ The real host is part 14-Y's test (tests/e2e/test_ad_hoc_flow.py, tests/system/t
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -21,7 +19,6 @@ from sqlalchemy import select
 from websockets.asyncio.client import connect
 
 from relaydesk.protocol import control, identity
-from relaydesk.protocol.events import BrokerEvent
 from relaydesk.protocol.messages import (
     PROTOCOL_VERSION,
     AdHocConnect,
@@ -34,12 +31,12 @@ from relaydesk.protocol.messages import (
 from relaydesk.server.db.models import AdHocSession, AuditEntry, Device, User
 from relaydesk.server.domain import ad_hoc_sessions
 from relaydesk.server.domain.ad_hoc_sessions import AdHocRefused
-from relaydesk.server.domain.notifications import device_topic
 from tests.api.conftest import Harness, Org
 from tests.fixtures.databases import run_async
 from tests.fixtures.mail import SmtpServer
 from tests.fixtures.technician import Technician, scoped_technician
 from tests.fixtures.unattended import (
+    agent_commands,
     device_events_until,
     hello_frames,
     installer_credential,
@@ -138,23 +135,6 @@ async def actions(harness: Harness) -> list[tuple[str, dict[str, Any]]]:
             .order_by(AuditEntry.seq)
         )
         return [(a, d) for a, d in rows.all()]
-
-
-@contextlib.asynccontextmanager
-async def host_commands(harness: Harness, device_id: int) -> AsyncIterator[list[BrokerEvent]]:
-    received: list[BrokerEvent] = []
-    async with harness.app.state.runtime.broker.subscribe(device_topic(device_id)) as events:
-
-        async def collect() -> None:
-            async for event in events:
-                received.append(event)
-
-        task = asyncio.create_task(collect())
-        try:
-            yield received
-        finally:
-            await asyncio.sleep(0.05)
-            task.cancel()
 
 
 # --- preparing -------------------------------------------------------------------------------
@@ -380,7 +360,7 @@ async def test_connect_with_the_access_password(harness: Harness, org: Org) -> N
     client = await operator(harness, org, "cat@acme.test")
     session_id, device_id, _ = await activated(harness, client)
     url = f"/api/v1/ad-hoc-sessions/{session_id}/connect"
-    async with host_commands(harness, device_id) as told:
+    async with agent_commands(harness, device_id) as told:
         wrong = await client.post(url, json={"password": "not-the-password"})
         assert wrong.status_code == 403 and wrong.json()["code"] == "wrong_access_password"
         answer = await client.post(url, json={"password": PASSWORD, "chat": True})
@@ -398,7 +378,7 @@ async def test_connect_with_the_access_password(harness: Harness, org: Org) -> N
     ]
 
     # Closing the connection does not end the ad hoc session; the host keeps running.
-    async with host_commands(harness, device_id) as told:
+    async with agent_commands(harness, device_id) as told:
         ended = await client.post(f"/api/v1/sessions/{support_id}/end")
         assert ended.status_code in (200, 204), ended.text
     assert any(isinstance(event, JumpEnd) for event in told)
@@ -434,7 +414,7 @@ async def test_end_now_uninstalls_and_reports(harness: Harness, org: Org) -> Non
         f"/api/v1/ad-hoc-sessions/{session_id}/connect", json={"password": PASSWORD}
     )
     assert connected.status_code == 200
-    async with host_commands(harness, device_id) as told:
+    async with agent_commands(harness, device_id) as told:
         ended = await client.post(f"/api/v1/ad-hoc-sessions/{session_id}/end")
     assert ended.json()["state"] == "ended" and ended.json()["ended_by"] == "Eli"
     assert any(isinstance(event, Uninstall) for event in told)
@@ -474,7 +454,7 @@ async def test_expiry_24_hours_after_activation(harness: Harness, org: Org) -> N
         "activated"
     )
     runtime = harness.app.state.runtime
-    async with host_commands(harness, device_id) as told, runtime.transaction() as db:
+    async with agent_commands(harness, device_id) as told, runtime.transaction() as db:
         assert await ad_hoc_sessions.sweep(db, activated_at + timedelta(hours=24)) == 1
     assert any(isinstance(event, Uninstall) for event in told)
     state = (await client.get(f"/api/v1/ad-hoc-sessions/{session_id}")).json()
