@@ -109,12 +109,18 @@ function FileManager({ sessionId, onClose }: { sessionId: number; onClose: () =>
   const mayUpload = grant?.upload ?? false;
   const mayDownload = grant?.download ?? false;
 
+  // Only the latest listing asked for is shown: an earlier one answering late (the first folder
+  // while the technician already went elsewhere) must not replace it.
+  const latestListing = useRef(0);
+
   const browse = useCallback(
     async (path: string, conn: FilesConnection | null = connection) => {
       if (!conn) return;
+      const ticket = ++latestListing.current;
       show({ type: "working" });
       try {
         const reply = await conn.request({ t: "list", path });
+        if (ticket !== latestListing.current) return;
         if (reply.t !== "listing") {
           show({ type: "idle" });
           return;
@@ -122,6 +128,7 @@ function FileManager({ sessionId, onClose }: { sessionId: number; onClose: () =>
         here.current = reply.path;
         show({ type: "listed", listing: { path: reply.path, entries: reply.entries, truncated: reply.truncated } });
       } catch (failure) {
+        if (ticket !== latestListing.current) return;
         show({ type: "failed", failure, address: here.current ?? path });
       }
     },
