@@ -276,7 +276,8 @@ class CloseTunnels(Event):
     kind: TunnelKind
 
 
-AgentCommand = Annotated[
+# What the server tells an agent through the broker (also part of BrokerEvent below).
+AgentCommands = (
     EndSession
     | SysinfoRequest
     | TunnelOpen
@@ -287,9 +288,9 @@ AgentCommand = Annotated[
     | JumpEnd
     | AdHocConnect
     | JumpClientAsk
-    | JumpClientInstall,
-    Field(discriminator="type"),
-]
+    | JumpClientInstall
+)
+AgentCommand = Annotated[AgentCommands, Field(discriminator="type")]
 
 
 # --- live-sockets (broker) -------------------------------------------------------------------
@@ -317,17 +318,7 @@ BrokerEvent = Annotated[
     | CustomerChat
     | CustomerScreen
     | ToolOpened
-    | EndSession
-    | SysinfoRequest
-    | TunnelOpen
-    | InputPolicy
-    | CloseTunnels
-    | Uninstall
-    | JumpStart
-    | JumpEnd
-    | AdHocConnect
-    | JumpClientAsk
-    | JumpClientInstall
+    | AgentCommands
     | SocketsEnd,
     Field(discriminator="type"),
 ]
