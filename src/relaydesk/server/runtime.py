@@ -201,8 +201,9 @@ class Runtime:
                 "Try again in {seconds} seconds.",
             ),
             shared=shared,
-            # Several nodes: a tunnel's id names the node that owns it (domain/tunnels.py).
-            tunnels=MemoryTunnels(None if shared is None else shared.node.node_id),
+            # Several nodes: a tunnel's id names the node that owns it (domain/tunnels.py), and
+            # its record is shared with the other nodes (shared_state/tunnels.py).
+            tunnels=MemoryTunnels() if shared is None else shared.tunnels,
         )
 
     async def start(self) -> None:

@@ -88,6 +88,15 @@ class TunnelRegistry(Protocol):
         """An open tunnel or one that closed recently."""
         ...
 
+    async def find(self, tunnel_id: str) -> Tunnel | None:
+        """known(), whichever node owns the tunnel: what the agent reports about a tunnel arrives
+        on the node of its link, which may not own it (shared_state/tunnels.py)."""
+        ...
+
+    async def open_of_session(self, session_id: int) -> list[Tunnel]:
+        """The session's open tunnels on every node (of_session() on each)."""
+        ...
+
     def sweep(self) -> list[Tunnel]:
         """Drop tunnels whose tokens expired before both sides came."""
         ...
@@ -176,6 +185,12 @@ class MemoryTunnels:
     def known(self, tunnel_id: str) -> Tunnel | None:
         """An open tunnel or one that closed recently."""
         return self._tunnels.get(tunnel_id) or self._closed.get(tunnel_id)
+
+    async def find(self, tunnel_id: str) -> Tunnel | None:
+        return self.known(tunnel_id)
+
+    async def open_of_session(self, session_id: int) -> list[Tunnel]:
+        return self.of_session(session_id)
 
     def sweep(self) -> list[Tunnel]:
         """Drop tunnels whose tokens expired before both sides came."""

@@ -229,7 +229,8 @@ class AgentLink:
             if session_id is None:
                 log.info("agent channel from %s: a file report with no session, dropped", self.ip)
                 return
-            tunnel = self.runtime.tunnels.known(event.report.tunnel_id)
+            # The tunnel may be another node's (its record is shared: shared_state/tunnels.py).
+            tunnel = await self.runtime.tunnels.find(event.report.tunnel_id)
             async with self.runtime.transaction() as db:
                 if isinstance(event, control.FileTransferReported):
                     await files.transfer_reported(db, session_id, tunnel, event.report)
@@ -640,7 +641,7 @@ class AgentLink:
                     self.connection.jump_client(command)
             elif isinstance(command, CloseTunnels):
                 assert self.session_id is not None
-                for tunnel in self.runtime.tunnels.of_session(self.session_id):
+                for tunnel in await self.runtime.tunnels.open_of_session(self.session_id):
                     if tunnel.kind == command.kind:
                         self.connection.close_tunnel(tunnel.id)
             with contextlib.suppress(RuntimeError, WebSocketDisconnect):

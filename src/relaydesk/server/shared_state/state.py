@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from relaydesk.server.shared_state.broker import RedisBroker
 from relaydesk.server.shared_state.node import RedisNode
 from relaydesk.server.shared_state.presence import DeviceReaper, RedisPresence
+from relaydesk.server.shared_state.tunnels import RedisTunnels
 
 
 @dataclass
@@ -18,6 +19,7 @@ class SharedState:
     broker: RedisBroker
     technicians: RedisPresence
     devices: RedisPresence
+    tunnels: RedisTunnels
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod
@@ -28,6 +30,7 @@ class SharedState:
             RedisBroker(node),
             RedisPresence(node, "technician"),
             RedisPresence(node, "device"),
+            RedisTunnels(node),
         )
 
     async def start(
@@ -38,6 +41,7 @@ class SharedState:
         await self.broker.start()
         await self.technicians.start()
         await self.devices.start()
+        self.tunnels.start()
         reaper = DeviceReaper(self.node, self.devices, online_in_database, offline)
         self._tasks.append(asyncio.create_task(reaper.run()))
 
@@ -46,6 +50,7 @@ class SharedState:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await self.tunnels.close()
         await self.devices.close()
         await self.technicians.close()
         await self.broker.close()
