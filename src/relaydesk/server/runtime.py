@@ -15,6 +15,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from relaydesk.server.agent_heartbeat import AgentHeartbeat
 from relaydesk.server.broker import EventBroker, MemoryBroker
 from relaydesk.server.client_address import TrustedProxies
 from relaydesk.server.config import Settings
@@ -36,6 +37,7 @@ from relaydesk.server.mail.sending import Mailer, OutboxMailer, SmtpMailer
 from relaydesk.server.presence import DeviceLinks, MemoryPresence, ReturningDevices
 from relaydesk.server.relay.pipe import RelayHub
 from relaydesk.server.relay.recording import ShellRecording
+from relaydesk.server.shared_state.refusals import RedisTallyBook
 from relaydesk.server.shared_state.state import SharedState
 from relaydesk.server.shared_state.throttle import RedisLedger
 
@@ -91,6 +93,8 @@ class Runtime:
     device_links: DeviceLinks = field(init=False, repr=False)
     # Installed devices' hellos, read in batches (presence.ReturningDevices).
     returning_devices: ReturningDevices = field(init=False, repr=False)
+    # The agents' links' one heartbeat task (server/agent_heartbeat.py).
+    agent_heartbeat: AgentHeartbeat = field(init=False, repr=False)
     # Wrong jump passwords, per technician and device (domain/jumps.py): 5 in 15 minutes.
     jump_password_throttle: AttemptThrottle = field(
         default_factory=lambda: AttemptThrottle(
@@ -119,6 +123,7 @@ class Runtime:
     def __post_init__(self) -> None:
         self.device_links = DeviceLinks(self.transaction, self.devices_online)
         self.returning_devices = ReturningDevices(self.engine)
+        self.agent_heartbeat = AgentHeartbeat(self.settings.agent_heartbeat_seconds)
         self.agent_wheel = AgentWheel(self.settings.data_dir / "agent_dist")
         self.support_client = SupportClient(self.settings.data_dir / "support_client")
         self.relay = RelayHub(
@@ -147,15 +152,19 @@ class Runtime:
         every node shares (server/shared_state/)."""
         engine = make_engine(settings.effective_database_url)
         seconds = timedelta(minutes=settings.lockout_window_minutes).total_seconds()
-        refusals = RefusalTally(MemoryTallyBook(), seconds)
         shared = (
             SharedState.connect(settings.redis_url, settings.node_id)
             if settings.redis_url
             else None
         )
-        # Counted attempts: in memory with this process's monotonic clock, or in Redis with
-        # the wall clock every node shares.
+        # Counted attempts and refusals: in memory with this process's monotonic clock, or in
+        # Redis with the wall clock every node shares.
         clock: Clock = time.monotonic if shared is None else time.time
+        refusals = RefusalTally(
+            MemoryTallyBook() if shared is None else RedisTallyBook(shared.node),
+            seconds,
+            clock=clock,
+        )
 
         def ledger(name: str, window: float) -> AttemptLedger:
             return MemoryLedger() if shared is None else RedisLedger(shared.node, name, window)
@@ -247,16 +256,23 @@ class Runtime:
             await publish_committed(db, self.broker)
 
     async def housekeeping(self) -> None:
-        """Runs for the life of the server: retention purges, stale tunnel tokens."""
+        """Runs for the life of the server: retention purges, stale tunnel tokens. With several
+        nodes the purge is one node's turn per interval (the first to ask, through Redis:
+        RedisNode.take_turn), so it runs once per interval for the cluster whichever nodes
+        live; each node sweeps its own tunnels."""
+        interval = self.settings.housekeeping_interval_seconds
         while True:
             try:
-                async with self.transaction() as db:
-                    for purged in await retention.purge(db):
-                        log.info("retention purge: %s", purged)
                 self.tunnels.sweep()
+                if self.shared is None or await self.shared.node.take_turn("retention", interval):
+                    async with self.transaction() as db:
+                        purged = await retention.purge(db)
+                    for each in purged:
+                        log.info("retention purge: %s", each)
+                    log.info("retention purge done (%d organisation(s) purged)", len(purged))
             except Exception:  # noqa: BLE001 - a failed round must not stop the next ones
                 log.exception("housekeeping round failed")
-            await asyncio.sleep(self.settings.housekeeping_interval_seconds)
+            await asyncio.sleep(interval)
 
     async def ad_hoc_expiry(self) -> None:
         """Runs for the life of the server: ad hoc sessions 24 hours past their activation (and

@@ -3,8 +3,9 @@ refusal of a kind from an address is audited at once; the others of the same win
 (in memory, without touching the database) and audited as one summary entry, with the count,
 when the window ends.
 
-The tallies live behind `TallyBook`: this process's memory today; a shared store (Redis) when
-several server nodes must agree."""
+The tallies live behind `TallyBook`: this process's memory (one process), or Redis when several
+server nodes must agree (shared_state/refusals.py: one first refusal and one summary per window
+for the whole cluster)."""
 
 from __future__ import annotations
 

@@ -48,6 +48,15 @@ class RedisNode:
     def key(self, *parts: object) -> str:
         return self.namespace + ":".join(str(part) for part in parts)
 
+    async def take_turn(self, task: str, seconds: float) -> bool:
+        """Whether this node does `task` now, for every node: the first to ask takes the turn,
+        which is the task's for `seconds` (a key that expires on its own; nobody releases it),
+        so the task runs once per interval whichever nodes live."""
+        taken = await self.redis.set(
+            self.key("turn", task), self.node_id, nx=True, px=max(1, int(seconds * 1000))
+        )
+        return bool(taken)
+
     async def close(self) -> None:
         await self.redis.aclose()
         await self.redis.connection_pool.disconnect()
