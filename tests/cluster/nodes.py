@@ -10,6 +10,7 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 import websockets
 from playwright.sync_api import Page, Response
 from websockets.sync.client import connect
@@ -36,6 +37,12 @@ def events_until(console: Any, wanted: Any, timeout: float = 30) -> dict[str, An
         if wanted(event):
             return dict(event)
     raise AssertionError(f"no matching console event within {timeout} s")
+
+
+def client_from(cluster: Cluster, address: str) -> httpx.Client:
+    """A client whose connections come from `address` (a loopback address of its own)."""
+    transport = httpx.HTTPTransport(local_address=address)
+    return httpx.Client(base_url=cluster.url, transport=transport, timeout=30, trust_env=False)
 
 
 def redis_of(cluster: Cluster) -> tuple[RedisConnection, int]:

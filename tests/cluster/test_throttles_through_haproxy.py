@@ -7,18 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import httpx
-
+from tests.cluster.nodes import client_from
 from tests.fixtures.cluster import Cluster
 
 KEY_GUESSES = 6  # RELAYDESK_KEY_FAILURES_PER_WINDOW for this test
 ACCOUNT_GUESSES = 4  # RELAYDESK_LOGIN_FAILURES_BEFORE_LOCKOUT for this test
-
-
-def client_from(cluster: Cluster, address: str) -> httpx.Client:
-    """A client whose connections come from `address` (a loopback address of its own)."""
-    transport = httpx.HTTPTransport(local_address=address)
-    return httpx.Client(base_url=cluster.url, transport=transport, timeout=30, trust_env=False)
 
 
 def test_guesses_spread_over_the_nodes_are_counted_together(
