@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import websockets
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 from websockets.sync.client import connect
 
 from relaydesk.protocol import bearer, shell
@@ -230,39 +230,58 @@ def test_the_console_reopens_its_tunnels_on_the_survivors(
         customer.close()
 
 
+def _shell_in_a_tab(
+    page: Page, cluster: Cluster, tmp_path: Path
+) -> tuple[str, Locator, Locator, str, str, list[tuple[str, str]], subprocess.Popen[str]]:
+    """A session with a real agent, accepted in the console, and a shell tab relayed by a node
+    other than the agent's (round-robin: a few tries), in which a command ran: the session's
+    base URL, the tab, its terminal, the agent's node, the shell's node, the tunnels asked for
+    and the agent."""
+    base = admin_signs_in(page, cluster, ADMIN_PASSWORD)
+    api(page, "PATCH", "/api/v1/organisation/settings", {"remote_support_enabled": True})
+    owners = tunnel_owners(page)
+    agent = start_agent(cluster.url, new_session_key(page, base), tmpdir=tmp_path)
+    page.goto(f"{base}/console/queues")
+    session_id, workspace = accept_connected(page)
+    device = api(page, "GET", f"/api/v1/sessions/{session_id}")["session"]["device"]["id"]
+    (agent_node,) = eventually(lambda: device_holders(cluster, device), 30, "agent's node")
+    show_tool(workspace, "shells")
+    shells = by_id(workspace, "shell-panel")
+    for _ in range(6):
+        by_id(shells, "shell-open").click()
+        expect(by_id(shells, "shell-tab").last).to_have_attribute(
+            "data-shell-state", "open", timeout=WAIT_MS
+        )
+        if owners[-1][1] != agent_node:
+            break
+    shell_node = owners[-1][1]
+    assert shell_node != agent_node, owners
+    tab = by_id(shells, "shell-tab").last
+    tab.click()
+    terminal = by_id(shells, "shell-terminal").last
+    type_in(page, terminal, "echo before-$((6*7))")
+    wait_for_text(terminal, r"^before-42$")
+    return (
+        f"/api/v1/sessions/{session_id}/end",
+        tab,
+        terminal,
+        agent_node,
+        shell_node,
+        owners,
+        agent,
+    )
+
+
 def test_a_shell_whose_node_dies_comes_back_by_itself(
     cluster: Cluster, page: Page, artifacts_dir: Path, tmp_path: Path
 ) -> None:
     """The technician works in a shell relayed by a node other than the agent's; that node dies.
     Without him doing anything the shell tab says the connection was lost, opens a new shell
-    through a survivor and runs what he types next. (When the agent's own node dies the agent
-    closes its tools, the shell included: the tab then shows the shell as ended.)"""
-    base = admin_signs_in(page, cluster, ADMIN_PASSWORD)
-    api(page, "PATCH", "/api/v1/organisation/settings", {"remote_support_enabled": True})
-    owners = tunnel_owners(page)
-    agent = start_agent(cluster.url, new_session_key(page, base), tmpdir=tmp_path)
+    through a survivor and runs what he types next."""
+    end, tab, terminal, agent_node, shell_node, owners, agent = _shell_in_a_tab(
+        page, cluster, tmp_path
+    )
     try:
-        page.goto(f"{base}/console/queues")
-        session_id, workspace = accept_connected(page)
-        device = api(page, "GET", f"/api/v1/sessions/{session_id}")["session"]["device"]["id"]
-        (agent_node,) = eventually(lambda: device_holders(cluster, device), 30, "agent's node")
-        show_tool(workspace, "shells")
-        shells = by_id(workspace, "shell-panel")
-        for _ in range(6):  # a shell relayed by another node than the agent's (round-robin)
-            by_id(shells, "shell-open").click()
-            expect(by_id(shells, "shell-tab").last).to_have_attribute(
-                "data-shell-state", "open", timeout=WAIT_MS
-            )
-            if owners[-1][1] != agent_node:
-                break
-        shell_node = owners[-1][1]
-        assert shell_node != agent_node, owners
-        tab = by_id(shells, "shell-tab").last
-        tab.click()
-        terminal = by_id(shells, "shell-terminal").last
-        type_in(page, terminal, "echo before-$((6*7))")
-        wait_for_text(terminal, r"^before-42$")
-
         cluster.kill(int(shell_node[1:]) - 1)
         wait_for_text(terminal, "Connection lost: opening a new shell", timeout=30)
         shoot(page, artifacts_dir, "01-shell-lost")
@@ -273,7 +292,36 @@ def test_a_shell_whose_node_dies_comes_back_by_itself(
         reopened = owners[-1]
         assert reopened[0] == "shell" and reopened[1] not in (shell_node, "?"), owners
         print(f"agent on {agent_node}; shell on {shell_node}, then on {reopened[1]}")
-        assert api_answer(page, base, f"/api/v1/sessions/{session_id}/end").ok
+        assert api_answer(page, cluster.url, end).ok
+        assert agent.wait(30) == 0
+    finally:
+        agent.kill()
+
+
+def test_a_shell_comes_back_when_the_agents_node_dies(
+    cluster: Cluster, page: Page, artifacts_dir: Path, tmp_path: Path
+) -> None:
+    """The technician works in a shell relayed by another node than the agent's; the agent's own
+    node dies. The agent loses its control link and closes its tools, the shell's process
+    included, without an exit: the tab does not say the shell ended; it says the connection was
+    lost and that a new shell opens, and once the agent is back on a survivor the technician
+    types in a new shell in the same tab, without doing anything (before: "The shell ended")."""
+    end, tab, terminal, agent_node, shell_node, owners, agent = _shell_in_a_tab(
+        page, cluster, tmp_path
+    )
+    try:
+        asked_before = len(owners)
+        cluster.kill(int(agent_node[1:]) - 1)
+        wait_for_text(terminal, "Connection lost: opening a new shell", timeout=30)
+        shoot(page, artifacts_dir, "01-agents-node-lost")
+        expect(tab).to_have_attribute("data-shell-state", "open", timeout=90_000)
+        type_in(page, terminal, "echo after-$((6*7))")
+        wait_for_text(terminal, r"^after-42$", timeout=30)
+        shoot(page, artifacts_dir, "02-new-shell")
+        assert any(tool == "shell" for tool, _ in owners[asked_before:]), owners
+        assert tab.get_attribute("data-shell-state") == "open"
+        print(f"agent on {agent_node} (killed); shell on {shell_node}; {owners[asked_before:]}")
+        assert api_answer(page, cluster.url, end).ok
         assert agent.wait(30) == 0
     finally:
         agent.kill()

@@ -267,7 +267,7 @@ async def _converse(
             relaying.cancel()
     if customer:
         customer.show(LinkDown())
-    tunnels.close_all()
+    tunnels.close_all(link_lost=True)  # the console opens new ones once the agent is back
     return None
 
 

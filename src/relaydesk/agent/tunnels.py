@@ -39,6 +39,9 @@ class WebSocketStream:
 
     def __init__(self, websocket: ClientConnection) -> None:
         self.websocket = websocket
+        # The control link was lost: the tool's last words (a shell's exit) are not sent, so
+        # that the console takes the tunnel for lost and opens a new one (TunnelManager).
+        self.silenced = False
 
     async def read(self) -> bytes:
         try:
@@ -55,6 +58,8 @@ class WebSocketStream:
         return message if isinstance(message, bytes) else message.encode()
 
     async def write(self, data: bytes) -> None:
+        if self.silenced:
+            raise ConnectionAbortedError("the control link was lost")
         await self.websocket.send(data)
 
 
@@ -95,6 +100,7 @@ class TunnelManager:
         self.input = InputSwitch()
         self.files_handler = files_handler
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._streams: dict[str, WebSocketStream] = {}
         # Transfer reports wait here until the control channel has sent them (it may be down).
         self.reports: list[FileReport] = []
         self.reports_waiting = asyncio.Event()
@@ -117,14 +123,25 @@ class TunnelManager:
         self.input.set(request.input_allowed)
         task = asyncio.create_task(self._serve(request))
         self._tasks[request.tunnel_id] = task
-        task.add_done_callback(lambda _: self._tasks.pop(request.tunnel_id, None))
+        task.add_done_callback(lambda _: self._ended(request.tunnel_id))
+
+    def _ended(self, tunnel_id: str) -> None:
+        self._tasks.pop(tunnel_id, None)
+        self._streams.pop(tunnel_id, None)
 
     def close(self, tunnel_id: str) -> None:
         task = self._tasks.get(tunnel_id)
         if task is not None:
             task.cancel()
 
-    def close_all(self) -> None:
+    def close_all(self, *, link_lost: bool = False) -> None:
+        """Close every tool. `link_lost`: the control link is gone, the session is not over; the
+        tools close without a last word (no shell exit), so that the console takes each tunnel
+        for a lost connection and asks for a new one, which reaches the agent once it is back
+        (a new shell: the old one's process group is hung up here)."""
+        if link_lost:
+            for stream in self._streams.values():
+                stream.silenced = True
         for task in list(self._tasks.values()):
             task.cancel()
 
@@ -148,11 +165,10 @@ class TunnelManager:
                 # Files move in 512 KiB frames: a short queue keeps the agent's memory small.
                 max_queue=4 if request.kind == "files" else 16,
             ) as websocket:
+                stream = self._streams[request.tunnel_id] = WebSocketStream(websocket)
                 if files is not None and request.files is not None:
                     self.status(f"Tool opened: files (for {request.files.technician}).")
-                    await files(
-                        WebSocketStream(websocket), request.files, request.tunnel_id, self.report
-                    )
+                    await files(stream, request.files, request.tunnel_id, self.report)
                     return
                 if handler is None:
                     self.status(
@@ -161,5 +177,5 @@ class TunnelManager:
                     await websocket.close(4400, f"this agent cannot serve {request.kind}")
                     return
                 self.status(f"Tool opened: {request.kind}.")
-                await handler(WebSocketStream(websocket), self.input)
+                await handler(stream, self.input)
         self.status(f"Tool closed: {request.kind}.")

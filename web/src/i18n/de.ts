@@ -880,7 +880,7 @@ export const de: Catalogue = {
   "shell.state.connecting": "Verbindung wird aufgebaut…",
   "shell.state.open": "Verbunden",
   "shell.state.lost": "Die Verbindung zu dieser Shell ist abgebrochen. Tab schließen und eine neue Shell öffnen.",
-  "shell.reconnecting": "Verbindung verloren: eine neue Shell wird geöffnet …",
+  "shell.reconnecting": "Verbindung verloren: eine neue Shell wird geöffnet (die vorige wurde auf dem Gerät beendet) …",
   "shell.state.failed": "Die Shell konnte nicht geöffnet werden.",
   "shell.state.exited": "Die Shell wurde beendet (Exit-Code {code}).",
   "reports.recordings": "Shell-Aufzeichnungen",

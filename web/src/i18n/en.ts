@@ -862,7 +862,7 @@ export const en = {
   "shell.state.connecting": "Connecting…",
   "shell.state.open": "Connected",
   "shell.state.lost": "The connection to this shell was lost. Close the tab and open a new shell.",
-  "shell.reconnecting": "Connection lost: opening a new shell…",
+  "shell.reconnecting": "Connection lost: opening a new shell (the previous one ended on the device)…",
   "shell.state.failed": "The shell could not be opened.",
   "shell.state.exited": "The shell ended (exit code {code}).",
   "reports.recordings": "Shell recordings",

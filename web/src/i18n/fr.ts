@@ -882,7 +882,7 @@ export const fr: Catalogue = {
   "shell.state.connecting": "Connexion…",
   "shell.state.open": "Connecté",
   "shell.state.lost": "La connexion à ce shell a été perdue. Fermez l’onglet et ouvrez un nouveau shell.",
-  "shell.reconnecting": "Connexion perdue : ouverture d’un nouveau shell…",
+  "shell.reconnecting": "Connexion perdue : ouverture d’un nouveau shell (le précédent a pris fin sur l’appareil)…",
   "shell.state.failed": "Le shell n’a pas pu être ouvert.",
   "shell.state.exited": "Le shell s’est terminé (code de sortie {code}).",
   "reports.recordings": "Enregistrements des shells",

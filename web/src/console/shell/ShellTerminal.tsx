@@ -4,10 +4,12 @@
  * each change goes to the agent as a resize frame. Unmounting closes the tunnel, which ends the
  * shell's process group on the device.
  *
- * A tunnel lost while the shell runs (the server node relaying it died, the network dropped)
- * ends that shell on the device; the tab then asks for a new tunnel by itself, with growing
- * delays, and says so in the terminal: the technician finds a new shell in the same tab. A shell
- * that exited, or a refused request (session ended, no permission), stays as it is.
+ * A tunnel lost while the shell runs (the server node relaying it died, the network dropped, the
+ * agent lost its own server node and closed its tools without an exit) ends that shell on the
+ * device; the tab then asks for a new tunnel by itself, with growing delays, and says so in the
+ * terminal: the technician finds a new shell in the same tab (reaching the agent once it is back
+ * on a surviving node). A shell that exited, or a refused request (session ended, no
+ * permission), stays as it is.
  */
 
 import { useEffect, useRef, useState } from "preact/hooks";
