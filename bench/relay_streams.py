@@ -210,7 +210,9 @@ class BenchAgent:
         self.end_of(request.tunnel_id).set_result(end)
 
 
-async def sign_in_and_session(node: Node, tls: ssl.SSLContext | None) -> None:
+async def sign_in_and_session(
+    node: Node, tls: ssl.SSLContext | None, agent: type[BenchAgent] = BenchAgent
+) -> None:
     """The technician signs in, makes a key; the bench agent enrols with it; he accepts."""
     async with httpx.AsyncClient(base_url=node.url, verify=False, timeout=60) as http:
         first = await http.post(
@@ -224,7 +226,7 @@ async def sign_in_and_session(node: Node, tls: ssl.SSLContext | None) -> None:
         )
         assert changed.json()["stage"] == "complete", changed.text
         key = (await http.post("/api/v1/session-keys", json={"validity_minutes": 60})).json()["key"]
-        node.agent = BenchAgent(node, key, tls)
+        node.agent = agent(node, key, tls)
         asyncio.create_task(node.agent.run())
         for _ in range(600):
             personal = (await http.get("/api/v1/queue")).json()["personal"]

@@ -81,6 +81,8 @@ if [ "${RELAYDESK_SETUP_SKIP_APT:-0}" != 1 ] && command -v dpkg-query >/dev/null
   want systemd-container  # systemd-nspawn: the installed agent's tests boot a real systemd
   want debootstrap        # ... in a Debian root file system it makes (tests/system)
   want haproxy            # the multi-node tests: several nodes behind it (tests/cluster)
+  want gcc                # bench/relay_load.py compiles its load generator (bench/relay_load.c)
+  want libc6-dev
   if [ -f web/package.json ] && ! command -v npm >/dev/null 2>&1; then
     want nodejs
     want npm
