@@ -241,13 +241,14 @@ async def sign_in_and_session(
 
 
 async def relaydesk_pairs(
-    node: Node, count: int, tls: ssl.SSLContext | None
+    node: Node, count: int, tls: ssl.SSLContext | None, in_flight: int = CONCURRENT_SETUPS
 ) -> list[tuple[ClientConnection, ClientConnection]]:
-    """count tunnels through the API: (agent's end, console's end) each."""
+    """count tunnels through the API, in_flight at a time: (agent's end, console's end) each."""
     pairs: list[tuple[ClientConnection, ClientConnection]] = []
-    limit = asyncio.Semaphore(CONCURRENT_SETUPS)
+    limit = asyncio.Semaphore(in_flight)
+    connections = httpx.Limits(max_connections=in_flight, max_keepalive_connections=in_flight)
     async with httpx.AsyncClient(
-        base_url=node.url, verify=False, timeout=60, cookies=node.cookies
+        base_url=node.url, verify=False, timeout=60, cookies=node.cookies, limits=connections
     ) as http:
         http.headers["x-csrf-token"] = node.csrf
 
@@ -280,9 +281,9 @@ async def relaydesk_pairs(
 
 
 async def reference_pairs(
-    node: Node, count: int, tls: ssl.SSLContext | None
+    node: Node, count: int, tls: ssl.SSLContext | None, in_flight: int = CONCURRENT_SETUPS
 ) -> list[tuple[ClientConnection, ClientConnection]]:
-    limit = asyncio.Semaphore(CONCURRENT_SETUPS)
+    limit = asyncio.Semaphore(in_flight)
     pairs: list[tuple[ClientConnection, ClientConnection]] = []
     base = time.monotonic_ns()
 
