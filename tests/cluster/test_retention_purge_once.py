@@ -33,6 +33,7 @@ def test_one_purge_per_interval_across_nodes(cluster_factory: Callable[..., Clus
     watched = time.monotonic() - started
     runs = sum(after.values()) - sum(before.values())
     # The turn is a key in Redis that expires after the interval: no two purges in one interval,
-    # whatever the load (a node per interval each, before: three times as many).
-    assert 1 <= runs <= watched / INTERVAL_S + 1, (runs, watched, before, after)
+    # whatever the load (before: each node purged every interval, three times as many). One more
+    # for a purge whose turn was taken just before the watch and logged just after it.
+    assert 1 <= runs <= watched / INTERVAL_S + 2, (runs, watched, before, after)
     print(f"{runs} purges in {watched:.1f} s by {after} (before the watch: {before})")

@@ -101,24 +101,37 @@ class RedisTunnels(MemoryTunnels):
         return stale
 
     async def find(self, tunnel_id: str) -> Tunnel | None:
+        """Redis unreachable: only this node's tunnels are known (logged)."""
         known = self.known(tunnel_id)
         if known is not None:
             return known
-        record = await self._node.redis.get(self.record_key(tunnel_id))
+        try:
+            record = await self._node.redis.get(self.record_key(tunnel_id))
+        except (RedisError, OSError) as error:
+            log.error("tunnel %s: its record could not be read (%s)", tunnel_id, error)
+            return None
         return _tunnel(record) if record is not None else None
 
     async def open_of_session(self, session_id: int) -> list[Tunnel]:
+        """Redis unreachable: this node's tunnels only (logged)."""
         found = {tunnel.id: tunnel for tunnel in self.of_session(session_id)}
-        members = await self._node.redis.smembers(self.session_key(session_id))
-        ids = [m.decode() if isinstance(m, bytes) else m for m in members]
-        alive = set(await live_nodes(self._node))
-        elsewhere = [i for i in ids if i not in found and owner_of(i) in alive]
-        if elsewhere:
-            records = await self._node.redis.mget([self.record_key(i) for i in elsewhere])
-            for record in records:
-                if record is not None:
-                    tunnel = _tunnel(record)
-                    found[tunnel.id] = tunnel
+        try:
+            members = await self._node.redis.smembers(self.session_key(session_id))
+            ids = [m.decode() if isinstance(m, bytes) else m for m in members]
+            alive = set(await live_nodes(self._node))
+            elsewhere = [i for i in ids if i not in found and owner_of(i) in alive]
+            records = (
+                await self._node.redis.mget([self.record_key(i) for i in elsewhere])
+                if elsewhere
+                else []
+            )
+        except (RedisError, OSError) as error:
+            log.error("session %d: other nodes' tunnels could not be read (%s)", session_id, error)
+            return list(found.values())
+        for record in records:
+            if record is not None:
+                tunnel = _tunnel(record)
+                found[tunnel.id] = tunnel
         return list(found.values())
 
     # -- Redis ------------------------------------------------------------------------------
