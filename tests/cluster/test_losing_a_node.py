@@ -315,6 +315,9 @@ def test_a_shell_comes_back_when_the_agents_node_dies(
         wait_for_text(terminal, "Connection lost: opening a new shell", timeout=30)
         shoot(page, artifacts_dir, "01-agents-node-lost")
         expect(tab).to_have_attribute("data-shell-state", "open", timeout=90_000)
+        # The new shell's prompt: the agent is back and joined the tab's tunnel (a tunnel asked
+        # for while it was away shows as open, but its agent never comes and it is asked again).
+        wait_for_text(terminal, r"opening a new shell[\s\S]*?[#$]\s*$", timeout=90)
         type_in(page, terminal, "echo after-$((6*7))")
         wait_for_text(terminal, r"^after-42$", timeout=30)
         shoot(page, artifacts_dir, "02-new-shell")
