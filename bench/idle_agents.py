@@ -45,7 +45,7 @@ from bench.demo_server import Server, free_port  # noqa: E402
 from tests.fixtures.waiting_sessions import copy_waiting_sessions  # noqa: E402
 from tests.integration.technician import Technician  # noqa: E402
 
-from relaydesk.agent.link import Backoff  # noqa: E402
+from relaydesk.agent.link import OPEN_SECONDS, Backoff  # noqa: E402
 from relaydesk.protocol import control, identity  # noqa: E402
 from relaydesk.protocol.messages import (  # noqa: E402
     PROTOCOL_VERSION,
@@ -109,6 +109,11 @@ class Fleet:
     refused: list[str] = field(default_factory=list)
     frames_in: int = 0
     welcomed_at: list[float] = field(default_factory=list)  # perf_counter of every welcome
+    # Where the time goes on the way back: the WebSocket open (TCP and upgrade done) and the
+    # challenge (the hello judged), perf_counter each; attempts that failed, by error.
+    opened_at: list[float] = field(default_factory=list)
+    challenged_at: list[float] = field(default_factory=list)
+    failures: Counter[str] = field(default_factory=Counter)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     gate: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(ENROL_AT_ONCE))
 
@@ -129,8 +134,8 @@ class Fleet:
             try:
                 device_id = await self._live(n, key, credential, gate)
                 attempt, lost = 0, True
-            except (OSError, ConnectionClosed, InvalidHandshake, TimeoutError):
-                pass
+            except (OSError, ConnectionClosed, InvalidHandshake, TimeoutError) as error:
+                self.failures[type(error).__name__] += 1
             self.connected.discard(n)
             if self.stop.is_set():
                 return
@@ -166,9 +171,11 @@ class Fleet:
             turn.give_back()
 
     async def _converse(self, n: int, connection: control.AgentConnection, turn: Turn) -> int:
+        # As the agent connects (agent/link.run): its open timeout, no WebSocket pings.
         async with connect(
-            self.url, ping_interval=None, open_timeout=120, compression=None, proxy=None
+            self.url, ping_interval=None, open_timeout=OPEN_SECONDS, compression=None, proxy=None
         ) as ws:
+            self.opened_at.append(time.perf_counter())
             device_id = 0
             while not connection.closed:
                 for frame in connection.data_to_send():
@@ -178,6 +185,8 @@ class Fleet:
                 frame = await ws.recv()
                 if device_id:
                     self.frames_in += 1
+                if connection.state is control.State.HELLO_SENT:
+                    self.challenged_at.append(time.perf_counter())
                 for event in connection.receive(frame):
                     if isinstance(event, control.Established):
                         turn.give_back()
@@ -222,6 +231,7 @@ class Profiles:
         for who, pid in (("server", server_pid), ("generator", os.getpid())):
             out = self.folder / f"{phase}-{who}.txt"
             command = ["py-spy", "record", "-p", str(pid), "-r", "50", "--format", "raw"]
+            command.append("--nonblocking")  # a process stopped 50 times a second is slower
             self.running.append(
                 subprocess.Popen(
                     [str(Path(sys.executable).parent / command[0]), *command[1:], "-o", str(out)],
@@ -236,6 +246,31 @@ class Profiles:
         for process in self.running:
             process.wait(60)
         self.running.clear()
+
+
+def per_five(times: list[float]) -> list[int]:
+    """How many of these moments (seconds from the stop) fell in each 5 s from the stop."""
+    counts = Counter(int(t // 5) for t in times)
+    return [counts.get(slot, 0) for slot in range(int(max(times, default=0) // 5) + 1)]
+
+
+def tcp_counters() -> dict[str, int]:
+    """The kernel's TCP counters that tell of a full listen queue or retransmitted SYNs (nstat's
+    TcpExtListenOverflows and friends, read from /proc/net/netstat)."""
+    wanted = {"ListenOverflows", "ListenDrops", "TCPReqQFullDrop", "TCPReqQFullDoCookies"}
+    wanted |= {"TCPSynRetrans", "TCPTimeouts", "TCPAbortOnData", "TCPBacklogDrop"}
+    lines = Path("/proc/net/netstat").read_text().splitlines()
+    found: dict[str, int] = {}
+    for names, values in zip(lines[::2], lines[1::2], strict=False):
+        for name, value in zip(names.split()[1:], values.split()[1:], strict=False):
+            if name in wanted:
+                found[name] = int(value)
+    snmp = Path("/proc/net/snmp").read_text().splitlines()
+    for names, values in zip(snmp[::2], snmp[1::2], strict=False):
+        if names.startswith("Tcp:"):
+            pairs = zip(names.split()[1:], values.split()[1:], strict=False)
+            found.update({f"Tcp{k}": int(v) for k, v in pairs if k in ("RetransSegs",)})
+    return found
 
 
 async def wait_for(check: Any, limit: float, what: str) -> float:
@@ -286,18 +321,26 @@ async def measure_agents(n: int, idle_seconds: float, profiles: Profiles) -> dic
             await asyncio.to_thread(server.stop, 900)
             stop_s = time.perf_counter() - stopped
             welcomes_before = fleet.welcomes
+            opened_before, challenged_before = len(fleet.opened_at), len(fleet.challenged_at)
+            fleet.failures.clear()
+            tcp_before = tcp_counters()
             server = await asyncio.to_thread(Server, Path(data), port, SERVER_ENV)
             server_up_s = time.perf_counter() - stopped
+            cpu_up, _ = server_usage(server.process.pid)
             profiles.start(f"{n}-back", server.process.pid)
             await wait_for(
                 lambda: fleet.welcomes - welcomes_before >= n and len(fleet.connected) == n,
                 1800,
                 f"{n} back",
             )
+            cpu_back, _ = server_usage(server.process.pid)
             profiles.stop()
             back_s = time.perf_counter() - stopped  # from the stop: the restart is included
             back = [t - stopped for t in fleet.welcomed_at[welcomes_before:]]
+            opened = [t - stopped for t in fleet.opened_at[opened_before:]]
+            challenged = [t - stopped for t in fleet.challenged_at[challenged_before:]]
             per_second = Counter(int(t) for t in back)
+            tcp = {k: v - tcp_before.get(k, 0) for k, v in tcp_counters().items()}
         finally:
             profiles.stop()
             fleet.stop.set()
@@ -317,6 +360,13 @@ async def measure_agents(n: int, idle_seconds: float, profiles: Profiles) -> dic
         "server_stopped_after_s": round(stop_s, 1),
         "server_up_after_s": round(server_up_s, 1),
         "first_back_after_s": round(min(back), 1),
+        "first_open_after_up_s": round(min(opened) - server_up_s, 1),
+        "first_challenge_after_up_s": round(min(challenged) - server_up_s, 1),
+        "opens_per_5s_after_restart": per_five(opened),
+        "challenges_per_5s_after_restart": per_five(challenged),
+        "failed_attempts_while_back": dict(fleet.failures),
+        "server_cpu_s_from_up_to_all_back": round(cpu_back - cpu_up, 1),
+        "tcp_counters_while_back": {k: v for k, v in tcp.items() if v},
         "peak_welcomes_per_s": max(per_second.values()),
         "welcomes_per_5s_after_restart": [
             sum(per_second.get(second, 0) for second in range(start, start + 5))

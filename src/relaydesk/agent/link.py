@@ -29,14 +29,22 @@ from relaydesk.agent.server_tls import ServerTls, TlsMismatch
 from relaydesk.agent.tools import files_handler, tool_handlers
 from relaydesk.agent.tunnels import TunnelManager
 from relaydesk.protocol import control
+from relaydesk.protocol.keepalive import (
+    HANDSHAKE_SILENCE_SECONDS,
+    SILENT_HEARTBEATS,
+    watch_by_kernel,
+)
 from relaydesk.protocol.messages import MAX_FRAME_BYTES, JumpAnswer, JumpEnd
 
 Status = Callable[[str], None]
-# The control channel's one keepalive is the server's JSON ping (no WebSocket pings): a server
-# silent for this many heartbeats (the welcome says how long one is) is taken for gone, and the
-# agent reconnects. Before the welcome, the handshake's answers must come within the first limit.
-SILENT_HEARTBEATS = 3
-HANDSHAKE_SILENCE_SECONDS = 60.0
+# The control channel's keepalive is the server's JSON ping (no WebSocket pings) and the kernel's
+# TCP keepalive (protocol/keepalive.py): a server silent for SILENT_HEARTBEATS heartbeats (the
+# welcome says how long one is) is taken for gone, and the agent reconnects. Before the welcome,
+# the handshake's answers must come within HANDSHAKE_SILENCE_SECONDS.
+# How long the connection and the WebSocket upgrade may take: a server busy with 10,000 agents
+# coming back after its restart answers late, and an agent that gives up throws the server's
+# work on its connection away and queues again at the end (issue 13).
+OPEN_SECONDS = 30.0
 
 
 class ServerSilent(Exception):
@@ -90,6 +98,7 @@ async def _converse(
         for frame in connection.data_to_send():
             await ws.send(frame)
 
+    watch_by_kernel(ws.transport.get_extra_info("socket"))
     await flush()
 
     async def send_reports() -> None:
@@ -299,7 +308,7 @@ async def run(
                 url,
                 compression=None,
                 max_size=MAX_FRAME_BYTES,
-                open_timeout=10,
+                open_timeout=OPEN_SECONDS,
                 ping_interval=None,  # the protocol's heartbeat is the keepalive
                 close_timeout=5,
             ) as ws:

@@ -71,6 +71,11 @@ from relaydesk.protocol.messages import (
     Welcome,
 )
 
+# The keepalive's two frames, encoded once: an idle link sends or receives nothing else, and a
+# frame equal to one of these is that message without going through the parser.
+PING_FRAME = encode(Ping(type="ping"))
+PONG_FRAME = encode(Pong(type="pong"))
+
 
 class State(Enum):
     IDLE = auto()
@@ -276,6 +281,10 @@ class _Connection:
         frames, self._outgoing = self._outgoing, []
         return frames
 
+    @property
+    def has_data_to_send(self) -> bool:
+        return bool(self._outgoing)
+
     def _bad(self, code: str, message: str) -> list[Event]:
         self._send(Error(type="error", code=code, message=message[:500]))
         return [BadFrame(code, message)]
@@ -325,6 +334,9 @@ class AgentConnection(_Connection):
     def receive(self, frame: str | bytes) -> list[Event]:
         if self.closed:
             return []
+        if frame == PING_FRAME:  # the server's heartbeat, answered at once
+            self._outgoing.append(PONG_FRAME)
+            return []
         try:
             problem = self._unusable(frame)
             if problem is not None:
@@ -338,7 +350,7 @@ class AgentConnection(_Connection):
         if isinstance(message, Error):
             return [PeerError(message.code, message.message)]
         if isinstance(message, Ping):
-            self._send(Pong(type="pong"))
+            self._outgoing.append(PONG_FRAME)
             return []
         if isinstance(message, Uninstall) and self.state is not State.IDLE:
             # In answer to the hello of a deleted device as well as once established.
@@ -433,6 +445,8 @@ class ServerConnection(_Connection):
 
     def receive(self, frame: str | bytes) -> list[Event]:
         if self.closed:
+            return []
+        if frame == PONG_FRAME:  # the answer to the heartbeat: nothing to do
             return []
         try:
             problem = self._unusable(frame)
@@ -533,7 +547,7 @@ class ServerConnection(_Connection):
         self._send(EndSession(type="end", reason=reason[:500]))
 
     def ping(self) -> None:
-        self._send(Ping(type="ping"))
+        self._outgoing.append(PING_FRAME)
 
     def open_tunnel(
         self,

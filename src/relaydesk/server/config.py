@@ -37,9 +37,11 @@ class Settings(BaseSettings):
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
     portal_starts_per_window: int = 20
     housekeeping_interval_seconds: float = 3600.0
-    # The agents' control channel's one keepalive: the server's JSON ping every so many seconds
-    # (an agent silent for three is dropped, and so is a server silent for three).
-    agent_heartbeat_seconds: int = Field(default=30, ge=1, le=600)
+    # The agents' control channel's heartbeat: the server's JSON ping every so many seconds (an
+    # agent silent for three is dropped, and so is a server silent for three); the kernel's TCP
+    # keepalive finds a vanished machine in between (protocol/keepalive.py). Below the idle
+    # timeout of any proxy in front of the server.
+    agent_heartbeat_seconds: int = Field(default=60, ge=1, le=600)
     tls_certfile: Path | None = None
     tls_keyfile: Path | None = None
     # Make (first start) and serve a self-signed certificate kept in <data_dir>/tls/.

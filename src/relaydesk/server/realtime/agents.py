@@ -21,6 +21,7 @@ from relaydesk.protocol.events import (
     CustomerScreen,
     SessionState,
 )
+from relaydesk.protocol.keepalive import HANDSHAKE_SILENCE_SECONDS, SILENT_HEARTBEATS
 from relaydesk.protocol.messages import (
     HANDSHAKE_FRAME_BYTES,
     AdHocCode,
@@ -67,13 +68,12 @@ from relaydesk.server.realtime import limits
 from relaydesk.server.runtime import Runtime
 
 log = logging.getLogger(__name__)
-# The channel's only keepalive (issue 13): the protocol's JSON ping, sent by the server after the
-# welcome every settings.agent_heartbeat_seconds and answered by the agent; uvicorn's and the
-# agent's WebSocket pings are off for it. The server drops an agent silent for three heartbeats
-# (before the welcome: for HANDSHAKE_SILENCE_SECONDS); the agent (agent/link.py) drops a server
-# silent for as long.
-SILENT_HEARTBEATS = 3
-HANDSHAKE_SILENCE_SECONDS = 60.0
+# The channel's keepalive (issue 13, protocol/keepalive.py): the protocol's JSON ping, sent by the
+# server after the welcome every settings.agent_heartbeat_seconds (by the process's one
+# server/agent_heartbeat task) and answered by the agent, and the kernel's TCP keepalive on the
+# socket; uvicorn's and the agent's WebSocket pings are off for it. The server drops an agent
+# silent for three heartbeats (before the welcome: for HANDSHAKE_SILENCE_SECONDS); the agent
+# (agent/link.py) drops a server silent for as long.
 # How long a link that told its installed agent to uninstall waits for the agent's `uninstalled`
 # (it removes its service and files first) before it closes.
 UNINSTALL_REPORT_SECONDS = 10.0
@@ -113,6 +113,7 @@ class AgentLink:
         self._receiving = False
         self._runner: asyncio.Task[None] | None = None
         self._went_silent = False
+        self._pinging: asyncio.Task[None] | None = None  # the heartbeat's ping going out
 
     async def flush(self) -> None:
         async with self._send_lock:
@@ -121,7 +122,8 @@ class AgentLink:
 
     async def _receive(self) -> Message:
         if not self.connection.established:  # the handshake's answers, within its limit
-            message = await asyncio.wait_for(self.websocket.receive(), self._silence)
+            async with asyncio.timeout(self._silence):  # (wait_for would add a task a frame)
+                message = await self.websocket.receive()
         else:
             self._receiving = True
             try:
@@ -133,9 +135,18 @@ class AgentLink:
 
     async def run(self) -> None:
         self._runner = asyncio.current_task()
+        limit = HANDSHAKE_FRAME_BYTES  # as agent_endpoint set it
+        # From its hello to its welcome, a place among the handshakes this process does at once:
+        # after a restart 10,000 agents come back within seconds, and doing all their handshakes
+        # together would welcome none until all were nearly done. The others' hellos wait (a
+        # peer that sends nothing holds no place).
+        handshakes, handshaking = self.runtime.agent_handshakes, False
         try:
             while not self.connection.closed:
                 message = await self._receive()
+                if not handshaking and self.connection.state is control.State.AWAIT_HELLO:
+                    await handshakes.acquire()
+                    handshaking = True
                 if message["type"] == "websocket.disconnect":
                     self._closed_by_peer(message.get("code"))
                     return
@@ -149,8 +160,14 @@ class AgentLink:
                     await self.handle(event)
                 # Before anything goes out: the limit for the next frame is the state's (the
                 # handshake's few KiB until the welcome, then MAX_FRAME_BYTES).
-                limits.limit_message_size(self.websocket, self.connection.max_frame_bytes)
-                await self.flush()
+                if self.connection.max_frame_bytes != limit:
+                    limit = self.connection.max_frame_bytes
+                    limits.limit_message_size(self.websocket, limit)
+                if self.connection.has_data_to_send:  # an idle link's pong needs no answer
+                    await self.flush()
+                if handshaking and self.connection.established:
+                    handshaking = False
+                    handshakes.release()
             await self.websocket.close(code=1000)
         except (WebSocketDisconnect, TimeoutError, RuntimeError):
             pass
@@ -160,9 +177,14 @@ class AgentLink:
             self._runner.uncancel()  # dropped by its own heartbeat (below), not by the server
             log.info("agent channel from %s: silent for %.0f s, dropped", self.ip, self._silence)
         finally:
+            if handshaking:
+                handshakes.release()
+            self.runtime.agent_heartbeat.forget(self)
             self._bad_frames.summarise(self.ip)
             for task in self._tasks:
                 task.cancel()
+            if self._pinging is not None:
+                self._pinging.cancel()
             await self._stack.aclose()
             if self._online and self.device_id is not None:
                 await self._offline_unless_back(self.device_id)
@@ -396,7 +418,7 @@ class AgentLink:
             self.runtime.broker.subscribe(device_topic(self.device_id))
         )
         self._tasks.append(asyncio.create_task(self._forward(events)))
-        self._tasks.append(asyncio.create_task(self._heartbeat()))
+        self.runtime.agent_heartbeat.watch(self)
         self.connection.welcome(self.device_id, None, self._heartbeat_seconds)
         self._silence = float(SILENT_HEARTBEATS * self._heartbeat_seconds)
         self.connection.ad_hoc(host_status(activation))
@@ -494,7 +516,7 @@ class AgentLink:
             self.runtime.broker.subscribe(device_topic(device_id))
         )
         self._tasks.append(asyncio.create_task(self._forward(events)))
-        self._tasks.append(asyncio.create_task(self._heartbeat()))
+        self.runtime.agent_heartbeat.watch(self)
         self.connection.welcome(device_id, None, self._heartbeat_seconds)
         self._silence = float(SILENT_HEARTBEATS * self._heartbeat_seconds)
 
@@ -551,7 +573,7 @@ class AgentLink:
         )
         self._tasks.append(asyncio.create_task(self._forward(events)))
         self._tasks.append(asyncio.create_task(self._forward(customer)))
-        self._tasks.append(asyncio.create_task(self._heartbeat()))
+        self.runtime.agent_heartbeat.watch(self)
 
     async def _forward(self, events: AsyncIterator[BrokerEvent]) -> None:
         try:
@@ -647,21 +669,27 @@ class AgentLink:
             with contextlib.suppress(RuntimeError, WebSocketDisconnect):
                 await self.flush()
 
-    async def _heartbeat(self) -> None:
-        """The link's one timer once welcomed: a ping every heartbeat; at the first heartbeat
-        after the agent has been silent for three (no pong, nothing), the link is dropped, while
-        it waits for a frame (never in the middle of handling one)."""
-        loop = asyncio.get_running_loop()
-        while True:
-            await asyncio.sleep(self._heartbeat_seconds)
-            silent = loop.time() - self._heard_at >= self._silence
-            if silent and self._receiving and self._runner is not None:
-                self._went_silent = True
-                self._runner.cancel()
-                return
-            self.connection.ping()
-            with contextlib.suppress(RuntimeError, WebSocketDisconnect):
-                await self.flush()
+    def beat(self, now: float) -> bool:
+        """The heartbeat (server/agent_heartbeat, once a heartbeat): a ping; or, when the agent
+        has been silent for three heartbeats (no pong, nothing), the link is dropped while it
+        waits for a frame (never in the middle of handling one: then at the next beat). False
+        once dropped."""
+        if self.connection.closed:
+            return False
+        if now - self._heard_at >= self._silence:
+            if not self._receiving or self._runner is None:
+                return True
+            self._went_silent = True
+            self._runner.cancel()
+            return False
+        self.connection.ping()
+        if self._pinging is None or self._pinging.done():  # else it goes out with that one
+            self._pinging = asyncio.create_task(self._send_ping())
+        return True
+
+    async def _send_ping(self) -> None:
+        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+            await self.flush()
 
 
 def host_status(activation: ad_hoc_sessions.Activation | None) -> AdHocStatus:
@@ -702,5 +730,6 @@ async def agent_endpoint(websocket: WebSocket) -> None:
     limits.limit_message_size(websocket, HANDSHAKE_FRAME_BYTES)
     await websocket.accept()
     limits.without_transport_pings(websocket)
+    limits.kernel_keepalive(websocket)
     ip = client_ip(websocket)
     await AgentLink(websocket.app.state.runtime, websocket, ip).run()

@@ -10,6 +10,8 @@ from typing import Any
 from fastapi import WebSocket, WebSocketDisconnect
 from websockets.protocol import Protocol
 
+from relaydesk.protocol.keepalive import watch_by_kernel
+
 MESSAGE_TOO_BIG = 1009
 # The console and the portal page send nothing on their sockets; anything larger is refused.
 SILENT_PEER_BYTES = 4096
@@ -44,6 +46,18 @@ def without_transport_pings(websocket: WebSocket) -> bool:
     connection.ping_interval = None
     connection.stop_keepalive()
     return True
+
+
+def kernel_keepalive(websocket: WebSocket) -> bool:
+    """Turns on the kernel's TCP keepalive (protocol/keepalive.py's timings) on this socket, for a
+    channel whose protocol heartbeat is long: the agents' control channel, where a vanished
+    machine is then found in about two minutes at no cost to this process. False where the
+    socket cannot be reached (another ASGI server, a test client)."""
+    connection: Any = getattr(getattr(websocket, "_receive", None), "__self__", None)
+    transport = getattr(connection, "transport", None)
+    if transport is None:
+        return False
+    return watch_by_kernel(transport.get_extra_info("socket"))
 
 
 async def close_fallen_behind(websocket: WebSocket) -> None:
