@@ -23,15 +23,19 @@ from relaydesk.server.db.engine import make_engine, make_sessionmaker, reading_e
 from relaydesk.server.db.models import Device
 from relaydesk.server.domain import device_list, recordings, retention
 from relaydesk.server.domain.ad_hoc_sessions import sweep as sweep_ad_hoc_sessions
+from relaydesk.server.domain.errors import DomainError
 from relaydesk.server.domain.notifications import publish_committed
 from relaydesk.server.domain.password_checks import PasswordGuard
 from relaydesk.server.domain.presence import Presence
 from relaydesk.server.domain.refusals import MemoryTallyBook, RefusalTally
 from relaydesk.server.domain.signin import SignInPolicy
 from relaydesk.server.domain.throttle import AttemptLedger, AttemptThrottle, Clock, MemoryLedger
+from relaydesk.server.domain.tool_openings import ToolOpening
+from relaydesk.server.domain.tool_openings import write as write_tool_openings
 from relaydesk.server.domain.tunnels import MemoryTunnels, TunnelRegistry
 from relaydesk.server.downloads.agent_wheel import AgentWheel
 from relaydesk.server.downloads.support_client import SupportClient
+from relaydesk.server.group_commit import GroupCommit
 from relaydesk.server.live_sockets import MemoryLiveSockets
 from relaydesk.server.mail.sending import Mailer, OutboxMailer, SmtpMailer
 from relaydesk.server.presence import DeviceLinks, MemoryPresence, ReturningDevices
@@ -97,6 +101,9 @@ class Runtime:
     device_links: DeviceLinks = field(init=False, repr=False)
     # Installed devices' hellos, read in batches (presence.ReturningDevices).
     returning_devices: ReturningDevices = field(init=False, repr=False)
+    # Tools' tunnels opened by technicians: their session events and audit entries, written
+    # together with the others of the moment (domain/tool_openings.py, server/group_commit.py).
+    tool_openings: GroupCommit[ToolOpening, DomainError | None] = field(init=False, repr=False)
     # The agents' links' one heartbeat task (server/agent_heartbeat.py), and the agents'
     # handshakes (hello to welcome) this process does at once (realtime/agents.py).
     agent_heartbeat: AgentHeartbeat = field(init=False, repr=False)
@@ -131,6 +138,7 @@ class Runtime:
     def __post_init__(self) -> None:
         self.device_links = DeviceLinks(self.transaction, self.devices_online)
         self.returning_devices = ReturningDevices(self.engine)
+        self.tool_openings = GroupCommit(self.transaction, write_tool_openings)
         self.agent_heartbeat = AgentHeartbeat(self.settings.agent_heartbeat_seconds)
         self.agent_wheel = AgentWheel(self.settings.data_dir / "agent_dist")
         self.support_client = SupportClient(self.settings.data_dir / "support_client")
@@ -314,6 +322,7 @@ class Runtime:
                 await self.summarise_refusals(math.inf)
 
     async def close(self) -> None:
+        await self.tool_openings.close()
         await self.device_links.close()
         if self.shared is not None:
             await self.shared.close()

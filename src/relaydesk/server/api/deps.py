@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.requests import HTTPConnection
@@ -30,10 +30,27 @@ def runtime(request: Request) -> Runtime:
     return request.app.state.runtime
 
 
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
+_READS_ONLY = "relaydesk_reads_only"
+
+
+def reads_only(endpoint: Endpoint) -> Endpoint:
+    """Marks a route (not a GET) whose request transaction only reads, so that it takes no write
+    lock: what it writes goes through a group commit of its own (server/group_commit.py)."""
+    setattr(endpoint, _READS_ONLY, True)
+    return endpoint
+
+
+def _reads(request: Request) -> bool:
+    return request.method in SAFE_METHODS or getattr(
+        request.scope.get("endpoint"), _READS_ONLY, False
+    )
+
+
 async def _db_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One transaction per request, committed before the response is sent; a GET's takes no
-    write lock (Runtime.reading)."""
-    reads = request.method in SAFE_METHODS
+    """One transaction per request, committed before the response is sent; a GET's (and a
+    reads_only route's) takes no write lock (Runtime.reading)."""
+    reads = _reads(request)
     async with (runtime(request).reading if reads else runtime(request).transaction)() as session:
         yield session
 
@@ -105,7 +122,7 @@ async def current_actor(
 ) -> Actor:
     authorization = request.headers.get("authorization", "")
     if authorization.lower().startswith("bearer "):
-        reads = request.method in SAFE_METHODS
+        reads = _reads(request)
         match = await credentials.user_for_api_token(
             db, authorization[7:].strip(), note_use=not reads
         )

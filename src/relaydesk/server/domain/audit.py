@@ -67,37 +67,64 @@ async def record(
     details: dict[str, Any] | None = None,
 ) -> AuditEntry:
     """Append an entry to the organisation's chain. The caller commits."""
-    organisation_id, actor_id, actor_label, ip = (
-        who.organisation_id,
-        who.actor_id,
-        who.label,
-        who.ip,
-    )
-    lock = select(Organisation).where(Organisation.id == organisation_id).with_for_update()
-    organisation = (await db.execute(lock)).scalar_one()
-    seq = organisation.audit_head_seq + 1
-    at = utcnow()
-    details = json.loads(json.dumps(details or {}, default=str))
-    digest = entry_digest(
-        organisation.audit_head_hash, seq, at, actor_id, actor_label, ip, action, target, details
-    )
-    entry = AuditEntry(
-        organisation_id=organisation_id,
-        seq=seq,
-        at=at,
-        actor_id=actor_id,
-        actor_label=actor_label,
-        ip=ip,
-        action=action,
-        target=target,
-        details=details,
-        prev_hash=organisation.audit_head_hash,
-        hash=digest,
-    )
-    organisation.audit_head_seq = seq
-    organisation.audit_head_hash = digest
-    db.add(entry)
-    return entry
+    return (await record_all(db, [Entry(who, action, target, details)]))[0]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One entry to append: who did what to what."""
+
+    who: Who
+    action: str
+    target: str = ""
+    details: dict[str, Any] | None = None
+
+
+async def record_all(db: AsyncSession, entries: Sequence[Entry]) -> list[AuditEntry]:
+    """Append entries to their organisations' chains in this order, each organisation's head
+    locked once (SELECT … FOR UPDATE: one writer at a time extends a chain, on every node), so
+    that a group commit writes many in one transaction. The caller commits."""
+    heads: dict[int, Organisation] = {}
+    written: list[AuditEntry] = []
+    for wanted in entries:
+        who = wanted.who
+        organisation = heads.get(who.organisation_id)
+        if organisation is None:
+            lock = select(Organisation).where(Organisation.id == who.organisation_id)
+            organisation = (await db.execute(lock.with_for_update())).scalar_one()
+            heads[who.organisation_id] = organisation
+        seq = organisation.audit_head_seq + 1
+        at = utcnow()
+        details = json.loads(json.dumps(wanted.details or {}, default=str))
+        digest = entry_digest(
+            organisation.audit_head_hash,
+            seq,
+            at,
+            who.actor_id,
+            who.label,
+            who.ip,
+            wanted.action,
+            wanted.target,
+            details,
+        )
+        entry = AuditEntry(
+            organisation_id=who.organisation_id,
+            seq=seq,
+            at=at,
+            actor_id=who.actor_id,
+            actor_label=who.label,
+            ip=who.ip,
+            action=wanted.action,
+            target=wanted.target,
+            details=details,
+            prev_hash=organisation.audit_head_hash,
+            hash=digest,
+        )
+        organisation.audit_head_seq = seq
+        organisation.audit_head_hash = digest
+        db.add(entry)
+        written.append(entry)
+    return written
 
 
 @dataclass(frozen=True)

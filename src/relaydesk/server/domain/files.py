@@ -31,6 +31,7 @@ from relaydesk.server.domain.support_sessions import (
     record_event,
     require_owner,
 )
+from relaydesk.server.domain.tool_openings import OpeningWriter, ToolOpening, written
 from relaydesk.server.domain.tunnels import IssuedTunnel, Tunnel, TunnelRegistry
 
 log = logging.getLogger(__name__)
@@ -68,8 +69,14 @@ def grant_of(actor: Actor, device: Device) -> dict[str, Any]:
 
 
 async def open_files_tunnel(
-    db: AsyncSession, actor: Actor, session_id: int, registry: TunnelRegistry
+    db: AsyncSession,
+    actor: Actor,
+    session_id: int,
+    registry: TunnelRegistry,
+    writer: OpeningWriter,
 ) -> IssuedTunnel:
+    """Checked with reads (no write lock); the opening's event and audit entry are written by
+    the group commit (domain/tool_openings.py) before the agent and the console hear of it."""
     if not any(actor.permissions.has(p) for p in FILE_PERMISSIONS):
         raise Forbidden(
             "permission_denied",
@@ -101,10 +108,15 @@ async def open_files_tunnel(
         "download": grant["download"],
         "roots": grant["roots"],
     }
-    record_event(db, session, "files.opened", actor.label, **details)
-    await audit.record(
-        db, actor.who, "files.opened", target=f"session:{session.id}", details=details
+    opening = ToolOpening(
+        session.id,
+        actor.user.id,
+        "files.opened",
+        actor.label,
+        details,
+        audit=audit.Entry(actor.who, "files.opened", f"session:{session.id}", details),
     )
+    await written(db, writer, opening, registry, issued)
     announce(
         db,
         device_topic(session.device_id),

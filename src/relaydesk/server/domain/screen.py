@@ -23,6 +23,12 @@ from relaydesk.server.domain.support_sessions import (
     require_owner,
 )
 from relaydesk.server.domain.support_sessions import hold as hold_session
+from relaydesk.server.domain.tool_openings import (
+    SCREEN_NOT_GRANTED,
+    OpeningWriter,
+    ToolOpening,
+    written,
+)
 from relaydesk.server.domain.transitions import Party, ScreenMove, screen_move
 from relaydesk.server.domain.tunnels import IssuedTunnel, TunnelRegistry
 
@@ -186,22 +192,34 @@ async def customer_stops(db: AsyncSession, session: SupportSession) -> SupportSe
 
 
 async def open_screen_tunnel(
-    db: AsyncSession, actor: Actor, session_id: int, registry: TunnelRegistry
+    db: AsyncSession,
+    actor: Actor,
+    session_id: int,
+    registry: TunnelRegistry,
+    writer: OpeningWriter,
 ) -> IssuedTunnel:
+    """Checked with reads (no write lock); the opening's event is written by the group commit
+    (domain/tool_openings.py, which checks again that the screen is still shared) before the
+    agent and the console hear of it. No audit entry: the customer's consent is audited."""
     session = await get_visible(db, actor, session_id)
     require_owner(actor, session)
     device = await device_of(db, session)
     actor.require_on(Permission.VIEW_SCREEN, device)
     if session.screen_state not in (ScreenState.VIEW, ScreenState.CONTROL):
-        raise Forbidden(
-            "screen_not_granted",
-            "The customer has not allowed screen sharing; ask for it first.",
-        )
+        raise Forbidden(*SCREEN_NOT_GRANTED)
     control = session.screen_state == ScreenState.CONTROL and actor.may(
         Permission.FULL_CONTROL, device
     )
     issued = registry.create(session.id, session.organisation_id, "screen", actor.user.id, control)
-    record_event(db, session, "tunnel.opened", actor.label, tool="screen", tunnel=issued.tunnel.id)
+    opening = ToolOpening(
+        session.id,
+        actor.user.id,
+        "tunnel.opened",
+        actor.label,
+        {"tool": "screen", "tunnel": issued.tunnel.id},
+        screen=ScreenState.CONTROL if control else ScreenState.VIEW,
+    )
+    await written(db, writer, opening, registry, issued)
     announce(
         db,
         device_topic(session.device_id),

@@ -37,7 +37,7 @@ from relaydesk.server.domain import audit
 from relaydesk.server.domain.actor import Actor
 from relaydesk.server.domain.audit import Who
 from relaydesk.server.domain.device_scope import permissions_of
-from relaydesk.server.domain.errors import Conflict, Forbidden, NotFound
+from relaydesk.server.domain.errors import Conflict, DomainError, Forbidden, NotFound
 from relaydesk.server.domain.notifications import announce, device_topic, org_topic, session_topic
 from relaydesk.server.domain.permissions import Permission
 from relaydesk.server.domain.presence import Presence
@@ -272,17 +272,25 @@ async def accept(db: AsyncSession, actor: Actor, session_id: int) -> SupportSess
 
 
 def require_owner(actor: Actor, session: SupportSession) -> None:
-    if session.owner_id != actor.user.id or session.status != SessionStatus.ACTIVE:
-        raise Forbidden(
+    refusal = owner_refusal(actor.user.id, session)
+    if refusal is not None:
+        raise refusal
+
+
+def owner_refusal(user_id: int, session: SupportSession) -> DomainError | None:
+    """Why the technician may not work the session's tools now (None: he may)."""
+    if session.owner_id != user_id or session.status != SessionStatus.ACTIVE:
+        return Forbidden(
             "not_session_owner", "Only the technician who owns this session may do this."
         )
     if session.kind == "jump" and session.jump_state != "allowed":
         # A jump's tools wait for the user on the device (domain/jumps.py).
-        raise Conflict(
+        return Conflict(
             "jump_not_allowed",
             "The user on the device has not allowed this jump (yet): the tools open once the "
             "jump is allowed.",
         )
+    return None
 
 
 async def hold(db: AsyncSession, actor: Actor, session_id: int) -> SupportSession:

@@ -4,7 +4,7 @@ from fastapi import Request
 
 from relaydesk.server.api import presenters
 from relaydesk.server.api import support_schemas as s
-from relaydesk.server.api.deps import CurrentActor, Db, runtime
+from relaydesk.server.api.deps import CurrentActor, Db, reads_only, runtime
 from relaydesk.server.api.routers import api_router
 from relaydesk.server.api.schemas import Id
 from relaydesk.server.domain import screen, session_queues, support_sessions
@@ -39,9 +39,12 @@ async def stop(session_id: Id, db: Db, actor: CurrentActor) -> s.SessionOut:
 
 
 @router.post("/tunnel", response_model=s.TunnelOut, status_code=201)
+@reads_only
 async def open_tunnel(session_id: Id, request: Request, db: Db, actor: CurrentActor) -> s.TunnelOut:
     """A one-time WebSocket path for noVNC; it works once and for a few seconds."""
-    issued = await screen.open_screen_tunnel(db, actor, session_id, runtime(request).tunnels)
+    issued = await screen.open_screen_tunnel(
+        db, actor, session_id, runtime(request).tunnels, runtime(request).tool_openings
+    )
     return s.TunnelOut(
         tunnel_id=issued.tunnel.id,
         path=f"/relay/{issued.tunnel.id}",
