@@ -16,11 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaydesk.server.app import create_app
 from relaydesk.server.config import Settings
-from relaydesk.server.db import migrate
 from relaydesk.server.db.models import User
 from relaydesk.server.domain import organisations
 from relaydesk.server.domain.actor import SystemActor
 from relaydesk.server.domain.users import NewUser, assign_role, create_user, role_by_builtin
+from tests.fixtures.databases import migrated
 
 PASSWORD = "Correct-Horse-7-Battery"
 
@@ -124,7 +124,7 @@ def settings_overrides() -> dict[str, Any]:
 async def harness(
     tmp_path: Path, database_url: str, settings_overrides: dict[str, Any]
 ) -> AsyncIterator[Harness]:
-    await asyncio.to_thread(migrate.upgrade, database_url)
+    await asyncio.to_thread(migrated, database_url)
     app = create_app(
         make_settings(tmp_path, database_url, **settings_overrides), web_dist=tmp_path / "no-web"
     )

@@ -15,8 +15,8 @@ import httpx
 import pytest
 
 from relaydesk.server.app import create_app
-from relaydesk.server.db import migrate
 from tests.api.conftest import PASSWORD, Harness, make_settings
+from tests.fixtures.databases import migrated
 
 LIMITS = {"key_failures_per_window": 3, "portal_starts_per_window": 3, "ip_failures_per_window": 4}
 
@@ -25,7 +25,7 @@ LIMITS = {"key_failures_per_window": 3, "portal_starts_per_window": 3, "ip_failu
 async def two_nodes(
     tmp_path: Path, database_url: str, redis_url: str
 ) -> AsyncIterator[tuple[Harness, Harness]]:
-    await asyncio.to_thread(migrate.upgrade, database_url)
+    await asyncio.to_thread(migrated, database_url)
     nodes = []
     for name in ("a", "b"):
         settings = make_settings(
