@@ -1,25 +1,30 @@
-"""A tool's tunnel on another node than the agent's link (two nodes behind HAProxy, a real agent
-on an X display): what the agent reports about the tunnel arrives on its own node, and commands
-about the session's tunnels are carried out there; both must reach the tunnel whichever node
-owns it (shared_state/tunnels.py).
+"""A tool's tunnel on another node than the agent's link (two nodes behind HAProxy): what the
+agent reports about the tunnel arrives on its own node, and commands about the session's tunnels
+are carried out there; both must reach the tunnel whichever node owns it
+(shared_state/tunnels.py).
 
-- A file uploaded through a files tunnel of the other node is in the session's events and the
-  audit log, in the name of the technician (the console's transfer result; before: lost).
-- Screen sharing stopped: the screen tunnel of the other node closes (before: left open)."""
+- A file uploaded by a real agent through a files tunnel of the other node is in the session's
+  events and the audit log, in the name of the technician (the console's transfer result;
+  before: lost).
+- Screen sharing stopped: the agent (the real control-channel state machine) is told to close
+  the session's screen tunnels of both nodes (before: only those of its own node; the owner's
+  relay also ends its pipe when sharing stops, relay/pipe.py, so this is the agent's side)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 from pathlib import Path
 from typing import Any
 
 import httpx
 import websockets
-from websockets.sync.client import connect
 
-from relaydesk.protocol import bearer
+from relaydesk.protocol import bearer, control, identity
+from relaydesk.protocol.messages import PROTOCOL_VERSION, DeviceFacts, Hello, SessionKeyCredential
 from relaydesk.server.domain.tunnels import owner_of
-from tests.cluster.nodes import console_on, device_holders, events_until
+from tests.cluster.nodes import device_holders
 from tests.fixtures.agents import start_agent_logging
 from tests.fixtures.cluster import Cluster
 from tests.fixtures.common import eventually
@@ -43,9 +48,7 @@ def _events(technician: Technician, sid: int, kind: str) -> list[dict[str, Any]]
     return [event for event in report["events"] if event["kind"] == kind]
 
 
-def test_tunnels_on_another_node_than_the_agents(
-    cluster_factory: Any, xvfb_display: Any, tmp_path: Path
-) -> None:
+def test_file_reports_about_another_nodes_tunnel(cluster_factory: Any, tmp_path: Path) -> None:
     cluster: Cluster = cluster_factory(nodes=2)
     technician = Technician(cluster).sign_in_first_time()
     settings = technician.http.patch(
@@ -53,13 +56,8 @@ def test_tunnels_on_another_node_than_the_agents(
     )
     assert settings.status_code == 200, settings.text
     key = technician.new_key()
-    entered = httpx.post(f"{cluster.url}/api/v1/portal/keys", json={"key": key})
-    assert entered.status_code == 200, entered.text
-    customer = httpx.Client(
-        base_url=cluster.url, headers={"x-customer-token": entered.json()["customer_token"]}
-    )
     agent = start_agent_logging(
-        cluster.url, key, tmp_path / "agent.log", env={**xvfb_display.env, "TMPDIR": str(tmp_path)}
+        cluster.url, key, tmp_path / "agent.log", env={**os.environ, "TMPDIR": str(tmp_path)}
     )
     try:
         sid = technician.wait_for_waiting_session(timeout=60)["id"]
@@ -91,42 +89,109 @@ def test_tunnels_on_another_node_than_the_agents(
         audit = technician.http.get("/api/v1/audit", params={"action": "file.uploaded"}).json()
         assert [entry["details"]["path"] for entry in audit["items"]] == [str(target)], audit
 
-        # 2. Screen sharing on another node's tunnel, then stopped: that tunnel closes.
-        console = console_on(technician, cluster.url)
-        try:
-            asked = technician.post(f"/api/v1/sessions/{sid}/screen/request", json={"mode": "view"})
-            assert asked.status_code == 200, asked.text
-            answered = customer.post("/api/v1/portal/session/screen/answer", json={"allow": True})
-            assert answered.is_success, answered.text
-            events_until(console, lambda e: e["type"] == "session.screen" and e["state"] == "view")
-        finally:
-            console.close()
-        screen = _tunnel_elsewhere(technician, sid, "screen", agent_node)
-        with connect(
-            cluster.url.replace("http://", "ws://") + screen["path"],
-            subprotocols=bearer.offered(screen["token"]),
-            open_timeout=15,
-        ) as viewer:
-            greeting = viewer.recv(timeout=30)  # the agent's VNC server speaks first
-            assert bytes(greeting if isinstance(greeting, bytes) else greeting.encode()).startswith(
-                b"RFB "
-            )
-            assert technician.post(f"/api/v1/sessions/{sid}/screen/stop").status_code == 200
-
-            def closed() -> bool:
-                try:
-                    viewer.recv(timeout=0.5)
-                except TimeoutError:
-                    return False
-                except websockets.ConnectionClosed:
-                    return True
-                return False
-
-            eventually(closed, 30, "the screen tunnel on the other node closes")
         assert technician.post(f"/api/v1/sessions/{sid}/end").status_code == 200
         assert agent.wait(30) == 0, (tmp_path / "agent.log").read_text()
     finally:
-        customer.close()
         if agent.poll() is None:
             agent.kill()
             agent.wait(10)
+
+
+class WatchingAgent:
+    """The real control channel's state machine with a session key, connected to one node: it
+    answers pings and notes the tunnels it is told to close (it joins none)."""
+
+    def __init__(self, node_url: str, key: str) -> None:
+        self.url = node_url.replace("http://", "ws://") + "/agent/ws"
+        self.device_key = identity.DeviceKey.generate()
+        self.hello = Hello(
+            type="hello",
+            protocol=PROTOCOL_VERSION,
+            agent_version="watching",
+            mode="attended",
+            public_key=self.device_key.public_key_b64,
+            credential=SessionKeyCredential(kind="session_key", key=key),
+            device=DeviceFacts(hostname="watching-agent", os="Linux"),
+        )
+        self.welcomed = asyncio.Event()
+        self.told_to_close: list[str] = []
+
+    async def run(self) -> None:
+        connection = control.AgentConnection(self.hello, self.device_key)
+        connection.start()
+        async with websockets.connect(self.url) as ws:
+            for frame in connection.data_to_send():
+                await ws.send(frame)
+            async for frame in ws:
+                for event in connection.receive(frame):
+                    if isinstance(event, control.Established):
+                        self.welcomed.set()
+                    elif isinstance(event, control.TunnelClosing):
+                        self.told_to_close.append(event.tunnel_id)
+                for out in connection.data_to_send():
+                    await ws.send(out)
+
+
+def test_stopping_the_screen_closes_the_agents_tunnels_on_every_node(
+    cluster_factory: Any,
+) -> None:
+    cluster: Cluster = cluster_factory(nodes=2)
+    technician = Technician(cluster).sign_in_first_time()
+    settings = technician.http.patch(
+        "/api/v1/organisation/settings", json={"remote_support_enabled": True}
+    )
+    assert settings.status_code == 200, settings.text
+    key = technician.new_key()
+    entered = httpx.post(f"{cluster.url}/api/v1/portal/keys", json={"key": key})
+    assert entered.status_code == 200, entered.text
+    customer = httpx.Client(
+        base_url=cluster.url, headers={"x-customer-token": entered.json()["customer_token"]}
+    )
+    agent_node, other_node = cluster.nodes[0], cluster.nodes[1]
+    agent = WatchingAgent(agent_node.url, key)
+
+    def screen_tunnel(node_url: str, sid: int) -> str:
+        opened = technician.http.post(f"{node_url}/api/v1/sessions/{sid}/screen/tunnel")
+        assert opened.status_code == 201, opened.text
+        return str(opened.json()["tunnel_id"])
+
+    async def scenario() -> None:
+        running = asyncio.create_task(agent.run())
+        try:
+            await asyncio.wait_for(agent.welcomed.wait(), 60)
+            waiting = await asyncio.to_thread(technician.wait_for_waiting_session, 60)
+            sid = waiting["id"]
+            accepted = await asyncio.to_thread(technician.post, f"/api/v1/sessions/{sid}/accept")
+            assert accepted.status_code == 200, accepted.text
+            asked = await asyncio.to_thread(
+                technician.post, f"/api/v1/sessions/{sid}/screen/request", json={"mode": "view"}
+            )
+            assert asked.status_code == 200, asked.text
+            answered = await asyncio.to_thread(
+                customer.post, "/api/v1/portal/session/screen/answer", json={"allow": True}
+            )
+            assert answered.is_success, answered.text
+            here = await asyncio.to_thread(screen_tunnel, agent_node.url, sid)
+            there = await asyncio.to_thread(screen_tunnel, other_node.url, sid)
+            assert owner_of(here) == "n1" and owner_of(there) == "n2", (here, there)
+            stopped = await asyncio.to_thread(
+                technician.post, f"/api/v1/sessions/{sid}/screen/stop"
+            )
+            assert stopped.status_code == 200, stopped.text
+            deadline = asyncio.get_running_loop().time() + 30
+            while not {here, there} <= set(agent.told_to_close):
+                assert not running.done(), "the agent's channel ended"
+                if asyncio.get_running_loop().time() > deadline:
+                    raise AssertionError(
+                        f"told to close {agent.told_to_close}, not both {here} and {there}"
+                    )
+                await asyncio.sleep(0.1)
+        finally:
+            running.cancel()
+            with contextlib.suppress(asyncio.CancelledError, websockets.ConnectionClosed):
+                await running
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        customer.close()
