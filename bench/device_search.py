@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.demo_server import Server  # noqa: E402
-from bench.idle_agents import measure_queue  # noqa: E402
+from bench.idle_agents import measure_queue, server_usage  # noqa: E402
 from sqlalchemy import delete, insert, select, text  # noqa: E402
 from tests.fixtures.databases import (  # noqa: E402
     create_database,
@@ -142,15 +142,22 @@ async def fill(database_url: str, count: int, groups: list[int], seed: int = 13)
         await engine.dispose()
 
 
-def median_get(technician: Technician, path: str, runs: int) -> tuple[float, dict[str, Any]]:
+def median_get(
+    technician: Technician, path: str, runs: int, pid: int | None = None
+) -> tuple[float, dict[str, Any]]:
+    """The median time of a GET and its last body; with the server's pid, the server's CPU time
+    per GET (ms) is in the body as `_server_cpu_ms`."""
     technician.http.get(path)  # warm
     times, body = [], {}
+    cpu0 = server_usage(pid)[0] if pid else 0.0
     for _ in range(runs):
         started = time.perf_counter()
         response = technician.http.get(path)
         times.append(time.perf_counter() - started)
         assert response.status_code == 200, response.text
         body = response.json()
+    if pid:
+        body["_server_cpu_ms"] = round((server_usage(pid)[0] - cpu0) / runs * 1000, 1)
     return statistics.median(times), body
 
 
@@ -190,9 +197,10 @@ async def measure(count: int, runs: int, postgres: str | None) -> dict[str, Any]
             await fill(database_url, count, groups)
             results: dict[str, Any] = {}
             for name, path in searches(groups).items():
-                took, body = median_get(technician, path, runs)
+                took, body = median_get(technician, path, runs, server.process.pid)
                 results[name] = {
                     "median_ms": round(took * 1000, 1),
+                    "server_cpu_ms": body["_server_cpu_ms"],
                     "ratio": round(took / reference, 2),
                     "matches": body["total"],
                 }

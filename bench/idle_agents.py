@@ -318,8 +318,10 @@ async def measure_agents(n: int, idle_seconds: float, profiles: Profiles) -> dic
             stopped = time.perf_counter()
             # The stop is part of the restart: the code before issue 13 wrote every agent's
             # leaving in a transaction of its own and took minutes with 5,000.
+            profiles.start(f"{n}-stop", server.process.pid)
             await asyncio.to_thread(server.stop, 900)
             stop_s = time.perf_counter() - stopped
+            profiles.stop()
             welcomes_before = fleet.welcomes
             opened_before, challenged_before = len(fleet.opened_at), len(fleet.challenged_at)
             fleet.failures.clear()
@@ -360,6 +362,7 @@ async def measure_agents(n: int, idle_seconds: float, profiles: Profiles) -> dic
         "server_stopped_after_s": round(stop_s, 1),
         "server_up_after_s": round(server_up_s, 1),
         "first_back_after_s": round(min(back), 1),
+        "all_back_after_up_s": round(back_s - server_up_s, 1),
         "first_open_after_up_s": round(min(opened) - server_up_s, 1),
         "first_challenge_after_up_s": round(min(challenged) - server_up_s, 1),
         "opens_per_5s_after_restart": per_five(opened),
@@ -397,15 +400,20 @@ async def attended_session(server: Server, technician: Technician) -> None:
             connection.receive(await ws.recv())
 
 
-def queue_latency(technician: Technician, runs: int = 10) -> tuple[float, dict[str, Any]]:
+def queue_latency(
+    technician: Technician, pid: int, runs: int = 10
+) -> tuple[float, float, dict[str, Any]]:
+    """The median time of a GET of the queue, the server's CPU seconds per GET, the last body."""
     times, body = [], {}
+    cpu0, _ = server_usage(pid)
     for _ in range(runs):
         started = time.perf_counter()
         response = technician.http.get("/api/v1/queue")
         times.append(time.perf_counter() - started)
         assert response.status_code == 200, response.text
         body = response.json()
-    return statistics.median(times), body
+    cpu1, _ = server_usage(pid)
+    return statistics.median(times), (cpu1 - cpu0) / runs, body
 
 
 async def measure_queue(waiting: int) -> dict[str, Any]:
@@ -414,15 +422,18 @@ async def measure_queue(waiting: int) -> dict[str, Any]:
         try:
             technician = Technician(server).sign_in_first_time()
             await attended_session(server, technician)
-            one, _ = queue_latency(technician)
+            one, one_cpu, _ = queue_latency(technician, server.process.pid, 20)
             copy_waiting_sessions(Path(data) / "relaydesk.sqlite3", waiting)
-            many, body = queue_latency(technician)
+            many, many_cpu, body = queue_latency(technician, server.process.pid, 20)
             assert body["personal_total"] == waiting, body["personal_total"]
         finally:
             server.stop(30)
     return {
         "waiting_sessions": waiting,
         "queue_get_median_s": round(many, 4),
+        # CPU time the server spent per GET (whatever else the loaded machine runs).
+        "queue_get_server_cpu_ms": round(many_cpu * 1000, 1),
+        "reference_server_cpu_ms": round(one_cpu * 1000, 1),
         "reference_one_waiting_median_s": round(one, 4),
         "ratio": round(many / one, 2),
         "page_size": len(body["personal"]),

@@ -42,9 +42,10 @@ Status = Callable[[str], None]
 # welcome says how long one is) is taken for gone, and the agent reconnects. Before the welcome,
 # the handshake's answers must come within HANDSHAKE_SILENCE_SECONDS.
 # How long the connection and the WebSocket upgrade may take: a server busy with 10,000 agents
-# coming back after its restart answers late, and an agent that gives up throws the server's
-# work on its connection away and queues again at the end (issue 13).
-OPEN_SECONDS = 30.0
+# coming back after its restart answers late (the first upgrade 36 s after it was up, measured
+# on a loaded machine), and an agent that gives up throws the server's work on its connection
+# away and queues again at the end (issue 13). A server that is down refuses at once.
+OPEN_SECONDS = 60.0
 
 
 class ServerSilent(Exception):

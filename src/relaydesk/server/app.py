@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi.routing import APIWebSocketRoute
 from starlette.routing import BaseRoute
 
 from relaydesk import __version__
@@ -173,6 +174,10 @@ def create_app(settings: Settings, web_dist: Path = WEB_DIST) -> FastAPI:
     app.add_api_websocket_route("/relay/{tunnel_id}", relay_endpoint)
     app.add_api_route("/metrics", metrics_endpoint, methods=["GET"], include_in_schema=False)
     _mount_web_app(app, web_dist)
+    # The WebSockets first (in their order): a connection is matched against the four of them
+    # before the hundreds of HTTP routes, which was a tenth of the server's time when 10,000
+    # agents came back after a restart (issue 13).
+    app.router.routes.sort(key=lambda route: not isinstance(route, APIWebSocketRoute))
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders, https_public=settings.secure_cookies)
     app.add_middleware(CountThrottleHits)

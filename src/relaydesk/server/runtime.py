@@ -47,10 +47,6 @@ from relaydesk.server.shared_state.throttle import RedisLedger
 
 log = logging.getLogger(__name__)
 REFUSAL_SUMMARY_SECONDS = 30.0
-# Agents' handshakes (hello to welcome) one process does at once; the others' hellos wait unread
-# (realtime/agents.AgentLink.run): 10,000 agents coming back after a restart are welcomed in a
-# steady stream instead of all at the end.
-AGENT_HANDSHAKES_AT_ONCE = 256
 AD_HOC_SWEEP_SECONDS = 60.0
 JUMP_PASSWORDS = 5
 JUMP_PASSWORD_WINDOW = 15 * 60.0
@@ -104,12 +100,8 @@ class Runtime:
     # Tools' tunnels opened by technicians: their session events and audit entries, written
     # together with the others of the moment (domain/tool_openings.py, server/group_commit.py).
     tool_openings: GroupCommit[ToolOpening, DomainError | None] = field(init=False, repr=False)
-    # The agents' links' one heartbeat task (server/agent_heartbeat.py), and the agents'
-    # handshakes (hello to welcome) this process does at once (realtime/agents.py).
+    # The agents' links' one heartbeat task (server/agent_heartbeat.py).
     agent_heartbeat: AgentHeartbeat = field(init=False, repr=False)
-    agent_handshakes: asyncio.Semaphore = field(
-        default_factory=lambda: asyncio.Semaphore(AGENT_HANDSHAKES_AT_ONCE), repr=False
-    )
     # Wrong jump passwords, per technician and device (domain/jumps.py): 5 in 15 minutes.
     jump_password_throttle: AttemptThrottle = field(
         default_factory=lambda: AttemptThrottle(

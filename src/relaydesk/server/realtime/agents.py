@@ -136,17 +136,9 @@ class AgentLink:
     async def run(self) -> None:
         self._runner = asyncio.current_task()
         limit = HANDSHAKE_FRAME_BYTES  # as agent_endpoint set it
-        # From its hello to its welcome, a place among the handshakes this process does at once:
-        # after a restart 10,000 agents come back within seconds, and doing all their handshakes
-        # together would welcome none until all were nearly done. The others' hellos wait (a
-        # peer that sends nothing holds no place).
-        handshakes, handshaking = self.runtime.agent_handshakes, False
         try:
             while not self.connection.closed:
                 message = await self._receive()
-                if not handshaking and self.connection.state is control.State.AWAIT_HELLO:
-                    await handshakes.acquire()
-                    handshaking = True
                 if message["type"] == "websocket.disconnect":
                     self._closed_by_peer(message.get("code"))
                     return
@@ -165,9 +157,6 @@ class AgentLink:
                     limits.limit_message_size(self.websocket, limit)
                 if self.connection.has_data_to_send:  # an idle link's pong needs no answer
                     await self.flush()
-                if handshaking and self.connection.established:
-                    handshaking = False
-                    handshakes.release()
             await self.websocket.close(code=1000)
         except (WebSocketDisconnect, TimeoutError, RuntimeError):
             pass
@@ -177,8 +166,6 @@ class AgentLink:
             self._runner.uncancel()  # dropped by its own heartbeat (below), not by the server
             log.info("agent channel from %s: silent for %.0f s, dropped", self.ip, self._silence)
         finally:
-            if handshaking:
-                handshakes.release()
             self.runtime.agent_heartbeat.forget(self)
             self._bad_frames.summarise(self.ip)
             for task in self._tasks:
