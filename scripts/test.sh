@@ -111,26 +111,64 @@ ensure_redis() {
 ensure_postgres
 ensure_redis
 
-# --- static checks ------------------------------------------------------------------------
-lint_paths=()
-for path in src tests bench; do
-  [ -d "$path" ] && lint_paths+=("$path")
-done
-run_step "ruff check" .venv/bin/ruff check "${lint_paths[@]}"
-run_step "ruff format --check" .venv/bin/ruff format --check "${lint_paths[@]}"
-run_step "lint-imports (layering contracts)" .venv/bin/lint-imports
-run_step "mypy src" .venv/bin/mypy src
+# --- static checks and the web app's tests, beside pytest -----------------------------------
+# They need neither the services nor the support client and take minutes of CPU (mypy from
+# scratch, Vitest, ESLint), while pytest's tests spend much of theirs waiting for processes,
+# browsers and containers: they run in the background at a lower priority (nice 10, so that the
+# tests' processes come first), each step's output kept and shown, in order, after pytest.
+CHECKS_DIR="$(mktemp -d "${TMPDIR:-/tmp}/relaydesk-checks.XXXXXX")"
+checks_pid=""
+# Interrupted (Ctrl-C, the CI's timeout): the background checks and their processes go too.
+stop_tree() {
+  local child
+  if command -v pgrep >/dev/null 2>&1; then
+    for child in $(pgrep -P "$1"); do stop_tree "$child"; done
+  fi
+  kill "$1" 2>/dev/null || true
+}
+trap '[ -n "$checks_pid" ] && stop_tree "$checks_pid"; rm -rf "$CHECKS_DIR"' EXIT
 
-# --- web app ------------------------------------------------------------------------------
-if [ -f web/package.json ]; then
-  # stdin from /dev/null: Vitest would otherwise start in watch mode on a terminal.
-  run_step "npm test (web)" bash -c 'cd web && npm test </dev/null'
-  run_step "npm run lint (web: ESLint)" bash -c 'cd web && npm run lint </dev/null'
-  run_step "npm run check:api (web)" bash -c 'cd web && npm run check:api </dev/null'
-  run_step "npm run check:events (web)" bash -c 'cd web && npm run check:events </dev/null'
-else
-  say "web: no web/package.json; web checks skipped"
-fi
+# check "name" command...: like run_step, its output into the next numbered file.
+check() {
+  local name="$1"; shift
+  local started=$SECONDS rc=0
+  local out
+  out="$CHECKS_DIR/$(printf '%02d' "$(find "$CHECKS_DIR" -name '*.log' | wc -l)").log"
+  {
+    say "$name"
+    "$@" </dev/null 2>&1 || rc=$?
+    if [ "$rc" -ne 0 ]; then
+      printf '!!! %s failed (exit %d)\n' "$name" "$rc"
+      printf '%s (exit %d)\n' "$name" "$rc" >>"$CHECKS_DIR/failures"
+    fi
+    printf '    %s: %d s\n' "$name" $((SECONDS - started))
+  } >"$out"
+}
+
+static_checks() {
+  renice -n 10 -p "$BASHPID" >/dev/null 2>&1 || true
+  local lint_paths=()
+  for path in src tests bench; do
+    [ -d "$path" ] && lint_paths+=("$path")
+  done
+  check "ruff check" .venv/bin/ruff check "${lint_paths[@]}"
+  check "ruff format --check" .venv/bin/ruff format --check "${lint_paths[@]}"
+  check "lint-imports (layering contracts)" .venv/bin/lint-imports
+  check "mypy src" .venv/bin/mypy src
+  if [ -f web/package.json ]; then
+    # stdin from /dev/null (check does it): Vitest would otherwise start in watch mode.
+    check "npm test (web)" bash -c 'cd web && npm test'
+    check "npm run lint (web: ESLint)" bash -c 'cd web && npm run lint'
+    check "npm run check:api (web)" bash -c 'cd web && npm run check:api'
+    check "npm run check:events (web)" bash -c 'cd web && npm run check:events'
+  else
+    check "web: no web/package.json; web checks skipped" true
+  fi
+}
+
+say "static checks and web tests: in the background, shown after pytest"
+static_checks &
+checks_pid=$!
 
 # --- pytest -------------------------------------------------------------------------------
 run_pytest() {
@@ -145,6 +183,18 @@ run_pytest() {
   return "$rc"
 }
 run_step "pytest" run_pytest "$@"
+
+# --- the static checks' output ---------------------------------------------------------------
+started=$SECONDS
+wait "$checks_pid"
+checks_pid=""
+printf '    (waited %d s for the static checks after pytest)\n' $((SECONDS - started))
+for out in "$CHECKS_DIR"/*.log; do
+  [ -f "$out" ] && cat "$out"
+done
+if [ -f "$CHECKS_DIR/failures" ]; then
+  while IFS= read -r failed; do failures+=("$failed"); done <"$CHECKS_DIR/failures"
+fi
 
 # --- summary ------------------------------------------------------------------------------
 echo
