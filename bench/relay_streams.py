@@ -199,14 +199,18 @@ class BenchAgent:
                     await ws.send(out)
 
     async def _open(self, request: control.TunnelRequested) -> None:
-        end = await websockets.connect(
-            f"{self.node.ws_url}/relay/{request.tunnel_id}",
-            subprotocols=bearer.offered(request.token),
-            ssl=self.tls,
-            compression=None,
-            proxy=None,
-            max_size=None,
-        )
+        try:
+            end = await websockets.connect(
+                f"{self.node.ws_url}/relay/{request.tunnel_id}",
+                subprotocols=bearer.offered(request.token),
+                ssl=self.tls,
+                compression=None,
+                proxy=None,
+                max_size=None,
+            )
+        except websockets.InvalidStatus as refused:  # e.g. its token expired: a failed set-up
+            self.end_of(request.tunnel_id).set_exception(refused)
+            return
         self.end_of(request.tunnel_id).set_result(end)
 
 
@@ -270,7 +274,12 @@ async def relaydesk_pairs(
                     max_size=None,
                 )
                 t2 = time.perf_counter()
-                agent = await asyncio.wait_for(node.agent.end_of(tunnel["tunnel_id"]), 60)
+                try:
+                    agent = await asyncio.wait_for(node.agent.end_of(tunnel["tunnel_id"]), 60)
+                except (TimeoutError, websockets.InvalidStatus) as refused:
+                    SETUP_FAILURES.append(f"agent's end: {refused!r}"[:80])
+                    await console.close()
+                    return
                 SETUP_PHASES["post"].append(t1 - t0)
                 SETUP_PHASES["console"].append(t2 - t1)
                 SETUP_PHASES["agent"].append(time.perf_counter() - t2)

@@ -13,6 +13,7 @@ depend on whether the load generator, on the same cores, kept up), median phases
 
     .venv/bin/python bench/tunnel_setups.py [--setups 1000] [--in-flight 64,256] [--repeats 3]
         [--postgresql: one `relaydesk serve` node on PostgreSQL and Redis, as in the cluster tests]
+        [--server-src DIR: also relaydesk's code from DIR/src (the code before), on SQLite]
         [--profile DIR: py-spy of the relaydesk server, speedscope] [--json FILE]
 
 PostgreSQL and Redis as the tests find them (RELAYDESK_TEST_POSTGRES_ADMIN, RELAYDESK_TEST_REDIS).
@@ -45,10 +46,12 @@ from bench.shared import running_cluster  # noqa: E402
 
 
 @contextlib.contextmanager
-def relaydesk_node(work: Path, postgresql: bool) -> Iterator[rs.Node]:
+def relaydesk_node(
+    work: Path, postgresql: bool, name: str = "node1", server_src: Path | None = None
+) -> Iterator[rs.Node]:
     """`relaydesk demo` on SQLite, or one `relaydesk serve` node on PostgreSQL and Redis."""
     if not postgresql:
-        node = rs.start_relaydesk(work, "node1", False, None)
+        node = rs.start_relaydesk(work, name, False, server_src)
         try:
             yield node
         finally:
@@ -107,13 +110,21 @@ async def burst(node: rs.Node, setups: int, in_flight: int) -> dict[str, Any]:
 async def measure(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     rs.raise_fd_limit()
     results: dict[str, Any] = {"args": {k: str(v) for k, v in vars(args).items()}}
-    with relaydesk_node(work, args.postgresql) as node:
+    with contextlib.ExitStack() as stack:
+        node = stack.enter_context(relaydesk_node(work, args.postgresql))
+        relays = {"relaydesk": node}
+        if args.server_src is not None:  # the code before, from another tree, SQLite only
+            relays["before"] = stack.enter_context(
+                relaydesk_node(work, False, "before", args.server_src)
+            )
         reference = rs.start_reference(None)
+        relays["reference"] = reference
         profiler = None
         try:
-            await rs.sign_in_and_session(node, None)
-            await burst(node, 50, 16)  # warm-up: imports, caches, the pool's connections
-            await burst(reference, 50, 16)
+            for relay in relays.values():
+                if relay is not reference:
+                    await rs.sign_in_and_session(relay, None)
+                await burst(relay, 50, 16)  # warm-up: imports, caches, the pool's connections
             if args.profile:
                 args.profile.mkdir(parents=True, exist_ok=True)
                 profiler = subprocess.Popen(  # noqa: ASYNC220 - before anything is measured
@@ -123,9 +134,8 @@ async def measure(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                 )  # fmt: skip
             for _ in range(args.repeats):
                 for in_flight in args.in_flight:
-                    for relay in (node, reference):
+                    for name, relay in relays.items():
                         figures = await burst(relay, args.setups, in_flight)
-                        name = "relaydesk" if relay is node else "reference"
                         results.setdefault(name, []).append(figures)
                         print(name, json.dumps(figures), flush=True)
                         await asyncio.sleep(1)
@@ -145,6 +155,7 @@ def main() -> None:
     )
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--postgresql", action="store_true")
+    parser.add_argument("--server-src", type=Path, default=None, help="the code before: DIR/src")
     parser.add_argument("--profile", type=Path, default=None)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()

@@ -15,6 +15,7 @@ agent and the console's answer follow the commit."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -117,3 +118,6 @@ async def written(
     if refusal is not None:
         registry.remove(issued.tunnel.id)
         raise refusal
+    # The tokens' few seconds count from now, when they are handed out, not from before the
+    # wait (which grows with the load).
+    issued.tunnel.created = time.monotonic()
