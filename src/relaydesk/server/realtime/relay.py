@@ -40,12 +40,14 @@ async def relay_endpoint(websocket: WebSocket, tunnel_id: str) -> None:
         ended.append((code, reason))
         await _end(websocket, code, reason)
 
-    with runtime.live_sockets.connected(socket, end):
+    with contextlib.ExitStack() as holds:
+        holds.enter_context(runtime.live_sockets.connected(socket, end))
         # noVNC offers the "binary" subprotocol, other clients "relaydesk".
         await bearer.accept(websocket)
         if ended:  # ended while the upgrade was answered: the relay sees it leave at once
             await _end(websocket, *ended[0])
-        await runtime.relay.join(tunnel, side, websocket)
+        # A spliced tunnel outlives this call: the relay then keeps the registration (holds).
+        await runtime.relay.join(tunnel, side, websocket, holds)
 
 
 async def _login_of(runtime: Runtime, websocket: WebSocket, tunnel: Tunnel) -> int | None:

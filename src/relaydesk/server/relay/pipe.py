@@ -1,7 +1,11 @@
 """The relay: the console's and the agent's WebSockets of one tunnel meet here and their
 messages are copied across as they come. One message is in flight per direction: a slow reader
 slows its writer (backpressure) instead of filling memory. Either side closing closes the other;
-the end of the session or of the screen share closes both."""
+the end of the session or of the screen share closes both (relay/watch.py).
+
+On the lean path (relay/transport.py, no recording) the two sockets are spliced and both ASGI
+calls return: the hub keeps the tunnel (`_hold`) until the splice is done, with the console
+side's live-socket registration, and then closes both ends and forgets the tunnel."""
 
 from __future__ import annotations
 
@@ -16,13 +20,13 @@ from typing import Any
 from starlette.types import Message
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from relaydesk.protocol.events import BrokerEvent, CustomerScreen, SessionState
-from relaydesk.server.domain.notifications import Broker, session_topic
+from relaydesk.server.domain.notifications import Broker
 from relaydesk.server.domain.tunnels import TOKEN_LIFETIME_SECONDS, Side, Tunnel, TunnelRegistry
 from relaydesk.server.metrics import RelayFigures
 from relaydesk.server.relay.heap import give_back_freed_memory, hold_message_buffers
 from relaydesk.server.relay.recording import ShellRecording
-from relaydesk.server.relay.transport import splice
+from relaydesk.server.relay.transport import Splice, splice
+from relaydesk.server.relay.watch import SessionWatch
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +42,9 @@ EARLY_BYTES_LIMIT = 1 << 20
 class _Meeting:
     first: WebSocket
     first_side: Side
+    # What the first side holds while its tunnel is open (the console's live-socket registration):
+    # taken over by the hub when the ASGI calls return before the tunnel ends.
+    first_holds: contextlib.ExitStack | None
     second_arrived: asyncio.Event = field(default_factory=asyncio.Event)
     # Set once the first side's waiting reader has stopped: the pipe may read it from then on.
     handed_over: asyncio.Event = field(default_factory=asyncio.Event)
@@ -59,12 +66,20 @@ class RelayHub:
         self.on_recorded = on_recorded
         self._meetings: dict[str, _Meeting] = {}
         self.figures = RelayFigures()
+        self.watch = SessionWatch(broker)
 
-    async def join(self, tunnel: Tunnel, side: Side, websocket: WebSocket) -> None:
-        """Returns when the tunnel is over for this side."""
+    async def join(
+        self,
+        tunnel: Tunnel,
+        side: Side,
+        websocket: WebSocket,
+        holds: contextlib.ExitStack | None = None,
+    ) -> None:
+        """Returns when the tunnel is over for this side, or once it is spliced: then the hub
+        keeps the tunnel, and what `holds` holds, until it ends (`holds` is left empty)."""
         meeting = self._meetings.get(tunnel.id)
         if meeting is None:
-            meeting = _Meeting(websocket, side)
+            meeting = _Meeting(websocket, side, holds)
             self._meetings[tunnel.id] = meeting
             outcome = await self._wait_for_second(meeting)
             if outcome != "arrived":
@@ -78,15 +93,22 @@ class RelayHub:
         meeting.second_arrived.set()
         await meeting.handed_over.wait()
         hold_message_buffers()
+        held = False
         try:
-            await self._pipe(
-                tunnel, meeting.first_side, meeting.first, side, websocket, meeting.early
-            )
+            spliced = await self._splice(tunnel, meeting.first, websocket, meeting.early)
+            if spliced is not None:
+                self._hold(tunnel, spliced, [meeting.first_holds, holds])
+                held = True
+            else:
+                await self._pipe(
+                    tunnel, meeting.first_side, meeting.first, side, websocket, meeting.early
+                )
         finally:
             meeting.done.set()
             self._meetings.pop(tunnel.id, None)
-            self.registry.remove(tunnel.id)
-            give_back_freed_memory()  # what the tunnel's messages left free in the heap
+            if not held:
+                self.registry.remove(tunnel.id)
+                give_back_freed_memory()  # what the tunnel's messages left free in the heap
 
     async def _wait_for_second(self, meeting: _Meeting) -> str:
         """Waits for the other side while reading this one: "arrived", "left" or "timeout"."""
@@ -127,6 +149,46 @@ class RelayHub:
                         meeting.early.append(message)
             meeting.handed_over.set()
 
+    async def _splice(
+        self, tunnel: Tunnel, a: WebSocket, b: WebSocket, early: list[Message]
+    ) -> Splice | None:
+        """The lean path (relay/transport.py), where the tunnel is not recorded: what the first
+        side sent while it waited goes first, then frames cross without passing through here.
+        None where the messages must be copied here (`_pipe`)."""
+        if tunnel.record:
+            return None
+        spliced = None
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+            while early:
+                await _forward(early[0], b, self.figures)
+                early.pop(0)
+            spliced = await splice(a, b, self.figures.relayed)
+        return spliced
+
+    def _hold(
+        self, tunnel: Tunnel, spliced: Splice, holds: list[contextlib.ExitStack | None]
+    ) -> None:
+        """Keeps a spliced tunnel after its ASGI calls return, until either end goes or the
+        watch ends it; then closes both ends and forgets it."""
+        kept = contextlib.ExitStack()
+        for hold in holds:
+            if hold is not None:
+                kept.enter_context(hold.pop_all())
+        self.figures.tunnels_open += 1
+        self.figures.tunnels_opened += 1
+        self.figures.spliced += 1
+        self.watch.add(tunnel, lambda: spliced.close(1000, "tunnel closed"))
+
+        def over(_: asyncio.Future[None]) -> None:
+            self.watch.discard(tunnel)
+            spliced.close(1000, "tunnel closed")
+            self.figures.tunnels_open -= 1
+            self.registry.remove(tunnel.id)
+            kept.close()
+            give_back_freed_memory()
+
+        spliced.done.add_done_callback(over)
+
     async def _pipe(
         self,
         tunnel: Tunnel,
@@ -136,6 +198,7 @@ class RelayHub:
         b: WebSocket,
         early: list[Message],
     ) -> None:
+        """Copies messages both ways (recorded tunnels, sockets off the lean path)."""
         recording = (
             ShellRecording(tunnel, self.recordings_dir / str(tunnel.session_id))
             if tunnel.record
@@ -143,25 +206,17 @@ class RelayHub:
         )
         self.figures.tunnels_open += 1
         self.figures.tunnels_opened += 1
-        tasks: list[asyncio.Future[Any]] = [asyncio.create_task(self._watch(tunnel))]
+        ended: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.watch.add(tunnel, lambda: _settle(ended))
+        tasks: list[asyncio.Future[Any]] = [
+            ended,
+            asyncio.create_task(self._copy(recording, side_a, a, b, early)),
+            asyncio.create_task(self._copy(recording, side_b, b, a)),
+        ]
         try:
-            spliced = None
-            if recording is None:
-                # The lean path (relay/transport.py): what the first side sent while it waited
-                # goes first, then frames cross without passing through here.
-                with contextlib.suppress(WebSocketDisconnect, RuntimeError):
-                    for message in early:
-                        await _forward(message, b, self.figures)
-                    early = []
-                    spliced = await splice(a, b, self.figures.relayed)
-            if spliced is not None:
-                self.figures.spliced += 1
-                tasks.append(spliced)
-            else:
-                tasks.append(asyncio.create_task(self._copy(recording, side_a, a, b, early)))
-                tasks.append(asyncio.create_task(self._copy(recording, side_b, b, a)))
             await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
+            self.watch.discard(tunnel)
             self.figures.tunnels_open -= 1
             for task in tasks:
                 task.cancel()
@@ -201,18 +256,10 @@ class RelayHub:
                     await target.send_text(data)
                 del data  # not kept while the next message is awaited
 
-    async def _watch(self, tunnel: Tunnel) -> None:
-        """Ends the pipe when the session ends or (for the screen) sharing stops."""
-        async with self.broker.subscribe(session_topic(tunnel.session_id)) as events:
-            async for event in events:
-                if _ends(tunnel, event):
-                    return
 
-
-def _ends(tunnel: Tunnel, event: BrokerEvent) -> bool:
-    if isinstance(event, SessionState) and event.status in ("ended", "held"):
-        return True
-    return tunnel.kind == "screen" and isinstance(event, CustomerScreen) and event.state == "off"
+def _settle(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 async def _forward(message: Message, target: WebSocket, figures: RelayFigures) -> None:

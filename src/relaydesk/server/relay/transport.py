@@ -15,18 +15,25 @@ On /relay:
 - backpressure: when the other end's transport holds more than WRITE_BUFFER_HIGH bytes unsent,
   this end stops reading its socket until it drains below WRITE_BUFFER_LOW (so a slow reader
   slows its writer through TCP, and a tunnel holds at most one read chunk plus the high mark).
+- once spliced, the two ASGI calls return (relay/pipe.py): a tunnel then holds its two protocol
+  objects and their transports, not two chains of coroutines, middleware frames and requests
+  (an idle tunnel's memory). uvicorn closes a socket whose application returned; a spliced one
+  stays open until the `Splice` closes it (`Splice.close`: close frames, then the transports
+  close when the clients answer or after close_timeout).
 
-Everything else (the bearer check, the live-socket registry, the session watch, closing) stays
-in the ASGI application and in relay/pipe.py."""
+The bearer check, the live-socket registry, the session watch and the tunnel's end stay in the
+ASGI application and in relay/pipe.py."""
 
 from __future__ import annotations
 
 import asyncio
 import struct
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, cast
 
 from starlette.websockets import WebSocket
+from uvicorn.protocols.utils import ClientDisconnected
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.frames import Frame, Opcode
 from websockets.http11 import Request
@@ -40,6 +47,16 @@ _CONT, _TEXT, _BINARY, _CLOSE, _PING, _PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
 _PROTOCOL_ERROR, _TOO_BIG, _NO_STATUS = 1002, 1009, 1005
 _SHORT = struct.Struct("!H")
 _LONG = struct.Struct("!Q")
+
+
+class _Spent(asyncio.Queue[Any]):
+    """The message queue of a spliced socket whose application returned: nobody reads it."""
+
+    def put_nowait(self, item: Any) -> None:
+        pass
+
+
+_SPENT = _Spent()
 
 
 def frame_header(fin: bool, opcode: int, length: int) -> bytes:
@@ -90,6 +107,48 @@ class RelayDeskWebSocketProtocol(WebSocketsSansIOProtocol):
             # past the request: from here on this module reads the frames.
             self.lean = True
             self.transport.set_write_buffer_limits(high=WRITE_BUFFER_HIGH, low=WRITE_BUFFER_LOW)
+
+    async def run_asgi(self) -> None:
+        """uvicorn's, except that a spliced socket outlives its application (the Splice closes
+        it): uvicorn closes the transport as soon as the application returns."""
+        try:
+            result = await self.app(self.scope, self.receive, self.send)
+        except ClientDisconnected:
+            pass
+        except BaseException:
+            self.logger.exception("Exception in ASGI application\n")
+            self.send_500_response()
+        else:
+            if not self.handshake_complete:
+                self.logger.error("ASGI callable returned without completing handshake.")
+                self.send_500_response()
+            elif result is not None:
+                self.logger.error("ASGI callable should return None, but returned '%s'.", result)
+        if self.peer is not None:
+            self._shed()
+        elif self.close_timer is None:
+            self.transport.close()
+
+    def _shed(self) -> None:
+        """Drops what only the application needed, once it has returned from a spliced socket:
+        the scope (its headers, FastAPI's exit stacks), the upgrade's request and response, the
+        message queue. An idle tunnel's memory is mostly these."""
+        cast(dict[str, Any], self.scope).clear()
+        del self.request, self.response
+        self.queue = _SPENT
+
+    def close_spliced(self, code: int, reason: str) -> None:
+        """Sends a close frame; the transport closes at the client's answer (or after
+        close_timeout). For a spliced socket, whose application has returned."""
+        if self.close_sent or self.disconnected:
+            return
+        body = _SHORT.pack(code) + reason.encode()
+        self.transport.write(frame_header(True, _CLOSE, len(body)) + body)
+        self.close_sent = True
+        if self._paused_for_peer or self.read_paused:  # the answer must be read
+            self._paused_for_peer = self.read_paused = False
+            self.transport.resume_reading()
+        self.close_timer = self.loop.call_later(self.close_timeout, self.transport.close)
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -292,13 +351,30 @@ def splice_protocols(
     return done
 
 
+@dataclass(eq=False)
+class Splice:
+    """Two relay sockets joined frame to frame; `done` is set when either end goes."""
+
+    left: RelayDeskWebSocketProtocol
+    right: RelayDeskWebSocketProtocol
+    done: asyncio.Future[None]
+
+    def close(self, code: int, reason: str) -> None:
+        """Closes both ends (and so ends the splice)."""
+        self.left.close_spliced(code, reason)
+        self.right.close_spliced(code, reason)
+        if not self.done.done():
+            self.done.set_result(None)
+
+
 async def splice(
     a: WebSocket, b: WebSocket, on_relayed: Callable[[int], None] | None = None
-) -> asyncio.Future[None] | None:
-    """Joins two relay WebSockets frame to frame; the future is done when either end goes.
-    None when either is not on the lean path (then the caller copies messages itself)."""
+) -> Splice | None:
+    """Joins two relay WebSockets frame to frame. None when either is not on the lean path
+    (then the caller copies messages itself)."""
     left, right = lean_protocol(a), lean_protocol(b)
     if left is None or right is None:
         return None
     left.on_relayed = right.on_relayed = on_relayed
-    return splice_protocols(left, right, asyncio.get_running_loop().create_future())
+    done = splice_protocols(left, right, asyncio.get_running_loop().create_future())
+    return Splice(left, right, done)
