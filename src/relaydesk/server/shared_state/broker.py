@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -96,8 +96,10 @@ class RedisBroker:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reader
         if self._pubsub is not None:
+            # redis-py (8.1) leaves PubSub.aclose unannotated: name the type relied on.
+            aclose: Callable[[], Awaitable[None]] = self._pubsub.aclose
             with contextlib.suppress(RedisError, OSError):
-                await self._pubsub.aclose()
+                await aclose()
 
     async def publish(self, topic: str, event: BrokerEvent) -> None:
         """Returns once Redis has the event. Events published meanwhile by this node go

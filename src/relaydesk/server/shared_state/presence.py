@@ -116,8 +116,10 @@ class RedisPresence:
                     pipe.publish(self.channel, f"- {key} {self._node.node_id}")
                 await pipe.execute()
         if self._pubsub is not None:
+            # redis-py (8.1) leaves PubSub.aclose unannotated: name the type relied on.
+            aclose: Callable[[], Awaitable[None]] = self._pubsub.aclose
             with contextlib.suppress(RedisError, OSError):
-                await self._pubsub.aclose()
+                await aclose()
 
     async def _flush(self) -> None:
         writes, self._writes = self._writes, []
