@@ -9,4 +9,5 @@ pytest_plugins = [
     "tests.fixtures.mail",
     "tests.fixtures.databases",
     "tests.fixtures.support_client",
+    "tests.fixtures.run_order",
 ]
