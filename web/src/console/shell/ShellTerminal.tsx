@@ -10,6 +10,10 @@
  * terminal: the technician finds a new shell in the same tab (reaching the agent once it is back
  * on a surviving node). A shell that exited, or a refused request (session ended, no
  * permission), stays as it is.
+ *
+ * The tab is open once the device's end has answered on the tunnel, not when the console's
+ * socket reaches the relay; what is typed before is held and sent then (shellLink.ts, which keeps
+ * this link's state: this component moves the bytes).
  */
 
 import { useEffect, useRef, useState } from "preact/hooks";
@@ -21,6 +25,7 @@ import { bearerProtocols } from "../../shared/bearer";
 import { reconnectDelay, relayUrl, tunnelRetryable } from "../screen/tunnel";
 import { dataFrame, parseFrame, resizeFrame, ShellFrameError } from "./codec";
 import { binaryStringBytes, isCopyKey, isPasteKey, type ShellState } from "./shells";
+import { HOLD_LIMIT, NEW_LINK, stepLink, tabState, type LinkEvent, type Notice } from "./shellLink";
 
 export type ShellHandle = {
   copy: () => Promise<boolean>;
@@ -37,6 +42,14 @@ type Props = {
 
 const TERMINAL_FONTS =
   '"DejaVu Sans Mono", "Liberation Mono", Menlo, Consolas, "Cascadia Mono", "Noto Sans Mono CJK SC", ui-monospace, monospace';
+
+/** The terminal's own lines: yellow while the shell is being reopened, red for typing not sent. */
+const NOTICE_COLOUR: Record<Notice, string> = {
+  reconnecting: "33",
+  typing_held: "33",
+  typing_refused: "31",
+  typing_dropped: "31",
+};
 
 const THEME = {
   background: "#0f1420",
@@ -93,8 +106,24 @@ export function ShellTerminal({ sessionId, visible, onState, handle }: Props) {
       const fit = new FitAddon();
       terminal.loadAddon(fit);
       terminal.open(element);
+      const socketOpen = () => socket?.readyState === WebSocket.OPEN;
       const send = (frame: Uint8Array) => {
-        if (socket?.readyState === WebSocket.OPEN) socket.send(frame);
+        if (socketOpen()) socket?.send(frame);
+      };
+      let link = NEW_LINK;
+      let retry: ReturnType<typeof setTimeout> | null = null;
+      const happened = (event: LinkEvent) => {
+        const before = tabState(link);
+        const next = stepLink(link, event);
+        link = next.link;
+        for (const frame of next.send) send(frame);
+        for (const notice of next.say) {
+          const line = tRef.current(`shell.${notice}`, { kib: HOLD_LIMIT / 1024 });
+          terminal.write(`\r\n\x1b[${NOTICE_COLOUR[notice]}m${line}\x1b[0m\r\n`);
+        }
+        const after = tabState(link);
+        if (JSON.stringify(after) !== JSON.stringify(before)) report.current(after);
+        if (next.retry) retry = setTimeout(open, reconnectDelay(link.attempt - 1));
       };
       const refit = () => {
         if (element.offsetWidth === 0 || element.offsetHeight === 0) return;
@@ -139,8 +168,12 @@ export function ShellTerminal({ sessionId, visible, onState, handle }: Props) {
         }
         return true;
       });
-      const typed = terminal.onData((text) => send(dataFrame(text)));
-      const binary = terminal.onBinary((text) => send(dataFrame(binaryStringBytes(text))));
+      const typed = terminal.onData((text) =>
+        happened({ type: "typed", frame: dataFrame(text), socketOpen: socketOpen() }),
+      );
+      const binary = terminal.onBinary((text) =>
+        happened({ type: "typed", frame: dataFrame(binaryStringBytes(text)), socketOpen: socketOpen() }),
+      );
       const resized = terminal.onResize(({ cols, rows }) => {
         setSize({ cols, rows });
         send(resizeFrame(cols, rows));
@@ -148,18 +181,10 @@ export function ShellTerminal({ sessionId, visible, onState, handle }: Props) {
       const observer = new ResizeObserver(() => refit());
       observer.observe(element);
 
-      let attempt = 0;
-      let retry: ReturnType<typeof setTimeout> | null = null;
-      const again = () => {
-        report.current("connecting");
-        if (attempt === 0) terminal.write(`\r\n\x1b[33m${tRef.current("shell.reconnecting")}\x1b[0m\r\n`);
-        retry = setTimeout(open, reconnectDelay(attempt));
-        attempt += 1;
-      };
       const open = () => {
         retry = null;
         if (closed) return;
-        report.current("connecting");
+        happened({ type: "asking" });
         call(api.POST("/api/v1/sessions/{session_id}/shell/tunnel", { params: { path: { session_id: sessionId } } })).then(
           (tunnel) => {
             if (closed) return;
@@ -167,7 +192,9 @@ export function ShellTerminal({ sessionId, visible, onState, handle }: Props) {
             ws.binaryType = "arraybuffer";
             socket = ws;
             ws.onopen = () => {
-              report.current("open");
+              // At the relay: the device's end may not be there (yet, or ever); the size waits
+              // at the relay for it. The tab is open when the device answers.
+              happened({ type: "relayed" });
               refit();
               ws.send(resizeFrame(terminal.cols, terminal.rows));
               terminal.focus();
@@ -177,11 +204,11 @@ export function ShellTerminal({ sessionId, visible, onState, handle }: Props) {
               try {
                 const frame = parseFrame(event.data);
                 if (frame.type === "data") {
-                  attempt = 0; // the device answers: this shell is up
+                  happened({ type: "answered" }); // the device's end is there: held typing goes
                   terminal.write(frame.payload);
                 } else if (frame.type === "exit") {
                   exited = true;
-                  report.current({ exited: frame.code });
+                  happened({ type: "exited", code: frame.code });
                 }
               } catch (failure) {
                 if (!(failure instanceof ShellFrameError)) throw failure;
@@ -189,19 +216,14 @@ export function ShellTerminal({ sessionId, visible, onState, handle }: Props) {
             };
             ws.onclose = () => {
               if (closed || exited || socket !== ws) return;
-              again();
+              happened({ type: "dropped" });
             };
           },
           (failure: unknown) => {
             if (closed) return;
-            if (attempt > 0 && tunnelRetryable(asApiError(failure).status)) {
-              again();
-            } else if (attempt > 0) {
-              report.current("lost"); // refused now (the session ended, rights changed)
-            } else {
-              setError(failure);
-              report.current("failed");
-            }
+            const final = !tunnelRetryable(asApiError(failure).status);
+            if (link.attempt === 0) setError(failure);
+            happened({ type: "refused", final });
           },
         );
       };
