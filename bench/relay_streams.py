@@ -208,7 +208,7 @@ class BenchAgent:
                 proxy=None,
                 max_size=None,
             )
-        except websockets.InvalidStatus as refused:  # e.g. its token expired: a failed set-up
+        except (websockets.InvalidStatus, TimeoutError, OSError) as refused:  # a failed set-up
             self.end_of(request.tunnel_id).set_exception(refused)
             return
         self.end_of(request.tunnel_id).set_result(end)
@@ -259,7 +259,11 @@ async def relaydesk_pairs(
         async def one() -> None:
             async with limit:
                 t0 = time.perf_counter()
-                answer = await http.post(f"/api/v1/sessions/{node.session_id}/shell/tunnel")
+                try:
+                    answer = await http.post(f"/api/v1/sessions/{node.session_id}/shell/tunnel")
+                except httpx.HTTPError as lost:  # no answer: a failed set-up
+                    SETUP_FAILURES.append(repr(lost)[:80])
+                    return
                 t1 = time.perf_counter()
                 if answer.status_code != 201:
                     SETUP_FAILURES.append(f"{answer.status_code} {answer.text[:80]}")
@@ -276,7 +280,7 @@ async def relaydesk_pairs(
                 t2 = time.perf_counter()
                 try:
                     agent = await asyncio.wait_for(node.agent.end_of(tunnel["tunnel_id"]), 60)
-                except (TimeoutError, websockets.InvalidStatus) as refused:
+                except (TimeoutError, OSError, websockets.InvalidStatus) as refused:
                     SETUP_FAILURES.append(f"agent's end: {refused!r}"[:80])
                     await console.close()
                     return

@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import concurrent.futures
 import contextlib
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -36,6 +38,8 @@ from pathlib import Path
 from typing import Any
 
 import uvloop
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -62,13 +66,31 @@ def relaydesk_node(
     with running_cluster(1, "relaydesk-bench-setups-") as cluster:
         server = cluster.nodes[0]
         assert server.process is not None and cluster.admin_password is not None
-        yield rs.Node(
-            "node1",
-            server.process,
-            server.url,
-            admin_email=cluster.admin_email,
-            admin_password=cluster.admin_password,
-        )
+        enable_remote_support(cluster.database_url)
+        try:
+            yield rs.Node(
+                "node1",
+                server.process,
+                server.url,
+                admin_email=cluster.admin_email,
+                admin_password=cluster.admin_password,
+            )
+        finally:  # the node's log, for its errors (the cluster's folder is removed)
+            shutil.copy(server.log_path, work / "node1.log")
+
+
+def enable_remote_support(database_url: str) -> None:
+    """What the administrator turns on after `relaydesk init` (the demo has it on); from a
+    thread of its own, the bench's event loop being busy with the node."""
+
+    async def update() -> None:
+        engine = create_async_engine(database_url)
+        async with engine.begin() as connection:
+            await connection.execute(text("UPDATE organisations SET remote_support_enabled = true"))
+        await engine.dispose()
+
+    with concurrent.futures.ThreadPoolExecutor(1) as thread:
+        thread.submit(asyncio.run, update()).result()
 
 
 async def burst(node: rs.Node, setups: int, in_flight: int) -> dict[str, Any]:
@@ -147,6 +169,10 @@ async def measure(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     return results
 
 
+def logs_only(folder: str, names: list[str]) -> set[str]:
+    return {n for n in names if not n.endswith(".log") and not (Path(folder) / n).is_dir()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--setups", type=int, default=1000, help="tunnels per burst")
@@ -158,9 +184,14 @@ def main() -> None:
     parser.add_argument("--server-src", type=Path, default=None, help="the code before: DIR/src")
     parser.add_argument("--profile", type=Path, default=None)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--logs", type=Path, default=None, help="keep the servers' logs here")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="relaydesk-bench-setups-", dir="/tmp") as tmp:
-        results = uvloop.run(measure(args, Path(tmp)))
+        try:
+            results = uvloop.run(measure(args, Path(tmp)))
+        finally:
+            if args.logs is not None:
+                shutil.copytree(tmp, args.logs, dirs_exist_ok=True, ignore=logs_only)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 

@@ -90,8 +90,16 @@ async def record_all(db: AsyncSession, entries: Sequence[Entry]) -> list[AuditEn
         who = wanted.who
         organisation = heads.get(who.organisation_id)
         if organisation is None:
-            lock = select(Organisation).where(Organisation.id == who.organisation_id)
-            organisation = (await db.execute(lock.with_for_update())).scalar_one()
+            # The head as it is once locked, even when this session loaded the organisation
+            # before (populate_existing): an older copy's seq was taken by another writer
+            # meanwhile (on PostgreSQL: duplicate entries refused, the request failed).
+            lock = (
+                select(Organisation)
+                .where(Organisation.id == who.organisation_id)
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            )
+            organisation = (await db.execute(lock)).scalar_one()
             heads[who.organisation_id] = organisation
         seq = organisation.audit_head_seq + 1
         at = utcnow()
