@@ -143,7 +143,18 @@ elif [ -f web/package.json ]; then
   else
     say "web node modules: up to date"
   fi
-  step "npm run build (web)" in_web npm run build
+  # Built again only when something under web/ changed since the last build (a fresh clone
+  # always builds): the hash of every file there but node_modules, names and contents.
+  BUILD_STAMP=web/node_modules/.relaydesk-build-stamp
+  build_state="$(find web -path web/node_modules -prune -o -type f -print0 | LC_ALL=C sort -z \
+    | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)"
+  if [ "$(cat "$BUILD_STAMP" 2>/dev/null)" != "$build_state" ] \
+    || [ ! -f src/relaydesk/server/web_dist/index.html ]; then
+    step "npm run build (web)" in_web npm run build
+    echo "$build_state" >"$BUILD_STAMP"
+  else
+    say "web build: up to date"
+  fi
 else
   say "web: no web/package.json yet; skipped"
 fi
