@@ -32,6 +32,7 @@ from tests.fixtures.browser import (
     new_session_key,
     shoot,
 )
+from tests.fixtures.cable import Cable
 from tests.fixtures.cluster import Cluster
 from tests.fixtures.common import eventually
 from tests.fixtures.screen import (  # noqa: F401 - desktop is a fixture
@@ -231,16 +232,16 @@ def test_the_console_reopens_its_tunnels_on_the_survivors(
 
 
 def _shell_in_a_tab(
-    page: Page, cluster: Cluster, tmp_path: Path
+    page: Page, cluster: Cluster, tmp_path: Path, agent_server: str | None = None
 ) -> tuple[str, Locator, Locator, str, str, list[tuple[str, str]], subprocess.Popen[str]]:
-    """A session with a real agent, accepted in the console, and a shell tab relayed by a node
-    other than the agent's (round-robin: a few tries), in which a command ran: the session's
-    base URL, the tab, its terminal, the agent's node, the shell's node, the tunnels asked for
-    and the agent."""
+    """A session with a real agent (reaching the cluster through `agent_server`, else HAProxy),
+    accepted in the console, and a shell tab relayed by a node other than the agent's
+    (round-robin: a few tries), in which a command ran: the session's base URL, the tab, its
+    terminal, the agent's node, the shell's node, the tunnels asked for and the agent."""
     base = admin_signs_in(page, cluster, ADMIN_PASSWORD)
     api(page, "PATCH", "/api/v1/organisation/settings", {"remote_support_enabled": True})
     owners = tunnel_owners(page)
-    agent = start_agent(cluster.url, new_session_key(page, base), tmpdir=tmp_path)
+    agent = start_agent(agent_server or cluster.url, new_session_key(page, base), tmpdir=tmp_path)
     page.goto(f"{base}/console/queues")
     session_id, workspace = accept_connected(page)
     device = api(page, "GET", f"/api/v1/sessions/{session_id}")["session"]["device"]["id"]
@@ -304,27 +305,46 @@ def test_a_shell_comes_back_when_the_agents_node_dies(
     """The technician works in a shell relayed by another node than the agent's; the agent's own
     node dies. The agent loses its control link and closes its tools, the shell's process
     included, without an exit: the tab does not say the shell ended; it says the connection was
-    lost and that a new shell opens, and once the agent is back on a survivor the technician
-    types in a new shell in the same tab, without doing anything (before: "The shell ended")."""
-    end, tab, terminal, agent_node, shell_node, owners, agent = _shell_in_a_tab(
-        page, cluster, tmp_path
-    )
-    try:
-        asked_before = len(owners)
-        cluster.kill(int(agent_node[1:]) - 1)
-        wait_for_text(terminal, "Connection lost: opening a new shell", timeout=30)
-        shoot(page, artifacts_dir, "01-agents-node-lost")
-        expect(tab).to_have_attribute("data-shell-state", "open", timeout=90_000)
-        # The new shell's prompt: the agent is back and joined the tab's tunnel (a tunnel asked
-        # for while it was away shows as open, but its agent never comes and it is asked again).
-        wait_for_text(terminal, r"opening a new shell[\s\S]*?[#$]\s*$", timeout=90)
-        type_in(page, terminal, "echo after-$((6*7))")
-        wait_for_text(terminal, r"^after-42$", timeout=30)
-        shoot(page, artifacts_dir, "02-new-shell")
-        assert any(tool == "shell" for tool, _ in owners[asked_before:]), owners
-        assert tab.get_attribute("data-shell-state") == "open"
-        print(f"agent on {agent_node} (killed); shell on {shell_node}; {owners[asked_before:]}")
-        assert api_answer(page, cluster.url, end).ok
-        assert agent.wait(30) == 0
-    finally:
-        agent.kill()
+    lost and that a new shell opens (before: "The shell ended"). While the agent is away the
+    tab's new tunnel reaches the relay but no agent joins it: the tab is not open, and what the
+    technician types meanwhile is kept and runs in the new shell once the agent is back on a
+    survivor (before: the tab showed "open" and the typing went into a tunnel nobody joined)."""
+    with Cable(cluster.url) as cable:
+        end, tab, terminal, agent_node, shell_node, owners, agent = _shell_in_a_tab(
+            page, cluster, tmp_path, agent_server=cable.url
+        )
+        try:
+            asked_before = len(owners)
+            session = api(page, "GET", end.removesuffix("/end"))["session"]
+            # The agent's way back stays cut while the technician types (on its own it tries
+            # again after 0-5 s, sometimes before the tab has asked for its new tunnel).
+            cable.unplug()
+            cluster.kill(int(agent_node[1:]) - 1)
+            wait_for_text(terminal, "Connection lost: opening a new shell", timeout=30)
+            shoot(page, artifacts_dir, "01-agents-node-lost")
+            eventually(
+                lambda: [tool for tool, _ in owners[asked_before:] if tool == "shell"],
+                30,
+                "the tab asks for a new shell tunnel",
+            )
+            type_in(page, terminal, "echo gap-$((6*7))")
+            wait_for_text(terminal, "Kept: what you type is sent to the new shell", timeout=10)
+            shoot(page, artifacts_dir, "02-typed-while-away")
+            assert tab.get_attribute("data-shell-state") == "connecting"
+            away = [n for n in device_holders(cluster, session["device"]["id"]) if n != agent_node]
+            assert not away, f"the agent was back on {away} before the technician typed"
+            cable.plug()
+
+            expect(tab).to_have_attribute("data-shell-state", "open", timeout=90_000)
+            wait_for_text(terminal, r"^gap-42$", timeout=60)
+            type_in(page, terminal, "echo after-$((6*7))")
+            wait_for_text(terminal, r"^after-42$", timeout=30)
+            shoot(page, artifacts_dir, "03-new-shell")
+            asked = owners[asked_before:]
+            assert len([tool for tool, _ in asked if tool == "shell"]) >= 2, asked
+            assert tab.get_attribute("data-shell-state") == "open"
+            print(f"agent on {agent_node} (killed); shell on {shell_node}; {asked}")
+            assert api_answer(page, cluster.url, end).ok
+            assert agent.wait(30) == 0
+        finally:
+            agent.kill()
