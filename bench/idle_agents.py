@@ -9,10 +9,17 @@ all from this one process (asyncio, one connection each). Enrolment goes 50 at a
   every agent connected and nothing happening but the keepalive;
 - restart: the server is stopped (SIGTERM) and started again on the same data; each agent comes
   back with its device credential as the agent does (agent/link.Backoff: its first try anywhere
-  in the spread after a lost connection, then exponential backoff with jitter), and the clock
-  stops when all N are welcomed again;
+  in the spread after a lost connection, then exponential backoff with jitter; the agent's open
+  timeout), and the clock stops when all N are welcomed again; on the way: the first WebSocket
+  open and the first challenge after the server is up, failed attempts by error, the kernel's
+  TCP counters (listen-queue overflows, SYN retransmissions) and the server's CPU seconds;
 - queue: GET /api/v1/queue with 1,000 waiting sessions (copied in bulk in the database from one
-  real attended session), median of 10, against the same GET with that one session (reference).
+  real attended session), median of 20 and the server's CPU time per GET, against the same GET
+  with that one session (reference).
+
+The agents are coroutines of this one process, on the same machine as the server: each does its
+own TCP connection, upgrade and Ed25519 signature, but together they have at most one core, so
+on a small machine the generator's speed bounds how fast the way back can look.
 
     .venv/bin/python bench/idle_agents.py --agents 1000 5000 [--idle 60] [--waiting 1000]
 """

@@ -143,6 +143,10 @@ def _serve(settings: Settings) -> None:
         log_config=uvicorn_log_config(),
         # Forwarded headers are judged by relaydesk itself (RELAYDESK_TRUSTED_PROXIES).
         proxy_headers=False,
+        # Connections the kernel completes while the server is busy wait here rather than have
+        # their SYN dropped and retried seconds later: 10,000 agents come back after a restart
+        # (the kernel caps it at net.core.somaxconn; docs/deployment.md).
+        backlog=16384,
         server_header=False,
         ssl_certfile=str(settings.tls_certfile) if settings.tls_certfile else None,
         ssl_keyfile=str(settings.tls_keyfile) if settings.tls_keyfile else None,
