@@ -269,14 +269,18 @@ async def relaydesk_pairs(
                     SETUP_FAILURES.append(f"{answer.status_code} {answer.text[:80]}")
                     return
                 tunnel = answer.json()
-                console = await websockets.connect(
-                    node.ws_url + tunnel["path"],
-                    subprotocols=bearer.offered(tunnel["token"], "binary"),
-                    ssl=tls,
-                    compression=None,
-                    proxy=None,
-                    max_size=None,
-                )
+                try:
+                    console = await websockets.connect(
+                        node.ws_url + tunnel["path"],
+                        subprotocols=bearer.offered(tunnel["token"], "binary"),
+                        ssl=tls,
+                        compression=None,
+                        proxy=None,
+                        max_size=None,
+                    )
+                except (TimeoutError, OSError, websockets.InvalidStatus) as refused:
+                    SETUP_FAILURES.append(f"console's end: {refused!r}"[:80])
+                    return
                 t2 = time.perf_counter()
                 try:
                     agent = await asyncio.wait_for(node.agent.end_of(tunnel["tunnel_id"]), 60)
