@@ -6,6 +6,7 @@ cannot take."""
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import hashlib
 import io
@@ -99,7 +100,7 @@ def test_a_link_in_the_middle_is_never_followed(tree: Path) -> None:
         (changes.rename, (c, f"{root}/out/secret", f"{root}/stolen")),
         (changes.rename, (c, f"{root}/sub/a.txt", f"{root}/out/a.txt")),
         (changes.delete, (c, f"{root}/out/secret", False)),
-        (transfers.begin_upload, (c, upload)),
+        (transfers.begin_upload, (c, upload, "t")),
         (transfers.open_download, (c, download, hashlib.sha256())),
     ]:
         assert code_of(call, *args) == "is_link", (call, args)
@@ -142,7 +143,7 @@ def test_dot_dotdot_and_the_root_are_never_deleted_renamed_or_replaced(tree: Pat
         (changes.rename, (c, f"{root}/.", f"{root}/x"), "invalid_name"),
         (changes.make_folder, (c, root), "is_root"),
         (changes.make_folder, (c, f"{root}/."), "invalid_name"),
-        (transfers.begin_upload, (c, upload_root), "is_root"),
+        (transfers.begin_upload, (c, upload_root, "t"), "is_root"),
         (changes.delete, (Confinement([]), "/", True), "is_root"),
     ]:
         assert code_of(call, *args) == code, (call, args)
@@ -251,3 +252,77 @@ async def test_a_full_disk_fails_the_upload_it_belongs_to(
     assert not any(isinstance(r, fp.UploadDone) for r in stream.sent)
     assert (tmp_path / ".f.bin.relaydesk-part").stat().st_size == len(chunk)  # kept to resume
     assert not (tmp_path / "f.bin").exists()
+
+
+class LiveTunnel:
+    """A tunnel that stays open until the console's side is ended (None); replies in order."""
+
+    def __init__(self) -> None:
+        self.incoming: asyncio.Queue[bytes | None] = asyncio.Queue()
+        self.replies: asyncio.Queue[object] = asyncio.Queue()
+
+    async def receive(self) -> bytes | None:
+        return await self.incoming.get()
+
+    async def write(self, data: bytes) -> None:
+        await self.replies.put(fp.ConsoleEnd().receive(data))
+
+    def send(self, *frames: bytes | None) -> None:
+        for frame in frames:
+            self.incoming.put_nowait(frame)
+
+    async def reply(self) -> Any:
+        return await asyncio.wait_for(self.replies.get(), 60)
+
+
+async def test_the_same_technician_sending_a_file_again_takes_over_his_cut_upload(
+    tmp_path: Path,
+) -> None:
+    # The technician's connection dropped in the middle of an upload; the agent has not heard
+    # yet (its tunnel lives on). He sends the file again at once: his new upload takes over
+    # the cut one and resumes from what it wrote, instead of "busy". Another technician's
+    # upload of the same file is still refused, and the cut upload writes nothing more.
+    chunks = [os.urandom(1000) for _ in range(3)]
+    whole, path = b"".join(chunks), str(tmp_path / "f.bin")
+    upload = fp.Upload(t="upload", id=1, path=path, size=len(whole), offset=len(whole))
+
+    def serve(technician: str) -> tuple[LiveTunnel, asyncio.Task[None]]:
+        tunnel = LiveTunnel()
+        grant = FileGrant(technician=technician, upload=True, download=True, roots=[])
+        return tunnel, asyncio.create_task(
+            serve_files(tunnel, grant, "tunnel-of-" + technician[:3], lambda _: None)
+        )
+
+    cut, cut_serving = serve("ada@example.test")
+    # A request after the chunk: its answer means the chunk is on the disk.
+    cut.send(
+        fp.encode(upload),
+        fp.data_frame(1, chunks[0]),
+        fp.encode(fp.Stat(t="stat", id=2, path=path)),
+    )
+    assert isinstance(ready := await cut.reply(), fp.UploadReady) and ready.offset == 0
+    assert isinstance(await cut.reply(), fp.Error)  # no f.bin yet: only its partial file
+
+    other, other_serving = serve("bob@example.test")
+    other.send(fp.encode(upload))
+    refused = await other.reply()
+    assert isinstance(refused, fp.Error) and refused.code == "busy", refused
+
+    again, again_serving = serve("ada@example.test")
+    again.send(fp.encode(upload))
+    assert isinstance(ready := await again.reply(), fp.UploadReady), ready
+    assert ready.offset == len(chunks[0])  # resumed, not started over
+    sha256 = hashlib.sha256(whole).hexdigest()
+    again.send(*(fp.data_frame(1, c) for c in chunks[1:]))
+    again.send(fp.encode(fp.UploadEnd(t="upload_end", id=1, sha256=sha256)))
+    done = await again.reply()
+    assert isinstance(done, fp.UploadDone) and done.sha256 == sha256, done
+
+    cut.send(fp.data_frame(1, chunks[1]))  # late bytes of the cut upload
+    late = await cut.reply()
+    assert isinstance(late, fp.Error) and late.code == "busy", late
+    for tunnel in (cut, other, again):
+        tunnel.send(None)
+    await asyncio.gather(cut_serving, other_serving, again_serving)
+    assert (tmp_path / "f.bin").read_bytes() == whole
+    assert not (tmp_path / ".f.bin.relaydesk-part").exists()

@@ -134,14 +134,17 @@ class FileTool:
             return reply
         if isinstance(event, fp.Upload):
             self.require("upload")
-            upload = await asyncio.to_thread(transfers.begin_upload, self.confinement, event)
+            upload = await self.begin_upload(event)
             self.uploads[event.id] = upload
             return self.protocol.upload_ready(event.id, upload.written)
         if isinstance(event, fp.UploadChunk):
             return await self.on_chunk(event)
         if isinstance(event, fp.UploadEnd):
             upload = self.uploads.pop(event.id)
-            await asyncio.to_thread(transfers.finish_upload, upload, event.sha256)
+            try:
+                await upload.in_thread(lambda: transfers.finish_upload(upload, event.sha256))
+            finally:
+                upload.close()
             sha256 = upload.digest.hexdigest()
             self._report("upload", "file", upload.path, upload.size, sha256)
             return self.protocol.upload_done(event.id, upload.path, upload.size, sha256)
@@ -164,6 +167,20 @@ class FileTool:
         if isinstance(event, fp.Cancel):
             return await self.cancel(event.id)
         return None  # violations were answered by the protocol machine
+
+    async def begin_upload(self, request: fp.Upload) -> UploadInProgress:
+        """A technician whose connection dropped sends the file again at once, often before
+        this agent hears that the old tunnel is gone: his new upload takes over his own upload
+        of that file, wherever it is, and resumes from what it wrote. Anyone else's is busy."""
+        begin = transfers.begin_upload
+        technician = self.grant.technician
+        try:
+            return await asyncio.to_thread(begin, self.confinement, request, technician)
+        except transfers.Held as held:
+            if held.holder is None or held.holder.technician != technician:
+                raise
+            await held.holder.give_up()
+        return await asyncio.to_thread(begin, self.confinement, request, technician)
 
     def operate(self, event: object) -> bytes:
         """The quick requests, run in a worker thread (they touch the disk)."""

@@ -4,9 +4,13 @@ Uploads are written to ".<name>.relaydesk-part" in the target's folder, held ope
 descriptor for the whole upload, and renamed over the target (renameat within that folder) only
 once the SHA-256 of the whole file matches the console's; a broken connection leaves the partial
 file, and the next upload of the same target resumes from its length (its prefix is hashed again
-from disk). Downloads resume from an offset; folders stream as a tar archive generated on the
-fly from folder descriptors (symbolic links and unreadable files are left out). Memory stays
-bounded: one chunk at a time, never a whole file."""
+from disk). A broken connection is often noticed by the technician before the agent: when the
+same technician sends the same file again while his cut upload still holds it, the new upload
+takes it over (the old one writes nothing more and is told so, should its tunnel still live)
+and resumes; anyone else's upload of that file is refused as busy. Downloads resume from an
+offset; folders stream as a tar archive generated on the fly from folder descriptors (symbolic
+links and unreadable files are left out). Memory stays bounded: one chunk at a time, never a
+whole file."""
 
 from __future__ import annotations
 
@@ -16,9 +20,10 @@ import hashlib
 import os
 import stat
 import tarfile
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 from relaydesk.agent.files.confinement import (
     O_CLOEXEC,
@@ -36,9 +41,21 @@ from relaydesk.protocol import files as fp
 READ_BYTES = fp.CHUNK_BYTES
 READ_FILE_FLAGS = os.O_RDONLY | os.O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC  # a FIFO never blocks
 
-# Partial files being written by any tunnel of this agent (folder device, inode, name): a
-# second writer is refused as busy.
-_writing: set[tuple[int, int, str]] = set()
+T = TypeVar("T")
+Key = tuple[int, int, str]  # the target's folder (device, inode) and the target's name
+
+# Partial files being written by any tunnel of this agent, and by which upload (None while it
+# is being opened). Uploads begin in worker threads, hence the lock.
+_writing: dict[Key, UploadInProgress | None] = {}
+_writing_lock = threading.Lock()
+
+
+class Held(Refusal):
+    """The target is being uploaded by another transfer: `holder`, unless it is still opening."""
+
+    def __init__(self, path: str, holder: UploadInProgress | None) -> None:
+        super().__init__("busy", f"'{path}' is being uploaded by another transfer.")
+        self.holder = holder
 
 
 # --- reading --------------------------------------------------------------------------------
@@ -192,10 +209,12 @@ class UploadInProgress:
     fd: int
     digest: hashlib._Hash
     written: int
-    key: tuple[int, int, str]
+    key: Key
+    technician: str  # who sends it (the tunnel's grant)
     reported: int = 0
-    # The chunk being hashed and written in a worker thread, if any.
-    writing: asyncio.Future[None] | None = None
+    # The work on the partial file in a worker thread (a chunk, the end), if any.
+    writing: asyncio.Future[Any] | None = None
+    taken_over: bool = False
     closed: bool = False
 
     @property
@@ -206,11 +225,30 @@ class UploadInProgress:
         self.digest.update(data)
         write_all(self.fd, data)
 
+    async def in_thread(self, work: Callable[[], T]) -> T:
+        """Runs `work` on the partial file in a worker thread. Shielded: should the tunnel end
+        meanwhile, the thread still finishes, and `close` and `give_up` wait for it."""
+        if self.taken_over or self.closed:
+            raise Refusal(
+                "busy",
+                f"'{self.path}' is now being uploaded by your newer transfer of the same file.",
+            )
+        writing = asyncio.ensure_future(asyncio.to_thread(work))
+        self.writing = writing
+        return await asyncio.shield(writing)
+
     async def write(self, data: bytes | memoryview) -> None:
-        """Hashes and writes a chunk in a worker thread. Shielded: should the tunnel end
-        meanwhile, the thread still finishes its write, and `close` waits for it."""
-        self.writing = asyncio.ensure_future(asyncio.to_thread(self.append, data))
-        await asyncio.shield(self.writing)
+        """Hashes and writes a chunk in a worker thread."""
+        await self.in_thread(lambda: self.append(data))
+
+    async def give_up(self) -> None:
+        """A newer upload of the same file by the same technician takes over: nothing more is
+        written (this upload fails at its next step), and once the thread at work (if any) is
+        done the partial file is closed and free, as it is, for the newer one."""
+        self.taken_over = True
+        if self.writing is not None:
+            await asyncio.wait({self.writing})
+        self._close_now()
 
     def discard(self) -> None:
         """Removes the partial file (cancel, hash mismatch), then closes."""
@@ -232,10 +270,14 @@ class UploadInProgress:
         for fd in (self.fd, self.folder):
             with contextlib.suppress(OSError):
                 os.close(fd)
-        _writing.discard(self.key)
+        with _writing_lock:
+            if _writing.get(self.key) is self:
+                del _writing[self.key]
 
 
-def begin_upload(confinement: Confinement, request: fp.Upload) -> UploadInProgress:
+def begin_upload(confinement: Confinement, request: fp.Upload, technician: str) -> UploadInProgress:
+    """Opens the partial file and resumes from its length; `Held` (busy) while another upload
+    of the same target holds it."""
     with confinement.spot(request.path, "replaced") as spot:
         check_name(partial_name(spot.name))
         existing = lstat_in(spot)
@@ -245,27 +287,40 @@ def begin_upload(confinement: Confinement, request: fp.Upload) -> UploadInProgre
             raise Refusal("exists", f"'{request.path}' already exists.")
         here = os.fstat(spot.folder)
         key = (here.st_dev, here.st_ino, spot.name)
-        if key in _writing:
-            raise Refusal("busy", f"'{request.path}' is being uploaded by another transfer.")
-        flags = os.O_RDWR | os.O_CREAT | os.O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC
+        with _writing_lock:
+            if key in _writing:
+                raise Held(request.path, _writing[key])
+            _writing[key] = None
         try:
-            fd = os.open(partial_name(spot.name), flags, 0o666, dir_fd=spot.folder)
-        except OSError as error:
-            raise refusal_of(error, request.path) from None
-        digest = hashlib.sha256()
-        try:
-            info = os.fstat(fd)
-            if not stat.S_ISREG(info.st_mode) or info.st_nlink > 1:
-                raise Refusal("busy", f"The partial file of '{request.path}' is not ours.")
-            resume_at = min(request.offset, info.st_size, request.size)
-            os.ftruncate(fd, resume_at)
-            hash_prefix(fd, resume_at, digest)
-            os.lseek(fd, resume_at, os.SEEK_SET)
-            folder = os.dup(spot.folder)  # the spot's own descriptor closes with it
+            upload = _open_partial(spot, request, key, technician)
         except BaseException:
-            os.close(fd)
+            with _writing_lock:
+                del _writing[key]
             raise
-    _writing.add(key)
+        with _writing_lock:
+            _writing[key] = upload
+    return upload
+
+
+def _open_partial(spot: Spot, request: fp.Upload, key: Key, technician: str) -> UploadInProgress:
+    flags = os.O_RDWR | os.O_CREAT | os.O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC
+    try:
+        fd = os.open(partial_name(spot.name), flags, 0o666, dir_fd=spot.folder)
+    except OSError as error:
+        raise refusal_of(error, request.path) from None
+    digest = hashlib.sha256()
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_nlink > 1:
+            raise Refusal("busy", f"The partial file of '{request.path}' is not ours.")
+        resume_at = min(request.offset, info.st_size, request.size)
+        os.ftruncate(fd, resume_at)
+        hash_prefix(fd, resume_at, digest)
+        os.lseek(fd, resume_at, os.SEEK_SET)
+        folder = os.dup(spot.folder)  # the spot's own descriptor closes with it
+    except BaseException:
+        os.close(fd)
+        raise
     return UploadInProgress(
         request.id,
         folder,
@@ -277,6 +332,7 @@ def begin_upload(confinement: Confinement, request: fp.Upload) -> UploadInProgre
         digest,
         resume_at,
         key,
+        technician,
     )
 
 
@@ -288,18 +344,16 @@ def write_all(fd: int, data: bytes | memoryview) -> None:
 
 def finish_upload(upload: UploadInProgress, sha256: str) -> None:
     """The partial file becomes the target, in the folder it was written in, if its SHA-256
-    is the console's; a mismatch removes it."""
+    is the console's; a mismatch removes it. Run by `upload.in_thread`; the caller closes."""
     if upload.digest.hexdigest() != sha256:
-        upload.discard()
+        with contextlib.suppress(OSError):
+            os.unlink(upload.partial, dir_fd=upload.folder)
         raise Refusal(
             "hash_mismatch",
             "The file's SHA-256 does not match what was sent; the partial file was removed.",
         )
-    try:
-        os.fsync(upload.fd)
-        target = Spot(upload.folder, upload.name, upload.path)
-        if not upload.overwrite and lstat_in(target) is not None:
-            raise Refusal("exists", f"'{upload.path}' appeared during the upload.")
-        os.replace(upload.partial, upload.name, src_dir_fd=upload.folder, dst_dir_fd=upload.folder)
-    finally:
-        upload.close()
+    os.fsync(upload.fd)
+    target = Spot(upload.folder, upload.name, upload.path)
+    if not upload.overwrite and lstat_in(target) is not None:
+        raise Refusal("exists", f"'{upload.path}' appeared during the upload.")
+    os.replace(upload.partial, upload.name, src_dir_fd=upload.folder, dst_dir_fd=upload.folder)
