@@ -182,6 +182,8 @@ def test_administrator_sets_up_a_technician_who_then_works_in_french(
     page.goto(f"{base}/admin/users")
     expect(by_id(page, "not-allowed")).to_be_visible()
     by_id(page, "sign-out").click()
+    # Signed out once the sign-in form is back (going on at once would abort his sign-out).
+    expect(by_id(page, "signin-form")).to_be_visible()
 
     # The administrator now signs in with his password and a code from his authenticator. This
     # browser was last used in French, so the sign-in pages still are; his own pages are English.
