@@ -76,11 +76,13 @@ def test_no_secret_reaches_the_server_log(
     artifacts_dir: Path,
 ) -> None:
     base = admin_signs_in(page, relaydesk_server, ADMIN_PASSWORD)
-    tunnels: list[dict[str, Any]] = []
+    opened: list[Response] = []
 
     def keep_tunnel(response: Response) -> None:
+        # Only kept here: reading its body would wait inside Playwright's event handler, and
+        # the test could go on before it is kept.
         if re.search(r"/api/v1/sessions/\d+/\w+/tunnel$", response.url) and response.ok:
-            tunnels.append(response.json())
+            opened.append(response)
 
     page.on("response", keep_tunnel)
     issued = api_post(page, base, "/api/v1/session-keys", {"validity_minutes": 15})
@@ -122,7 +124,8 @@ def test_no_secret_reaches_the_server_log(
         by_id(files, "files-open").click()
         expect(by_id(files, "files-link")).to_have_text("Connected", timeout=WAIT_MS)
 
-        assert len(tunnels) >= 3, tunnels
+        tunnels = [response.json() for response in opened]
+        assert len(tunnels) >= 3, [response.url for response in opened]
         tunnel_ids = [t["tunnel_id"] for t in tunnels]
 
         # The log shows each relay connection (console and agent side), so it could show
