@@ -14,6 +14,8 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.routing import APIWebSocketRoute
 from starlette.routing import BaseRoute
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
 
 from relaydesk import __version__
 from relaydesk.server.api.errors import document_error_bodies, install_error_handlers
@@ -47,7 +49,7 @@ from relaydesk.server.api.routers import (
 from relaydesk.server.api.routers.metrics import metrics_endpoint
 from relaydesk.server.config import Settings
 from relaydesk.server.metrics import CountThrottleHits
-from relaydesk.server.realtime.agents import agent_endpoint
+from relaydesk.server.realtime.agents import AGENT_CHANNEL, agent_endpoint
 from relaydesk.server.realtime.console import console_endpoint
 from relaydesk.server.realtime.portal import portal_endpoint
 from relaydesk.server.realtime.relay import relay_endpoint
@@ -63,7 +65,18 @@ NOT_BUILT = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 
 
 class RelaydeskApi(FastAPI):
-    """FastAPI, with the error bodies of every API route in its OpenAPI document."""
+    """FastAPI, with the error bodies of every API route in its OpenAPI document, and the agents'
+    control channel on a lean path."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket" and scope["path"] == AGENT_CHANNEL:
+            # Straight to its endpoint, past the middleware and the routing (which do nothing for
+            # a WebSocket) and their wrappers around every frame sent: 10,000 installed agents
+            # come back at once after a restart (issue 13). The endpoint makes every check.
+            scope["app"] = self
+            await agent_endpoint(WebSocket(scope, receive, send))
+            return
+        await super().__call__(scope, receive, send)
 
     def openapi(self) -> dict[str, Any]:
         if self.openapi_schema is None:
@@ -168,7 +181,7 @@ def create_app(settings: Settings, web_dist: Path = WEB_DIST) -> FastAPI:
     )
     app.state.runtime = runtime
     install_error_handlers(app)
-    app.add_api_websocket_route("/agent/ws", agent_endpoint)
+    app.add_api_websocket_route(AGENT_CHANNEL, agent_endpoint)  # (RelaydeskApi.__call__)
     app.add_api_websocket_route(f"{API_PREFIX}/console/ws", console_endpoint)
     app.add_api_websocket_route(f"{API_PREFIX}/portal/ws", portal_endpoint)
     app.add_api_websocket_route("/relay/{tunnel_id}", relay_endpoint)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
 import string
 
@@ -33,5 +34,9 @@ def generate_password(length: int = 16) -> str:
             return candidate
 
 
-# A dummy hash so that unknown e-mails cost as much time as wrong passwords.
-DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
+@functools.cache
+def dummy_hash() -> str:
+    """A hash to check unknown e-mails against, so that they cost as much time as wrong
+    passwords. Made at the first use, not at import: an argon2 hash is a quarter of a CPU-second
+    and 64 MiB, on the way of every server start (issue 13: 10,000 agents wait for it)."""
+    return hash_password(secrets.token_urlsafe(16))

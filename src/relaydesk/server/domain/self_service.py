@@ -192,7 +192,7 @@ async def _technician(
     user = (await db.execute(select(User).where(User.email == email))).scalar_one_or_none()
     invalid = Unauthenticated("invalid_credentials", "The e-mail address or password is wrong.")
     if user is None or not user.is_active or user.organisation_id != organisation_id:
-        passwords.verify_password(passwords.DUMMY_HASH, password)
+        passwords.verify_password(passwords.dummy_hash(), password)
         await guard.failed(email, ip)
         raise invalid
     if not passwords.verify_password(user.password_hash, password):

@@ -85,7 +85,7 @@ async def sign_in(
     user = await _user_by_email(db, email)
     invalid = Unauthenticated("invalid_credentials", "The e-mail address or password is wrong.")
     if user is None or not user.is_active:
-        passwords.verify_password(passwords.DUMMY_HASH, password)
+        passwords.verify_password(passwords.dummy_hash(), password)
         await guard.failed(email, ip)
         log.info("sign-in refused for an unknown or inactive account from %s", ip)
         raise invalid

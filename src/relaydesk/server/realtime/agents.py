@@ -77,6 +77,7 @@ log = logging.getLogger(__name__)
 # How long a link that told its installed agent to uninstall waits for the agent's `uninstalled`
 # (it removes its service and files first) before it closes.
 UNINSTALL_REPORT_SECONDS = 10.0
+AGENT_CHANNEL = "/agent/ws"
 
 
 class AgentLink:
