@@ -168,7 +168,7 @@ def test_technician_views_and_controls_the_customers_screen(
         # What the meter shows is what arrived (it rounds to two or three digits).
         wait_for(
             lambda: abs(shown_received(page) - received_bytes(page)) <= received_bytes(page) * 0.06,
-            5,
+            20,
             "the link meter's received bytes",
         )
         shoot(page, artifacts_dir, "05-console-more-colours-link-meter")

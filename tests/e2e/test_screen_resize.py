@@ -11,12 +11,13 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.fixtures.browser import shoot
 from tests.fixtures.common import require_executable
-from tests.fixtures.screen import Desktop, canvas, settle, wait_for
+from tests.fixtures.screen import Desktop, canvas, canvas_pixels, wait_for
 from tests.fixtures.screen_session import assert_view_shows, viewing_exactly
 from tests.fixtures.xvfb import start_xvfb, stop_xvfb, x_screenshot
 
@@ -48,7 +49,15 @@ def test_view_follows_a_resolution_change(
             expect(canvas(page)).to_have_attribute("width", "1024", timeout=20_000)
             expect(canvas(page)).to_have_attribute("height", "700")
             expect(screen.viewer).to_have_attribute("data-status", "connected")
-            settle(page)
+
+            # The new picture follows the new size, and the X server may repaint after the
+            # resize: a quiet half second on a loaded machine does not prove it has all come.
+            def shows_the_display() -> bool:
+                seen = canvas_pixels(page)
+                truth = x_screenshot(xvfb.display)[: seen.shape[0], : seen.shape[1]]
+                return seen.shape == truth.shape and bool(np.array_equal(seen, truth))
+
+            wait_for(shows_the_display, 30, "the resized display on the canvas")
             shoot(page, artifacts_dir, "01-resized")
             assert_view_shows(page, x_screenshot(xvfb.display), artifacts_dir, "resized")
     finally:
