@@ -7,7 +7,6 @@ the agent was told of every tunnel. The openings are written by a group commit
 from __future__ import annotations
 
 import asyncio
-import subprocess
 from typing import Any
 
 import httpx
@@ -15,7 +14,7 @@ import pytest
 import websockets
 
 from relaydesk.protocol import bearer
-from tests.fixtures.agents import AGENT
+from tests.fixtures.agents import start_agent
 from tests.fixtures.files_client import FilesClient
 from tests.fixtures.technician import Technician
 
@@ -46,12 +45,7 @@ async def open_all(technician: Technician, session_id: int) -> list[httpx.Respon
 def test_every_tunnel_of_a_burst_is_audited_in_an_intact_chain(relaydesk_server: Any) -> None:
     technician = Technician(relaydesk_server).sign_in_first_time()
     key = technician.new_key()
-    agent = subprocess.Popen(
-        [AGENT, "--server", relaydesk_server.url, "--key", key],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    agent = start_agent(relaydesk_server.url, key)
     try:
         session_id = technician.wait_for_waiting_session(timeout=60)["id"]
         assert technician.post(f"/api/v1/sessions/{session_id}/accept").status_code == 200
