@@ -7,18 +7,38 @@ two deployments (or two test runs) on one Redis server never hear each other."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 import socket
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.exceptions import RedisError
 
 # Connections to Redis per node: the broker's and the presences' pub/sub hold one each; the
 # rest serve publishes and reads. When all are busy, the next waits for one (up to
 # POOL_WAIT_SECONDS) instead of failing: a burst of events is queued, not refused.
 POOL_CONNECTIONS = 64
 POOL_WAIT_SECONDS = 20
+
+
+async def write_when_woken(
+    wake: asyncio.Event, flush: Callable[[], Awaitable[None]], what: str, log: logging.Logger
+) -> None:
+    """Queued writes sent by one writer: `flush` each time `wake` is set. A write Redis refused is
+    logged to `log` (`what`: whose writes) and the writer wakes again a second later."""
+    while True:
+        await wake.wait()
+        wake.clear()
+        try:
+            await flush()
+        except (RedisError, OSError) as error:
+            log.error("%s: writing to Redis failed (%s); retried", what, error)
+            await asyncio.sleep(1.0)
+            wake.set()
 
 
 def new_node_id() -> str:

@@ -26,7 +26,7 @@ from typing import Any
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
-from relaydesk.server.shared_state.node import RedisNode
+from relaydesk.server.shared_state.node import RedisNode, write_when_woken
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,9 @@ class RedisPresence:
         await self._pubsub.subscribe(self.channel)
         await self.heartbeat()
         self._tasks = [
-            asyncio.create_task(self._write_forever()),
+            asyncio.create_task(
+                write_when_woken(self._wake, self._flush, f"presence ({self.kind})", log)
+            ),
             asyncio.create_task(self._hear_forever()),
             asyncio.create_task(self._beat_forever()),
         ]
@@ -135,17 +137,6 @@ class RedisPresence:
                 pipe.publish(self.channel, f"{'+' if arrived else '-'} {key} {me}")
             pipe.expire(self.set_key(me), EXPIRY_SECONDS)
             await pipe.execute()
-
-    async def _write_forever(self) -> None:
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            try:
-                await self._flush()
-            except (RedisError, OSError) as error:
-                log.error("presence (%s): writing to Redis failed (%s); retried", self.kind, error)
-                await asyncio.sleep(1.0)
-                self._wake.set()
 
     async def heartbeat(self) -> None:
         """The node is alive: its set's expiry starts again, its entry in `nodes` is renewed,

@@ -24,7 +24,7 @@ from typing import Any
 from redis.exceptions import RedisError
 
 from relaydesk.server.domain.tunnels import IssuedTunnel, MemoryTunnels, Tunnel, owner_of
-from relaydesk.server.shared_state.node import RedisNode
+from relaydesk.server.shared_state.node import RedisNode, write_when_woken
 from relaydesk.server.shared_state.presence import live_nodes
 
 log = logging.getLogger(__name__)
@@ -163,19 +163,10 @@ class RedisTunnels(MemoryTunnels):
                 self._writes[:0] = writes  # sent again, in the same order, next time
                 raise
 
-    async def _write_forever(self) -> None:
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            try:
-                await self._flush()
-            except (RedisError, OSError) as error:
-                log.error("tunnel records: writing to Redis failed (%s); retried", error)
-                await asyncio.sleep(1.0)
-                self._wake.set()
-
     def start(self) -> None:
-        self._writer = asyncio.create_task(self._write_forever())
+        self._writer = asyncio.create_task(
+            write_when_woken(self._wake, self._flush, "tunnel records", log)
+        )
 
     async def close(self) -> None:
         if self._writer is not None:
