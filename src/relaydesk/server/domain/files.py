@@ -108,14 +108,7 @@ async def open_files_tunnel(
         "download": grant["download"],
         "roots": grant["roots"],
     }
-    opening = ToolOpening(
-        session.id,
-        actor.user.id,
-        "files.opened",
-        actor.label,
-        details,
-        audit=audit.Entry(actor.who, "files.opened", f"session:{session.id}", details),
-    )
+    opening = ToolOpening.audited(actor, session.id, "files.opened", details)
     await written(db, writer, opening, registry, issued)
     announce(
         db,

@@ -8,7 +8,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from relaydesk.protocol.events import ToolOpened
 from relaydesk.protocol.messages import TunnelOpen
 from relaydesk.server.db.models import Organisation
-from relaydesk.server.domain import audit
 from relaydesk.server.domain.actor import Actor
 from relaydesk.server.domain.notifications import announce, device_topic, session_topic
 from relaydesk.server.domain.permissions import Permission
@@ -42,14 +41,7 @@ async def open_shell_tunnel(
         record=recorded,
     )
     details = {"tunnel": issued.tunnel.id, "recorded": recorded}
-    opening = ToolOpening(
-        session.id,
-        actor.user.id,
-        "shell.opened",
-        actor.label,
-        details,
-        audit=audit.Entry(actor.who, "shell.opened", f"session:{session.id}", details),
-    )
+    opening = ToolOpening.audited(actor, session.id, "shell.opened", details)
     await written(db, writer, opening, registry, issued)
     announce(
         db,

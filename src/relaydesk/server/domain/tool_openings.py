@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from relaydesk.protocol.states import ScreenState
 from relaydesk.server.db.models import SupportSession
 from relaydesk.server.domain import audit
+from relaydesk.server.domain.actor import Actor
 from relaydesk.server.domain.errors import DomainError, Forbidden
 from relaydesk.server.domain.support_sessions import owner_refusal, record_event
 from relaydesk.server.domain.tunnels import IssuedTunnel, TunnelRegistry
@@ -49,6 +50,15 @@ class ToolOpening:
     # The screen's tunnel: the sharing it needs still granted (VIEW: view or control; CONTROL:
     # control, for a tunnel that carries input).
     screen: ScreenState | None = None
+
+    @classmethod
+    def audited(
+        cls, actor: Actor, session_id: int, action: str, details: dict[str, Any]
+    ) -> ToolOpening:
+        """An opening whose session event is audited too: the same action and details, the
+        session its target."""
+        entry = audit.Entry(actor.who, action, f"session:{session_id}", details)
+        return cls(session_id, actor.user.id, action, actor.label, details, audit=entry)
 
 
 # Hands an opening to the group commit; the answer comes once it is committed: None, or why it
