@@ -268,9 +268,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 results[name] = await levels(name, node, args, generator)
             finally:
                 await generator.stop()
-                node.process.terminate()
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    node.process.wait(15)
+                node.stop()
     return results
 
 

@@ -82,6 +82,14 @@ class Node:
     def ps(self) -> psutil.Process:
         return psutil.Process(self.process.pid)
 
+    def stop(self) -> None:
+        """Ends the relay (and HAProxy in front of it), waiting up to 15 s for the relay."""
+        if self.front is not None:
+            self.front.terminate()
+        self.process.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(15)
+
 
 def raise_fd_limit() -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -488,11 +496,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 profiler.send_signal(2)
                 profiler.wait(60)
             for node in [node for _, nodes in relays for node in nodes]:
-                if node.front is not None:
-                    node.front.terminate()
-                node.process.terminate()
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    node.process.wait(15)
+                node.stop()
     return results
 
 

@@ -59,9 +59,7 @@ def relaydesk_node(
         try:
             yield node
         finally:
-            node.process.terminate()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                node.process.wait(15)
+            node.stop()
         return
     with running_cluster(1, "relaydesk-bench-setups-") as cluster:
         server = cluster.nodes[0]
