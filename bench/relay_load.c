@@ -115,14 +115,32 @@ static void heap_swap(int i, int j) {
     heap[j]->heap_at = j;
 }
 
-static void heap_push(Pair *p) {
-    int i = heap_len++;
-    heap[i] = p;
-    p->heap_at = i;
+/* The entry at i moved up while it is due before its parent; where it stands then. */
+static int heap_up(int i) {
     while (i > 0 && heap[(i - 1) / 2]->next_at > heap[i]->next_at) {
         heap_swap(i, (i - 1) / 2);
         i = (i - 1) / 2;
     }
+    return i;
+}
+
+/* The entry at i moved down while a child is due before it. */
+static void heap_down(int i) {
+    for (;;) {
+        int l = 2 * i + 1, r = l + 1, m = i;
+        if (l < heap_len && heap[l]->next_at < heap[m]->next_at) m = l;
+        if (r < heap_len && heap[r]->next_at < heap[m]->next_at) m = r;
+        if (m == i) break;
+        heap_swap(i, m);
+        i = m;
+    }
+}
+
+static void heap_push(Pair *p) {
+    int i = heap_len++;
+    heap[i] = p;
+    p->heap_at = i;
+    heap_up(i);
 }
 
 static Pair *heap_pop(void) {
@@ -132,15 +150,7 @@ static Pair *heap_pop(void) {
     if (heap_len > 0) {
         heap[0] = heap[heap_len];
         heap[0]->heap_at = 0;
-        int i = 0;
-        for (;;) {
-            int l = 2 * i + 1, r = l + 1, m = i;
-            if (l < heap_len && heap[l]->next_at < heap[m]->next_at) m = l;
-            if (r < heap_len && heap[r]->next_at < heap[m]->next_at) m = r;
-            if (m == i) break;
-            heap_swap(i, m);
-            i = m;
-        }
+        heap_down(0);
     }
     return top;
 }
@@ -421,18 +431,7 @@ static void pair_broken(Pair *p, Conn *c, const char *why) {
         if (last != p) {
             heap[i] = last;
             last->heap_at = i;
-            while (i > 0 && heap[(i - 1) / 2]->next_at > heap[i]->next_at) {
-                heap_swap(i, (i - 1) / 2);
-                i = (i - 1) / 2;
-            }
-            for (;;) {
-                int l = 2 * i + 1, r = l + 1, m = i;
-                if (l < heap_len && heap[l]->next_at < heap[m]->next_at) m = l;
-                if (r < heap_len && heap[r]->next_at < heap[m]->next_at) m = r;
-                if (m == i) break;
-                heap_swap(i, m);
-                i = m;
-            }
+            heap_down(heap_up(i));
         }
     }
     if (!p->reported) {
