@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
 from typing import Any
 
 import httpx
 import websockets
 
 from relaydesk.protocol import bearer, shell
-from tests.fixtures.agents import AGENT
+from tests.fixtures.agents import start_agent
 from tests.fixtures.technician import Technician
 
 
@@ -34,12 +33,7 @@ def test_two_shells_with_resize_and_a_recording(relaydesk_server: Any) -> None:
     )
     assert settings.status_code == 200
     key = technician.new_key()
-    agent = subprocess.Popen(
-        [AGENT, "--server", relaydesk_server.url, "--key", key],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    agent = start_agent(relaydesk_server.url, key)
     try:
         sid = technician.wait_for_waiting_session()["id"]
         technician.post(f"/api/v1/sessions/{sid}/accept")
