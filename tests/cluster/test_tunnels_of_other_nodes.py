@@ -22,10 +22,10 @@ import httpx
 import websockets
 
 from relaydesk.protocol import bearer, control, identity
-from relaydesk.protocol.messages import PROTOCOL_VERSION, DeviceFacts, Hello, SessionKeyCredential
 from relaydesk.server.domain.tunnels import owner_of
 from tests.cluster.nodes import device_holders
 from tests.fixtures.agents import start_agent_logging
+from tests.fixtures.attended import attended_hello
 from tests.fixtures.cluster import Cluster
 from tests.fixtures.common import eventually
 from tests.fixtures.files_client import FilesClient, random_file, sha256_of
@@ -104,14 +104,8 @@ class WatchingAgent:
     def __init__(self, node_url: str, key: str) -> None:
         self.url = node_url.replace("http://", "ws://") + "/agent/ws"
         self.device_key = identity.DeviceKey.generate()
-        self.hello = Hello(
-            type="hello",
-            protocol=PROTOCOL_VERSION,
-            agent_version="watching",
-            mode="attended",
-            public_key=self.device_key.public_key_b64,
-            credential=SessionKeyCredential(kind="session_key", key=key),
-            device=DeviceFacts(hostname="watching-agent", os="Linux"),
+        self.hello = attended_hello(
+            key, "watching-agent", username="", agent_version="watching", device_key=self.device_key
         )
         self.welcomed = asyncio.Event()
         self.told_to_close: list[str] = []

@@ -13,7 +13,7 @@ import pytest
 import websockets
 
 from relaydesk.protocol import bearer, control, identity
-from relaydesk.protocol.messages import PROTOCOL_VERSION, DeviceFacts, Hello, SessionKeyCredential
+from tests.fixtures.attended import attended_hello
 from tests.fixtures.technician import Technician
 
 
@@ -23,14 +23,8 @@ class EchoAgent:
     def __init__(self, base: str, key: str) -> None:
         self.base = base.replace("http://", "ws://")
         self.device_key = identity.DeviceKey.generate()
-        self.hello = Hello(
-            type="hello",
-            protocol=PROTOCOL_VERSION,
-            agent_version="echo",
-            mode="attended",
-            public_key=self.device_key.public_key_b64,
-            credential=SessionKeyCredential(kind="session_key", key=key),
-            device=DeviceFacts(hostname="echo-agent", os="Linux"),
+        self.hello = attended_hello(
+            key, "echo-agent", username="", agent_version="echo", device_key=self.device_key
         )
         self.tunnels: list[asyncio.Task[None]] = []
         self.input_policies: list[bool] = []
